@@ -1,0 +1,178 @@
+// Package testenv gives tests the real parts they need, started and stopped
+// per test: a vpcd reader of the pcscd that 'make test' runs (leased through
+// a lock file so parallel test binaries never share one), a virtual card in
+// it, and an in-process nats-server with JetStream on a temp dir.
+//
+// Nothing here skips: a missing pcscd or reader fails the test and says how
+// to get one (make test starts everything).
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ebfe/scard"
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/fsegate/fsegate/signature/card/virtual"
+)
+
+// The reader.conf that scripts/pcscd.sh writes: entry i is named
+// "fsegate vpcd i" and listens on BasePort+2i (slot 00) and BasePort+2i+1
+// (slot 01); pcscd names the readers "fsegate vpcd i 00 0s".
+const (
+	BasePort = 35963
+	Slots    = 12
+)
+
+// Reader is one leased vpcd reader.
+type Reader struct {
+	Name string // PC/SC reader name
+	Addr string // where the card connects (vpcd listens there)
+	Port int
+}
+
+// ReaderName is the PC/SC name of the reader whose vpcd listens on port.
+func ReaderName(port int) string {
+	i := port - BasePort
+	return fmt.Sprintf("fsegate vpcd %d 00 %02d", i/2, i%2)
+}
+
+const hint = "run the tests with 'make test', which installs pcscd and vsmartcard-vpcd and starts pcscd with fsegate's vpcd readers (scripts/pcscd.sh start)"
+
+// LeaseReader reserves a free vpcd reader for the rest of the test.
+func LeaseReader(t testing.TB) Reader {
+	t.Helper()
+	readers := listReaders(t)
+	dir := filepath.Join(os.TempDir(), "fsegate-vpcd-locks")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	for port := BasePort; port < BasePort+Slots; port++ {
+		name := ReaderName(port)
+		if !readers[name] {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)+".lock"), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		t.Cleanup(func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() })
+		return Reader{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port}
+	}
+	t.Fatalf("testenv: no free fsegate vpcd reader among %d (pcscd lists %d readers): too many card tests at once, or %s", Slots, len(readers), hint)
+	return Reader{}
+}
+
+func listReaders(t testing.TB) map[string]bool {
+	t.Helper()
+	ctx, err := scard.EstablishContext()
+	if err != nil {
+		t.Fatalf("testenv: pcscd not reachable (%v): %s", err, hint)
+	}
+	defer ctx.Release()
+	names, err := ctx.ListReaders()
+	if err != nil && !errors.Is(err, scard.ErrNoReadersAvailable) {
+		t.Fatalf("testenv: list readers: %v: %s", err, hint)
+	}
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	if !m[ReaderName(BasePort)] {
+		t.Fatalf("testenv: pcscd runs without fsegate's vpcd readers (it lists %q): %s", names, hint)
+	}
+	return m
+}
+
+// InsertCard leases a reader, connects card to it and waits until pcscd
+// sees the card present. The card is removed when the test ends.
+func InsertCard(t testing.TB, card virtual.Card) Reader {
+	t.Helper()
+	r := LeaseReader(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = virtual.Serve(ctx, r.Addr, card, nil)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		// Wait for pcscd to see the card gone so the next lease starts clean.
+		_ = waitState(r.Name, false, 5*time.Second)
+	})
+	if err := waitState(r.Name, true, 10*time.Second); err != nil {
+		t.Fatalf("testenv: card in %q: %v", r.Name, err)
+	}
+	return r
+}
+
+// RemoveCard is for tests that pull the card: it waits until pcscd sees
+// the reader empty.
+func WaitAbsent(t testing.TB, reader string) {
+	t.Helper()
+	if err := waitState(reader, false, 10*time.Second); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+}
+
+func waitState(reader string, present bool, timeout time.Duration) error {
+	ctx, err := scard.EstablishContext()
+	if err != nil {
+		return fmt.Errorf("pcscd not reachable: %w", err)
+	}
+	defer ctx.Release()
+	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
+	deadline := time.Now().Add(timeout)
+	for {
+		if err := ctx.GetStatusChange(rs, 500*time.Millisecond); err != nil && !errors.Is(err, scard.ErrTimeout) {
+			return fmt.Errorf("status of %q: %w", reader, err)
+		}
+		got := rs[0].EventState&scard.StatePresent != 0
+		if got == present {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("reader %q: card present=%v after %s, want %v", reader, got, timeout, present)
+		}
+		rs[0].CurrentState = rs[0].EventState
+	}
+}
+
+// NATS starts an in-process nats-server with JetStream on a temp dir,
+// listening on a free loopback port, and stops it when the test ends.
+func NATS(t testing.TB) *server.Server {
+	t.Helper()
+	opts := &server.Options{
+		ServerName: "fsegate-test",
+		Host:       "127.0.0.1",
+		Port:       -1,
+		JetStream:  true,
+		StoreDir:   t.TempDir(),
+		NoSigs:     true,
+		NoLog:      true,
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("testenv: nats-server: %v", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		t.Fatal("testenv: nats-server not ready after 10s")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s
+}

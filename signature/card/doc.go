@@ -1,0 +1,16 @@
+// Package card speaks the CPx (IAS-ECC) commands of the French health
+// professional card (CPS) over PC/SC, through the system's pcscd and
+// github.com/ebfe/scard.
+//
+// Contract: a card gives two keys. The signature key (reference 0x81,
+// nonRepudiation) is a Signer: SignMessage hashes all full SHA-256 blocks on
+// the host and sends PSO HASH with the intermediate state and the last block
+// (the path real CPx cards take); Sign, for callers that only have a digest
+// (pdfsign's CMS code), sends the final hash, which a real card may refuse,
+// and then the error says so. The authentication key (0x82) signs a
+// DigestInfo with PKCS#1 v1.5 through INTERNAL AUTHENTICATE, which is why
+// TLS with the card is TLS 1.2. The PIN is asked through a callback, sent in
+// one VERIFY and never kept.
+//
+// Errors: status words are typed and compare with errors.Is.
+package card
