@@ -1,0 +1,22 @@
+package lot
+
+import "strconv"
+
+// ARLID is the id of insurer's ARL for one attempt of a lot. Deterministic:
+// an insurer answering the same attempt twice gives the same id.
+func ARLID(insurer, lot string, attempt int) string {
+	return "arl:" + insurer + ":" + lot + "." + strconv.Itoa(attempt)
+}
+
+// ReturnID is the id of insurer's return of a given status for one sheet.
+// Deterministic: a re-sent sheet answered again gets the same id, so the
+// gateway applies it once.
+func ReturnID(insurer, billing, number string, status Status) string {
+	return "ret:" + insurer + ":" + billing + "." + number + ":" + string(status)
+}
+
+// AckID is the id of an acknowledgement message: the n-th message of a
+// given level about one attempt of a lot.
+func AckID(insurer, lot string, attempt int, level Level, n int) string {
+	return "ack:" + insurer + ":" + lot + "." + strconv.Itoa(attempt) + ":" + string(level) + ":" + strconv.Itoa(n)
+}
