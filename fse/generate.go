@@ -1,0 +1,467 @@
+package fse
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// GenerateOptions tunes Generate.
+type GenerateOptions struct {
+	// Now is the current time: sheets are dated that day or the day before,
+	// within their sending deadline. Required.
+	Now time.Time
+	// Location is where calendar days are counted; nil means Europe/Paris.
+	Location *time.Location
+	// Practitioners bill the sheets; Generate picks one of the wanted
+	// profession. Required.
+	Practitioners []Practitioner
+	// Prescriber is the RPPS written on pharmacy and nurse claims' prescriptions;
+	// empty means the first doctor of Practitioners.
+	Prescriber string
+	// Profession keeps sheets of one profession: "doctor", "pharmacist",
+	// "nurse" (or a G15 code); empty means any of Practitioners.
+	Profession string
+	// Tariffs prices the NGAP lines at the care date. Required for doctors
+	// and nurses.
+	Tariffs *Tariffs
+	// Number is the sheet number (9 digits once formatted); 0 draws one.
+	Number int
+	// Break names the code of one rule the sheet must break; empty gives a
+	// valid sheet. Format codes cannot be broken, but SHEET_VALUE can.
+	Break string
+}
+
+// ProfessionCode gives the G15 code of a profession name ("doctor",
+// "pharmacist", "nurse", "dentist", "midwife", "physio") or of a code.
+func ProfessionCode(name string) (string, bool) {
+	switch name {
+	case "doctor", ProfessionDoctor:
+		return ProfessionDoctor, true
+	case "pharmacist", ProfessionPharmacist:
+		return ProfessionPharmacist, true
+	case "nurse", ProfessionNurse:
+		return ProfessionNurse, true
+	case "dentist", ProfessionDentist:
+		return ProfessionDentist, true
+	case "midwife", ProfessionMidwife:
+		return ProfessionMidwife, true
+	case "physio", ProfessionPhysio:
+		return ProfessionPhysio, true
+	}
+	return "", false
+}
+
+// Breakable lists the codes Generate can break.
+func Breakable() []string {
+	var out []string
+	for _, c := range codes {
+		if !c.Format || c == ErrValue {
+			out = append(out, c.Code)
+		}
+	}
+	return out
+}
+
+// breakNeeds gives the profession a broken rule needs.
+var breakNeeds = map[string]string{
+	"ADELI_INVALID":          ProfessionNurse,
+	"PROFESSION_NOT_ALLOWED": ProfessionNurse,
+	"FINESS_INVALID":         ProfessionPharmacist,
+	"CIP13_INVALID":          ProfessionPharmacist,
+	"QUANTITY_RANGE":         ProfessionPharmacist,
+	"DRUG_RATE":              ProfessionPharmacist,
+	"LINE_AMOUNT":            ProfessionPharmacist,
+	"PRESCRIPTION_REQUIRED":  ProfessionPharmacist,
+	"CCAM_CODE":              ProfessionDoctor,
+	"PARTICIPATION":          ProfessionDoctor,
+	"NGAP_KEY_UNKNOWN":       ProfessionDoctor,
+	"NGAP_TARIFF":            ProfessionDoctor,
+	"COEFFICIENT_RANGE":      ProfessionDoctor,
+}
+
+// insurers of the shared conventions: régime, caisse.
+var genInsurers = [][2]string{{"01", "751"}, {"01", "751"}, {"01", "931"}, {"01", "131"}, {"02", "751"}}
+
+// GenAMC is the AMC number of the test mutual.
+const GenAMC = "123456789"
+
+type genDrug struct {
+	cip   string // 12 digits, the key is computed
+	label string
+	price Amount
+	rate  int
+}
+
+var genDrugs = []genDrug{
+	{"340093000001", "PARACETAMOL 1000MG CPR B/8", 208, 65},
+	{"340093000002", "AMOXICILLINE 1G CPR B/6", 345, 65},
+	{"340093000003", "IBUPROFENE 400MG CPR B/30", 290, 65},
+	{"340093000004", "METFORMINE 850MG CPR B/90", 539, 65},
+	{"340093000005", "ATORVASTATINE 20MG CPR B/90", 1185, 65},
+	{"340093000006", "LEVOTHYROXINE 75UG CPR B/90", 345, 65},
+	{"340093000007", "OMEPRAZOLE 20MG GELULE B/28", 410, 65},
+	{"340093000008", "DIOSMINE 600MG CPR B/30", 412, 15},
+	{"340093000009", "PHLOROGLUCINOL 80MG CPR B/10", 226, 30},
+	{"340093000010", "INSULINE GLARGINE 100UI/ML STYLO B/5", 5219, 100},
+	{"340093000011", "AMLODIPINE 5MG GELULE B/90", 612, 65},
+	{"340093000012", "SALBUTAMOL 100UG SUSP INH FL/200", 383, 65},
+}
+
+var genCCAM = []struct {
+	code, label string
+	price       Amount
+}{
+	{"DEQP003", "ECG sur au moins 12 dérivations", 1426},
+	{"QZJA002", "Ablation de corps étranger superficiel", 2500},
+	{"BGQP002", "Examen du fond d'oeil", 2842},
+}
+
+var genDepts = []string{"75", "93", "13", "69", "33", "59", "2A", "2B", "44", "67"}
+
+// Generate makes one realistic care sheet, valid under Validate with the
+// same tariff table at opts.Now unless opts.Break names a rule to break.
+// The same r state and options give the same sheet.
+func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
+	if o.Now.IsZero() {
+		return nil, errors.New("generate: Now is required")
+	}
+	var brk *CodeInfo
+	if o.Break != "" {
+		c, ok := LookupCode(o.Break)
+		if !ok {
+			return nil, fmt.Errorf("generate: unknown code %q", o.Break)
+		}
+		if c.Format && c != ErrValue {
+			return nil, fmt.Errorf("generate: %s is a format code; a generated sheet cannot break it", o.Break)
+		}
+		brk = c
+	}
+	loc := o.Location
+	if loc == nil {
+		loc = parisLocation()
+	}
+	want := ""
+	if o.Profession != "" {
+		p, ok := ProfessionCode(o.Profession)
+		if !ok {
+			return nil, fmt.Errorf("generate: unknown profession %q", o.Profession)
+		}
+		want = p
+	}
+	if need := breakNeeds[o.Break]; need != "" {
+		if want != "" && want != need {
+			return nil, fmt.Errorf("generate: breaking %s needs a sheet of profession %s, not %s", o.Break, need, want)
+		}
+		want = need
+	}
+	var pool []Practitioner
+	for _, p := range o.Practitioners {
+		if want == "" || p.Profession == want {
+			switch p.Profession {
+			case ProfessionDoctor, ProfessionPharmacist, ProfessionNurse:
+				pool = append(pool, p)
+			}
+		}
+	}
+	if len(pool) == 0 {
+		return nil, fmt.Errorf("generate: no practitioner of profession %q among the %d given (doctors, pharmacists and nurses are generated)", want, len(o.Practitioners))
+	}
+	prac := pool[r.IntN(len(pool))]
+	prescriber := o.Prescriber
+	if prescriber == "" {
+		for _, p := range o.Practitioners {
+			if p.Profession == ProfessionDoctor && p.IDType == IDTypeRPPS {
+				prescriber = p.ID
+				break
+			}
+		}
+	}
+	if prescriber == "" {
+		prescriber = "10107592585"
+	}
+
+	now := o.Now.In(loc)
+	today := DateOf(now)
+	s := &Sheet{Securing: SecuringVitale, Practitioner: prac}
+	if o.Number > 0 {
+		s.Number = fmt.Sprintf("%09d", o.Number%1000000000)
+	} else {
+		s.Number = fmt.Sprintf("%09d", r.IntN(1000000000))
+	}
+
+	// Dates: today or yesterday, within the deadline.
+	s.CareDate = today.AddDays(-r.IntN(2))
+	switch o.Break {
+	case "CARE_DATE_FUTURE":
+		s.CareDate = today.AddDays(2)
+	case "CARE_DATE_TOO_OLD":
+		s.CareDate = today.AddDays(-DefaultMaxAge - 30)
+	case "LATE":
+		s.CareDate = today.AddDays(-25)
+	}
+	if s.CareDate == today {
+		s.Created = now.Add(-time.Duration(r.IntN(int(min(30*time.Minute, now.Sub(today.Time(loc)))/time.Second)+1)) * time.Second)
+	} else {
+		s.Created = s.CareDate.Time(loc).Add(8*time.Hour + time.Duration(r.IntN(10*3600))*time.Second)
+	}
+	s.Created = s.Created.UTC().Truncate(time.Second)
+
+	// Patient.
+	pt := &s.Patient
+	ins := genInsurers[r.IntN(len(genInsurers))]
+	pt.Regime, pt.Caisse, pt.Centre = ins[0], ins[1], "0001"
+	sex := 1 + r.IntN(2)
+	age := 2 + r.IntN(85)
+	if r.IntN(5) == 0 {
+		age = 1 + r.IntN(17) // a minor
+	}
+	switch o.Break {
+	case "PARTICIPATION", "TOTAL_AMO":
+		age = 20 + r.IntN(50)
+	}
+	cov := r.IntN(20)
+	switch {
+	case cov < 13:
+		pt.Coverage = CoverageStandard
+	case cov < 16:
+		pt.Coverage = CoverageALD
+	case cov < 18 && sex == 2 && age >= 18 && age < 45:
+		pt.Coverage = CoverageMaternity
+	case cov < 18:
+		pt.Coverage = CoverageStandard
+	default:
+		pt.Coverage = CoverageC2S
+	}
+	if o.Break == "PARTICIPATION" {
+		pt.Coverage = CoverageStandard
+	}
+	birthYear := s.CareDate.Year - age
+	birthMonth := time.Month(1 + r.IntN(12))
+	pt.BirthDate = Date{birthYear, birthMonth, 1 + r.IntN(daysIn(birthMonth, birthYear))}
+	if pt.BirthDate.After(s.CareDate) {
+		pt.BirthDate = Date{birthYear - 1, birthMonth, 1}
+	}
+	pt.NIR = genNIR(r, sex, pt.BirthDate)
+	pt.Rank = 1
+	if r.IntN(50) == 0 {
+		pt.Rank = 2
+	}
+	hasAMC := pt.Coverage != CoverageC2S && r.IntN(10) < 4
+	if o.Break == "AMC_MISSING" {
+		hasAMC = true
+	}
+	if hasAMC {
+		pt.AMC = GenAMC
+	}
+
+	// Lines.
+	var tiersPayant bool
+	switch prac.Profession {
+	case ProfessionDoctor:
+		if o.Tariffs == nil {
+			return nil, errors.New("generate: a tariff table is needed to price doctors' sheets")
+		}
+		key := "G"
+		if prac.Specialty != "01" && prac.Specialty != "" {
+			key = "APC"
+		} else if r.IntN(10) == 0 {
+			key = "TC"
+		}
+		if err := s.addNGAP(o.Tariffs, key, 100, ""); err != nil {
+			return nil, err
+		}
+		if r.IntN(4) == 0 || o.Break == "CCAM_CODE" {
+			c := genCCAM[r.IntN(len(genCCAM))]
+			s.Lines = append(s.Lines, Line{Kind: KindCCAM, Code: c.code, Label: c.label, Amount: c.price})
+		}
+		tiersPayant = pt.Coverage != CoverageStandard || r.IntN(3) == 0
+	case ProfessionNurse:
+		if o.Tariffs == nil {
+			return nil, errors.New("generate: a tariff table is needed to price nurses' sheets")
+		}
+		for _, a := range [][2]any{{"AMI", 100}, {"AMI", 200}, {"AIS", 300}, {"AMI", 400}} {
+			if r.IntN(2) == 0 || len(s.Lines) == 0 {
+				if err := s.addNGAP(o.Tariffs, a[0].(string), Coefficient(a[1].(int)), ""); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if r.IntN(2) == 0 {
+			if err := s.addNGAP(o.Tariffs, "IFD", 100, "indemnité forfaitaire de déplacement"); err != nil {
+				return nil, err
+			}
+		}
+		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber}
+		tiersPayant = r.IntN(5) != 0
+	case ProfessionPharmacist:
+		n := 2 + r.IntN(4)
+		perm := r.Perm(len(genDrugs))
+		for i := 0; i < n; i++ {
+			d := genDrugs[perm[i]]
+			cip := d.cip + strconv.Itoa(ean13Check(d.cip))
+			q := 1 + r.IntN(3)
+			s.Lines = append(s.Lines, Line{Kind: KindDrug, CIP13: cip, Label: d.label, Quantity: q, UnitPrice: d.price, Rate: d.rate, Amount: d.price * Amount(q)})
+		}
+		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber}
+		tiersPayant = true
+	}
+
+	// Line-level breaks, before the totals are computed.
+	switch o.Break {
+	case "NGAP_KEY_UNKNOWN":
+		s.Lines[0].Key = "ZZZ"
+	case "NGAP_TARIFF":
+		s.Lines[0].Amount += 100
+	case "COEFFICIENT_RANGE":
+		s.Lines[0].Coefficient, s.Lines[0].Amount = 0, 0
+	case "CCAM_CODE":
+		s.Lines[len(s.Lines)-1].Code = "DEQP03"
+	case "CIP13_INVALID":
+		c := []byte(s.Lines[0].CIP13)
+		c[12] = '0' + (c[12]-'0'+1)%10
+		s.Lines[0].CIP13 = string(c)
+	case "QUANTITY_RANGE":
+		s.Lines[0].Quantity, s.Lines[0].Amount = 0, 0
+	case "DRUG_RATE":
+		s.Lines[0].Rate = 50
+	case "LINE_AMOUNT":
+		s.Lines[0].Amount++
+	case "PROFESSION_NOT_ALLOWED":
+		if err := s.addNGAP(o.Tariffs, "G", 100, ""); err != nil {
+			return nil, err
+		}
+	case "LINES_COUNT":
+		s.Lines = nil
+	}
+	for i := range s.Lines {
+		l := &s.Lines[i]
+		rate := Rate(l, pt.Coverage)
+		if l.Kind == KindDrug && l.Rate == 50 {
+			rate = 65
+		}
+		l.AMO = share(l.Amount, rate)
+	}
+	if o.Break == "AMO_SHARE" {
+		s.Lines[0].AMO++
+	}
+
+	// Totals.
+	t := &s.Totals
+	var amo Amount
+	for _, l := range s.Lines {
+		t.Billed += l.Amount
+		amo += l.AMO
+	}
+	t.Participation = Participation(s)
+	t.AMO = amo - t.Participation
+	if hasAMC {
+		t.AMC = t.Billed - amo // the ticket modérateur; the participation stays with the patient
+	}
+	t.Patient = t.Billed - t.AMO - t.AMC
+	t.TiersPayantAMO = tiersPayant
+	t.TiersPayantAMC = tiersPayant && t.AMC > 0
+
+	// Other breaks.
+	switch o.Break {
+	case "":
+	case "SHEET_VALUE":
+		s.Securing = "paper"
+	case "REQUIRED":
+		s.Practitioner.Specialty = ""
+	case "NUMBER_FORMAT":
+		s.Number = s.Number[:5]
+	case "NIR_FORMAT":
+		s.Patient.NIR = "3" + s.Patient.NIR[1:]
+	case "NIR_KEY":
+		k, _ := NIRKey(s.Patient.NIR)
+		s.Patient.NIR = s.Patient.NIR[:13] + twoDigits(k%97+1)
+	case "RPPS_INVALID":
+		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: flipLast(prescriber)}
+	case "ADELI_INVALID":
+		s.Practitioner.ID = flipLast(s.Practitioner.ID)
+		s.Practitioner.NationalID = "0" + s.Practitioner.ID
+	case "FINESS_INVALID":
+		s.Practitioner.FINESS = "750712185"
+	case "NATIONAL_ID_MISMATCH":
+		s.Practitioner.NationalID = "1" + s.Practitioner.NationalID[1:]
+	case "BILLING_FORMAT":
+		s.Practitioner.Billing = s.Practitioner.Billing[:8]
+	case "PROFESSION_UNKNOWN":
+		s.Practitioner.Profession = "99"
+	case "SPECIALTY_FORMAT":
+		s.Practitioner.Specialty = "1"
+	case "BIRTH_DATE":
+		s.Patient.BirthDate = s.CareDate.AddDays(1)
+	case "RANK_INVALID":
+		s.Patient.Rank = 0
+	case "ROUTING_FORMAT":
+		s.Patient.Centre = "01"
+	case "CREATED_INVALID":
+		s.Created = s.CareDate.AddDays(-1).Time(loc).Add(12 * time.Hour).UTC()
+	case "PARTICIPATION":
+		t.Participation = 0
+		t.AMO = amo
+		t.Patient = t.Billed - t.AMO - t.AMC
+	case "TOTAL_BILLED":
+		t.Billed += 100
+		t.Patient += 100
+	case "TOTAL_AMO":
+		t.AMO--
+		t.Patient++
+	case "TOTAL_SPLIT":
+		t.Patient++
+	case "AMC_MISSING":
+		s.Patient.AMC = ""
+		t.TiersPayantAMC = true
+	case "PRESCRIPTION_REQUIRED":
+		s.Prescription = nil
+	case "DEGRADED_MODE":
+		s.Securing = SecuringDegraded
+	case "NGAP_KEY_UNKNOWN", "NGAP_TARIFF", "COEFFICIENT_RANGE", "CCAM_CODE", "CIP13_INVALID", "QUANTITY_RANGE",
+		"DRUG_RATE", "LINE_AMOUNT", "PROFESSION_NOT_ALLOWED", "LINES_COUNT", "AMO_SHARE",
+		"CARE_DATE_FUTURE", "CARE_DATE_TOO_OLD", "LATE":
+		// done above
+	default:
+		return nil, fmt.Errorf("generate: breaking %s is not supported", brk.Code)
+	}
+	return s, nil
+}
+
+func (s *Sheet) addNGAP(t *Tariffs, key string, coef Coefficient, label string) error {
+	v, ok := t.Lookup(key, s.CareDate)
+	if !ok {
+		return fmt.Errorf("generate: NGAP key %s has no tariff on %s in table %s", key, s.CareDate, t.Version())
+	}
+	s.Lines = append(s.Lines, Line{Kind: KindNGAP, Key: key, Coefficient: coef, Label: label, Amount: (v*Amount(coef) + 50) / 100})
+	return nil
+}
+
+func flipLast(id string) string {
+	b := []byte(id)
+	b[len(b)-1] = '0' + (b[len(b)-1]-'0'+1)%10
+	return string(b)
+}
+
+func genRxID(r *rand.Rand) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	b := make([]byte, 0, 16)
+	b = append(b, "RX-"...)
+	for i := 0; i < 12; i++ {
+		if i == 4 || i == 8 {
+			b = append(b, '-')
+		}
+		b = append(b, alphabet[r.IntN(len(alphabet))])
+	}
+	return string(b)
+}
+
+// genNIR makes a NIR with a valid key for someone of sex (1, 2) born on b.
+func genNIR(r *rand.Rand, sex int, b Date) string {
+	dept := genDepts[r.IntN(len(genDepts))]
+	n := fmt.Sprintf("%d%02d%02d%s%03d%03d", sex, b.Year%100, int(b.Month), dept, 1+r.IntN(999), 1+r.IntN(999))
+	k, _ := NIRKey(n)
+	return n + twoDigits(k)
+}

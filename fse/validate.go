@@ -1,0 +1,454 @@
+package fse
+
+import (
+	"strconv"
+	"sync"
+	"time"
+)
+
+// RulesVersion names the set of rules Validate applies. The workstation's
+// check reports it and the gateway's receipt names it, with the tariff
+// table's version, so a mismatch between both sides is visible.
+const RulesVersion = "fse-rules-1"
+
+// DefaultMaxAge is the oldest care date accepted when Options.MaxAge is 0.
+const DefaultMaxAge = 730 // days
+
+// Options tunes Validate. The zero value is strict: the current time is the
+// system's, care older than DefaultMaxAge days is refused, an NGAP line
+// without a tariff table is refused (the table must be given), and without
+// a holiday table only weekends are non-working days (deadlines come
+// sooner).
+type Options struct {
+	// Now gives the current time; nil means time.Now.
+	Now func() time.Time
+	// Location is where calendar days are counted; nil means Europe/Paris.
+	Location *time.Location
+	// MaxAge is the oldest care date accepted, in days before today;
+	// 0 means DefaultMaxAge.
+	MaxAge int
+	// Tariffs is the NGAP tariff table (ParseTariffs). Without it every
+	// NGAP line is refused with NGAP_KEY_UNKNOWN.
+	Tariffs *Tariffs
+	// Holidays is the public holiday table (ParseHolidays) for the sending
+	// deadline.
+	Holidays *Holidays
+}
+
+// Version names the rules and the tariff table applied with these options,
+// e.g. "fse-rules-1+ngap-2024-12-22".
+func (o Options) Version() string { return RulesVersion + "+" + o.Tariffs.Version() }
+
+var (
+	parisOnce sync.Once
+	paris     *time.Location
+)
+
+func parisLocation() *time.Location {
+	parisOnce.Do(func() {
+		var err error
+		if paris, err = time.LoadLocation("Europe/Paris"); err != nil {
+			paris = time.FixedZone("CET", 3600)
+		}
+	})
+	return paris
+}
+
+// participation forfaitaire: value from a date on.
+var participations = []struct {
+	from  Date
+	value Amount
+}{
+	{Date{2005, time.January, 1}, 100},
+	{Date{2024, time.May, 15}, 200},
+}
+
+// Participation gives the participation forfaitaire the sheet must carry:
+// one per sheet, for a doctor's acts (NGAP or CCAM lines), except for
+// minors, C2S and maternity coverage, capped at the AMO share of the acts.
+func Participation(s *Sheet) Amount {
+	if s.Practitioner.Profession != ProfessionDoctor || s.Patient.Coverage == CoverageC2S || s.Patient.Coverage == CoverageMaternity {
+		return 0
+	}
+	if !s.Patient.BirthDate.IsZero() && ageOn(s.Patient.BirthDate, s.CareDate) < 18 {
+		return 0
+	}
+	var acts Amount
+	for i := range s.Lines {
+		if k := s.Lines[i].Kind; k == KindNGAP || k == KindCCAM {
+			acts += s.Lines[i].AMO
+		}
+	}
+	if acts <= 0 {
+		return 0
+	}
+	var v Amount
+	for _, p := range participations {
+		if !s.CareDate.Before(p.from) {
+			v = p.value
+		}
+	}
+	return min(v, acts)
+}
+
+// Rate gives the AMO rate in percent of line l of a sheet with coverage:
+// the drug's own rate, otherwise 70 % (standard) or 100 % (ALD, maternity,
+// C2S).
+func Rate(l *Line, coverage string) int {
+	if l.Kind == KindDrug {
+		return l.Rate
+	}
+	if coverage == CoverageStandard {
+		return 70
+	}
+	return 100
+}
+
+// share gives rate % of a, rounded half up to the cent.
+func share(a Amount, rate int) Amount { return (a*Amount(rate) + 50) / 100 }
+
+// Deadline gives the last day to send a sheet for care on day care: 3
+// working days after it, 8 under tiers payant.
+func Deadline(care Date, tiersPayant bool, h *Holidays) Date {
+	n := 3
+	if tiersPayant {
+		n = 8
+	}
+	return h.AddWorkingDays(care, n)
+}
+
+// Validate checks every rule a caisse checks. err is a *ValidationError
+// holding every violation, nil when the sheet is valid; warnings (LATE,
+// DEGRADED_MODE) never make it invalid.
+func Validate(s *Sheet, o Options) (warnings []*FieldError, err error) {
+	v := validator{s: s, o: &o}
+	v.run()
+	if len(v.errs) > 0 {
+		return v.warns, &ValidationError{Errors: v.errs}
+	}
+	return v.warns, nil
+}
+
+type validator struct {
+	s     *Sheet
+	o     *Options
+	errs  []*FieldError
+	warns []*FieldError
+}
+
+func (v *validator) add(c *CodeInfo, path, value, msg string) {
+	fe := newFieldError(c, path, value, msg)
+	if c.Warning {
+		v.warns = append(v.warns, fe)
+		return
+	}
+	v.errs = append(v.errs, fe)
+}
+
+func (v *validator) required(path, value string) bool {
+	if value == "" {
+		v.add(ErrRequired, path, "", path+" is empty")
+		return false
+	}
+	return true
+}
+
+func (v *validator) enum(path, value string, allowed ...string) {
+	if !v.required(path, value) {
+		return
+	}
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	v.add(ErrValue, path, value, strconv.Quote(value)+" is not one of "+joinList(allowed))
+}
+
+func (v *validator) run() {
+	s := v.s
+	if v.required("number", s.Number) && !digits(s.Number, 9) {
+		v.add(ErrNumberFormat, "number", s.Number, "sheet number "+strconv.Quote(s.Number)+" is not 9 digits")
+	}
+	v.enum("securing", s.Securing, SecuringVitale, SecuringDegraded)
+	if s.Securing == SecuringDegraded {
+		v.add(WarnDegraded, "securing", s.Securing, "sheet made without the Vitale card (degraded mode)")
+	}
+	v.practitioner()
+	v.patient()
+	v.dates()
+	v.prescription()
+	v.lines()
+	v.totals()
+}
+
+func (v *validator) practitioner() {
+	p := &v.s.Practitioner
+	v.enum("practitioner/id_type", p.IDType, IDTypeRPPS, IDTypeADELI)
+	if v.required("practitioner/id", p.ID) {
+		switch p.IDType {
+		case IDTypeRPPS:
+			if !ValidRPPS(p.ID) {
+				v.add(ErrRPPSInvalid, "practitioner/id", p.ID, "RPPS "+strconv.Quote(p.ID)+" is not 11 digits with a valid key")
+			} else if !nationalID(p.NationalID, '8', p.ID) {
+				v.add(ErrNationalID, "practitioner/national_id", p.NationalID, "national id "+strconv.Quote(p.NationalID)+" is not 8 followed by the RPPS")
+			}
+		case IDTypeADELI:
+			if !ValidADELI(p.ID) {
+				v.add(ErrADELIInvalid, "practitioner/id", p.ID, "ADELI "+strconv.Quote(p.ID)+" is not 9 digits with a valid key")
+			} else if !nationalID(p.NationalID, '0', p.ID) {
+				v.add(ErrNationalID, "practitioner/national_id", p.NationalID, "national id "+strconv.Quote(p.NationalID)+" is not 0 followed by the ADELI number")
+			}
+		}
+	}
+	if v.required("practitioner/billing", p.Billing) && !digits(p.Billing, 9) {
+		v.add(ErrBillingFormat, "practitioner/billing", p.Billing, "billing number "+strconv.Quote(p.Billing)+" is not 9 digits")
+	}
+	if v.required("practitioner/profession", p.Profession) {
+		switch p.Profession {
+		case ProfessionDoctor, ProfessionPharmacist, ProfessionDentist, ProfessionMidwife, ProfessionNurse, ProfessionPhysio:
+		default:
+			v.add(ErrProfession, "practitioner/profession", p.Profession, "profession "+strconv.Quote(p.Profession)+" is unknown")
+		}
+	}
+	if v.required("practitioner/specialty", p.Specialty) && !digits(p.Specialty, 2) {
+		v.add(ErrSpecialty, "practitioner/specialty", p.Specialty, "specialty "+strconv.Quote(p.Specialty)+" is not 2 digits")
+	}
+	if p.FINESS != "" && !ValidFINESS(p.FINESS) {
+		v.add(ErrFINESSInvalid, "practitioner/finess", p.FINESS, "FINESS "+strconv.Quote(p.FINESS)+" is not 9 digits with a valid key")
+	}
+}
+
+func nationalID(nid string, prefix byte, id string) bool {
+	return len(nid) == len(id)+1 && nid[0] == prefix && nid[1:] == id
+}
+
+func (v *validator) patient() {
+	p := &v.s.Patient
+	if v.required("patient/nir", p.NIR) {
+		switch {
+		case !NIRFormat(p.NIR):
+			v.add(ErrNIRFormat, "patient/nir", MaskNIR(p.NIR), "NIR is not 15 characters starting with 1, 2, 7 or 8")
+		case !ValidNIR(p.NIR):
+			k, _ := NIRKey(p.NIR)
+			v.add(ErrNIRKey, "patient/nir", MaskNIR(p.NIR), "NIR key "+p.NIR[13:]+" does not match "+twoDigits(k))
+		}
+	}
+	if p.BirthDate.IsZero() {
+		v.add(ErrRequired, "patient/birth_date", "", "patient/birth_date is empty")
+	} else if !v.s.CareDate.IsZero() && (p.BirthDate.After(v.s.CareDate) || ageOn(p.BirthDate, v.s.CareDate) > 130) {
+		v.add(ErrBirthDate, "patient/birth_date", p.BirthDate.String(), "birth date "+p.BirthDate.String()+" does not fit care date "+v.s.CareDate.String())
+	}
+	if p.Rank < 1 || p.Rank > 9 {
+		v.add(ErrRank, "patient/rank", strconv.Itoa(p.Rank), "birth rank "+strconv.Itoa(p.Rank)+" is not between 1 and 9")
+	}
+	v.routing("patient/regime", p.Regime, 2, true)
+	v.routing("patient/caisse", p.Caisse, 3, true)
+	v.routing("patient/centre", p.Centre, 4, true)
+	v.routing("patient/amc", p.AMC, 9, false)
+	v.enum("patient/coverage", p.Coverage, CoverageStandard, CoverageALD, CoverageMaternity, CoverageC2S)
+}
+
+func twoDigits(k int) string { return string([]byte{byte('0' + k/10), byte('0' + k%10)}) }
+
+func (v *validator) routing(path, value string, n int, required bool) {
+	if value == "" && !required {
+		return
+	}
+	if v.required(path, value) && !digits(value, n) {
+		v.add(ErrRouting, path, value, strconv.Quote(value)+" is not "+strconv.Itoa(n)+" digits")
+	}
+}
+
+func (v *validator) dates() {
+	s := v.s
+	nowf := v.o.Now
+	if nowf == nil {
+		nowf = time.Now
+	}
+	loc := v.o.Location
+	if loc == nil {
+		loc = parisLocation()
+	}
+	now := nowf()
+	today := DateOf(now.In(loc))
+	if s.CareDate.IsZero() {
+		v.add(ErrRequired, "care_date", "", "care_date is empty")
+		return
+	}
+	if s.Created.IsZero() {
+		v.add(ErrRequired, "created", "", "created is empty")
+	} else if DateOf(s.Created.In(loc)).Before(s.CareDate) || s.Created.After(now.Add(5*time.Minute)) {
+		v.add(ErrCreated, "created", s.Created.UTC().Format(time.RFC3339), "creation time "+s.Created.UTC().Format(time.RFC3339)+" is before the care date or in the future")
+	}
+	maxAge := v.o.MaxAge
+	if maxAge <= 0 {
+		maxAge = DefaultMaxAge
+	}
+	switch {
+	case s.CareDate.After(today):
+		v.add(ErrCareDateFuture, "care_date", s.CareDate.String(), "care date "+s.CareDate.String()+" is after today "+today.String())
+	case s.CareDate.Before(today.AddDays(-maxAge)):
+		v.add(ErrCareDateTooOld, "care_date", s.CareDate.String(), "care date "+s.CareDate.String()+" is more than "+strconv.Itoa(maxAge)+" days old")
+	default:
+		if dl := Deadline(s.CareDate, s.TiersPayant(), v.o.Holidays); today.After(dl) {
+			v.add(WarnLate, "care_date", s.CareDate.String(), "sent on "+today.String()+", after the deadline "+dl.String())
+		}
+	}
+}
+
+func (v *validator) prescription() {
+	s := v.s
+	drugs := false
+	for i := range s.Lines {
+		if s.Lines[i].Kind == KindDrug {
+			drugs = true
+			break
+		}
+	}
+	rx := s.Prescription
+	if rx == nil {
+		if drugs {
+			v.add(ErrPrescription, "prescription", "", "pharmacy lines without a prescription")
+		}
+		return
+	}
+	if rx.ID == "" {
+		if drugs {
+			v.add(ErrPrescription, "prescription/id", "", "pharmacy lines without a prescription id")
+		} else {
+			v.add(ErrRequired, "prescription/id", "", "prescription/id is empty")
+		}
+	}
+	switch {
+	case rx.Prescriber == "" && drugs:
+		v.add(ErrPrescription, "prescription/prescriber", "", "pharmacy lines without a prescriber")
+	case rx.Prescriber == "":
+		v.add(ErrRequired, "prescription/prescriber", "", "prescription/prescriber is empty")
+	case !ValidRPPS(rx.Prescriber):
+		v.add(ErrRPPSInvalid, "prescription/prescriber", rx.Prescriber, "prescriber RPPS "+strconv.Quote(rx.Prescriber)+" is not 11 digits with a valid key")
+	}
+}
+
+var linePaths [100]string
+
+func init() {
+	for i := range linePaths {
+		linePaths[i] = "lines/" + strconv.Itoa(i)
+	}
+}
+
+func linePath(i int) string {
+	if i < len(linePaths) {
+		return linePaths[i]
+	}
+	return "lines/" + strconv.Itoa(i)
+}
+
+func (v *validator) lines() {
+	s := v.s
+	if len(s.Lines) == 0 || len(s.Lines) > 99 {
+		v.add(ErrLines, "lines", strconv.Itoa(len(s.Lines)), "the sheet has "+strconv.Itoa(len(s.Lines))+" lines, not between 1 and 99")
+	}
+	prof := s.Practitioner.Profession
+	for i := range s.Lines {
+		l := &s.Lines[i]
+		path := linePath(i + 1)
+		rateOK := true
+		switch l.Kind {
+		case KindNGAP:
+			if !v.required(path+"/key", l.Key) {
+				break
+			}
+			if l.Coefficient <= 0 || l.Coefficient > 9900 {
+				v.add(ErrCoefficient, path+"/coefficient", l.Coefficient.String(), "coefficient "+l.Coefficient.String()+" is not above 0 and at most 99")
+			}
+			tf, ok := v.o.Tariffs.at(l.Key, s.CareDate)
+			if !ok {
+				v.add(ErrNGAPKey, path+"/key", l.Key, "NGAP key "+strconv.Quote(l.Key)+" has no tariff on "+s.CareDate.String()+" (table "+v.o.Tariffs.Version()+")")
+				break
+			}
+			if !listHas(tf.professions, prof) {
+				v.add(ErrProfessionNotAllow, path, l.Key, "profession "+prof+" may not bill NGAP key "+l.Key)
+			}
+			if want := (tf.value*Amount(l.Coefficient) + 50) / 100; l.Amount != want {
+				v.add(ErrNGAPTariff, path+"/amount", l.Amount.String(), l.Key+" "+l.Coefficient.String()+" is "+want.String()+" on "+s.CareDate.String()+", not "+l.Amount.String())
+			}
+		case KindCCAM:
+			if !ccamCode(l.Code) {
+				v.add(ErrCCAMCode, path+"/code", l.Code, "CCAM code "+strconv.Quote(l.Code)+" is not 4 capital letters and 3 digits")
+			}
+			if prof != ProfessionDoctor && prof != ProfessionDentist && prof != ProfessionMidwife {
+				v.add(ErrProfessionNotAllow, path, l.Code, "profession "+prof+" may not bill CCAM acts")
+			}
+			if l.Amount <= 0 {
+				v.add(ErrLineAmount, path+"/amount", l.Amount.String(), "amount "+l.Amount.String()+" is not positive")
+			}
+		case KindDrug:
+			if !ValidCIP13(l.CIP13) {
+				v.add(ErrCIP13, path+"/cip13", l.CIP13, "CIP13 "+strconv.Quote(l.CIP13)+" is not valid")
+			}
+			if prof != ProfessionPharmacist {
+				v.add(ErrProfessionNotAllow, path, l.CIP13, "profession "+prof+" may not bill drugs")
+			}
+			if l.Quantity < 1 || l.Quantity > 99 {
+				v.add(ErrQuantity, path+"/quantity", strconv.Itoa(l.Quantity), "quantity "+strconv.Itoa(l.Quantity)+" is not between 1 and 99")
+			}
+			switch l.Rate {
+			case 15, 30, 65, 100:
+			default:
+				rateOK = false
+				v.add(ErrDrugRate, path+"/rate", strconv.Itoa(l.Rate), "rate "+strconv.Itoa(l.Rate)+" is not 15, 30, 65 or 100")
+			}
+			if l.UnitPrice <= 0 || l.Amount != l.UnitPrice*Amount(l.Quantity) {
+				v.add(ErrLineAmount, path+"/amount", l.Amount.String(), "amount "+l.Amount.String()+" is not "+strconv.Itoa(l.Quantity)+" × "+l.UnitPrice.String())
+			}
+		default:
+			v.enum(path+"/kind", l.Kind, KindNGAP, KindCCAM, KindDrug)
+			continue
+		}
+		if rateOK {
+			rate := Rate(l, s.Patient.Coverage)
+			if want := share(l.Amount, rate); l.AMO != want {
+				v.add(ErrAMOShare, path+"/amo", l.AMO.String(), "AMO share "+l.AMO.String()+" is not "+strconv.Itoa(rate)+" % of "+l.Amount.String()+" ("+want.String()+")")
+			}
+		}
+	}
+}
+
+func ccamCode(c string) bool {
+	if len(c) != 7 {
+		return false
+	}
+	for i := 0; i < 4; i++ {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return allDigits(c[4:])
+}
+
+func (v *validator) totals() {
+	s := v.s
+	t := &s.Totals
+	var billed, amo Amount
+	for i := range s.Lines {
+		billed += s.Lines[i].Amount
+		amo += s.Lines[i].AMO
+	}
+	if t.Billed != billed {
+		v.add(ErrTotalBilled, "totals/billed", t.Billed.String(), "billed "+t.Billed.String()+" is not the sum of the lines "+billed.String())
+	}
+	if want := Participation(s); t.Participation != want {
+		v.add(ErrParticipation, "totals/participation", t.Participation.String(), "participation forfaitaire "+t.Participation.String()+" should be "+want.String())
+	}
+	if want := amo - t.Participation; t.AMO != want {
+		v.add(ErrTotalAMO, "totals/amo", t.AMO.String(), "AMO "+t.AMO.String()+" is not the lines' shares "+amo.String()+" minus the participation "+t.Participation.String())
+	}
+	if t.AMC < 0 || t.Patient < 0 || t.AMC+t.Patient != t.Billed-t.AMO {
+		v.add(ErrTotalSplit, "totals/patient", t.Patient.String(), "AMC "+t.AMC.String()+" + patient "+t.Patient.String()+" is not billed "+t.Billed.String()+" − AMO "+t.AMO.String())
+	}
+	if (t.AMC > 0 || t.TiersPayantAMC) && s.Patient.AMC == "" {
+		v.add(ErrAMCMissing, "patient/amc", "", "AMC share or AMC tiers payant without the patient's AMC number")
+	}
+}
