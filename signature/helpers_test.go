@@ -1,0 +1,94 @@
+package signature
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fsegate/fsegate/fixtures"
+)
+
+// Fixed times of the tests: the conformance vectors are signed at
+// vectorSigningTime and verified at vectorNow.
+var (
+	vectorSigningTime = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	vectorNow         = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+)
+
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func mustRead(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := fixtures.ReadFile(name)
+	if err != nil {
+		t.Fatalf("read fixture %s: %v (run 'make fixtures')", name, err)
+	}
+	return b
+}
+
+func loadCert(t testing.TB, name string) *x509.Certificate {
+	t.Helper()
+	cs, err := ParseCertificates(mustRead(t, name))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return cs[0]
+}
+
+func loadKey(t testing.TB, name string) crypto.Signer {
+	t.Helper()
+	blk, _ := pem.Decode(mustRead(t, name))
+	if blk == nil {
+		t.Fatalf("%s: no PEM block", name)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return k.(crypto.Signer)
+}
+
+// card returns the software signer and certificate of a card's key
+// ("sig" or "auth").
+func card(t testing.TB, name, key string) (MessageSigner, *x509.Certificate) {
+	t.Helper()
+	base := "pki/cards/" + name + "-" + key
+	return MessageSigner{loadKey(t, base+".key")}, loadCert(t, base+".crt")
+}
+
+// devTrust is the fixtures' trust store (root, persons and orgs CAs and
+// their CRLs), with the given clock.
+func devTrust(t testing.TB, now time.Time) *TrustStore {
+	t.Helper()
+	s, err := LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Now = fixedClock(now)
+	return s
+}
+
+func sampleSheet(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "caresheet.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func signSample(t testing.TB, cardName, key string) []byte {
+	t.Helper()
+	s, c := card(t, cardName, key)
+	out, err := SignOptions{Now: fixedClock(vectorSigningTime)}.Sign(t.Context(), sampleSheet(t), s, []*x509.Certificate{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func certs(c ...*x509.Certificate) []*x509.Certificate { return c }

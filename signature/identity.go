@@ -1,0 +1,97 @@
+package signature
+
+import (
+	"crypto/x509"
+	"encoding/asn1"
+	"strings"
+)
+
+// OIDNationalID is the IGC-Santé extension carrying the professional's
+// national id (IDNPS: "8"+RPPS, "0"+ADELI) as a UTF8String.
+var OIDNationalID = asn1.ObjectIdentifier{1, 2, 250, 1, 71, 4, 2, 1}
+
+var (
+	oidTitle     = asn1.ObjectIdentifier{2, 5, 4, 12}
+	oidSurname   = asn1.ObjectIdentifier{2, 5, 4, 4}
+	oidGivenName = asn1.ObjectIdentifier{2, 5, 4, 42}
+)
+
+// Identity is who signed, as the card certificate says.
+type Identity struct {
+	NationalID  string // IDNPS from OID 1.2.250.1.71.4.2.1, else the subject CN
+	CardType    string // subject OU: CPS, CPF, CPE, CPA
+	Surname     string
+	GivenName   string
+	Profession  string // subject title, e.g. "Médecin"
+	Certificate *x509.Certificate
+}
+
+// Name is "GivenName Surname".
+func (id Identity) Name() string {
+	return strings.TrimSpace(id.GivenName + " " + id.Surname)
+}
+
+// IdentityOf reads the identity fields of a card certificate.
+func IdentityOf(cert *x509.Certificate) Identity {
+	id := Identity{Certificate: cert, NationalID: cert.Subject.CommonName}
+	if len(cert.Subject.OrganizationalUnit) > 0 {
+		id.CardType = cert.Subject.OrganizationalUnit[0]
+	}
+	for _, n := range cert.Subject.Names {
+		s, _ := n.Value.(string)
+		switch {
+		case n.Type.Equal(oidTitle):
+			id.Profession = s
+		case n.Type.Equal(oidSurname):
+			id.Surname = s
+		case n.Type.Equal(oidGivenName):
+			id.GivenName = s
+		}
+	}
+	for _, e := range cert.Extensions {
+		if e.Id.Equal(OIDNationalID) {
+			var s string
+			if _, err := asn1.UnmarshalWithParams(e.Value, &s, "utf8"); err == nil && s != "" {
+				id.NationalID = s
+			}
+		}
+	}
+	return id
+}
+
+// BillingCardTypes are the card types allowed to sign care sheets for
+// billing: a CPF (student) or a CPE (establishment staff) may not.
+var BillingCardTypes = []string{"CPS"}
+
+// CheckSigner compares a verified signer with what the document claims: the
+// national id of the professional it names and, when billing is true, that
+// the card type may bill. It returns nil or a *VerifyError holding
+// SIGNER_MISMATCH and/or CARD_TYPE_FORBIDDEN.
+func CheckSigner(id Identity, claimedNationalID string, billing bool) error {
+	var ps []Problem
+	if claimedNationalID != id.NationalID {
+		ps = append(ps, problem(CodeSignerMismatch, "", "the document names another professional than the signer"))
+	}
+	if billing {
+		ok := false
+		for _, t := range BillingCardTypes {
+			if id.CardType == t {
+				ok = true
+			}
+		}
+		if !ok {
+			ps = append(ps, problem(CodeCardTypeForbidden, "", "a %s card may not sign for billing", cardTypeLabel(id.CardType)))
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return &VerifyError{Problems: ps}
+}
+
+func cardTypeLabel(t string) string {
+	if t == "" {
+		return "card without type"
+	}
+	return t
+}
