@@ -1,0 +1,605 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ManifestEntry is one sheet of a lot manifest.
+type ManifestEntry struct {
+	Key       string `json:"key"` // <billing>.<number>
+	Digest    string `json:"digest"`
+	StreamSeq uint64 `json:"seq"` // FSE_SHEETS sequence of the signed bytes
+	Size      int    `json:"size"`
+}
+
+// Manifest is the open lot of one lot key (FSE_BATCHES open.<lotkey>).
+type Manifest struct {
+	LotKey  string          `json:"lot_key"`
+	Insurer string          `json:"insurer"`
+	Seq     int             `json:"seq"`
+	Opened  time.Time       `json:"opened,omitzero"`
+	Sheets  []ManifestEntry `json:"sheets"`
+	Bytes   int             `json:"bytes"`
+
+	rev  uint64
+	keys map[string]bool
+}
+
+// Lot states of a LotRecord.
+const (
+	LotClosed      = "closed"       // manifest frozen, not yet published
+	LotPublished   = "published"    // published (attempt N), waiting for delivery/ARL
+	LotDelivered   = "delivered"    // taken by the insurer
+	LotResend      = "resend"       // to be published again (attempt N) at NextSend
+	LotARLPositive = "arl_positive" // waiting for returns
+	LotDone        = "done"         // every sheet final
+	LotDead        = "dead"         // out of retry budget, in FSE_DEAD
+)
+
+// Attempt is one send of a lot.
+type Attempt struct {
+	N         int       `json:"n"`
+	Published time.Time `json:"published"`
+	StreamSeq uint64    `json:"seq"` // FSE_LOTS sequence
+}
+
+// LotRecord is a closed lot (FSE_BATCHES lot.<id>): its frozen manifest,
+// its attempts and the acknowledgements applied.
+type LotRecord struct {
+	ID       string          `json:"id"`
+	LotKey   string          `json:"lot_key"`
+	Insurer  string          `json:"insurer"`
+	Seq      int             `json:"seq"`
+	Closed   time.Time       `json:"closed"`
+	Sheets   []ManifestEntry `json:"sheets"`
+	State    string          `json:"state"`
+	Attempt  int             `json:"attempt"` // current attempt number
+	Attempts []Attempt       `json:"attempts,omitempty"`
+	NextSend time.Time       `json:"next_send,omitzero"`
+	ARLAt    time.Time       `json:"arl_at,omitzero"`
+	Applied  []string        `json:"applied,omitempty"`
+	Done     []string        `json:"done,omitempty"` // sheet keys final at this insurer
+	Reason   string          `json:"reason,omitempty"`
+
+	rev uint64
+}
+
+func (r *LotRecord) has(key string) bool {
+	for _, s := range r.Sheets {
+		if s.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *LotRecord) applied(id string) bool {
+	for _, a := range r.Applied {
+		if a == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *LotRecord) current() *Attempt {
+	for i := range r.Attempts {
+		if r.Attempts[i].N == r.Attempt {
+			return &r.Attempts[i]
+		}
+	}
+	return nil
+}
+
+// LotID names the lot seq of a lot key; it is also the prefix of its
+// Nats-Msg-Id (LotMsgID).
+func LotID(lotKey string, seq int) string {
+	return strings.ReplaceAll(lotKey, ".", "-") + "-" + fmt.Sprintf("%06d", seq)
+}
+
+// LotMsgID is the Nats-Msg-Id of one attempt of a lot.
+func LotMsgID(lotID string, attempt int) string { return lotID + "." + strconv.Itoa(attempt) }
+
+func openKey(lotKey string) string { return "open." + lotKey }
+func lotKVKey(id string) string    { return "lot." + id }
+func activeKey(id string) string   { return "active." + id }
+
+// lots is the shared access to FSE_BATCHES.
+type lotStore struct {
+	kv jetstream.KeyValue
+}
+
+func (s lotStore) getLot(ctx context.Context, id string) (*LotRecord, error) {
+	e, err := s.kv.Get(ctx, lotKVKey(id))
+	if err != nil {
+		return nil, err
+	}
+	var r LotRecord
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return nil, fmt.Errorf("lot %s: %w", id, err)
+	}
+	r.rev = e.Revision()
+	return &r, nil
+}
+
+func (s lotStore) putLot(ctx context.Context, r *LotRecord) error {
+	b, _ := json.Marshal(r)
+	rev, err := s.kv.Update(ctx, lotKVKey(r.ID), b, r.rev)
+	if err != nil {
+		return err
+	}
+	r.rev = rev
+	return nil
+}
+
+// updateLot applies change to the lot record with CAS, retrying on a lost
+// race; change returns errNoChange to leave it as is.
+func (s lotStore) updateLot(ctx context.Context, id string, change func(*LotRecord) error) (*LotRecord, error) {
+	for try := 0; ; try++ {
+		r, err := s.getLot(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(r); err != nil {
+			if errors.Is(err, errNoChange) {
+				return r, nil
+			}
+			return nil, err
+		}
+		err = s.putLot(ctx, r)
+		if err == nil {
+			return r, nil
+		}
+		if !isWrongSeq(err) || try > 50 {
+			return nil, fmt.Errorf("update lot %s: %w", id, err)
+		}
+	}
+}
+
+type batcher struct {
+	q    *Queue
+	lots lotStore
+	cons jetstream.Consumer
+	open map[string]*Manifest
+	mu   sync.Mutex
+}
+
+func (q *Queue) newBatcher(ctx context.Context) (*batcher, error) {
+	cons, err := q.js.Consumer(ctx, StreamSheets, ConsumerBatcher)
+	if err != nil {
+		return nil, fmt.Errorf("batcher: %w", err)
+	}
+	return &batcher{q: q, lots: lotStore{q.top.Batches}, cons: cons, open: map[string]*Manifest{}}, nil
+}
+
+// recover replays what a crash left half done: lots frozen but not
+// published, open manifests whose lot was already frozen.
+func (b *batcher) recover(ctx context.Context) error {
+	keys, err := b.lots.kv.ListKeysFiltered(ctx, "open.>", "active.>")
+	if err != nil {
+		return fmt.Errorf("batcher: list: %w", err)
+	}
+	var opens, actives []string
+	for k := range keys.Keys() {
+		if after, ok := strings.CutPrefix(k, "open."); ok {
+			opens = append(opens, after)
+		} else if after, ok := strings.CutPrefix(k, "active."); ok {
+			actives = append(actives, after)
+		}
+	}
+	for _, id := range actives {
+		r, err := b.lots.getLot(ctx, id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b.q.trackLot(id)
+		if r.State == LotClosed {
+			b.q.log.Info("replaying a lot frozen before a stop", "lot", id)
+			if err := b.finishClose(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
+	for _, lk := range opens {
+		m, err := b.loadOpen(ctx, lk)
+		if err != nil {
+			return err
+		}
+		// Frozen but not reset: the lot of this seq exists.
+		if _, err := b.lots.getLot(ctx, LotID(lk, m.Seq)); err == nil {
+			if err := b.resetOpen(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *batcher) loadOpen(ctx context.Context, lotKey string) (*Manifest, error) {
+	if m, ok := b.open[lotKey]; ok {
+		return m, nil
+	}
+	m := &Manifest{LotKey: lotKey, Seq: 1}
+	e, err := b.lots.kv.Get(ctx, openKey(lotKey))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		ins, _, _ := strings.Cut(lotKey, ".")
+		m.Insurer = ins
+		data, _ := json.Marshal(m)
+		rev, err := b.lots.kv.Create(ctx, openKey(lotKey), data)
+		if err != nil {
+			return nil, fmt.Errorf("batcher: open manifest %s: %w", lotKey, err)
+		}
+		m.rev = rev
+	case err != nil:
+		return nil, fmt.Errorf("batcher: open manifest %s: %w", lotKey, err)
+	default:
+		if err := json.Unmarshal(e.Value(), m); err != nil {
+			return nil, fmt.Errorf("batcher: open manifest %s: %w", lotKey, err)
+		}
+		m.rev = e.Revision()
+	}
+	m.keys = map[string]bool{}
+	for _, s := range m.Sheets {
+		m.keys[s.Key] = true
+	}
+	b.open[lotKey] = m
+	return m, nil
+}
+
+func (b *batcher) saveOpen(ctx context.Context, m *Manifest) error {
+	data, _ := json.Marshal(m)
+	rev, err := b.lots.kv.Update(ctx, openKey(m.LotKey), data, m.rev)
+	if err != nil {
+		// Lost track (another gateway?): forget the cache, the message
+		// will be redelivered and appended again against a fresh read.
+		delete(b.open, m.LotKey)
+		return fmt.Errorf("batcher: save manifest %s: %w", m.LotKey, err)
+	}
+	m.rev = rev
+	return nil
+}
+
+func (b *batcher) resetOpen(ctx context.Context, m *Manifest) error {
+	m.Seq++
+	m.Sheets = nil
+	m.Bytes = 0
+	m.Opened = time.Time{}
+	m.keys = map[string]bool{}
+	return b.saveOpen(ctx, m)
+}
+
+func (b *batcher) run(ctx context.Context) {
+	log := b.q.log.With("part", "batcher")
+	for ctx.Err() == nil {
+		if err := b.recover(ctx); err != nil {
+			log.Error("recovery failed, retrying", "err", err)
+			sleepCtx(ctx, b.q.cfg.Tick)
+			continue
+		}
+		break
+	}
+	for ctx.Err() == nil {
+		batch, err := b.cons.Fetch(500, jetstream.FetchMaxWait(b.q.cfg.Tick))
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("fetch failed", "err", err)
+				sleepCtx(ctx, b.q.cfg.Tick)
+			}
+			continue
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if len(msgs) > 0 {
+			if err := b.process(ctx, msgs); err != nil {
+				log.Warn("batch not appended; will be redelivered", "err", err)
+				if errors.Is(err, ErrFailPoint) {
+					// a simulated crash: drop the cache as a restart would.
+					b.open = map[string]*Manifest{}
+					sleepCtx(ctx, b.q.cfg.Tick)
+					continue
+				}
+			}
+		}
+		if err := b.closeAged(ctx); err != nil {
+			log.Warn("closing lots failed", "err", err)
+			if errors.Is(err, ErrFailPoint) {
+				b.open = map[string]*Manifest{}
+				_ = b.recover(ctx)
+			}
+		}
+	}
+}
+
+// process appends a fetched batch to the manifests (design §5 step 3) and
+// acks each message once its manifest is written.
+func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
+	type pending struct {
+		msg   jetstream.Msg
+		entry ManifestEntry
+	}
+	byLot := map[string][]pending{}
+	var order []string
+	var skip []jetstream.Msg
+	for _, msg := range msgs {
+		md, err := msg.Metadata()
+		if err != nil {
+			_ = msg.Term()
+			continue
+		}
+		key := msg.Headers().Get(HeaderKey)
+		digest := msg.Headers().Get(HeaderDigest)
+		insurer := strings.TrimPrefix(msg.Subject(), SubjectSheets+".")
+		st, _, err := b.q.status.get(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			b.q.log.Error("sheet message without status; dropped", "key", key)
+			_ = msg.Term()
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		d := st.dest(insurer)
+		if st.Digest != digest || d == nil || d.Lot != "" || d.State.Rank() >= Batched.Rank() {
+			skip = append(skip, msg) // a replayed publish or a superseded version
+			continue
+		}
+		m, err := b.loadOpen(ctx, d.LotKey)
+		if err != nil {
+			return err
+		}
+		if m.keys[key] {
+			skip = append(skip, msg)
+			continue
+		}
+		if _, ok := byLot[d.LotKey]; !ok {
+			order = append(order, d.LotKey)
+		}
+		byLot[d.LotKey] = append(byLot[d.LotKey], pending{msg, ManifestEntry{Key: key, Digest: digest, StreamSeq: md.Sequence.Stream, Size: len(msg.Data())}})
+	}
+	for _, m := range skip {
+		_ = m.Ack()
+	}
+	now := b.q.now()
+	for _, lk := range order {
+		m := b.open[lk]
+		lim := b.q.limits(m.Insurer)
+		var toAck []jetstream.Msg
+		for _, p := range byLot[lk] {
+			if m.keys[p.entry.Key] {
+				toAck = append(toAck, p.msg)
+				continue
+			}
+			if len(m.Sheets) > 0 && m.Bytes+p.entry.Size > maxLotBytes {
+				if err := b.saveAndAck(ctx, m, toAck); err != nil {
+					return err
+				}
+				toAck = nil
+				if err := b.close(ctx, m); err != nil {
+					return err
+				}
+			}
+			if len(m.Sheets) == 0 {
+				m.Opened = now
+			}
+			m.Sheets = append(m.Sheets, p.entry)
+			m.Bytes += p.entry.Size
+			m.keys[p.entry.Key] = true
+			toAck = append(toAck, p.msg)
+			if len(m.Sheets) >= lim.MaxSheets {
+				if err := b.saveAndAck(ctx, m, toAck); err != nil {
+					return err
+				}
+				toAck = nil
+				if err := b.close(ctx, m); err != nil {
+					return err
+				}
+			}
+		}
+		if err := b.saveAndAck(ctx, m, toAck); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxLotBytes keeps a lot message under the server's max payload.
+const maxLotBytes = 6 << 20
+
+func (b *batcher) saveAndAck(ctx context.Context, m *Manifest, msgs []jetstream.Msg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := b.saveOpen(ctx, m); err != nil {
+		return err
+	}
+	if err := b.q.fail("batcher.appended"); err != nil {
+		return err
+	}
+	for _, msg := range msgs {
+		_ = msg.Ack()
+	}
+	return nil
+}
+
+func (b *batcher) closeAged(ctx context.Context) error {
+	now := b.q.now()
+	for _, m := range b.open {
+		if len(m.Sheets) == 0 {
+			continue
+		}
+		if lim := b.q.limits(m.Insurer); !now.Before(m.Opened.Add(lim.MaxAge)) {
+			if err := b.close(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// close freezes m into a lot record, opens the next manifest and publishes
+// the lot.
+func (b *batcher) close(ctx context.Context, m *Manifest) error {
+	id := LotID(m.LotKey, m.Seq)
+	now := b.q.now()
+	rec := &LotRecord{
+		ID: id, LotKey: m.LotKey, Insurer: m.Insurer, Seq: m.Seq, Closed: now,
+		Sheets: append([]ManifestEntry(nil), m.Sheets...), State: LotClosed, Attempt: 1,
+	}
+	data, _ := json.Marshal(rec)
+	rev, err := b.lots.kv.Create(ctx, lotKVKey(id), data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		if rec, err = b.lots.getLot(ctx, id); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("batcher: freeze %s: %w", id, err)
+	} else {
+		rec.rev = rev
+	}
+	if _, err := b.lots.kv.Put(ctx, activeKey(id), []byte(m.LotKey)); err != nil {
+		return fmt.Errorf("batcher: freeze %s: %w", id, err)
+	}
+	b.q.trackLot(id)
+	if err := b.q.fail("batcher.frozen"); err != nil {
+		return err
+	}
+	if err := b.resetOpen(ctx, m); err != nil {
+		return err
+	}
+	if rec.State == LotClosed {
+		return b.finishClose(ctx, rec)
+	}
+	return nil
+}
+
+// finishClose publishes a frozen lot and marks its sheets batched; it is
+// what a replay after a crash runs again.
+func (b *batcher) finishClose(ctx context.Context, rec *LotRecord) error {
+	seq, err := b.q.publishLot(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if err := b.q.fail("batcher.published"); err != nil {
+		return err
+	}
+	now := b.q.now()
+	err = b.q.forEachSheet(ctx, rec, func(ctx context.Context, e ManifestEntry) error {
+		_, err := b.q.changeDest(ctx, e.Key, e.Digest, rec.Insurer, "", Event{Time: now, State: Batched, Lot: rec.ID, Insurer: rec.Insurer})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.q.fail("batcher.batched"); err != nil {
+		return err
+	}
+	_, err = b.lots.updateLot(ctx, rec.ID, func(r *LotRecord) error {
+		if r.State != LotClosed {
+			return errNoChange
+		}
+		r.State = LotPublished
+		r.Attempts = append(r.Attempts, Attempt{N: r.Attempt, Published: now, StreamSeq: seq})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.q.metrics.LotPublished(rec.Insurer)
+	b.q.auditLog(ctx, AuditEntry{Kind: "lot", Insurer: rec.Insurer, Lot: rec.ID, Attempt: rec.Attempt, Detail: fmt.Sprintf("%d sheets", len(rec.Sheets))})
+	b.q.log.Info("lot published", "lot", rec.ID, "insurer", rec.Insurer, "sheets", len(rec.Sheets), "attempt", rec.Attempt)
+	return nil
+}
+
+// publishLot reads the lot's sheets back from FSE_SHEETS and publishes the
+// current attempt with its deterministic id.
+func (q *Queue) publishLot(ctx context.Context, rec *LotRecord) (uint64, error) {
+	lot := &Lot{ID: rec.ID, Seq: rec.Seq, Attempt: rec.Attempt, Insurer: rec.Insurer, LotKey: rec.LotKey, Closed: rec.Closed}
+	lot.Sheets = make([]LotSheet, len(rec.Sheets))
+	err := q.forEachIndex(ctx, len(rec.Sheets), func(ctx context.Context, i int) error {
+		e := rec.Sheets[i]
+		m, err := q.top.Sheets.GetMsg(ctx, e.StreamSeq)
+		if err != nil {
+			return fmt.Errorf("lot %s: sheet %s: %w", rec.ID, e.Key, err)
+		}
+		billing, number, _ := strings.Cut(e.Key, ".")
+		lot.Sheets[i] = LotSheet{Billing: billing, Number: number, Digest: e.Digest, Signed: m.Data}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	data, err := q.cfg.Codec.EncodeLot(lot)
+	if err != nil {
+		return 0, fmt.Errorf("lot %s: encode: %w", rec.ID, err)
+	}
+	msg := &nats.Msg{Subject: LotSubject(rec.Insurer), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, LotMsgID(rec.ID, rec.Attempt))
+	msg.Header.Set(HeaderLot, rec.ID)
+	msg.Header.Set(HeaderAttempt, strconv.Itoa(rec.Attempt))
+	ack, err := q.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return 0, fmt.Errorf("lot %s: publish: %w", rec.ID, err)
+	}
+	return ack.Sequence, nil
+}
+
+// forEachSheet runs f on every sheet of a lot, a few at a time.
+func (q *Queue) forEachSheet(ctx context.Context, rec *LotRecord, f func(context.Context, ManifestEntry) error) error {
+	return q.forEachIndex(ctx, len(rec.Sheets), func(ctx context.Context, i int) error { return f(ctx, rec.Sheets[i]) })
+}
+
+func (q *Queue) forEachIndex(ctx context.Context, n int, f func(context.Context, int) error) error {
+	const workers = 16
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan int)
+	)
+	for w := 0; w < workers && w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := f(ctx, i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,291 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Sheet is a care sheet the gateway verified, validated and routed, ready
+// to be queued.
+type Sheet struct {
+	Billing string // billing number (numéro AM), 9 digits
+	Number  string // sheet number, unique per billing number
+	// Digest is the content digest of the sheet without its signature, so
+	// a sheet re-signed after a crash is the same sheet.
+	Digest       string
+	Signer       string // national id of the signer
+	RulesVersion string
+	Destinations []Destination
+	// Signed is the sheet's exact signed bytes, forwarded untouched.
+	Signed []byte
+}
+
+// Receipt is what intake answers once the sheet is durably queued.
+type Receipt struct {
+	Billing      string        `json:"billing"`
+	Number       string        `json:"number"`
+	Digest       string        `json:"digest"`
+	State        State         `json:"state"`
+	ReceivedAt   time.Time     `json:"received_at"`
+	RulesVersion string        `json:"rules_version,omitempty"`
+	Destinations []ReceiptDest `json:"destinations"`
+	// Again: this sheet was received before; this is its first receipt.
+	Again bool `json:"again,omitempty"`
+	// Corrects is the digest of the rejected sheet this one replaces.
+	Corrects string `json:"corrects,omitempty"`
+	DryRun   bool   `json:"dry_run,omitempty"`
+}
+
+// ReceiptDest names where the sheet goes and when its lot closes at the
+// latest.
+type ReceiptDest struct {
+	Insurer string    `json:"insurer"`
+	Kind    string    `json:"kind,omitempty"`
+	LotKey  string    `json:"lot_key"`
+	CloseBy time.Time `json:"close_by"`
+}
+
+// Errors of Submit; the HTTP layer maps them to codes.
+var (
+	// ErrDuplicate: another sheet has the same billing number and number
+	// (DUPLICATE_SHEET).
+	ErrDuplicate = errors.New("another sheet with this billing number and number was received")
+	// ErrUnavailable: JetStream did not confirm the write (QUEUE_UNAVAILABLE).
+	ErrUnavailable = errors.New("queue did not confirm the write")
+	// ErrStorageFull: JetStream refused the write for lack of room
+	// (STORAGE_FULL).
+	ErrStorageFull = errors.New("queue storage is full")
+	// ErrInvalid: the sheet lacks what the queue needs (a bug upstream).
+	ErrInvalid = errors.New("sheet not queueable")
+)
+
+func (q *Queue) newStatus(s *Sheet, now time.Time) *Status {
+	st := &Status{
+		Billing: s.Billing, Number: s.Number, Digest: s.Digest, Signer: s.Signer,
+		RulesVersion: s.RulesVersion, State: Received, ReceivedAt: now,
+	}
+	for _, d := range s.Destinations {
+		l := q.limits(d.Insurer)
+		st.Destinations = append(st.Destinations, DestStatus{
+			Destination: d,
+			LotKey:      q.LotKeyFor(d.Insurer, s.Billing),
+			CloseBy:     now.Add(l.MaxAge + 2*q.cfg.Tick).Truncate(time.Second).Add(time.Second),
+			State:       Received,
+			Updated:     now,
+		})
+	}
+	st.record(Event{Time: now, State: Received})
+	return st
+}
+
+func receiptOf(st *Status) Receipt {
+	r := Receipt{
+		Billing: st.Billing, Number: st.Number, Digest: st.Digest, State: st.State,
+		ReceivedAt: st.ReceivedAt, RulesVersion: st.RulesVersion, Corrects: st.Corrects,
+	}
+	for _, d := range st.Destinations {
+		r.Destinations = append(r.Destinations, ReceiptDest{Insurer: d.Insurer, Kind: d.Kind, LotKey: d.LotKey, CloseBy: d.CloseBy})
+	}
+	return r
+}
+
+func checkSheet(s *Sheet) error {
+	switch {
+	case !ValidToken(s.Billing) || !ValidToken(s.Number):
+		return fmt.Errorf("%w: billing %q, number %q", ErrInvalid, s.Billing, s.Number)
+	case s.Digest == "" || !ValidToken(s.Digest):
+		return fmt.Errorf("%w: digest %q", ErrInvalid, s.Digest)
+	case len(s.Destinations) == 0:
+		return fmt.Errorf("%w: no destination", ErrInvalid)
+	case len(s.Signed) == 0:
+		return fmt.Errorf("%w: no signed bytes", ErrInvalid)
+	}
+	for _, d := range s.Destinations {
+		if !ValidToken(d.Insurer) {
+			return fmt.Errorf("%w: insurer %q", ErrInvalid, d.Insurer)
+		}
+	}
+	return nil
+}
+
+// correctable reports whether st was rejected, so a different sheet with
+// the same key corrects it.
+func correctable(st *Status) bool {
+	rejected := false
+	for _, d := range st.Destinations {
+		if d.State == Rejected {
+			rejected = true
+		}
+	}
+	return rejected && st.Final()
+}
+
+// Preview answers what Submit would do, writing nothing (dry run).
+func (q *Queue) Preview(ctx context.Context, s Sheet) (Receipt, error) {
+	if err := checkSheet(&s); err != nil {
+		return Receipt{}, err
+	}
+	old, _, err := q.status.get(ctx, StatusKey(s.Billing, s.Number))
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case old.Digest == s.Digest:
+		r := receiptOf(old)
+		r.Again, r.DryRun = true, true
+		return r, nil
+	case !correctable(old):
+		return Receipt{}, ErrDuplicate
+	}
+	st := q.newStatus(&s, q.now())
+	st.State = Queued
+	if old != nil {
+		st.Corrects = old.Digest
+	}
+	r := receiptOf(st)
+	r.DryRun = true
+	return r, nil
+}
+
+// Submit queues a sheet (design §5 steps 1–2) and returns its receipt only
+// once JetStream confirmed the write. The same sheet again gets the same
+// receipt; a different sheet with the same key is ErrDuplicate unless the
+// earlier one was rejected (a correction).
+func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
+	if err := checkSheet(&s); err != nil {
+		return Receipt{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
+	defer cancel()
+	key := StatusKey(s.Billing, s.Number)
+	st := q.newStatus(&s, q.now())
+	b, _ := json.Marshal(st)
+	_, err := q.top.Status.Create(ctx, key, b)
+	again := false
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		old, oldRev, gerr := q.status.get(ctx, key)
+		if gerr != nil {
+			return Receipt{}, q.writeErr(gerr)
+		}
+		switch {
+		case old.Digest == s.Digest && old.State != Received:
+			r := receiptOf(old)
+			r.Again = true
+			return r, nil
+		case old.Digest == s.Digest:
+			// Crashed between steps 1 and 2, or a concurrent twin: publish
+			// again (the Nats-Msg-Id makes it harmless).
+			st, again = old, true
+		case correctable(old):
+			st.Corrects = old.Digest
+			st.History = append(old.History, st.History...)
+			b, _ = json.Marshal(st)
+			if _, err = q.top.Status.Update(ctx, key, b, oldRev); err != nil {
+				if isWrongSeq(err) {
+					return Receipt{}, fmt.Errorf("%w: concurrent correction of %s", ErrUnavailable, key)
+				}
+				return Receipt{}, q.writeErr(err)
+			}
+		default:
+			return Receipt{}, ErrDuplicate
+		}
+	} else if err != nil {
+		return Receipt{}, q.writeErr(err)
+	}
+	if err := q.fail("intake.created"); err != nil {
+		return Receipt{}, err
+	}
+
+	// Step 2: publish each destination's copy with a deterministic id.
+	seqs := make([]uint64, len(s.Destinations))
+	for i, d := range st.Destinations {
+		msg := &nats.Msg{Subject: SheetSubject(d.Insurer), Data: s.Signed, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, SheetMsgID(key, st.Digest, d.Insurer))
+		msg.Header.Set(HeaderKey, key)
+		msg.Header.Set(HeaderDigest, st.Digest)
+		ack, err := q.js.PublishMsg(ctx, msg)
+		if err != nil {
+			return Receipt{}, q.writeErr(err)
+		}
+		seqs[i] = ack.Sequence
+	}
+	if err := q.fail("intake.published"); err != nil {
+		return Receipt{}, err
+	}
+	now := q.now()
+	var became bool
+	final, err := q.status.update(ctx, key, func(cur *Status) error {
+		if cur.Digest != st.Digest || cur.State != Received {
+			return errNoChange // moved on already (a twin request or the batcher)
+		}
+		cur.State = Queued
+		cur.QueuedAt = now
+		cur.Seqs = seqs
+		for i := range cur.Destinations {
+			if cur.Destinations[i].State == Received {
+				cur.Destinations[i].State = Queued
+				cur.Destinations[i].Updated = now
+			}
+		}
+		cur.record(Event{Time: now, State: Queued})
+		became = true
+		return nil
+	})
+	if err != nil {
+		return Receipt{}, q.writeErr(err)
+	}
+	if err := q.fail("intake.queued"); err != nil {
+		return Receipt{}, err
+	}
+	if became {
+		q.metrics.SheetQueued()
+		q.historyAsync(final, Event{Time: now, State: Queued})
+	}
+	r := receiptOf(final)
+	if final.State == Received {
+		// the record was moved by a twin that has not finished yet: the
+		// message is published, which is what the receipt promises.
+		r.State = Queued
+	}
+	r.Again = again
+	q.nudgeBatcher()
+	return r, nil
+}
+
+// SheetMsgID is the Nats-Msg-Id of a sheet's copy for one insurer.
+func SheetMsgID(key, digest, insurer string) string { return key + "." + digest + "." + insurer }
+
+// Message headers the gateway sets on FSE_SHEETS.
+const (
+	HeaderKey     = "Fse-Key"
+	HeaderDigest  = "Fse-Digest"
+	HeaderLot     = "Fse-Lot"
+	HeaderAttempt = "Fse-Attempt"
+	HeaderInsurer = "Fse-Insurer"
+)
+
+func (q *Queue) writeErr(err error) error {
+	switch {
+	case errors.Is(err, ErrFailPoint):
+		return err
+	case isStorageFull(err):
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+}
+
+// Status returns the state and history of one sheet.
+func (q *Queue) Status(ctx context.Context, billing, number string) (*Status, error) {
+	if !ValidToken(billing) || !ValidToken(number) {
+		return nil, ErrNotFound
+	}
+	st, _, err := q.status.get(ctx, StatusKey(billing, number))
+	return st, err
+}

@@ -1,0 +1,336 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrRefused marks an acknowledgement the router will not apply (a lot not
+// sent to that insurer, a sheet not in that lot).
+var ErrRefused = errors.New("acknowledgement refused")
+
+type router struct {
+	q    *Queue
+	lots lotStore
+	cons jetstream.Consumer
+}
+
+func (q *Queue) newRouter(ctx context.Context) (*router, error) {
+	cons, err := q.js.Consumer(ctx, StreamAcks, ConsumerAckRouter)
+	if err != nil {
+		return nil, fmt.Errorf("ack router: %w", err)
+	}
+	return &router{q: q, lots: lotStore{q.top.Batches}, cons: cons}, nil
+}
+
+// trackLot and untrackLot keep the set of active lots the timers scan.
+func (q *Queue) trackLot(id string) {
+	q.mu.Lock()
+	if q.active == nil {
+		q.active = map[string]bool{}
+	}
+	q.active[id] = true
+	q.mu.Unlock()
+}
+
+func (q *Queue) untrackLot(ctx context.Context, id string) {
+	q.mu.Lock()
+	delete(q.active, id)
+	q.mu.Unlock()
+	if err := q.top.Batches.Delete(ctx, activeKey(id)); err != nil {
+		q.log.Warn("active marker not removed", "lot", id, "err", err)
+	}
+}
+
+func (q *Queue) activeLots() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]string, 0, len(q.active))
+	for id := range q.active {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *router) run(ctx context.Context) {
+	log := r.q.log.With("part", "ack-router")
+	// Timers run beside the acks so a slow insurer never delays them.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.timers(ctx) }()
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		batch, err := r.cons.Fetch(200, jetstream.FetchMaxWait(r.q.cfg.Tick))
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("fetch failed", "err", err)
+				sleepCtx(ctx, r.q.cfg.Tick)
+			}
+			continue
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		_ = r.q.forEachIndex(ctx, len(msgs), func(ctx context.Context, i int) error {
+			r.handle(ctx, msgs[i])
+			return nil
+		})
+	}
+}
+
+func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
+	insurer := strings.TrimPrefix(msg.Subject(), SubjectAcks+".")
+	acks, err := r.q.cfg.Codec.DecodeAcks(msg.Data())
+	if err != nil {
+		r.q.log.Warn("acknowledgement not readable; dropped", "insurer", insurer, "err", err)
+		r.q.auditLog(ctx, AuditEntry{Kind: "refused", Insurer: insurer, Detail: "unreadable acknowledgement"})
+		_ = msg.Term()
+		return
+	}
+	for _, a := range acks {
+		err := r.q.applyAck(ctx, insurer, a)
+		switch {
+		case errors.Is(err, ErrRefused):
+			r.q.log.Warn("acknowledgement refused", "insurer", insurer, "lot", a.Lot, "ack", a.ID, "err", err)
+			r.q.auditLog(ctx, AuditEntry{Kind: "refused", Insurer: insurer, Lot: a.Lot, AckID: a.ID, Detail: err.Error()})
+		case err != nil:
+			r.q.log.Warn("acknowledgement not applied; will retry", "insurer", insurer, "lot", a.Lot, "ack", a.ID, "err", err)
+			_ = msg.NakWithDelay(r.q.cfg.Tick)
+			return
+		}
+	}
+	_ = msg.Ack()
+}
+
+// applyAck applies one acknowledgement of insurer (design §5 step 5).
+func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack) error {
+	lots := lotStore{q.top.Batches}
+	rec, err := lots.getLot(ctx, a.Lot)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("%w: lot %s unknown", ErrRefused, a.Lot)
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Insurer != insurer {
+		return fmt.Errorf("%w: lot %s was not sent to %s", ErrRefused, a.Lot, insurer)
+	}
+	now := q.now()
+	switch a.Level {
+	case LevelARL:
+		return q.applyARL(ctx, rec, a, now)
+	case LevelReturn:
+		return q.applyReturn(ctx, rec, a, now)
+	}
+	return fmt.Errorf("%w: level %q", ErrRefused, a.Level)
+}
+
+func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Time) error {
+	lots := lotStore{q.top.Batches}
+	lim := q.limits(rec.Insurer)
+	var positive, resend, dead bool
+	rec, err := lots.updateLot(ctx, rec.ID, func(r *LotRecord) error {
+		positive, resend, dead = false, false, false
+		if r.applied(a.ID) {
+			return errNoChange
+		}
+		if a.Attempt > r.Attempt {
+			return fmt.Errorf("%w: lot %s attempt %d was never sent", ErrRefused, r.ID, a.Attempt)
+		}
+		switch r.State {
+		case LotARLPositive, LotDone, LotDead:
+			return errNoChange // late or duplicate: the lot moved on
+		}
+		r.Applied = append(r.Applied, a.ID)
+		if a.Positive {
+			r.State = LotARLPositive
+			r.ARLAt = now
+			positive = true
+			return nil
+		}
+		if a.Attempt != 0 && a.Attempt < r.Attempt {
+			return nil // negative ARL of an attempt already replaced
+		}
+		if r.Attempt >= lim.MaxAttempts {
+			r.State = LotDead
+			r.Reason = "negative ARL: " + a.Reason
+			dead = true
+			return nil
+		}
+		r.Attempt++
+		r.State = LotResend
+		r.NextSend = now.Add(q.br.delay(r.Insurer, lim, r.Attempt))
+		resend = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !positive && !resend && !dead {
+		return nil
+	}
+	if err := q.fail("router.lot"); err != nil {
+		return err
+	}
+	level := "arl_negative"
+	if positive {
+		level = "arl_positive"
+		q.br.success(rec.Insurer)
+	}
+	q.metrics.Ack(level)
+	q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: level + " " + a.Reason})
+	if positive {
+		err = q.forEachSheet(ctx, rec, func(ctx context.Context, e ManifestEntry) error {
+			_, err := q.changeDest(ctx, e.Key, e.Digest, rec.Insurer, "", Event{Time: now, State: ARLPositive, Lot: rec.ID})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := q.lotNotices(ctx, rec, level, a.Reason, a.ID, now); err != nil {
+		return err
+	}
+	if dead {
+		return q.bury(ctx, rec, DeliveryFailed, rec.Reason, now)
+	}
+	return nil
+}
+
+// lotNotices sends one notice per billing number of a lot.
+func (q *Queue) lotNotices(ctx context.Context, rec *LotRecord, event, detail, ackID string, now time.Time) error {
+	seen := map[string]bool{}
+	for _, e := range rec.Sheets {
+		billing, _, _ := strings.Cut(e.Key, ".")
+		if seen[billing] {
+			continue
+		}
+		seen[billing] = true
+		n := Notice{ID: "lot." + rec.ID + "." + billing + "." + event + "." + ackID, Time: now, Billing: billing, Insurer: rec.Insurer, Lot: rec.ID, Event: event, Detail: detail}
+		if err := q.notify(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time.Time) error {
+	key := StatusKey(a.Billing, a.Number)
+	if !rec.has(key) {
+		return fmt.Errorf("%w: sheet %s is not in lot %s", ErrRefused, key, rec.ID)
+	}
+	var digest string
+	for _, e := range rec.Sheets {
+		if e.Key == key {
+			digest = e.Digest
+		}
+	}
+	ev := Event{Time: now, Lot: rec.ID, Code: a.Code, Amount: a.Amount, Detail: a.Detail}
+	switch a.Outcome {
+	case OutcomeAccepted:
+		ev.State = Accepted
+	case OutcomeRejected:
+		ev.State = Rejected
+	case OutcomePaid:
+		ev.State = Paid
+	case OutcomeSignalement:
+	default:
+		return fmt.Errorf("%w: outcome %q", ErrRefused, a.Outcome)
+	}
+	c, err := q.changeDest(ctx, key, digest, rec.Insurer, a.ID, ev)
+	if err != nil {
+		return err
+	}
+	if !c.changed {
+		return nil
+	}
+	if err := q.fail("router.sheet"); err != nil {
+		return err
+	}
+	q.metrics.Ack("return")
+	event := a.Outcome
+	if err := q.notify(ctx, Notice{ID: "sheet." + key + "." + digest + "." + a.ID, Time: now, Billing: a.Billing, Number: a.Number, Insurer: rec.Insurer, Lot: rec.ID, Event: event, Code: a.Code, Amount: a.Amount, Detail: a.Detail}); err != nil {
+		return err
+	}
+	if c.destFinal {
+		return q.sheetDone(ctx, rec.ID, key)
+	}
+	return nil
+}
+
+// sheetDone records that a sheet of a lot is final there; the last one
+// ends the lot.
+func (q *Queue) sheetDone(ctx context.Context, lotID, key string) error {
+	lots := lotStore{q.top.Batches}
+	done := false
+	_, err := lots.updateLot(ctx, lotID, func(r *LotRecord) error {
+		for _, k := range r.Done {
+			if k == key {
+				return errNoChange
+			}
+		}
+		r.Done = append(r.Done, key)
+		if len(r.Done) >= len(r.Sheets) && r.State != LotDead {
+			r.State = LotDone
+			done = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if done {
+		q.untrackLot(ctx, lotID)
+	}
+	return nil
+}
+
+// bury gives up on a lot: its sheets not final yet take state (delivery_failed
+// or returns_overdue), the sender gets a notice and the lot goes to
+// FSE_DEAD with its reason.
+func (q *Queue) bury(ctx context.Context, rec *LotRecord, state State, reason string, now time.Time) error {
+	err := q.forEachSheet(ctx, rec, func(ctx context.Context, e ManifestEntry) error {
+		c, err := q.changeDest(ctx, e.Key, e.Digest, rec.Insurer, "", Event{Time: now, State: state, Lot: rec.ID, Detail: reason})
+		if err != nil || !c.changed {
+			return err
+		}
+		billing, number, _ := strings.Cut(e.Key, ".")
+		return q.notify(ctx, Notice{ID: "sheet." + e.Key + "." + e.Digest + "." + string(state) + "." + rec.ID, Time: now, Billing: billing, Number: number, Insurer: rec.Insurer, Lot: rec.ID, Event: string(state), Detail: reason})
+	})
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(rec)
+	msg := &nats.Msg{Subject: DeadSubject(rec.Insurer), Data: b, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, "dead."+rec.ID+"."+fmt.Sprint(rec.Attempt))
+	msg.Header.Set("Fse-Reason", reason)
+	if _, err := q.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("dead letter %s: %w", rec.ID, err)
+	}
+	_, err = lotStore{q.top.Batches}.updateLot(ctx, rec.ID, func(r *LotRecord) error {
+		if r.State == LotDead && r.Reason == reason {
+			return errNoChange
+		}
+		r.State, r.Reason = LotDead, reason
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	q.metrics.DeadLot(rec.Insurer, string(state))
+	q.auditLog(ctx, AuditEntry{Kind: "dead", Insurer: rec.Insurer, Lot: rec.ID, Attempt: rec.Attempt, Detail: reason})
+	q.log.Warn("lot moved to the dead-letter stream", "lot", rec.ID, "insurer", rec.Insurer, "reason", reason)
+	q.untrackLot(ctx, rec.ID)
+	return nil
+}

@@ -1,0 +1,324 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The names of the topology (design §4), defined once. Subjects end with a
+// token per insurer, billing number or prescriber.
+const (
+	StreamSheets        = "FSE_SHEETS"        // fse.sheets.<insurer>: accepted signed sheets
+	StreamLots          = "FSE_LOTS"          // fse.lots.<insurer>: lots, one durable consumer per insurer
+	StreamAcks          = "FSE_ACKS"          // fse.acks.<insurer>: ARLs and returns from insurers
+	StreamNotices       = "FSE_NOTICES"       // fse.notices.<billing>: what a practice has to read
+	StreamHistory       = "FSE_HISTORY"       // fse.history.<billing>.<number>: every state change
+	StreamPrescriptions = "FSE_PRESCRIPTIONS" // fse.rx.<prescriber>.<id>: signed prescriptions
+	StreamDead          = "FSE_DEAD"          // fse.dead.<insurer>: lots out of retry budget
+	StreamAudit         = "FSE_AUDIT"         // fse.audit: hash-chained record of lots and acks
+
+	SubjectSheets        = "fse.sheets"
+	SubjectLots          = "fse.lots"
+	SubjectAcks          = "fse.acks"
+	SubjectNotices       = "fse.notices"
+	SubjectHistory       = "fse.history"
+	SubjectPrescriptions = "fse.rx"
+	SubjectDead          = "fse.dead"
+	SubjectAudit         = "fse.audit"
+
+	// BucketStatus holds one key per sheet, <billing>.<number>: its state
+	// and content digest. Keys are created with create-only semantics and
+	// never expire nor get deleted (a delete marker would let a doublon in).
+	BucketStatus = "FSE_STATUS"
+	// BucketBatches holds the batcher's and the ack router's durable
+	// state: open.<lotkey> (the open lot's manifest), lot.<lotid> (a closed
+	// lot: frozen manifest, attempts, acks applied) and active.<lotid>
+	// (lots not yet final, scanned at start to rebuild the timers).
+	BucketBatches = "FSE_BATCHES"
+	// BucketCursors holds the last confirmed notice sequence per billing
+	// number.
+	BucketCursors = "FSE_CURSORS"
+
+	ConsumerBatcher   = "BATCHER"
+	ConsumerAckRouter = "ACK_ROUTER"
+)
+
+// Subject helpers: one token each, validated by the callers' inputs.
+func SheetSubject(insurer string) string   { return SubjectSheets + "." + insurer }
+func LotSubject(insurer string) string     { return SubjectLots + "." + insurer }
+func AckSubject(insurer string) string     { return SubjectAcks + "." + insurer }
+func NoticeSubject(billing string) string  { return SubjectNotices + "." + billing }
+func DeadSubject(insurer string) string    { return SubjectDead + "." + insurer }
+func StatusKey(billing, num string) string { return billing + "." + num }
+func HistorySubject(billing, num string) string {
+	return SubjectHistory + "." + billing + "." + num
+}
+func PrescriptionSubject(prescriber, id string) string {
+	return SubjectPrescriptions + "." + prescriber + "." + id
+}
+
+// LotConsumer is the durable consumer an insurer pulls its lots from: it
+// is named after the insurer id.
+func LotConsumer(insurer string) string { return insurer }
+
+// TopologyConfig sizes the streams. The zero value is usable: one replica,
+// limits computed from the free disk under StoreDir (or unlimited on an
+// external deployment, whose operator sets account limits).
+type TopologyConfig struct {
+	// Replicas of every stream and bucket: 1 on the embedded server, 3 on
+	// a cluster.
+	Replicas int
+	// MaxBytes is the total byte budget shared by the streams; 0 derives
+	// it from StoreDir's free disk (80 %), or leaves streams unlimited when
+	// StoreDir is empty.
+	MaxBytes int64
+	// StoreDir is the embedded server's storage directory (for the free
+	// disk); empty with an external deployment.
+	StoreDir string
+	// SheetRetention is how long FSE_SHEETS keeps sheets; at least 90 days
+	// (the legal retention of the electronic double), 93 days by default.
+	SheetRetention time.Duration
+	// LotDedup is FSE_LOTS' duplicate window: long enough for a crash
+	// replay of a lot to be swallowed (48 h by default).
+	LotDedup time.Duration
+	// Insurers gets one durable consumer each on FSE_LOTS.
+	Insurers []string
+	// LotAckWait is how long an insurer has to ack a lot message before
+	// JetStream redelivers it (60 s by default).
+	LotAckWait time.Duration
+	// AckWait is how long the batcher and the ack router may hold a
+	// message before JetStream redelivers it (30 s by default; the batcher
+	// acks each sheet as soon as its manifest is written).
+	AckWait time.Duration
+}
+
+// Topology is the opened streams and buckets.
+type Topology struct {
+	JS       jetstream.JetStream
+	Sheets   jetstream.Stream
+	Lots     jetstream.Stream
+	Acks     jetstream.Stream
+	Notices  jetstream.Stream
+	History  jetstream.Stream
+	Rx       jetstream.Stream
+	Dead     jetstream.Stream
+	Audit    jetstream.Stream
+	Status   jetstream.KeyValue
+	Batches  jetstream.KeyValue
+	Cursors  jetstream.KeyValue
+	Replicas int
+}
+
+// share of the byte budget per stream, in percent.
+var budgetShare = map[string]int64{
+	StreamSheets: 40, StreamLots: 20, StreamHistory: 10, StreamPrescriptions: 10,
+	StreamNotices: 5, StreamAcks: 5, StreamDead: 4, StreamAudit: 3,
+	// KV buckets: 1 % each.
+}
+
+// FreeDisk returns the bytes available to an unprivileged writer at dir.
+func FreeDisk(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("free disk of %s: %w", dir, err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// EnsureTopology creates or updates every stream, bucket and consumer.
+// Streams refuse new writes when full (DiscardNew): old sheets are never
+// dropped to make room.
+func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) (*Topology, error) {
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.SheetRetention == 0 {
+		cfg.SheetRetention = 93 * 24 * time.Hour
+	}
+	if cfg.SheetRetention < 90*24*time.Hour {
+		return nil, fmt.Errorf("topology: sheet retention %v is under the legal 90 days", cfg.SheetRetention)
+	}
+	if cfg.LotDedup == 0 {
+		cfg.LotDedup = 48 * time.Hour
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.LotAckWait == 0 {
+		cfg.LotAckWait = 60 * time.Second
+	}
+	budget := cfg.MaxBytes
+	if budget == 0 && cfg.StoreDir != "" {
+		free, err := FreeDisk(cfg.StoreDir)
+		if err != nil {
+			return nil, err
+		}
+		budget = free / 10 * 8
+	}
+	limit := func(name string, pct int64) int64 {
+		if budget <= 0 {
+			return -1
+		}
+		if b := budget / 100 * pct; b > 1<<20 {
+			return b
+		}
+		return 1 << 20
+	}
+	t := &Topology{JS: js, Replicas: cfg.Replicas}
+	stream := func(name, subject string, maxAge, dedup time.Duration) (jetstream.Stream, error) {
+		sc := jetstream.StreamConfig{
+			Name:       name,
+			Subjects:   []string{subject},
+			Storage:    jetstream.FileStorage,
+			Replicas:   cfg.Replicas,
+			Retention:  jetstream.LimitsPolicy,
+			Discard:    jetstream.DiscardNew,
+			MaxAge:     maxAge,
+			MaxBytes:   limit(name, budgetShare[name]),
+			Duplicates: dedup,
+		}
+		s, err := js.CreateOrUpdateStream(ctx, sc)
+		if err != nil {
+			return nil, fmt.Errorf("topology: stream %s: %w", name, err)
+		}
+		return s, nil
+	}
+	var err error
+	day := 24 * time.Hour
+	if t.Sheets, err = stream(StreamSheets, SubjectSheets+".>", cfg.SheetRetention, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	if t.Lots, err = stream(StreamLots, SubjectLots+".>", 30*day, cfg.LotDedup); err != nil {
+		return nil, err
+	}
+	if t.Acks, err = stream(StreamAcks, SubjectAcks+".>", 30*day, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	if t.Notices, err = stream(StreamNotices, SubjectNotices+".>", 90*day, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	if t.History, err = stream(StreamHistory, SubjectHistory+".>", cfg.SheetRetention, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	if t.Rx, err = stream(StreamPrescriptions, SubjectPrescriptions+".>", cfg.SheetRetention, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	if t.Dead, err = stream(StreamDead, SubjectDead+".>", 0, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	if t.Audit, err = stream(StreamAudit, SubjectAudit, 0, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	kv := func(name, desc string, history uint8) (jetstream.KeyValue, error) {
+		b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      name,
+			Description: desc,
+			History:     history,
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+			MaxBytes:    limit(name, 1),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("topology: bucket %s: %w", name, err)
+		}
+		return b, nil
+	}
+	if t.Status, err = kv(BucketStatus, "per-sheet state and content digest, create-only, no TTL", 5); err != nil {
+		return nil, err
+	}
+	if t.Batches, err = kv(BucketBatches, "open lot manifests, closed lots, active lots", 1); err != nil {
+		return nil, err
+	}
+	if t.Cursors, err = kv(BucketCursors, "last confirmed notice per billing number", 1); err != nil {
+		return nil, err
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, StreamSheets, jetstream.ConsumerConfig{
+		Durable:       ConsumerBatcher,
+		Description:   "appends queued sheets to their lot manifests",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxAckPending: 20000,
+		FilterSubject: SubjectSheets + ".>",
+	}); err != nil {
+		return nil, fmt.Errorf("topology: consumer %s: %w", ConsumerBatcher, err)
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, StreamAcks, jetstream.ConsumerConfig{
+		Durable:       ConsumerAckRouter,
+		Description:   "applies insurers' acknowledgements",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxAckPending: 20000,
+		FilterSubject: SubjectAcks + ".>",
+	}); err != nil {
+		return nil, fmt.Errorf("topology: consumer %s: %w", ConsumerAckRouter, err)
+	}
+	for _, ins := range cfg.Insurers {
+		if err := EnsureInsurer(ctx, js, ins, cfg.LotAckWait); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// EnsureInsurer creates the durable pull consumer an insurer takes its lots
+// from. Insurers cannot create consumers themselves (design §4). No BackOff:
+// it would override AckWait; re-sends are the gateway's own timers.
+func EnsureInsurer(ctx context.Context, js jetstream.JetStream, insurer string, ackWait time.Duration) error {
+	if !ValidToken(insurer) {
+		return fmt.Errorf("topology: insurer id %q is not a NATS subject token", insurer)
+	}
+	if ackWait == 0 {
+		ackWait = 60 * time.Second
+	}
+	_, err := js.CreateOrUpdateConsumer(ctx, StreamLots, jetstream.ConsumerConfig{
+		Durable:       LotConsumer(insurer),
+		Description:   "lots for insurer " + insurer,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: 1000,
+		FilterSubject: LotSubject(insurer),
+	})
+	if err != nil {
+		return fmt.Errorf("topology: consumer for insurer %s: %w", insurer, err)
+	}
+	return nil
+}
+
+// ValidToken reports whether s can be one subject token (and KV key part).
+func ValidToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// isStorageFull reports whether err says JetStream refused a write for
+// lack of room.
+func isStorageFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return false
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case 10047, 10028, 10054: // insufficient resources, store failed, maximum bytes
+			return true
+		}
+	}
+	s := err.Error()
+	return strings.Contains(s, "maximum bytes") || strings.Contains(s, "insufficient resources") || strings.Contains(s, "resource limits")
+}
