@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/insurers/lot"
 )
 
 // ManifestEntry is one sheet of a lot manifest.
@@ -104,7 +106,8 @@ func (r *LotRecord) current() *Attempt {
 // LotID names the lot seq of a lot key; it is also the prefix of its
 // Nats-Msg-Id (LotMsgID).
 func LotID(lotKey string, seq int) string {
-	return strings.ReplaceAll(lotKey, ".", "-") + "-" + fmt.Sprintf("%06d", seq)
+	ins, _, _ := strings.Cut(lotKey, ".")
+	return lot.NewID(ins, lotKey, uint64(seq))
 }
 
 // LotMsgID is the Nats-Msg-Id of one attempt of a lot.
@@ -385,7 +388,7 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 				toAck = append(toAck, p.msg)
 				continue
 			}
-			if len(m.Sheets) > 0 && m.Bytes+p.entry.Size > maxLotBytes {
+			if len(m.Sheets) > 0 && lotSize(m.Bytes+p.entry.Size, len(m.Sheets)+1) > lim.MaxBytes {
 				if err := b.saveAndAck(ctx, m, toAck); err != nil {
 					return err
 				}
@@ -418,8 +421,9 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 	return nil
 }
 
-// maxLotBytes keeps a lot message under the server's max payload.
-const maxLotBytes = 6 << 20
+// lotSize estimates the encoded size of a lot of n sheets holding b
+// signed bytes (envelope and per-sheet lines included).
+func lotSize(b, n int) int { return b + n*160 + 512 }
 
 func (b *batcher) saveAndAck(ctx context.Context, m *Manifest, msgs []jetstream.Msg) error {
 	if len(msgs) == 0 {

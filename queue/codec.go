@@ -46,10 +46,13 @@ const (
 // Ack is one acknowledgement from an insurer, as the ack router applies
 // it. Its ID makes duplicates harmless.
 type Ack struct {
-	ID      string   `json:"id"`
-	Level   AckLevel `json:"level"`
-	Lot     string   `json:"lot"`
-	Attempt int      `json:"attempt,omitempty"`
+	ID    string   `json:"id"`
+	Level AckLevel `json:"level"`
+	// Insurer is who the message says answers; when set it must be the
+	// owner of the subject it came on.
+	Insurer string `json:"insurer,omitempty"`
+	Lot     string `json:"lot"`
+	Attempt int    `json:"attempt,omitempty"`
 	// ARL
 	Positive bool   `json:"positive,omitempty"`
 	Reason   string `json:"reason,omitempty"`

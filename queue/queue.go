@@ -17,6 +17,7 @@ import (
 type Limits struct {
 	MaxSheets int           // a lot closes when it holds this many sheets
 	MaxAge    time.Duration // … or when its first sheet is this old
+	MaxBytes  int           // … or when its encoded size would pass this
 	// DeliveryDeadline: a lot not taken (acked by the insurer's consumer)
 	// this long after it was published is re-sent, then delivery_failed.
 	DeliveryDeadline time.Duration
@@ -29,19 +30,22 @@ type Limits struct {
 	// MaxAttempts bounds the sends of one lot (negative ARLs and re-sends).
 	MaxAttempts int
 	// Backoff is the pause before the first re-send; it doubles per
-	// attempt.
-	Backoff time.Duration
+	// attempt up to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
 }
 
 // DefaultLimits apply when the directory says nothing.
 var DefaultLimits = Limits{
 	MaxSheets:        200,
 	MaxAge:           10 * time.Second,
+	MaxBytes:         900000,
 	DeliveryDeadline: 10 * time.Minute,
 	ARLDeadline:      30 * time.Minute,
 	ReturnsDeadline:  24 * time.Hour,
 	MaxAttempts:      3,
 	Backoff:          5 * time.Second,
+	MaxBackoff:       5 * time.Minute,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -51,6 +55,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxAge > 0 {
 		d.MaxAge = l.MaxAge
+	}
+	if l.MaxBytes > 0 {
+		d.MaxBytes = l.MaxBytes
+	}
+	if l.MaxBackoff > 0 {
+		d.MaxBackoff = l.MaxBackoff
 	}
 	if l.DeliveryDeadline > 0 {
 		d.DeliveryDeadline = l.DeliveryDeadline

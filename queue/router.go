@@ -115,6 +115,9 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 
 // applyAck applies one acknowledgement of insurer (design §5 step 5).
 func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack) error {
+	if a.Insurer != "" && a.Insurer != insurer {
+		return fmt.Errorf("%w: %s answered on the subject of %s", ErrRefused, a.Insurer, insurer)
+	}
 	lots := lotStore{q.top.Batches}
 	rec, err := lots.getLot(ctx, a.Lot)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -265,7 +265,7 @@ func newBreakers(now func() time.Time) *breakers {
 	return &breakers{now: now, m: map[string]*breaker{}}
 }
 
-const maxPause = 10 * time.Minute
+const maxPause = 10 * time.Minute // circuit pause cap
 
 func (b *breakers) get(insurer string) *breaker {
 	x, ok := b.m[insurer]
@@ -279,9 +279,10 @@ func (b *breakers) get(insurer string) *breaker {
 // delay is the pause before sending attempt n (n ≥ 2).
 func (b *breakers) delay(insurer string, lim Limits, n int) time.Duration {
 	d := lim.Backoff
-	for i := 2; i < n && d < maxPause; i++ {
+	for i := 2; i < n && d < lim.MaxBackoff; i++ {
 		d *= 2
 	}
+	d = min(d, lim.MaxBackoff)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if wait := b.get(insurer).openUntil.Sub(b.now()); wait > d {
