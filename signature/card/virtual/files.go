@@ -1,0 +1,190 @@
+package virtual
+
+import "encoding/hex"
+
+// The card's file tree. The AIDs, file ids and the PKCS#15 encodings follow
+// what OpenSC's iasecc driver and PKCS#15 parser read from a real CPx
+// (../shared/reference/pcsc-virtual-card.md §4); the layout of the
+// application DF is ours.
+var (
+	// AIDMF is the DF name of the MF ("ECC root"), announced in EF.ATR.
+	AIDMF = mustHex("8025000001FF0100")
+	// AIDIAS is the CPx IAS application (contact).
+	AIDIAS = mustHex("E828BD080F8025000001FF0010")
+	// AIDIASContactless is the CPx IAS application seen without contact.
+	AIDIASContactless = mustHex("E828BD080F8025000001FF0020")
+)
+
+// PKCS#15 object ids of the two keys and their certificates (as on a real
+// CPx: the application AID followed by 01 / 02).
+var (
+	SignatureKeyID      = mustHex("E828BD080F8025000001FF001001")
+	AuthenticationKeyID = mustHex("E828BD080F8025000001FF001002")
+)
+
+// Algorithm references of TokenInfo's supportedAlgorithms (IAS-ECC).
+const (
+	algRefRSAPKCS       = 0x02 // INTERNAL AUTHENTICATE over a DigestInfo
+	algRefSHA1RSA       = 0x12
+	algRefSHA256RSA     = 0x42
+	algRefRSADecipher   = 0x1A
+	ckmRSAPKCS          = 0x0001
+	ckmSHA1RSAPKCS      = 0x0006
+	ckmSHA256RSAPKCS    = 0x0040
+	opComputeSignature  = 1
+	opDecipher          = 5
+	keyUsageDecrypt     = 1
+	keyUsageSign        = 2
+	keyUsageNonRepud    = 9
+	pkcs15PrivateObject = 0
+)
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+type file struct {
+	fid      uint16
+	name     []byte // DF name (AID), DFs only
+	sfi      byte
+	data     []byte // EF content; nil for a DF
+	children []*file
+	parent   *file
+	df       bool
+}
+
+func (f *file) add(c *file) *file {
+	c.parent = f
+	f.children = append(f.children, c)
+	return c
+}
+
+func (f *file) child(fid uint16) *file {
+	for _, c := range f.children {
+		if c.fid == fid {
+			return c
+		}
+	}
+	return nil
+}
+
+// fcp is the FCP template SELECT returns (P2=04). Tag 8C (access rules) is
+// mandatory for OpenSC; SCB 00 = always, FF = never.
+func (f *file) fcp() []byte {
+	fid := []byte{byte(f.fid >> 8), byte(f.fid)}
+	if f.df {
+		return t1(0x62,
+			t1(0x82, []byte{0x38}),
+			t1(0x83, fid),
+			t1(0x84, f.name),
+			t1(0x8A, []byte{0x05}),
+			t1(0xA1, t1(0x8C, []byte{0x02, 0xFF})))
+	}
+	size := len(f.data)
+	parts := [][]byte{
+		t1(0x80, []byte{byte(size >> 8), byte(size)}),
+		t1(0x82, []byte{0x01}),
+		t1(0x83, fid),
+	}
+	if f.sfi != 0 {
+		parts = append(parts, t1(0x88, []byte{f.sfi << 3}))
+	}
+	parts = append(parts, t1(0x8A, []byte{0x05}), t1(0xA1, t1(0x8C, []byte{0x03, 0xFF, 0x00})))
+	return t1(0x62, parts...)
+}
+
+// buildTree lays out MF, EF.ATR, EF.DIR, EF.SN and the IAS application DF
+// with its PKCS#15 files and the two certificates.
+func buildTree(p *Profile) *file {
+	mf := &file{fid: 0x3F00, name: AIDMF, df: true}
+	mf.add(&file{fid: 0x2F01, sfi: 0x1D, data: efATR()})
+	appAID := AIDIAS
+	if p.contactless {
+		appAID = AIDIASContactless
+	}
+	appPath := []byte{0x3F, 0x00, 0x00, 0x01}
+	label := "CPx IAS"
+	if p.contactless {
+		label = "CPx IAS CL"
+	}
+	mf.add(&file{fid: 0x2F00, sfi: 0x1E, data: t1(0x61, t1(0x4F, appAID), t1(0x50, []byte(label)), t1(0x51, appPath))})
+	mf.add(&file{fid: 0xD003, sfi: 0x1C, data: t1(0x5A, p.serial)})
+	app := mf.add(&file{fid: 0x0001, name: appAID, df: true})
+
+	path := func(fid uint16) []byte {
+		return seq(octets(append(append([]byte{}, appPath...), byte(fid>>8), byte(fid))))
+	}
+	// ODF: [0] PrKDF, [4] CDF, [8] AODF.
+	app.add(&file{fid: 0x5031, data: append(append(
+		t1(0xA0, path(0x4402)),
+		t1(0xA4, path(0x4404))...),
+		t1(0xA8, path(0x4401))...)})
+	algo := func(ref, mech, op, algRef int) []byte {
+		return seq(derInt(ref), derInt(mech), []byte{0x05, 0x00}, bits(op), derInt(algRef))
+	}
+	app.add(&file{fid: 0x5032, data: seq(
+		derInt(0),
+		octets(p.serial),
+		utf8("ANS"),
+		t1(0x80, []byte("CPS "+p.Surname+" "+p.GivenName)),
+		bits(0), // readOnly
+		t1(0xA2,
+			algo(1, ckmRSAPKCS, opComputeSignature, algRefRSAPKCS),
+			algo(2, ckmRSAPKCS, opDecipher, algRefRSADecipher),
+			algo(3, ckmSHA1RSAPKCS, opComputeSignature, algRefSHA1RSA),
+			algo(4, ckmSHA256RSAPKCS, opComputeSignature, algRefSHA256RSA)),
+	)})
+	// AODF: the PIN ("code porteur"), ascii-numeric, 4 to 8 digits, reference 1.
+	app.add(&file{fid: 0x4401, data: seq(
+		seq(utf8("PIN"), bits(pkcs15PrivateObject+1)), // modifiable
+		seq(octets([]byte{0x01})),
+		t1(0xA1, seq(
+			bits(1, 4), // local, initialized
+			[]byte{0x0A, 0x01, 0x01},
+			derInt(4), derInt(8), derInt(8),
+			t1(0x80, []byte{0x01}),
+			seq(octets([]byte{0x3F, 0x00})),
+		)),
+	)})
+	prkey := func(label string, id []byte, usage []int, ref int, bitsLen int) []byte {
+		return seq(
+			seq(utf8(label), bits(pkcs15PrivateObject), octets([]byte{0x01})),
+			seq(octets(id), bits(usage...), bits(0, 2, 3, 4), derInt(ref)),
+			t1(0xA1, seq(seq(octets(appPath)), derInt(bitsLen))),
+		)
+	}
+	app.add(&file{fid: 0x4402, data: append(
+		prkey("CPS_PRIV_SIG", SignatureKeyID, []int{keyUsageNonRepud}, p.Signature.KeyRef&0x7F, p.sigKey.N.BitLen()),
+		prkey("CPS_PRIV_AUT", AuthenticationKeyID, []int{keyUsageDecrypt, keyUsageSign}, p.Authentication.KeyRef&0x7F, p.authKey.N.BitLen())...)})
+	cert := func(label string, id []byte, fid uint16) []byte {
+		return seq(seq(utf8(label)), seq(octets(id)), t1(0xA1, seq(path(fid))))
+	}
+	app.add(&file{fid: 0x4404, data: append(
+		cert("CPS_SIG", SignatureKeyID, 0xC001),
+		cert("CPS_AUT", AuthenticationKeyID, 0xC002)...)})
+	app.add(&file{fid: 0xC001, data: p.sigCert})
+	app.add(&file{fid: 0xC002, data: p.authCert})
+	if !p.contactless {
+		// Readable only with contact: a read failure means contactless mode.
+		app.add(&file{fid: 0x7001, data: []byte{0x00}})
+	}
+	return mf
+}
+
+// efATR is the CPx EF.ATR: a stray leading 0x80 (OpenSC skips it for CPx),
+// card capabilities, the MF AID (tag 4F), I/O buffer sizes (E0) and the
+// OID 1.3.162.15480.2.
+func efATR() []byte {
+	return mustHex("80" +
+		"4301B8" +
+		"4604" + "04B0ECC1" +
+		"4703" + "940180" +
+		"4F08" + "8025000001FF0100" +
+		"E010" + "02020104" + "02020104" + "02020100" + "02020100" +
+		"7808" + "06062B8122F87802" +
+		"82029000")
+}

@@ -1,0 +1,188 @@
+package virtual
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/fsegate/fsegate/fixtures"
+)
+
+// DefaultProfile is the card a bare 'workstation virtual-card' inserts.
+const DefaultProfile = "doctor"
+
+// Profile is one card as described by a fixtures/cards/*.yaml file: who
+// holds it, its model and ATR, its PIN and unblock code, and its two key
+// pairs with their certificates.
+type Profile struct {
+	Name            string `yaml:"name"`
+	CardType        string `yaml:"card_type"` // CPS, CPF, CPE, CPA
+	Model           string `yaml:"model"`     // CPS3, CPS4, CPS3-CL
+	ATR             string `yaml:"atr"`       // hex
+	Serial          string `yaml:"serial"`    // hex digits, 20 = 10 bytes
+	NationalID      string `yaml:"national_id"`
+	RPPS            string `yaml:"rpps"`
+	ADELI           string `yaml:"adeli"`
+	Surname         string `yaml:"surname"`
+	GivenName       string `yaml:"given_name"`
+	Profession      string `yaml:"profession"`
+	ProfessionLabel string `yaml:"profession_label"`
+	PIN             string `yaml:"pin"`
+	UnblockCode     string `yaml:"unblock_code"`
+	PINTries        int    `yaml:"pin_tries"`
+	Blocked         bool   `yaml:"blocked"`
+	Signature       KeyRef `yaml:"signature"`
+	Authentication  KeyRef `yaml:"authentication"`
+	CAChain         string `yaml:"ca_chain"`
+
+	atr                []byte
+	serial             []byte
+	sigKey, authKey    *rsa.PrivateKey
+	sigCert, authCert  []byte // DER
+	sigX509, authX509  *x509.Certificate
+	contactless, chan1 bool
+}
+
+// KeyRef names one key pair of the profile; paths are relative to the
+// profile file.
+type KeyRef struct {
+	KeyRef int    `yaml:"key_ref"`
+	Key    string `yaml:"key"`
+	Cert   string `yaml:"cert"`
+}
+
+// LoadProfile loads a card profile. A bare name ("doctor", "cps4") is read
+// from the fixtures embedded in the binary, so it works from any directory;
+// anything that looks like a file (a path separator or a .yaml suffix) is
+// read from disk, its key and certificate paths relative to the file.
+func LoadProfile(nameOrFile string) (*Profile, error) {
+	if nameOrFile == "" {
+		nameOrFile = DefaultProfile
+	}
+	if strings.ContainsRune(nameOrFile, '/') || strings.HasSuffix(nameOrFile, ".yaml") || strings.HasSuffix(nameOrFile, ".yml") {
+		dir := filepath.Dir(nameOrFile)
+		return loadProfile(nameOrFile, os.ReadFile, func(name string) ([]byte, error) {
+			return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		})
+	}
+	fsys := fixtures.FS()
+	p, err := loadProfile("cards/"+nameOrFile+".yaml", func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) },
+		func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Clean(path.Join("cards", name))) })
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("virtual card: no profile %q (known: %s)", nameOrFile, strings.Join(ProfileNames(), ", "))
+	}
+	return p, err
+}
+
+// ProfileNames lists the profiles embedded in the fixtures.
+func ProfileNames() []string {
+	ents, _ := fs.ReadDir(fixtures.FS(), "cards")
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func loadProfile(file string, readProfile, readRel func(string) ([]byte, error)) (*Profile, error) {
+	b, err := readProfile(file)
+	if err != nil {
+		return nil, fmt.Errorf("virtual card: read profile %s: %w", file, err)
+	}
+	var p Profile
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("virtual card: profile %s: %w", file, err)
+	}
+	if err := p.complete(readRel); err != nil {
+		return nil, fmt.Errorf("virtual card: profile %s: %w", file, err)
+	}
+	return &p, nil
+}
+
+func (p *Profile) complete(read func(string) ([]byte, error)) error {
+	var err error
+	if p.PIN == "" {
+		p.PIN = "1234"
+	}
+	if p.UnblockCode == "" {
+		p.UnblockCode = "12345678"
+	}
+	if p.PINTries == 0 {
+		p.PINTries = 3
+	}
+	if p.Signature.KeyRef == 0 {
+		p.Signature.KeyRef = 0x81
+	}
+	if p.Authentication.KeyRef == 0 {
+		p.Authentication.KeyRef = 0x82
+	}
+	if p.atr, err = hex.DecodeString(p.ATR); err != nil || len(p.atr) < 2 {
+		return fmt.Errorf("atr %q: not hex", p.ATR)
+	}
+	if p.serial, err = hex.DecodeString(p.Serial); err != nil || len(p.serial) != 10 {
+		return fmt.Errorf("serial %q: want 20 hex digits", p.Serial)
+	}
+	p.contactless = p.Model == "CPS3-CL"
+	p.chan1 = p.Model == "CPS4"
+	if p.sigKey, p.sigCert, p.sigX509, err = loadPair(read, p.Signature); err != nil {
+		return fmt.Errorf("signature key: %w", err)
+	}
+	if p.authKey, p.authCert, p.authX509, err = loadPair(read, p.Authentication); err != nil {
+		return fmt.Errorf("authentication key: %w", err)
+	}
+	return nil
+}
+
+func loadPair(read func(string) ([]byte, error), k KeyRef) (*rsa.PrivateKey, []byte, *x509.Certificate, error) {
+	kb, err := read(k.Key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	blk, _ := pem.Decode(kb)
+	if blk == nil {
+		return nil, nil, nil, fmt.Errorf("%s: no PEM block", k.Key)
+	}
+	var key any
+	if key, err = x509.ParsePKCS8PrivateKey(blk.Bytes); err != nil {
+		if key, err = x509.ParsePKCS1PrivateKey(blk.Bytes); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", k.Key, err)
+		}
+	}
+	rk, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("%s: not an RSA key", k.Key)
+	}
+	cb, err := read(k.Cert)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if blk, _ := pem.Decode(cb); blk != nil {
+		cb = blk.Bytes
+	}
+	cert, err := x509.ParseCertificate(cb)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", k.Cert, err)
+	}
+	if !rk.PublicKey.Equal(cert.PublicKey) {
+		return nil, nil, nil, fmt.Errorf("%s does not match %s", k.Cert, k.Key)
+	}
+	return rk, cb, cert, nil
+}
+
+// SignatureCertificate is the certificate of the non-repudiation key.
+func (p *Profile) SignatureCertificate() *x509.Certificate { return p.sigX509 }
+
+// AuthenticationCertificate is the certificate of the authentication key.
+func (p *Profile) AuthenticationCertificate() *x509.Certificate { return p.authX509 }
