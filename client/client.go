@@ -1,0 +1,303 @@
+// Package client is the Go client of the fsegate gateway's HTTPS API, for
+// practice and pharmacy software written in Go (and for the workstation).
+//
+// The connection is authenticated with the CPS card's authentication key:
+// pass the card's tls.Certificate (card.Card.TLSCertificate). The card signs
+// PKCS#1 v1.5 only and TLS 1.3 requires RSA-PSS, so New caps the connection
+// at TLS 1.2 whenever a client certificate is given.
+//
+// Errors: a refusal by the gateway is a *Problem listing every error code;
+// anything else (network, TLS, 5xx without a body) is a transport error the
+// caller may retry, since the gateway's intake is idempotent.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client talks to one gateway.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// Config configures New.
+type Config struct {
+	// URL of the gateway, e.g. https://127.0.0.1:8443.
+	URL string
+	// Certificate is the client certificate (the card's authentication key).
+	Certificate *tls.Certificate
+	// Roots verify the gateway's certificate; nil means the system roots.
+	Roots *x509.CertPool
+	// Timeout of one request without a deadline of its own (30 s by default;
+	// long polls add their wait).
+	Timeout time.Duration
+}
+
+// New returns a client with keep-alive connections to the gateway.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("gateway URL %q: want https://host:port", cfg.URL)
+	}
+	tc := &tls.Config{RootCAs: cfg.Roots, MinVersion: tls.VersionTLS12}
+	if cfg.Certificate != nil {
+		tc.Certificates = []tls.Certificate{*cfg.Certificate}
+		tc.MaxVersion = tls.VersionTLS12
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     tc,
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 30 * time.Second, // a card signs in 100-400 ms
+		ForceAttemptHTTP2:   false,
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	return &Client{base: u, http: &http.Client{Transport: tr, Timeout: timeout + 60*time.Second}}, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// Receipt is the gateway's answer once a sheet is durably queued.
+type Receipt struct {
+	Billing      string        `json:"billing"`
+	Number       string        `json:"number"`
+	Digest       string        `json:"digest"`
+	State        string        `json:"state"`
+	ReceivedAt   time.Time     `json:"received_at"`
+	RulesVersion string        `json:"rules_version,omitempty"`
+	Destinations []Destination `json:"destinations"`
+	Again        bool          `json:"again,omitempty"`
+	Corrects     string        `json:"corrects,omitempty"`
+	DryRun       bool          `json:"dry_run,omitempty"`
+	Warnings     []ProblemItem `json:"warnings,omitempty"`
+	// Raw is the receipt as received.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Destination is where the sheet goes and when its lot closes at the latest.
+type Destination struct {
+	Insurer string    `json:"insurer"`
+	Kind    string    `json:"kind,omitempty"`
+	LotKey  string    `json:"lot_key"`
+	CloseBy time.Time `json:"close_by"`
+}
+
+// Problem is a refusal: an application/problem+json body.
+type Problem struct {
+	Status int           `json:"status"`
+	Title  string        `json:"title"`
+	Detail string        `json:"detail,omitempty"`
+	Errors []ProblemItem `json:"errors"`
+}
+
+// ProblemItem is one error code with the path of its field.
+type ProblemItem struct {
+	Code    string `json:"code"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message,omitempty"`
+	Hint    string `json:"hint,omitempty"`
+	Doc     string `json:"doc,omitempty"`
+}
+
+func (p *Problem) Error() string {
+	codes := p.Codes()
+	if len(codes) == 0 {
+		return fmt.Sprintf("gateway refused (%d): %s", p.Status, p.Title)
+	}
+	return fmt.Sprintf("gateway refused (%d): %s", p.Status, strings.Join(codes, ", "))
+}
+
+// Codes lists the error codes of the refusal.
+func (p *Problem) Codes() []string {
+	out := make([]string, 0, len(p.Errors))
+	for _, e := range p.Errors {
+		out = append(out, e.Code)
+	}
+	return out
+}
+
+// Has reports whether the refusal carries code.
+func (p *Problem) Has(code string) bool {
+	for _, e := range p.Errors {
+		if e.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Retryable reports whether sending the same bytes again may succeed
+// (the queue was unavailable or full).
+func (p *Problem) Retryable() bool { return p.Status >= 500 }
+
+// ErrNotFound is returned for a sheet the gateway does not know.
+var ErrNotFound = errors.New("not found")
+
+// SendSheet posts one signed care sheet and returns its receipt.
+func (c *Client) SendSheet(ctx context.Context, signed []byte) (*Receipt, error) {
+	return c.sendSheet(ctx, signed, false)
+}
+
+// DryRun runs every check and the routing without queuing anything.
+func (c *Client) DryRun(ctx context.Context, signed []byte) (*Receipt, error) {
+	return c.sendSheet(ctx, signed, true)
+}
+
+func (c *Client) sendSheet(ctx context.Context, signed []byte, dry bool) (*Receipt, error) {
+	path := "/v1/sheets"
+	if dry {
+		path += "?dry_run=true"
+	}
+	var r Receipt
+	raw, err := c.do(ctx, http.MethodPost, path, "application/xml", bytes.NewReader(signed), &r)
+	if err != nil {
+		return nil, err
+	}
+	r.Raw = raw
+	return &r, nil
+}
+
+// SendPrescription posts a signed PDF prescription.
+func (c *Client) SendPrescription(ctx context.Context, pdf []byte) (json.RawMessage, error) {
+	return c.do(ctx, http.MethodPost, "/v1/prescriptions", "application/pdf", bytes.NewReader(pdf), nil)
+}
+
+// Status is a sheet's state and history, as the gateway keeps it.
+type Status struct {
+	Billing      string `json:"billing"`
+	Number       string `json:"number"`
+	State        string `json:"state"`
+	Destinations []struct {
+		Insurer string `json:"insurer"`
+		Kind    string `json:"kind,omitempty"`
+		State   string `json:"state"`
+		Lot     string `json:"lot,omitempty"`
+		Code    string `json:"code,omitempty"`
+		Amount  int64  `json:"amount,omitempty"`
+	} `json:"destinations"`
+	History []struct {
+		Time    time.Time `json:"time"`
+		State   string    `json:"state"`
+		Insurer string    `json:"insurer,omitempty"`
+		Lot     string    `json:"lot,omitempty"`
+		Code    string    `json:"code,omitempty"`
+		Detail  string    `json:"detail,omitempty"`
+	} `json:"history,omitempty"`
+	Raw json.RawMessage `json:"-"`
+}
+
+// Sheet returns the state and history of one of the caller's sheets.
+func (c *Client) Sheet(ctx context.Context, billing, number string) (*Status, error) {
+	q := url.Values{"billing": {billing}}
+	var s Status
+	raw, err := c.do(ctx, http.MethodGet, "/v1/sheets/"+url.PathEscape(number)+"?"+q.Encode(), "", nil, &s)
+	if err != nil {
+		return nil, err
+	}
+	s.Raw = raw
+	return &s, nil
+}
+
+// Notice is one acknowledgement or event to read and confirm.
+type Notice struct {
+	Seq     uint64    `json:"seq"`
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Billing string    `json:"billing"`
+	Number  string    `json:"number,omitempty"`
+	Insurer string    `json:"insurer"`
+	Lot     string    `json:"lot,omitempty"`
+	Event   string    `json:"event"`
+	Code    string    `json:"code,omitempty"`
+	Amount  int64     `json:"amount,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Notices returns the pending notices of a billing number after the
+// confirmed cursor, waiting up to wait for new ones (long poll).
+func (c *Client) Notices(ctx context.Context, billing string, wait time.Duration) ([]Notice, error) {
+	q := url.Values{"billing": {billing}}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	var out struct {
+		Notices []Notice `json:"notices"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, "/v1/notices?"+q.Encode(), "", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Notices, nil
+}
+
+// Confirm confirms every notice of billing up to and including seq: they
+// are not delivered again.
+func (c *Client) Confirm(ctx context.Context, billing string, seq uint64) error {
+	body, _ := json.Marshal(map[string]any{"billing": billing, "seq": seq})
+	_, err := c.do(ctx, http.MethodPost, "/v1/notices/ack", "application/json", bytes.NewReader(body), nil)
+	return err
+}
+
+func (c *Client) do(ctx context.Context, method, path, ctype string, body io.Reader, out any) (json.RawMessage, error) {
+	u := c.base.JoinPath()
+	ref, err := url.Parse(path)
+	if err != nil {
+		return nil, err
+	}
+	u = u.ResolveReference(ref)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode == http.StatusNotFound && !strings.Contains(resp.Header.Get("Content-Type"), "problem") {
+		return nil, fmt.Errorf("%s %s: %w", method, path, ErrNotFound)
+	}
+	if resp.StatusCode >= 400 {
+		p := &Problem{Status: resp.StatusCode}
+		if err := json.Unmarshal(b, p); err != nil || (p.Title == "" && len(p.Errors) == 0) {
+			p.Title = strings.TrimSpace(string(b))
+			if p.Title == "" {
+				p.Title = http.StatusText(resp.StatusCode)
+			}
+		}
+		p.Status = resp.StatusCode
+		if resp.StatusCode == http.StatusNotFound && len(p.Errors) == 0 {
+			return nil, fmt.Errorf("%s %s: %w", method, path, ErrNotFound)
+		}
+		return nil, p
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return nil, fmt.Errorf("%s %s: answer is not the documented JSON: %w", method, path, err)
+		}
+	}
+	return b, nil
+}
