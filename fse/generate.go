@@ -297,7 +297,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber}
 		tiersPayant = r.IntN(5) != 0
 	case ProfessionPharmacist:
-		n := 2 + r.IntN(4)
+		n := 2 + r.IntN(6)
 		perm := r.Perm(len(genDrugs))
 		for i := 0; i < n; i++ {
 			d := genDrugs[perm[i]]

@@ -49,14 +49,14 @@ const (
 // Sheet is one care sheet (feuille de soins électronique). The zero value is
 // an empty, invalid sheet; Decode, DecodeJSON or Generate give real ones.
 type Sheet struct {
-	Number       string        `json:"number"`             // 9 digits, unique per billing number
-	Created      time.Time     `json:"created"`            // creation time, UTC
-	CareDate     Date          `json:"care_date"`          // day the care was given
-	Securing     string        `json:"securing"`           // SecuringVitale or SecuringDegraded
-	Practitioner Practitioner  `json:"practitioner"`       // who bills
-	Patient      Patient       `json:"patient"`            // who was cared for
+	Number       string        `json:"number"`                 // 9 digits, unique per billing number
+	Created      time.Time     `json:"created"`                // creation time, UTC
+	CareDate     Date          `json:"care_date"`              // day the care was given
+	Securing     string        `json:"securing"`               // SecuringVitale or SecuringDegraded
+	Practitioner Practitioner  `json:"practitioner"`           // who bills
+	Patient      Patient       `json:"patient"`                // who was cared for
 	Prescription *Prescription `json:"prescription,omitempty"` // required for pharmacy lines
-	Lines        []Line        `json:"lines"`              // at least one
+	Lines        []Line        `json:"lines"`                  // at least one
 	Totals       Totals        `json:"totals"`
 }
 

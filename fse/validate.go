@@ -204,12 +204,8 @@ func (v *validator) practitioner() {
 	if v.required("practitioner/billing", p.Billing) && !digits(p.Billing, 9) {
 		v.add(ErrBillingFormat, "practitioner/billing", p.Billing, "billing number "+strconv.Quote(p.Billing)+" is not 9 digits")
 	}
-	if v.required("practitioner/profession", p.Profession) {
-		switch p.Profession {
-		case ProfessionDoctor, ProfessionPharmacist, ProfessionDentist, ProfessionMidwife, ProfessionNurse, ProfessionPhysio:
-		default:
-			v.add(ErrProfession, "practitioner/profession", p.Profession, "profession "+strconv.Quote(p.Profession)+" is unknown")
-		}
+	if v.required("practitioner/profession", p.Profession) && !knownProfession(p.Profession) {
+		v.add(ErrProfession, "practitioner/profession", p.Profession, "profession "+strconv.Quote(p.Profession)+" is unknown")
 	}
 	if v.required("practitioner/specialty", p.Specialty) && !digits(p.Specialty, 2) {
 		v.add(ErrSpecialty, "practitioner/specialty", p.Specialty, "specialty "+strconv.Quote(p.Specialty)+" is not 2 digits")
@@ -217,6 +213,14 @@ func (v *validator) practitioner() {
 	if p.FINESS != "" && !ValidFINESS(p.FINESS) {
 		v.add(ErrFINESSInvalid, "practitioner/finess", p.FINESS, "FINESS "+strconv.Quote(p.FINESS)+" is not 9 digits with a valid key")
 	}
+}
+
+func knownProfession(p string) bool {
+	switch p {
+	case ProfessionDoctor, ProfessionPharmacist, ProfessionDentist, ProfessionMidwife, ProfessionNurse, ProfessionPhysio:
+		return true
+	}
+	return false
 }
 
 func nationalID(nid string, prefix byte, id string) bool {
@@ -351,6 +355,8 @@ func (v *validator) lines() {
 		v.add(ErrLines, "lines", strconv.Itoa(len(s.Lines)), "the sheet has "+strconv.Itoa(len(s.Lines))+" lines, not between 1 and 99")
 	}
 	prof := s.Practitioner.Profession
+	// An unknown profession is reported once, not on every line.
+	knownProf := knownProfession(prof)
 	for i := range s.Lines {
 		l := &s.Lines[i]
 		path := linePath(i + 1)
@@ -368,7 +374,7 @@ func (v *validator) lines() {
 				v.add(ErrNGAPKey, path+"/key", l.Key, "NGAP key "+strconv.Quote(l.Key)+" has no tariff on "+s.CareDate.String()+" (table "+v.o.Tariffs.Version()+")")
 				break
 			}
-			if !listHas(tf.professions, prof) {
+			if knownProf && !listHas(tf.professions, prof) {
 				v.add(ErrProfessionNotAllow, path, l.Key, "profession "+prof+" may not bill NGAP key "+l.Key)
 			}
 			if want := (tf.value*Amount(l.Coefficient) + 50) / 100; l.Amount != want {
@@ -378,7 +384,7 @@ func (v *validator) lines() {
 			if !ccamCode(l.Code) {
 				v.add(ErrCCAMCode, path+"/code", l.Code, "CCAM code "+strconv.Quote(l.Code)+" is not 4 capital letters and 3 digits")
 			}
-			if prof != ProfessionDoctor && prof != ProfessionDentist && prof != ProfessionMidwife {
+			if knownProf && prof != ProfessionDoctor && prof != ProfessionDentist && prof != ProfessionMidwife {
 				v.add(ErrProfessionNotAllow, path, l.Code, "profession "+prof+" may not bill CCAM acts")
 			}
 			if l.Amount <= 0 {
@@ -388,7 +394,7 @@ func (v *validator) lines() {
 			if !ValidCIP13(l.CIP13) {
 				v.add(ErrCIP13, path+"/cip13", l.CIP13, "CIP13 "+strconv.Quote(l.CIP13)+" is not valid")
 			}
-			if prof != ProfessionPharmacist {
+			if knownProf && prof != ProfessionPharmacist {
 				v.add(ErrProfessionNotAllow, path, l.CIP13, "profession "+prof+" may not bill drugs")
 			}
 			if l.Quantity < 1 || l.Quantity > 99 {
