@@ -196,6 +196,10 @@ func (p *pcscTransport) Transmit(ctx context.Context, apdu []byte) ([]byte, erro
 	if err != nil {
 		return nil, mapSCardErr(err)
 	}
+	if len(r) < 2 {
+		// vpcd answers nothing when the card dropped off mid-command.
+		return nil, fmt.Errorf("%w (no answer from the card)", ErrCardRemoved)
+	}
 	return r, nil
 }
 

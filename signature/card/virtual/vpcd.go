@@ -35,8 +35,16 @@ const (
 // ctx is done. It dials again when pcscd is not (yet) listening or restarts,
 // so the card "stays in the reader" across pcscd restarts. onConnect, when
 // not nil, is called each time the card is connected.
+//
+// A card that also has a Present() bool method (CPS) can be pulled out:
+// while it says false, Serve drops the connection (pcscd sees the reader
+// empty, a command in flight gets no answer) and waits to dial again until
+// it is back.
 func Serve(ctx context.Context, addr string, card Card, onConnect func()) error {
 	for {
+		if !waitPresent(ctx, card) {
+			return nil
+		}
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
@@ -55,6 +63,24 @@ func Serve(ctx context.Context, addr string, card Card, onConnect func()) error 
 		}
 		_ = err // pcscd gone or not there yet: dial again
 	}
+}
+
+type presence interface{ Present() bool }
+
+func present(card Card) bool {
+	p, ok := card.(presence)
+	return !ok || p.Present()
+}
+
+func waitPresent(ctx context.Context, card Card) bool {
+	for !present(card) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return ctx.Err() == nil
 }
 
 func serveConn(ctx context.Context, conn net.Conn, card Card) error {
@@ -91,6 +117,9 @@ func serveConn(ctx context.Context, conn net.Conn, card Card) error {
 		if _, err := io.ReadFull(conn, msg); err != nil {
 			return fmt.Errorf("vpcd: read message: %w", err)
 		}
+		if !present(card) {
+			return errors.New("vpcd: card removed")
+		}
 		var reply []byte
 		switch {
 		case n == 0:
@@ -103,6 +132,9 @@ func serveConn(ctx context.Context, conn net.Conn, card Card) error {
 			continue
 		default:
 			reply = card.APDU(msg)
+		}
+		if !present(card) {
+			return errors.New("vpcd: card removed") // no answer: pulled mid-command
 		}
 		out := make([]byte, 2+len(reply))
 		binary.BigEndian.PutUint16(out, uint16(len(reply)))
