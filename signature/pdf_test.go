@@ -1,0 +1,119 @@
+package signature
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fsegate/fsegate/fixtures"
+	"github.com/go-pdf/fpdf"
+)
+
+func samplePDF(t testing.TB) []byte {
+	t.Helper()
+	f := fpdf.New("P", "mm", "A4", "")
+	f.SetAttachments([]fpdf.Attachment{{Filename: "prescription.json", Content: []byte(`{"id":"RX1"}`)}})
+	f.SetKeywords("RX1", true)
+	f.AddPage()
+	f.SetFont("Helvetica", "", 12)
+	f.Cell(40, 10, "Ordonnance RX1")
+	var b bytes.Buffer
+	if err := f.Output(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func signSamplePDF(t testing.TB, cardName string) []byte {
+	t.Helper()
+	s, c := card(t, cardName, "sig")
+	chain := certs(c)
+	if ca := loadCert(t, "pki/persons-ca.crt"); c.CheckSignatureFrom(ca) == nil {
+		chain = append(chain, ca)
+	}
+	out, err := SignPDF(t.Context(), samplePDF(t), s, chain,
+		PDFSignOptions{Now: fixedClock(vectorSigningTime), Name: "Dr test", Reason: "prescription"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSignVerifyPDF(t *testing.T) {
+	signed := signSamplePDF(t, "doctor")
+	v := &Verifier{Trust: devTrust(t, vectorNow), Now: fixedClock(vectorNow)}
+	res, err := v.VerifyPDF(signed)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if res.Signer.NationalID != "899700218896" || string(res.Attachments["prescription.json"]) != `{"id":"RX1"}` || res.Keywords != "RX1" {
+		t.Errorf("result = %+v", res)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want Code
+	}{
+		{"appended update", append(bytes.Clone(signed), "\n% appended\n"...), CodePDFIncompleteCover},
+		{"tampered", bytes.Replace(signed, []byte("/BaseFont /Helvetica"), []byte("/BaseFont /Helvetico"), 1), CodeSignatureInvalid},
+		{"revoked", signSamplePDF(t, "revoked"), CodeCertRevoked},
+		{"untrusted", signSamplePDF(t, "impostor"), CodeCertUntrusted},
+		{"unsigned", samplePDF(t), CodeSignatureMissing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.VerifyPDF(tt.data)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPdfsigInterop: poppler's pdfsig reports our signature valid and the
+// certificate trusted once the test root is in its NSS database.
+func TestPdfsigInterop(t *testing.T) {
+	pdfsig, err1 := exec.LookPath("pdfsig")
+	certutil, err2 := exec.LookPath("certutil")
+	if err1 != nil || err2 != nil {
+		t.Fatal("pdfsig or certutil not found: run 'make deps' (Debian packages poppler-utils, libnss3-tools)")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "nssdb")
+	os.Mkdir(db, 0o700)
+	run := func(name string, args ...string) string {
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return string(out)
+	}
+	run(certutil, "-N", "--empty-password", "-d", "sql:"+db)
+	run(certutil, "-A", "-d", "sql:"+db, "-n", "fsegate-test-root", "-t", "CT,C,C", "-i", filepath.Join(fixtures.Dir(), "pki", "root.crt"))
+	file := filepath.Join(dir, "rx.pdf")
+	os.WriteFile(file, signSamplePDF(t, "doctor"), 0o600)
+	out := run(pdfsig, "-nssdir", "sql:"+db, file)
+	for _, want := range []string{"Signature is Valid", "Certificate is Trusted", "Total document signed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pdfsig output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func BenchmarkVerifyPDF(b *testing.B) {
+	signed := signSamplePDF(b, "doctor")
+	v := &Verifier{Trust: devTrust(b, vectorNow), Now: fixedClock(vectorNow)}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.VerifyPDF(signed); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
