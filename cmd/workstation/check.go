@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/internal/cli"
+)
+
+func init() {
+	program.Add(&cli.Command{Name: "check", Summary: "check care sheets against the caisse's rules, before any PIN", Run: runCheck})
+}
+
+const checkUsage = `workstation check — check care sheets against the caisse's rules
+
+Usage:
+  workstation check [--json] [flags] FILE|DIR...
+
+Each FILE (or .xml and .json file of a DIR) is a care sheet in XML (urn:fsegate:fse:1) or JSON, signed or
+not. Every violation is listed with its code (docs/errors.md), the path of
+the field and a hint; warnings (LATE, DEGRADED_MODE) do not make a sheet
+invalid. The rules and tariff table versions are printed: the gateway's
+receipt names the ones it applied. NIRs are masked.
+
+Exit status: 0 when every sheet is valid, 1 when one is not, 2 on misuse.
+
+Examples:
+  workstation check in/*.xml
+  workstation check in
+  workstation check --json sheet.xml | jq .errors
+  workstation check --now 2026-03-18T10:00:00Z --tariffs ngap.csv old.xml
+`
+
+// verifySignature checks the enveloped signature of a signed sheet. It is
+// nil until the signature package provides it: then check also reports
+// signature findings. The sheet has already been decoded (the trailing
+// ds:Signature is ignored by fse.Decode).
+var verifySignature func(ctx context.Context, data []byte, sheet *fse.Sheet) []finding
+
+// finding is one error or warning of check's report.
+type finding struct {
+	Code    string `json:"code"`
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+	Line    int    `json:"line,omitempty"`
+}
+
+type checkReport struct {
+	File     string    `json:"file"`
+	Valid    bool      `json:"valid"`
+	Rules    string    `json:"rules"`
+	Errors   []finding `json:"errors"`
+	Warnings []finding `json:"warnings"`
+}
+
+// tableFlags are the flags that choose the tariff and holiday tables.
+type tableFlags struct {
+	tariffs, holidays string
+}
+
+func (tf *tableFlags) load() (*fse.Tariffs, *fse.Holidays, error) {
+	read := func(path, fixture string) ([]byte, error) {
+		if path != "" {
+			return os.ReadFile(path)
+		}
+		return fixtures.ReadFile(fixture)
+	}
+	b, err := read(tf.tariffs, "tariffs/ngap.csv")
+	if err != nil {
+		return nil, nil, fmt.Errorf("tariff table: %w", err)
+	}
+	tar, err := fse.ParseTariffs(bytes.NewReader(b))
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err = read(tf.holidays, "holidays.csv")
+	if err != nil {
+		return nil, nil, fmt.Errorf("holiday table: %w", err)
+	}
+	hol, err := fse.ParseHolidays(bytes.NewReader(b))
+	if err != nil {
+		return nil, nil, err
+	}
+	return tar, hol, nil
+}
+
+func parseNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, cli.Usagef("--now %q is not an RFC 3339 time (2026-03-18T10:00:00Z)", s)
+	}
+	return t, nil
+}
+
+func runCheck(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "check", checkUsage)
+	asJSON := fs.Bool("json", false, "print one JSON object per file")
+	nowFlag := fs.String("now", "", "check as if at this time (RFC 3339); default: now")
+	maxAge := fs.Int("max-age", 0, "oldest care date accepted, in days (0: the default of 730)")
+	var tf tableFlags
+	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
+	fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return cli.Usagef("check: no file given (workstation check FILE...)")
+	}
+	now, err := parseNow(*nowFlag)
+	if err != nil {
+		return err
+	}
+	tar, hol, err := tf.load()
+	if err != nil {
+		return err
+	}
+	opts := fse.Options{Now: func() time.Time { return now }, MaxAge: *maxAge, Tariffs: tar, Holidays: hol}
+	files, err := expandFiles(fs.Args())
+	if err != nil {
+		return err
+	}
+	invalid := 0
+	enc := json.NewEncoder(env.Stdout)
+	for _, file := range files {
+		r := checkFile(ctx, file, opts)
+		if !r.Valid {
+			invalid++
+		}
+		if *asJSON {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			continue
+		}
+		printReport(env.Stdout, r)
+	}
+	if invalid > 0 {
+		if !*asJSON {
+			fmt.Fprintf(env.Stderr, "workstation: %d of %d sheets invalid\n", invalid, len(files))
+		}
+		return &cli.ExitError{Code: 1}
+	}
+	return nil
+}
+
+// expandFiles replaces each directory by the .xml and .json files in it.
+func expandFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil || !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if n := e.Name(); !e.IsDir() && (filepath.Ext(n) == ".xml" || filepath.Ext(n) == ".json") {
+				out = append(out, filepath.Join(a, n))
+			}
+		}
+	}
+	return out, nil
+}
+
+func checkFile(ctx context.Context, file string, opts fse.Options) checkReport {
+	r := checkReport{File: file, Rules: opts.Version(), Errors: []finding{}, Warnings: []finding{}}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		r.Errors = append(r.Errors, finding{Code: "FILE_UNREADABLE", Message: err.Error()})
+		return r
+	}
+	var s *fse.Sheet
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		s, err = fse.DecodeJSON(data)
+	} else {
+		s, err = fse.Decode(data)
+	}
+	var warns []*fse.FieldError
+	if err == nil {
+		warns, err = fse.Validate(s, opts)
+		if verifySignature != nil {
+			r.Errors = append(r.Errors, verifySignature(ctx, data, s)...)
+		}
+	}
+	if ve, ok := err.(*fse.ValidationError); ok {
+		for _, fe := range ve.Errors {
+			r.Errors = append(r.Errors, toFinding(fe))
+		}
+	} else if err != nil {
+		r.Errors = append(r.Errors, finding{Code: "SHEET_MALFORMED", Message: err.Error()})
+	}
+	for _, w := range warns {
+		r.Warnings = append(r.Warnings, toFinding(w))
+	}
+	r.Valid = len(r.Errors) == 0
+	return r
+}
+
+func toFinding(fe *fse.FieldError) finding {
+	return finding{Code: fe.Code, Path: fe.Path, Message: fe.Message, Hint: fe.Hint, Line: fe.Line}
+}
+
+func printReport(w io.Writer, r checkReport) {
+	state := "valid"
+	if !r.Valid {
+		state = "invalid"
+	}
+	fmt.Fprintf(w, "%s: %s (rules %s)\n", r.File, state, r.Rules)
+	show := func(kind string, f finding) {
+		where := f.Path
+		if f.Line > 0 {
+			where += fmt.Sprintf(" (line %d)", f.Line)
+		}
+		if where != "" {
+			where = " at " + where
+		}
+		fmt.Fprintf(w, "  %s%s%s: %s\n", kind, f.Code, where, f.Message)
+		if f.Hint != "" {
+			fmt.Fprintf(w, "    hint: %s\n", f.Hint)
+		}
+	}
+	for _, f := range r.Errors {
+		show("", f)
+	}
+	for _, f := range r.Warnings {
+		show("warning ", f)
+	}
+}
