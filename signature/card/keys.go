@@ -130,22 +130,24 @@ func (c *Card) signCDS(ctx context.Context, hashData []byte, finalHash bool) ([]
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.withPIN(ctx, func() ([]byte, error) {
-		if _, err := c.transmit(ctx, "MSE SET HT", []byte{c.cla, 0x22, 0x41, 0xAA, 0x03, 0x80, 0x01, 0x40}); err != nil {
-			return nil, err
+	return c.withPIN(ctx, func() ([]byte, error) { return c.cds(ctx, hashData, finalHash) })
+}
+
+func (c *Card) cds(ctx context.Context, hashData []byte, finalHash bool) ([]byte, error) {
+	if _, err := c.transmit(ctx, "MSE SET HT", []byte{c.cla, 0x22, 0x41, 0xAA, 0x03, 0x80, 0x01, 0x40}); err != nil {
+		return nil, err
+	}
+	if _, err := c.transmit(ctx, "MSE SET DST", []byte{c.cla, 0x22, 0x41, 0xB6, 0x06, 0x84, 0x01, SignatureKeyRef, 0x80, 0x01, 0x42}); err != nil {
+		return nil, err
+	}
+	cmd := append([]byte{c.cla, 0x2A, 0x90, 0xA0, byte(len(hashData))}, hashData...)
+	if _, err := c.transmit(ctx, "PSO HASH", cmd); err != nil {
+		if finalHash && (errors.Is(err, ErrWrongData) || errors.Is(err, ErrWrongP1P2) || errors.Is(err, ErrConditionsOfUse)) {
+			return nil, fmt.Errorf("%w (%v)", ErrFinalHashRefused, err)
 		}
-		if _, err := c.transmit(ctx, "MSE SET DST", []byte{c.cla, 0x22, 0x41, 0xB6, 0x06, 0x84, 0x01, SignatureKeyRef, 0x80, 0x01, 0x42}); err != nil {
-			return nil, err
-		}
-		cmd := append([]byte{c.cla, 0x2A, 0x90, 0xA0, byte(len(hashData))}, hashData...)
-		if _, err := c.transmit(ctx, "PSO HASH", cmd); err != nil {
-			if finalHash && (errors.Is(err, ErrWrongData) || errors.Is(err, ErrWrongP1P2) || errors.Is(err, ErrConditionsOfUse)) {
-				return nil, fmt.Errorf("%w (%v)", ErrFinalHashRefused, err)
-			}
-			return nil, err
-		}
-		return c.transmit(ctx, "PSO CDS", []byte{c.cla, 0x2A, 0x9E, 0x9A, 0x00})
-	})
+		return nil, err
+	}
+	return c.transmit(ctx, "PSO CDS", []byte{c.cla, 0x2A, 0x9E, 0x9A, 0x00})
 }
 
 // withPIN runs op, logging in first when the card is not verified, and
