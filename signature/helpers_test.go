@@ -72,9 +72,18 @@ func devTrust(t testing.TB, now time.Time) *TrustStore {
 	return s
 }
 
-func sampleSheet(t testing.TB) []byte {
+// sampleSheet is a care sheet written by 'workstation generate --seed 1
+// --profession doctor --now 2026-11-20T09:00:00Z' (valid for fse, names
+// the doctor): the conformance vectors sign it.
+func sampleSheet(t testing.TB) []byte { return readTestdata(t, "caresheet-generated.xml") }
+
+// benchSheet is a 3 KB sheet with more namespaces and lines (not a valid
+// fse sheet): the benchmarks sign and verify it.
+func benchSheet(t testing.TB) []byte { return readTestdata(t, "caresheet.xml") }
+
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "caresheet.xml"))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +92,13 @@ func sampleSheet(t testing.TB) []byte {
 
 func signSample(t testing.TB, cardName, key string) []byte {
 	t.Helper()
+	return signDoc(t, sampleSheet(t), cardName, key)
+}
+
+func signDoc(t testing.TB, doc []byte, cardName, key string) []byte {
+	t.Helper()
 	s, c := card(t, cardName, key)
-	out, err := SignOptions{Now: fixedClock(vectorSigningTime)}.Sign(t.Context(), sampleSheet(t), s, []*x509.Certificate{c})
+	out, err := SignOptions{Now: fixedClock(vectorSigningTime)}.Sign(t.Context(), doc, s, []*x509.Certificate{c})
 	if err != nil {
 		t.Fatal(err)
 	}

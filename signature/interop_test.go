@@ -22,7 +22,7 @@ func TestXmlsec1Interop(t *testing.T) {
 	good := filepath.Join(dir, "good.xml")
 	bad := filepath.Join(dir, "bad.xml")
 	os.WriteFile(good, signed, 0o600)
-	os.WriteFile(bad, []byte(strings.Replace(string(signed), "<Billed>109.52", "<Billed>909.52", 1)), 0o600)
+	os.WriteFile(bad, []byte(strings.Replace(string(signed), "<Billed>58.42", "<Billed>958.42", 1)), 0o600)
 	pki := filepath.Join(fixtures.Dir(), "pki")
 	run := func(file string) (string, error) {
 		cmd := exec.Command(bin, "--verify",

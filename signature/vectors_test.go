@@ -41,9 +41,9 @@ func vectors() []vector {
 		{name: "valid-claimed-signer", desc: "valid, and the signer is the professional the sheet names", card: "doctor", key: "sig",
 			header: map[string]string{"claimed-id": "899700218896", "billing": "true"}, expect: "VALID"},
 		{name: "tampered-content", desc: "an amount changed after signing", card: "doctor", key: "sig",
-			mutate: replaceOnce("<Billed>109.52", "<Billed>909.52"), expect: "DIGEST_MISMATCH"},
+			mutate: replaceOnce("<Billed>58.42", "<Billed>958.42"), expect: "DIGEST_MISMATCH"},
 		{name: "tampered-content-attribute", desc: "an attribute of the signed content changed", card: "doctor", key: "sig",
-			mutate: replaceOnce(`<AMO rate="70">21.00`, `<AMO rate="100">21.00`), expect: "DIGEST_MISMATCH"},
+			mutate: replaceOnce(`<CareSheet xmlns="urn:fsegate:fse:1">`, `<CareSheet xmlns="urn:fsegate:fse:1" corrected="true">`), expect: "DIGEST_MISMATCH"},
 		{name: "tampered-signedprops", desc: "the signing time changed after signing", card: "doctor", key: "sig",
 			mutate: replaceOnce("<xades:SigningTime>2026-11-20T10:00:00Z", "<xades:SigningTime>2026-11-20T09:00:00Z"), expect: "DIGEST_MISMATCH"},
 		{name: "tampered-signature-value", desc: "one byte of the signature value changed", card: "doctor", key: "sig",
@@ -69,16 +69,16 @@ func vectors() []vector {
 				return bytes.Replace(b, sig, append(bytes.Clone(sig), sig...), 1)
 			}, expect: "SIGNATURE_WRAPPING"},
 		{name: "wrapped-extra-object", desc: "an unsigned ds:Object carrying a forged sheet inside the signature", card: "doctor", key: "sig",
-			mutate: replaceOnce("</ds:Object>", `</ds:Object><ds:Object><CareSheet xmlns="urn:fsegate:fse:1"><Totals><Billed>909.52</Billed></Totals></CareSheet></ds:Object>`),
+			mutate: replaceOnce("</ds:Object>", `</ds:Object><ds:Object><CareSheet xmlns="urn:fsegate:fse:1"><Totals><Billed>958.42</Billed></Totals></CareSheet></ds:Object>`),
 			expect: "SIGNATURE_WRAPPING"},
 		{name: "wrapped-new-root", desc: "the signed sheet wrapped in a new root with an unsigned forged sibling", card: "doctor", key: "sig",
 			mutate: func(t *testing.T, b []byte) []byte {
 				i := bytes.Index(b, []byte("<CareSheet"))
 				return []byte(string(b[:i]) + `<Envelope xmlns="urn:fsegate:fse:1">` + string(b[i:]) +
-					`<CareSheet><Totals><Billed>909.52</Billed></Totals></CareSheet></Envelope>`)
+					`<CareSheet><Totals><Billed>958.42</Billed></Totals></CareSheet></Envelope>`)
 			}, expect: "SIGNATURE_WRAPPING"},
 		{name: "wrapped-unsigned-properties", desc: "unsigned content added to the QualifyingProperties", card: "doctor", key: "sig",
-			mutate: replaceOnce("</xades:QualifyingProperties>", "<xades:UnsignedProperties><Billed>909.52</Billed></xades:UnsignedProperties></xades:QualifyingProperties>"),
+			mutate: replaceOnce("</xades:QualifyingProperties>", "<xades:UnsignedProperties><Billed>958.42</Billed></xades:UnsignedProperties></xades:QualifyingProperties>"),
 			expect: "SIGNATURE_WRAPPING"},
 		{name: "missing", desc: "an unsigned sheet", card: "doctor", key: "sig",
 			mutate: func(t *testing.T, b []byte) []byte { return sigRe.ReplaceAll(b, nil) }, expect: "SIGNATURE_MISSING"},

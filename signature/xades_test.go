@@ -30,7 +30,7 @@ func TestSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Tampered.
-	bad := bytes.Replace(signed, []byte("<Billed>109.52"), []byte("<Billed>909.52"), 1)
+	bad := bytes.Replace(signed, []byte("<Billed>58.42"), []byte("<Billed>958.42"), 1)
 	_, err = v.Verify(bad)
 	if !errors.Is(err, CodeDigestMismatch) {
 		t.Fatalf("tampered: got %v, want DIGEST_MISMATCH", err)
