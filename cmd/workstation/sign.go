@@ -197,4 +197,3 @@ func checkSignature(ctx context.Context, data []byte, sheet *fse.Sheet) []findin
 	}
 	return out
 }
-
