@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/signature/card/virtual"
+)
+
+// cardFlags are the flags of every command that uses the card:
+// --reader NAME and --pin-file FILE. The PIN comes from --pin-file, else
+// FSEGATE_PIN, else a prompt without echo on the terminal.
+//
+// In development mode (--dev or FSEGATE_DEV=1), FSEGATE_VIRTUAL_CARD=
+// PROFILE[,state=FILE] replaces pcscd with an in-process virtual card
+// (no reader needed), for demos and the command tests.
+type cardFlags struct {
+	Reader  string
+	PINFile string
+}
+
+// addCardFlags defines --reader and --pin-file on fs.
+func addCardFlags(fs *flag.FlagSet) *cardFlags {
+	f := &cardFlags{}
+	fs.StringVar(&f.Reader, "reader", "", "PC/SC reader `NAME` (default: the only reader with a card; see 'workstation card list')")
+	fs.StringVar(&f.PINFile, "pin-file", "", "read the PIN from `FILE` (first line) instead of FSEGATE_PIN or a prompt")
+	return f
+}
+
+// open opens the card, its PIN asked through f.prompt when a key needs
+// it. Close it when done: that resets the card.
+func (f *cardFlags) open(ctx context.Context, env *cli.Env) (*card.Card, error) {
+	opts := card.Options{PIN: f.prompt(env)}
+	if spec := env.Getenv("FSEGATE_VIRTUAL_CARD"); spec != "" && env.Dev() {
+		profile, state, _ := strings.Cut(spec, ",state=")
+		v, err := virtual.Open(profile, virtual.Options{StateFile: state})
+		if err != nil {
+			return nil, err
+		}
+		return card.Open(ctx, card.Loopback(v), opts)
+	}
+	c, err := card.OpenPCSC(ctx, f.Reader, opts)
+	return c, cardHint(err)
+}
+
+// prompt is the PIN callback: --pin-file, FSEGATE_PIN, or the terminal.
+// The PIN is never logged nor kept: the card wipes the slice after VERIFY.
+func (f *cardFlags) prompt(env *cli.Env) card.PINPrompt {
+	return func(ctx context.Context, req card.PINRequest) ([]byte, error) {
+		return secret(env, f.PINFile, "FSEGATE_PIN", pinLabel(req))
+	}
+}
+
+func pinLabel(req card.PINRequest) string {
+	who := req.Holder
+	if who == "" {
+		who = "the card"
+	}
+	tries := fmt.Sprintf("%d tries left", req.TriesLeft)
+	if req.TriesLeft == 1 {
+		tries = "LAST try before the card blocks"
+	}
+	return fmt.Sprintf("PIN of %s (%s): ", who, tries)
+}
+
+// secret reads a secret from file, else from the environment variable,
+// else from the terminal without echo.
+func secret(env *cli.Env, file, envVar, label string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		clear(b)
+		return []byte(strings.TrimSpace(line)), nil
+	}
+	if v := env.Getenv(envVar); v != "" {
+		return []byte(v), nil
+	}
+	in, ok := env.Stdin.(*os.File)
+	if !ok {
+		return nil, fmt.Errorf("no %s: give it in a file or in %s (no terminal to ask on)", strings.TrimSuffix(strings.Fields(label)[0], ":"), envVar)
+	}
+	fd := int(in.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil, fmt.Errorf("no %s: give it in a file or in %s (standard input is not a terminal)", strings.TrimSuffix(strings.Fields(label)[0], ":"), envVar)
+	}
+	noEcho := *old
+	noEcho.Lflag &^= unix.ECHO
+	noEcho.Lflag |= unix.ICANON | unix.ISIG
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &noEcho); err != nil {
+		return nil, err
+	}
+	defer func() {
+		_ = unix.IoctlSetTermios(fd, unix.TCSETS, old)
+		fmt.Fprintln(env.Stderr)
+	}()
+	fmt.Fprint(env.Stderr, label)
+	line, err := bufio.NewReader(in).ReadSlice('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	out := []byte(strings.TrimSpace(string(line)))
+	clear(line)
+	return out, nil
+}
+
+// cardHint adds what to do to the card errors a user can fix.
+func cardHint(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, card.ErrNoPCSC):
+		return cli.WithHint(err, "start pcscd (Debian: apt-get install pcscd; 'make test' and 'make run' start it)")
+	case errors.Is(err, card.ErrNoReader):
+		return cli.WithHint(err, "connect a card reader; 'workstation card list' shows the readers pcscd sees")
+	case errors.Is(err, card.ErrNoCard):
+		return cli.WithHint(err, "insert the CPS card in the reader (chip first, contact side up)")
+	case errors.Is(err, card.ErrCardRemoved):
+		return cli.WithHint(err, "put the card back and run the command again: nothing was produced")
+	case errors.Is(err, card.ErrNotCPS):
+		return cli.WithHint(err, "this is not a CPS (CPx) card")
+	case errors.Is(err, card.ErrContactless):
+		return cli.WithHint(err, "put the card in a contact reader")
+	case errors.Is(err, card.ErrPINBlocked):
+		return cli.WithHint(err, "workstation card unblock (you need the 8-digit unblock code)")
+	case errors.Is(err, card.ErrWrongPIN):
+		return cli.WithHint(err, "check the PIN before trying again: the card blocks after 3 wrong entries")
+	}
+	return err
+}
