@@ -12,5 +12,16 @@
 // TLS with the card is TLS 1.2. The PIN is asked through a callback, sent in
 // one VERIFY and never kept.
 //
-// Errors: status words are typed and compare with errors.Is.
+// Entry points: OpenPCSC (through pcscd) or Open over a Transport
+// (Loopback for an in-process virtual.CPS); Card.Info, Card.Certificates,
+// Card.PINStatus, Card.Login, Card.Unblock; Card.SignatureKey (a Signer),
+// Card.AuthenticationKey and Card.TLSCertificate (crypto/tls client
+// authentication: cap the tls.Config at TLS 1.2); Card.SignBatch (one PIN
+// entry for many signatures, resumable); Readers, WaitForCard. Close
+// resets the card. docs/card.md has the APDUs and the virtual card.
+//
+// Errors: status words are typed (*StatusError: ErrWrongPIN with
+// TriesLeft, ErrPINBlocked, ...) and compare with errors.Is; the reader
+// errors are ErrNoPCSC, ErrNoReader, ErrNoCard, ErrCardRemoved, ErrNotCPS,
+// ErrContactless.
 package card
