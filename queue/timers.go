@@ -319,3 +319,17 @@ func (b *breakers) success(insurer string) {
 
 // Open reports whether an insurer's circuit is open (for metrics).
 func (q *Queue) BreakerOpen(insurer string) bool { return !q.br.allow(insurer) }
+
+// InsurerPending is the number of lot messages an insurer has not taken
+// and acked yet.
+func (q *Queue) InsurerPending(ctx context.Context, insurer string) (uint64, error) {
+	c, err := q.js.Consumer(ctx, StreamLots, LotConsumer(insurer))
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}

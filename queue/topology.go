@@ -75,7 +75,7 @@ type TopologyConfig struct {
 	// a cluster.
 	Replicas int
 	// MaxBytes is the total byte budget shared by the streams; 0 derives
-	// it from StoreDir's free disk (80 %), or leaves streams unlimited when
+	// it from StoreDir's free disk (60 %), or leaves streams unlimited when
 	// StoreDir is empty.
 	MaxBytes int64
 	// StoreDir is the embedded server's storage directory (for the free
@@ -159,7 +159,7 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 		if err != nil {
 			return nil, err
 		}
-		budget = free / 10 * 8
+		budget = free / 10 * 6 // under the server's own default limit (75 %)
 	}
 	limit := func(name string, pct int64) int64 {
 		if budget <= 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -10,14 +11,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/queue"
+	"github.com/fsegate/fsegate/signature"
 )
 
 func init() {
@@ -29,11 +36,13 @@ const serveUsage = `Usage: gateway serve [flags]
 Runs the gateway: the HTTPS intake (client certificates of CPS cards), the
 NATS JetStream queue (an embedded nats-server by default), the batcher and
 the ack router, and an admin listener with /healthz, /readyz and /metrics.
+Flags override the --config file (documented in fixtures/gateway.yaml).
 
 Examples:
   gateway serve --dev --mock-insurers                  # development, what 'make run' does
   gateway serve --config /etc/fsegate/gateway.yaml
-  gateway serve --nats-url nats://n1:4222,nats://n2:4222 --replicas 3
+  gateway serve --nats-url nats://n1:4222,nats://n2:4222 --nats-seed gw.nk --replicas 3
+  gateway serve --dev --sync always                    # fsync every write before the receipt
 `
 
 // Main is the gateway daemon: ParseFlags, Run, Close, so end-to-end tests
@@ -45,38 +54,95 @@ type Main struct {
 	Admin      string
 	NATSListen string
 	NATSURL    string
+	NATSSeed   string // nkey seed file of the gateway's NATS user
 	Replicas   int
+	Sync       string // "interval" (default) or "always"
+	MaxStore   int64  // JetStream byte budget (0: 80 % of the free disk)
 	Mock       bool
 	Dev        bool
+	TLSCert    string
+	TLSKey     string
+	TrustDir   string
+	CRLRefresh time.Duration
+	Practices  string
+	Insurers   string
+	Tariffs    string
+	Holidays   string
+	LotKey     string
+	LotMaxAge  time.Duration // overrides the directory's lot age limit when > 0
+	LotMaxSize int           // overrides the directory's lot size limit when > 0
+	MaxBody    int64
+	MaxBatch   int
+	GCPercent  int
 
 	Logger *slog.Logger
+	// Hooks for tests: FailPoint (queue.Config.FailPoint), Now, Tick.
+	FailPoint func(step string) error
+	Now       func() time.Time
+	Tick      time.Duration
+	// Scenario of the mock insurers (nil: well-behaved).
+	Scenario *mock.Scenario
 
-	nats    *queue.Embedded
-	nc      *nats.Conn
-	api     *http.Server
-	admin   *http.Server
-	apiLn   net.Listener
-	adminLn net.Listener
-	ready   atomic.Bool
+	dir       *insurers.Directory
+	practices *practices
+	trust     *signature.TrustStore
+	pipe      *pipeline
+	queue     *queue.Queue
+	metrics   *metrics
+	mocks     []*mock.Insurer
+	nats      *queue.Embedded
+	nc        *nats.Conn
+	api       *http.Server
+	admin     *http.Server
+	apiLn     net.Listener
+	adminLn   net.Listener
+	ready     atomic.Bool
+	stop      context.CancelFunc
+	closed    atomic.Bool
 }
 
-// ParseFlags fills m from the command line.
+// ParseFlags fills m from the command line (and the --config file).
 func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "serve", serveUsage)
 	fs.StringVar(&m.Config, "config", "", "YAML configuration `file` (flags override it)")
 	fs.StringVar(&m.DataDir, "data-dir", "./data", "data `directory` (JetStream files, state)")
 	fs.StringVar(&m.Listen, "listen", "127.0.0.1:8443", "HTTPS intake `address`")
-	fs.StringVar(&m.Admin, "admin", "127.0.0.1:8080", "admin `address` (/healthz, /readyz, /metrics, dashboard)")
+	fs.StringVar(&m.Admin, "admin", "127.0.0.1:8080", "admin `address` (/healthz, /readyz, /metrics)")
 	fs.StringVar(&m.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS listen `address` (for insurers)")
 	fs.StringVar(&m.NATSURL, "nats-url", "", "use an existing NATS deployment at `URL` instead of the embedded server")
+	fs.StringVar(&m.NATSSeed, "nats-seed", "", "nkey seed `file` of the gateway's NATS user (--dev: the fixtures' one)")
 	fs.IntVar(&m.Replicas, "replicas", 1, "JetStream replicas of streams and KV (3 on a cluster)")
+	fs.StringVar(&m.Sync, "sync", "interval", "when JetStream fsyncs: 'interval' (the server's, default) or 'always' (before every receipt)")
+	fs.Int64Var(&m.MaxStore, "max-store", 0, "JetStream byte `budget` (0: 80% of the data dir's free disk)")
 	fs.BoolVar(&m.Mock, "mock-insurers", false, "run the mock insurers of the directory in-process")
-	fs.BoolVar(&m.Dev, "dev", env.Dev(), "development mode: trust the fixtures' test PKI")
+	fs.BoolVar(&m.Dev, "dev", env.Dev(), "development mode: trust the fixtures' test PKI, fixture directories")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "server certificate `file` (PEM)")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "server key `file` (PEM)")
+	fs.StringVar(&m.TrustDir, "trust-dir", "", "`directory` of trusted roots, intermediates and CRLs (--dev: the fixtures')")
+	fs.DurationVar(&m.CRLRefresh, "crl-refresh", time.Hour, "how often CRLs are fetched again")
+	fs.StringVar(&m.Practices, "practices", "", "practices directory `file` (--dev: fixtures/practices.yaml)")
+	fs.StringVar(&m.Insurers, "insurers", "", "insurer directory `file` (--dev: fixtures/insurers.yaml)")
+	fs.StringVar(&m.Tariffs, "tariffs", "", "NGAP tariff table `file` (--dev: the fixtures')")
+	fs.StringVar(&m.Holidays, "holidays", "", "public holidays `file` (--dev: the fixtures')")
+	fs.StringVar(&m.LotKey, "lot-key", string(queue.LotPerInsurerBilling), "what makes a lot: 'insurer+billing' or 'insurer'")
+	fs.DurationVar(&m.LotMaxAge, "lot-max-age", 0, "close lots at this age, for every insurer (0: the directory's)")
+	fs.IntVar(&m.LotMaxSize, "lot-max-sheets", 0, "close lots at this many sheets, for every insurer (0: the directory's)")
+	fs.Int64Var(&m.MaxBody, "max-body", 1<<20, "size limit of one sheet in `bytes`")
+	fs.IntVar(&m.MaxBatch, "max-batch", 1000, "most sheets in one batch")
+	fs.IntVar(&m.GCPercent, "gc-percent", 400, "GOGC of the process unless GOGC is set (verification allocates a lot)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("serve takes no arguments, got %q", fs.Args())
+	}
+	if m.Config != "" {
+		if err := m.applyConfigFile(fs); err != nil {
+			return err
+		}
+	}
+	if m.Sync != "interval" && m.Sync != "always" {
+		return cli.Usagef("--sync %q: want interval or always", m.Sync)
 	}
 	return nil
 }
@@ -91,8 +157,98 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	<-ctx.Done()
-	m.Logger.Info("stopping")
+	m.Logger.Info("stopping: intake first, then the queue")
 	return m.Close()
+}
+
+func (m *Main) loadDirectories() error {
+	var err error
+	switch {
+	case m.Insurers != "":
+		m.dir, err = insurers.LoadFile(m.Insurers)
+	case m.Dev:
+		m.dir, err = insurers.Fixture()
+	default:
+		err = cli.WithHint(errors.New("no insurer directory"), "set --insurers (or use --dev)")
+	}
+	if err != nil {
+		return err
+	}
+	if m.practices, err = loadPractices(m.Practices, m.Dev); err != nil {
+		return err
+	}
+	switch {
+	case m.TrustDir != "":
+		m.trust, err = signature.LoadDir(m.TrustDir)
+	case m.Dev:
+		m.trust, err = signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
+	default:
+		err = cli.WithHint(errors.New("no trust roots"), "set --trust-dir (or use --dev for the test PKI)")
+	}
+	if err != nil {
+		return fmt.Errorf("trust store: %w", err)
+	}
+	if m.Now != nil {
+		m.trust.Now = m.Now
+	}
+	return nil
+}
+
+func (m *Main) rules() (fse.Options, error) {
+	if m.Tariffs == "" && m.Holidays == "" && m.Dev {
+		return mock.DevOptions(m.Now)
+	}
+	o := fse.Options{Now: m.Now}
+	if m.Tariffs == "" {
+		return o, cli.WithHint(errors.New("no tariff table"), "set --tariffs (or use --dev)")
+	}
+	b, err := os.ReadFile(m.Tariffs)
+	if err != nil {
+		return o, err
+	}
+	if o.Tariffs, err = fse.ParseTariffs(bytes.NewReader(b)); err != nil {
+		return o, fmt.Errorf("tariffs: %w", err)
+	}
+	if m.Holidays != "" {
+		b, err := os.ReadFile(m.Holidays)
+		if err != nil {
+			return o, err
+		}
+		if o.Holidays, err = fse.ParseHolidays(bytes.NewReader(b)); err != nil {
+			return o, fmt.Errorf("holidays: %w", err)
+		}
+	}
+	return o, nil
+}
+
+func (m *Main) limits(id string) queue.Limits {
+	ins, ok := m.dir.Insurer(id)
+	if !ok {
+		return queue.Limits{}
+	}
+	l := queue.Limits{
+		MaxSheets: ins.Lots.MaxSheets, MaxAge: ins.Lots.MaxAge, MaxBytes: ins.Lots.MaxBytes,
+		DeliveryDeadline: ins.Deadlines.Delivery, ARLDeadline: ins.Deadlines.ARL, ReturnsDeadline: ins.Deadlines.Returns,
+		MaxAttempts: ins.Retry.Attempts, Backoff: ins.Retry.Backoff, MaxBackoff: ins.Retry.MaxBackoff,
+	}
+	if m.LotMaxAge > 0 {
+		l.MaxAge = m.LotMaxAge
+	}
+	if m.LotMaxSize > 0 {
+		l.MaxSheets = m.LotMaxSize
+	}
+	return l
+}
+
+func (m *Main) insurerIDs() []string {
+	if m.dir == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(m.dir.Insurers))
+	for _, in := range m.dir.Insurers {
+		ids = append(ids, in.ID)
+	}
+	return ids
 }
 
 // Run starts everything and returns once the gateway serves.
@@ -101,39 +257,123 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	log := m.Logger
+	if os.Getenv("GOGC") == "" && m.GCPercent > 0 {
+		debug.SetGCPercent(m.GCPercent)
+	}
+	if m.MaxBody == 0 {
+		m.MaxBody = 1 << 20
+	}
+	if m.MaxBatch == 0 {
+		m.MaxBatch = 1000
+	}
+	if m.Sync == "" {
+		m.Sync = "interval"
+	}
+	tlsCfg, err := m.serverTLS()
+	if err != nil {
+		return err
+	}
+	if err := m.loadDirectories(); err != nil {
+		return err
+	}
+	rules, err := m.rules()
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(m.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	ctx, m.stop = context.WithCancel(context.WithoutCancel(ctx))
+
+	// NATS: embedded (users from the directory) or an existing deployment.
+	var seed []byte
+	switch {
+	case m.NATSSeed != "":
+		if seed, err = insurers.ReadSeed(m.NATSSeed); err != nil {
+			return err
+		}
+	case m.Dev || m.NATSURL == "":
+		if seed, err = insurers.FixtureSeed("gateway"); err != nil {
+			return err
+		}
+		if !m.Dev {
+			log.Warn("no --nats-seed: the embedded server uses the fixtures' gateway key")
+		}
+	}
+	storeDir := ""
 	url := m.NATSURL
+	var opts []nats.Option
 	if url == "" {
-		e, err := queue.StartEmbedded(queue.EmbeddedConfig{Listen: m.NATSListen, StoreDir: filepath.Join(m.DataDir, "jetstream")})
+		users, err := insurers.NATSUsers(m.dir)
+		if err != nil {
+			return err
+		}
+		storeDir = filepath.Join(m.DataDir, "jetstream")
+		e, err := queue.StartEmbedded(queue.EmbeddedConfig{Listen: m.NATSListen, StoreDir: storeDir, SyncAlways: m.Sync == "always", Users: users, MaxStore: m.MaxStore})
 		if err != nil {
 			return err
 		}
 		m.nats = e
 		url = e.ClientURL()
-		log.Info("embedded NATS JetStream started", "url", url, "store", filepath.Join(m.DataDir, "jetstream"))
+		opts = append(opts, nats.InProcessServer(e.Server))
+		log.Info("embedded NATS JetStream started", "url", url, "store", storeDir, "sync", m.Sync)
 	}
-	nc, err := nats.Connect(url, nats.Name("fsegate-gateway"))
-	if err != nil {
+	if seed != nil {
+		auth, err := insurers.NATSAuth(seed)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, auth)
+	}
+	opts = append(opts, nats.Name("fsegate-gateway"), nats.MaxReconnects(-1))
+	if m.nc, err = nats.Connect(url, opts...); err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
-	m.nc = nc
-
-	tlsCfg, err := m.serverTLS()
+	m.metrics = newMetrics()
+	m.metrics.reg.MustRegister(newQueueDepth(func() *queue.Queue { return m.queue }, m.insurerIDs))
+	m.queue, err = queue.Open(ctx, queue.Config{
+		Conn: m.nc,
+		Topology: queue.TopologyConfig{
+			Replicas: m.Replicas, MaxBytes: m.MaxStore, StoreDir: storeDir, Insurers: m.insurerIDs(),
+		},
+		LotKey:    queue.LotKeyMode(m.LotKey),
+		Limits:    m.limits,
+		Codec:     queue.LotCodec{},
+		Now:       m.Now,
+		FailPoint: m.FailPoint,
+		Logger:    log.With("part", "queue"),
+		Metrics:   m.metrics,
+		Tick:      m.Tick,
+	})
 	if err != nil {
 		return err
 	}
-	m.apiLn, err = net.Listen("tcp", m.Listen)
-	if err != nil {
+	if err := m.queue.Start(ctx); err != nil {
+		return err
+	}
+	m.pipe = &pipeline{
+		verifier:  &signature.Verifier{Trust: m.trust, Now: m.Now},
+		practices: m.practices, dir: m.dir, rules: rules, queue: m.queue, metrics: m.metrics,
+	}
+	if m.Mock {
+		if err := m.startMocks(ctx, url); err != nil {
+			return err
+		}
+	}
+	if m.TrustDir != "" && m.CRLRefresh > 0 {
+		go m.refreshCRLs(ctx)
+	}
+
+	if m.apiLn, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("intake listener: %w", err)
 	}
-	m.adminLn, err = net.Listen("tcp", m.Admin)
-	if err != nil {
+	if m.adminLn, err = net.Listen("tcp", m.Admin); err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	apiMux := http.NewServeMux()
-	m.api = &http.Server{Handler: apiMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second}
+	m.routes(apiMux)
+	m.api = &http.Server{Handler: apiMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := m.api.ServeTLS(m.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("intake listener stopped", "err", err)
@@ -142,6 +382,10 @@ func (m *Main) Run(ctx context.Context) error {
 	adminMux := http.NewServeMux()
 	adminMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	adminMux.HandleFunc("GET /readyz", m.readyz)
+	adminMux.Handle("GET /metrics", promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{}))
+	adminMux.HandleFunc("POST /admin/resubmit", m.adminResubmit)
+	adminMux.HandleFunc("GET /admin/audit/verify", m.adminAuditVerify)
+	adminMux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 	m.admin = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := m.admin.Serve(m.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -149,8 +393,46 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.ready.Store(true)
-	log.Info("gateway ready", "intake", "https://"+m.apiLn.Addr().String(), "admin", "http://"+m.adminLn.Addr().String(), "nats", url, "dev", m.Dev)
+	log.Info("gateway ready", "intake", "https://"+m.apiLn.Addr().String(), "admin", "http://"+m.adminLn.Addr().String(), "nats", url, "dev", m.Dev, "mock_insurers", m.Mock)
 	return nil
+}
+
+func (m *Main) startMocks(ctx context.Context, url string) error {
+	for _, in := range m.dir.Insurers {
+		seed, err := insurers.FixtureSeed(in.ID)
+		if err != nil {
+			return fmt.Errorf("mock insurer %s: %w", in.ID, err)
+		}
+		checker, err := mock.DevChecker(in.Kind, m.Now)
+		if err != nil {
+			return fmt.Errorf("mock insurer %s: %w", in.ID, err)
+		}
+		mi, err := mock.Start(ctx, mock.Config{
+			NATSURL: url, Insurer: in, NKeySeed: seed, Scenario: m.Scenario, Checker: checker,
+			Logger: m.Logger.With("part", "mock-insurer", "insurer", in.ID), Now: m.Now,
+		})
+		if err != nil {
+			return fmt.Errorf("mock insurer %s: %w", in.ID, err)
+		}
+		m.mocks = append(m.mocks, mi)
+	}
+	m.Logger.Info("mock insurers started", "count", len(m.mocks))
+	return nil
+}
+
+func (m *Main) refreshCRLs(ctx context.Context) {
+	t := time.NewTicker(m.CRLRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.trust.RefreshCRLs(ctx); err != nil {
+				m.Logger.Warn("CRL refresh failed; the previous CRLs stay", "err", err)
+			}
+		}
+	}
 }
 
 func (m *Main) readyz(w http.ResponseWriter, r *http.Request) {
@@ -165,38 +447,73 @@ func (m *Main) readyz(w http.ResponseWriter, r *http.Request) {
 func (m *Main) APIAddr() string   { return m.apiLn.Addr().String() }
 func (m *Main) AdminAddr() string { return m.adminLn.Addr().String() }
 
+// NATSURL of the running server (embedded or not), for tests and tools.
+func (m *Main) NATSClientURL() string {
+	if m.nats != nil {
+		return m.nats.ClientURL()
+	}
+	return m.NATSURL
+}
+
+// Queue is the running queue (tests).
+func (m *Main) Queue() *queue.Queue { return m.queue }
+
 func (m *Main) serverTLS() (*tls.Config, error) {
-	if !m.Dev {
-		return nil, cli.WithHint(errors.New("no server certificate configured"), "use --dev for the test PKI, or set tls.cert and tls.key in --config")
+	var cert tls.Certificate
+	var err error
+	switch {
+	case m.TLSCert != "" || m.TLSKey != "":
+		cert, err = tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+	case m.Dev:
+		var certPEM, keyPEM []byte
+		if certPEM, err = fixtures.ReadFile("pki/server.crt"); err != nil {
+			return nil, err
+		}
+		if keyPEM, err = fixtures.ReadFile("pki/server.key"); err != nil {
+			return nil, err
+		}
+		cert, err = tls.X509KeyPair(certPEM, keyPEM)
+	default:
+		return nil, cli.WithHint(errors.New("no server certificate configured"), "use --dev for the test PKI, or set --tls-cert and --tls-key (tls.cert, tls.key in --config)")
 	}
-	certPEM, err := fixtures.ReadFile("pki/server.crt")
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := fixtures.ReadFile("pki/server.key")
-	if err != nil {
-		return nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("server certificate: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	// The client certificate is requested, and checked by the handlers of
+	// the sheet endpoints before they read anything (so the refusal is a
+	// problem+json with its code rather than a TLS alert).
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert}, nil
 }
 
-// Close stops intake first, then the queue.
+// Close stops intake first (in-flight requests finish), then the mock
+// insurers, the queue's loops, the NATS connection and the server.
 func (m *Main) Close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
 	m.ready.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if m.api != nil {
 		_ = m.api.Shutdown(ctx)
 	}
+	for _, mi := range m.mocks {
+		_ = mi.Stop()
+	}
+	if m.queue != nil {
+		m.queue.Close()
+	}
+	if m.stop != nil {
+		m.stop()
+	}
 	if m.admin != nil {
 		_ = m.admin.Shutdown(ctx)
 	}
 	if m.nc != nil {
 		_ = m.nc.Drain()
+		for i := 0; i < 100 && !m.nc.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	if m.nats != nil {
 		m.nats.Close()

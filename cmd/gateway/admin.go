@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/queue"
+)
+
+//go:embed openapi.yaml
+var openapiYAML []byte
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(openapiYAML)
+}
+
+func init() {
+	program.Add(&cli.Command{Name: "resubmit", Summary: "send a dead lot (or a sheet's failed lots) again under the same ids", Run: runResubmit})
+	program.Add(&cli.Command{Name: "audit", Summary: "check the FSE_AUDIT hash chain ('audit verify')", Run: runAudit})
+}
+
+// adminResubmit is POST /admin/resubmit?what=LOT|BILLING.NUMBER on the
+// admin listener (loopback by default).
+func (m *Main) adminResubmit(w http.ResponseWriter, r *http.Request) {
+	what := r.URL.Query().Get("what")
+	if what == "" {
+		http.Error(w, "want ?what=LOT or ?what=BILLING.NUMBER", http.StatusBadRequest)
+		return
+	}
+	ids, err := m.queue.Resubmit(r.Context(), what)
+	if err != nil {
+		status := http.StatusConflict
+		if errors.Is(err, queue.ErrNotFound) {
+			status = http.StatusNotFound
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"resubmitted": ids})
+}
+
+func (m *Main) adminAuditVerify(w http.ResponseWriter, r *http.Request) {
+	js, err := jetstream.New(m.nc)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	rep, err := queue.VerifyAudit(r.Context(), js)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+const resubmitUsage = `Usage: gateway resubmit [--admin ADDRESS] LOT|BILLING.NUMBER
+
+Sends a lot that exhausted its retry budget (in FSE_DEAD) again, as a new
+attempt under the same lot id, once the cause is fixed. Given a sheet
+(billing number and sheet number), resubmits the failed lots it is in.
+Talks to the running gateway's admin listener.
+
+Examples:
+  gateway resubmit cpam751-cpam751-751000017-000042
+  gateway resubmit 751000017.000000123
+`
+
+func adminCall(ctx context.Context, method, u string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, cli.WithHint(err, "is 'gateway serve' running with its admin listener there? (--admin)")
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s", strings.TrimSpace(string(b)))
+	}
+	return b, nil
+}
+
+func runResubmit(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "resubmit", resubmitUsage)
+	admin := fs.String("admin", "127.0.0.1:8080", "admin `address` of the running gateway")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return cli.Usagef("resubmit takes one lot id or BILLING.NUMBER")
+	}
+	b, err := adminCall(ctx, http.MethodPost, "http://"+*admin+"/admin/resubmit?what="+url.QueryEscape(fs.Arg(0)))
+	if err != nil {
+		return fmt.Errorf("resubmit %s: %w", fs.Arg(0), err)
+	}
+	var out struct {
+		Resubmitted []string `json:"resubmitted"`
+	}
+	_ = json.Unmarshal(b, &out)
+	for _, id := range out.Resubmitted {
+		fmt.Fprintf(env.Stdout, "resubmitted %s\n", id)
+	}
+	return nil
+}
+
+const auditUsage = `Usage: gateway audit verify [--admin ADDRESS]
+
+Reads FSE_AUDIT from its first entry and checks that each entry carries the
+hash of the previous one and its own content's hash. Exit 0 when the chain
+holds, 1 when it is broken (the first broken entry is named).
+
+Examples:
+  gateway audit verify
+  gateway audit verify --admin 10.0.0.5:8080
+`
+
+func runAudit(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "audit", auditUsage)
+	if len(args) == 0 || args[0] != "verify" {
+		fs.Usage()
+		return cli.Usagef("audit: want 'audit verify'")
+	}
+	admin := fs.String("admin", "127.0.0.1:8080", "admin `address` of the running gateway")
+	if err := cli.Parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return cli.Usagef("audit verify takes no arguments")
+	}
+	b, err := adminCall(ctx, http.MethodGet, "http://"+*admin+"/admin/audit/verify")
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	var rep queue.AuditReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	if rep.Broken != 0 {
+		return fmt.Errorf("audit chain broken at FSE_AUDIT sequence %d: %s (%d entries hold before it)", rep.Broken, rep.Reason, rep.Entries)
+	}
+	fmt.Fprintf(env.Stdout, "audit chain holds: %d entries, last hash %s\n", rep.Entries, rep.LastHash)
+	return nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// fileConfig is the YAML configuration of 'gateway serve --config'
+// (documented in fixtures/gateway.yaml, which holds the defaults of 'make
+// run'). Flags given on the command line override it.
+type fileConfig struct {
+	Listen  string `yaml:"listen"`
+	Admin   string `yaml:"admin"`
+	DataDir string `yaml:"data_dir"`
+	Dev     *bool  `yaml:"dev"`
+	TLS     struct {
+		Cert string `yaml:"cert"`
+		Key  string `yaml:"key"`
+	} `yaml:"tls"`
+	Trust struct {
+		Dir        string        `yaml:"dir"`
+		CRLRefresh time.Duration `yaml:"crl_refresh"`
+	} `yaml:"trust"`
+	NATS struct {
+		Listen   string `yaml:"listen"`
+		URL      string `yaml:"url"`
+		Seed     string `yaml:"seed"`
+		Replicas int    `yaml:"replicas"`
+		Sync     string `yaml:"sync"`
+		MaxBytes int64  `yaml:"max_bytes"`
+	} `yaml:"nats"`
+	Practices    string `yaml:"practices"`
+	Insurers     string `yaml:"insurers"`
+	Tariffs      string `yaml:"tariffs"`
+	Holidays     string `yaml:"holidays"`
+	MockInsurers *bool  `yaml:"mock_insurers"`
+	Intake       struct {
+		MaxBody  int64 `yaml:"max_body"`
+		MaxBatch int   `yaml:"max_batch"`
+	} `yaml:"intake"`
+	Lots struct {
+		Key string `yaml:"key"`
+	} `yaml:"lots"`
+	GCPercent int `yaml:"gc_percent"`
+}
+
+// applyConfigFile fills the fields of m whose flag was not given from the
+// YAML file m.Config.
+func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
+	b, err := os.ReadFile(m.Config)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	var c fileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return fmt.Errorf("config %s: %w", m.Config, err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	str := func(flag string, dst *string, v string) {
+		if !set[flag] && v != "" {
+			*dst = v
+		}
+	}
+	str("listen", &m.Listen, c.Listen)
+	str("admin", &m.Admin, c.Admin)
+	str("data-dir", &m.DataDir, c.DataDir)
+	str("tls-cert", &m.TLSCert, c.TLS.Cert)
+	str("tls-key", &m.TLSKey, c.TLS.Key)
+	str("trust-dir", &m.TrustDir, c.Trust.Dir)
+	str("nats-listen", &m.NATSListen, c.NATS.Listen)
+	str("nats-url", &m.NATSURL, c.NATS.URL)
+	str("nats-seed", &m.NATSSeed, c.NATS.Seed)
+	str("sync", &m.Sync, c.NATS.Sync)
+	str("practices", &m.Practices, c.Practices)
+	str("insurers", &m.Insurers, c.Insurers)
+	str("tariffs", &m.Tariffs, c.Tariffs)
+	str("holidays", &m.Holidays, c.Holidays)
+	str("lot-key", &m.LotKey, c.Lots.Key)
+	if !set["replicas"] && c.NATS.Replicas > 0 {
+		m.Replicas = c.NATS.Replicas
+	}
+	if !set["max-store"] && c.NATS.MaxBytes > 0 {
+		m.MaxStore = c.NATS.MaxBytes
+	}
+	if !set["crl-refresh"] && c.Trust.CRLRefresh > 0 {
+		m.CRLRefresh = c.Trust.CRLRefresh
+	}
+	if !set["max-body"] && c.Intake.MaxBody > 0 {
+		m.MaxBody = c.Intake.MaxBody
+	}
+	if !set["max-batch"] && c.Intake.MaxBatch > 0 {
+		m.MaxBatch = c.Intake.MaxBatch
+	}
+	if !set["gc-percent"] && c.GCPercent != 0 {
+		m.GCPercent = c.GCPercent
+	}
+	if !set["dev"] && c.Dev != nil {
+		m.Dev = *c.Dev
+	}
+	if !set["mock-insurers"] && c.MockInsurers != nil {
+		m.Mock = *c.MockInsurers
+	}
+	return nil
+}

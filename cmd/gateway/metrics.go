@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fsegate/fsegate/queue"
+)
+
+// metrics are the gateway's Prometheus series (docs/operations.md). No
+// label ever holds patient data: codes, states, insurer ids and levels only.
+type metrics struct {
+	reg      *prometheus.Registry
+	received prometheus.Counter
+	refused  *prometheus.CounterVec
+	queued   prometheus.Counter
+	final    *prometheus.CounterVec
+	lots     *prometheus.CounterVec
+	acks     *prometheus.CounterVec
+	dead     *prometheus.CounterVec
+	e2e      prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fsegate_sheets_received_total", Help: "Care sheets received by the intake (each attempt)."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fsegate_sheets_refused_total", Help: "Refusals by error code (a sheet refused for three reasons counts under three codes)."}, []string{"code"}),
+		queued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fsegate_sheets_queued_total", Help: "Sheets durably queued (each sheet once)."}),
+		final: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fsegate_sheets_final_total", Help: "Sheets that reached their final state, counted once."}, []string{"state"}),
+		lots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fsegate_lots_total", Help: "Lot attempts published, by insurer."}, []string{"insurer"}),
+		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fsegate_acks_total", Help: "Acknowledgements applied, by level (arl_positive, arl_negative, return)."}, []string{"level"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fsegate_lots_dead_total", Help: "Lots moved to FSE_DEAD, by insurer and final state given to their sheets."}, []string{"insurer", "state"}),
+		e2e: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "fsegate_e2e_seconds", Help: "Time from receipt to final state.",
+			Buckets: []float64{0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400}}),
+	}
+	m.reg.MustRegister(m.received, m.refused, m.queued, m.final, m.lots, m.acks, m.dead, m.e2e,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// queue.Metrics
+func (m *metrics) SheetQueued() { m.queued.Inc() }
+func (m *metrics) SheetFinal(s queue.State, d time.Duration) {
+	m.final.WithLabelValues(string(s)).Inc()
+	m.e2e.Observe(d.Seconds())
+}
+func (m *metrics) LotPublished(insurer string) { m.lots.WithLabelValues(insurer).Inc() }
+func (m *metrics) Ack(level string)            { m.acks.WithLabelValues(level).Inc() }
+func (m *metrics) DeadLot(insurer, state string) {
+	m.dead.WithLabelValues(insurer, state).Inc()
+}
+
+// queueDepth reports, per insurer, the lots waiting in its consumer and
+// whether its circuit is open.
+type queueDepth struct {
+	q        func() *queue.Queue
+	insurers func() []string
+	pending  *prometheus.Desc
+	breaker  *prometheus.Desc
+}
+
+func newQueueDepth(q func() *queue.Queue, insurers func() []string) *queueDepth {
+	return &queueDepth{q: q, insurers: insurers,
+		pending: prometheus.NewDesc("fsegate_queue_depth", "Lots published and not yet acked by the insurer's consumer.", []string{"insurer"}, nil),
+		breaker: prometheus.NewDesc("fsegate_insurer_circuit_open", "1 while re-sends to the insurer are paused by its circuit breaker.", []string{"insurer"}, nil),
+	}
+}
+
+func (c *queueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.breaker }
+
+func (c *queueDepth) Collect(ch chan<- prometheus.Metric) {
+	q := c.q()
+	if q == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, ins := range c.insurers() {
+		if n, err := q.InsurerPending(ctx, ins); err == nil {
+			ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(n), ins)
+		}
+		open := 0.0
+		if q.BreakerOpen(ins) {
+			open = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.breaker, prometheus.GaugeValue, open, ins)
+	}
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/beevik/etree"
+
+	"github.com/fsegate/fsegate/api"
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/queue"
+	"github.com/fsegate/fsegate/signature"
+)
+
+// pipeline checks one signed care sheet and queues it: strict decode →
+// signature and trust → signer = caller, allowed for the billing number →
+// fse rules → route → intake (queue.Submit: receipt only after the PubAck).
+// The sheet is parsed once; fse and signature share the tree.
+type pipeline struct {
+	verifier  *signature.Verifier
+	practices *practices
+	dir       *insurers.Directory
+	rules     fse.Options
+	queue     *queue.Queue
+	metrics   *metrics
+}
+
+// result is the outcome for one sheet: a receipt, or the errors.
+type result struct {
+	Receipt  *queue.Receipt
+	Warnings []api.Error
+	Errors   []api.Error
+}
+
+func (r *result) status() int {
+	if len(r.Errors) == 0 {
+		return http.StatusOK
+	}
+	return api.StatusOf(r.Errors)
+}
+
+// sheetReceipt is the JSON of a receipt: the queue's receipt and the
+// warnings of the rules.
+type sheetReceipt struct {
+	*queue.Receipt
+	Warnings []api.Error `json:"warnings,omitempty"`
+}
+
+func fseErrors(err error) []api.Error {
+	var out []api.Error
+	var ve *fse.ValidationError
+	var fe *fse.FieldError
+	switch {
+	case errors.As(err, &ve):
+		for _, f := range ve.Errors {
+			out = append(out, api.NewError(f.Code, f.Path, f.Message, f.Hint))
+		}
+	case errors.As(err, &fe):
+		out = append(out, api.NewError(fe.Code, fe.Path, fe.Message, fe.Hint))
+	default:
+		out = append(out, api.NewError("SHEET_MALFORMED", "", err.Error(), ""))
+	}
+	return out
+}
+
+func fieldWarnings(ws []*fse.FieldError) []api.Error {
+	var out []api.Error
+	for _, f := range ws {
+		out = append(out, api.NewError(f.Code, f.Path, f.Message, f.Hint))
+	}
+	return out
+}
+
+func sigErrors(err error) []api.Error {
+	var ve *signature.VerifyError
+	if errors.As(err, &ve) {
+		out := make([]api.Error, 0, len(ve.Problems))
+		for _, p := range ve.Problems {
+			out = append(out, api.NewError(string(p.Code), p.Path, p.Message, ""))
+		}
+		return out
+	}
+	return []api.Error{api.NewError("SIGNATURE_INVALID", "", err.Error(), "")}
+}
+
+// check runs every check of one sheet for caller (a national id) and
+// returns what to queue, with every error found.
+func (p *pipeline) check(ctx context.Context, raw []byte, caller string) (queue.Sheet, *result) {
+	res := &result{}
+	doc := etree.NewDocument()
+	doc.ReadSettings = etree.ReadSettings{PreserveCData: true}
+	if err := doc.ReadFromBytes(raw); err != nil {
+		res.Errors = append(res.Errors, api.NewError("SHEET_MALFORMED", "", "the care sheet is not well-formed XML", "send the signed bytes untouched"))
+		return queue.Sheet{}, res
+	}
+	sheet, derr := fse.DecodeElement(doc.Root())
+	if derr != nil {
+		res.Errors = append(res.Errors, fseErrors(derr)...)
+	}
+	vres, verr := p.verifier.VerifyDocument(doc)
+	if verr != nil {
+		res.Errors = append(res.Errors, sigErrors(verr)...)
+	}
+	if sheet == nil {
+		return queue.Sheet{}, res
+	}
+	billing := sheet.Practitioner.Billing
+	if vres != nil && vres.Signer.NationalID != "" {
+		signer := vres.Signer.NationalID
+		if verr == nil {
+			if err := signature.CheckSigner(vres.Signer, sheet.Practitioner.NationalID, true); err != nil {
+				res.Errors = append(res.Errors, sigErrors(err)...)
+			}
+		}
+		if !p.practices.allowed(signer, billing) {
+			res.Errors = append(res.Errors, api.NewError("SIGNER_NOT_ALLOWED", "practitioner/billing", fmt.Sprintf("signer %s may not sign for billing number %s", signer, billing), "sign with a card listed for this billing number"))
+		}
+		if signer != caller {
+			res.Errors = append(res.Errors, api.NewError("SENDER_MISMATCH", "", fmt.Sprintf("the connection is authenticated as %s, the sheet is signed by %s", caller, signer), "send with the card that signed"))
+		}
+	}
+	if !p.practices.allowed(caller, billing) {
+		res.Errors = append(res.Errors, api.NewError("SENDER_MISMATCH", "practitioner/billing", fmt.Sprintf("%s may not send for billing number %s", caller, billing), ""))
+	}
+	warnings, rerr := fse.Validate(sheet, p.rules)
+	if rerr != nil {
+		res.Errors = append(res.Errors, fseErrors(rerr)...)
+	}
+	res.Warnings = fieldWarnings(warnings)
+	out := queue.Sheet{
+		Billing: billing, Number: sheet.Number, Signer: caller,
+		RulesVersion: p.rules.Version(), Signed: raw,
+	}
+	d := sheet.ContentDigest()
+	out.Digest = hex.EncodeToString(d[:])
+	for _, dest := range sheet.Destinations() {
+		ins, err := p.dir.Route(insurers.Destination(dest))
+		if err != nil {
+			path := "patient/caisse"
+			if dest.Kind == "AMC" {
+				path = "patient/amc"
+			}
+			res.Errors = append(res.Errors, api.NewError("INSURER_UNKNOWN", path, err.Error(), "check the patient's rights or the insurer directory"))
+			continue
+		}
+		out.Destinations = append(out.Destinations, queue.Destination{Insurer: ins.ID, Kind: dest.Kind, ExpectPayment: sheet.TiersPayant()})
+	}
+	if rx := sheet.Prescription; rx != nil && sheet.Practitioner.Profession == fse.ProfessionPharmacist && len(res.Errors) == 0 {
+		ok, err := p.queue.PrescriptionKnown(ctx, rx.Prescriber, rx.ID)
+		switch {
+		case err != nil:
+			res.Errors = append(res.Errors, api.NewError("QUEUE_UNAVAILABLE", "", "prescription lookup failed", "send again"))
+		case !ok:
+			res.Errors = append(res.Errors, api.NewError("PRESCRIPTION_UNKNOWN", "prescription/id", "prescription "+rx.ID+" was never received", "send the signed prescription first (POST /v1/prescriptions)"))
+		}
+	}
+	return out, res
+}
+
+// submit checks and queues one sheet (or only checks it on a dry run).
+func (p *pipeline) submit(ctx context.Context, raw []byte, caller string, dryRun bool) *result {
+	p.metrics.received.Inc()
+	s, res := p.check(ctx, raw, caller)
+	if len(res.Errors) == 0 {
+		var r queue.Receipt
+		var err error
+		if dryRun {
+			r, err = p.queue.Preview(ctx, s)
+		} else {
+			r, err = p.queue.Submit(ctx, s)
+		}
+		switch {
+		case err == nil:
+			res.Receipt = &r
+		case errors.Is(err, queue.ErrDuplicate):
+			res.Errors = append(res.Errors, api.NewError("DUPLICATE_SHEET", "number", "billing number "+s.Billing+" already has another sheet "+s.Number, "give the new sheet a new number"))
+		case errors.Is(err, queue.ErrStorageFull):
+			res.Errors = append(res.Errors, api.NewError("STORAGE_FULL", "", "the queue's storage is full", "send again later"))
+		default:
+			res.Errors = append(res.Errors, api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send the same sheet again"))
+		}
+	}
+	for _, e := range res.Errors {
+		p.metrics.refused.WithLabelValues(e.Code).Inc()
+	}
+	return res
+}
