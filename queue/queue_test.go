@@ -23,8 +23,9 @@ type fakeInsurer struct {
 	id      string
 	outcome func(l *queue.Lot, s queue.LotSheet) string // "" → no return
 	arl     func(l *queue.Lot) (positive bool, reason string)
-	mu      sync.Mutex
-	lots    []string
+	mu          sync.Mutex
+	lots        []string
+	sheetsByLot []map[string]string // per lot message: sheet key → lot id
 }
 
 func (f *fakeInsurer) run(t *testing.T, ctx context.Context, nc *nats.Conn) {
@@ -51,6 +52,11 @@ func (f *fakeInsurer) run(t *testing.T, ctx context.Context, nc *nats.Conn) {
 			}
 			f.mu.Lock()
 			f.lots = append(f.lots, fmt.Sprintf("%s.%d", l.ID, l.Attempt))
+			in := map[string]string{}
+			for _, s := range l.Sheets {
+				in[s.Billing+"."+s.Number] = l.ID
+			}
+			f.sheetsByLot = append(f.sheetsByLot, in)
 			f.mu.Unlock()
 			pos, reason := true, ""
 			if f.arl != nil {

@@ -1,0 +1,124 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fsegate/fsegate/queue"
+)
+
+// failOnce fails the n-th time step is reached, once.
+type failOnce struct {
+	step  string
+	n     int32
+	hits  atomic.Int32
+	fired atomic.Bool
+}
+
+func (f *failOnce) hook(step string) error {
+	if step != f.step {
+		return nil
+	}
+	if f.hits.Add(1) == f.n && f.fired.CompareAndSwap(false, true) {
+		return errors.New("killed at " + step)
+	}
+	return nil
+}
+
+// TestKillAtEveryStep stops the protocol between each pair of steps (an
+// injected failure, then a restart of the queue on the same JetStream
+// data), retries the intake as a workstation does, and checks every
+// receipted sheet reaches exactly one final state and is in exactly one
+// lot.
+func TestKillAtEveryStep(t *testing.T) {
+	for _, step := range queue.Steps {
+		t.Run(step, func(t *testing.T) {
+			e := newEnv(t)
+			f := &failOnce{step: step, n: 3}
+			e.cfg.FailPoint = f.hook
+			var mu sync.Mutex
+			q := e.open(t)
+			current := func() *queue.Queue { mu.Lock(); defer mu.Unlock(); return q }
+			restart := func() {
+				mu.Lock()
+				defer mu.Unlock()
+				q.Close()
+				nq, err := queue.Open(context.Background(), e.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := nq.Start(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(nq.Close)
+				q = nq
+			}
+			ins := &fakeInsurer{id: "cpam751"}
+			e.insurer(t, ins)
+			ctx := context.Background()
+			nums := numbers(1, 23)
+			for _, n := range nums {
+				for try := 0; ; try++ {
+					_, err := current().Submit(ctx, sheet("751000017", n, "d"+n))
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, queue.ErrFailPoint) || try > 3 {
+						t.Fatalf("submit %s: %v", n, err)
+					}
+					restart()
+				}
+			}
+			// Failures in the batcher or router: restart once they fired.
+			deadline := time.Now().Add(30 * time.Second)
+			for !f.fired.Load() && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !f.fired.Load() {
+				t.Fatalf("step %s never reached", step)
+			}
+			if !strings.HasPrefix(step, "intake.") {
+				restart()
+			}
+			sts := waitFinal(t, current(), "751000017", nums, 30*time.Second)
+			for n, st := range sts {
+				if st.State != queue.Accepted {
+					t.Errorf("sheet %s: %s, want accepted", n, st.State)
+				}
+				finals := 0
+				for _, h := range st.History {
+					if h.State == queue.Accepted {
+						finals++
+					}
+				}
+				if finals != 1 {
+					t.Errorf("sheet %s reached accepted %d times", n, finals)
+				}
+			}
+			// Each sheet in exactly one lot; a lot may have several attempts.
+			inLots := map[string]map[string]bool{}
+			ins.mu.Lock()
+			for _, l := range ins.sheetsByLot {
+				for key, lotID := range l {
+					if inLots[key] == nil {
+						inLots[key] = map[string]bool{}
+					}
+					inLots[key][lotID] = true
+				}
+			}
+			ins.mu.Unlock()
+			for _, n := range nums {
+				key := "751000017." + n
+				if len(inLots[key]) != 1 {
+					t.Errorf("sheet %s in lots %v, want exactly one", key, inLots[key])
+				}
+			}
+		})
+	}
+}
+
