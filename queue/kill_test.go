@@ -121,4 +121,3 @@ func TestKillAtEveryStep(t *testing.T) {
 		})
 	}
 }
-

@@ -20,9 +20,9 @@ import (
 // per sheet, decided by outcome(sheet number). It stands in for
 // insurers/mock in this package's tests.
 type fakeInsurer struct {
-	id      string
-	outcome func(l *queue.Lot, s queue.LotSheet) string // "" → no return
-	arl     func(l *queue.Lot) (positive bool, reason string)
+	id          string
+	outcome     func(l *queue.Lot, s queue.LotSheet) string // "" → no return
+	arl         func(l *queue.Lot) (positive bool, reason string)
 	mu          sync.Mutex
 	lots        []string
 	sheetsByLot []map[string]string // per lot message: sheet key → lot id
