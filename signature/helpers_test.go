@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/signature/internal/c14n"
 )
 
 // Fixed times of the tests: the conformance vectors are signed at
@@ -106,3 +107,13 @@ func signDoc(t testing.TB, doc []byte, cardName, key string) []byte {
 }
 
 func certs(c ...*x509.Certificate) []*x509.Certificate { return c }
+
+// canonicalizer re-canonicalises a result's content (the root without the
+// signature) for comparisons in tests.
+type canonicalizer struct{ cz c14n.Canonicalizer }
+
+func (c *canonicalizer) content(r *Result) ([]byte, error) {
+	return c.cz.Element(nil, r.Content, r.Signature)
+}
+
+func fixturesDir(t testing.TB) string { return fixtures.Dir() }
