@@ -26,10 +26,10 @@ func sampleAck() *Ack {
 		ID: AckID("cpam751", "cpam751-751000017-000042", 1, LevelReturns, 1), Insurer: "cpam751",
 		Lot: "cpam751-751000017-000042", Attempt: 1, Created: time.Date(2025, 6, 2, 17, 31, 0, 0, time.UTC),
 		Returns: []Return{
-			{ID: ReturnID("cpam751", "751000017", "000000001", Paid), Billing: "751000017", Number: "000000001", Status: Paid, Amount: 2100, Date: "2025-06-05"},
-			{ID: ReturnID("cpam751", "751000017", "000000002", Rejected), Billing: "751000017", Number: "000000002", Status: Rejected, Reason: &Reason{Code: CodeRules, Label: "part AMO erronée (ligne 1)"}},
-			{ID: ReturnID("cpam751", "751000017", "000000003", Accepted), Billing: "751000017", Number: "000000003", Status: Accepted},
-			{ID: ReturnID("cpam751", "751000017", "000000004", Signalement), Billing: "751000017", Number: "000000004", Status: Signalement, Reason: &Reason{Code: CodeSignalement, Label: ""}},
+			{ID: ReturnID("cpam751", "751000017", "000000001", [32]byte{1}, Paid), Billing: "751000017", Number: "000000001", Status: Paid, Amount: 2100, Date: "2025-06-05"},
+			{ID: ReturnID("cpam751", "751000017", "000000002", [32]byte{1}, Rejected), Billing: "751000017", Number: "000000002", Status: Rejected, Reason: &Reason{Code: CodeRules, Label: "part AMO erronée (ligne 1)"}},
+			{ID: ReturnID("cpam751", "751000017", "000000003", [32]byte{1}, Accepted), Billing: "751000017", Number: "000000003", Status: Accepted},
+			{ID: ReturnID("cpam751", "751000017", "000000004", [32]byte{1}, Signalement), Billing: "751000017", Number: "000000004", Status: Signalement, Reason: &Reason{Code: CodeSignalement, Label: ""}},
 		},
 	}
 }

@@ -1,0 +1,153 @@
+package mock
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/insurers/lot"
+	"github.com/fsegate/fsegate/signature"
+)
+
+// SheetChecker checks one signed care sheet as the insurer receives it.
+// Check returns what the insurer learnt; a sheet the insurer refuses comes
+// back with Reject set (not as an error: an error means the checker itself
+// failed).
+type SheetChecker interface {
+	Check(signed []byte) (*Checked, error)
+}
+
+// Checked is what an insurer knows of one sheet after its checks.
+type Checked struct {
+	// Reject is why the sheet is refused (signature, format, rules); nil
+	// when it passed.
+	Reject *lot.Reason
+	// TiersPayant: this insurer pays the practitioner; then Pay is due.
+	TiersPayant bool
+	// Pay is the amount this insurer pays, in cents: for an AMO the AMO
+	// share of each line minus the participation forfaitaire, for an AMC
+	// its share.
+	Pay int64
+	// Lines are the codes of the sheet's lines (NGAP key, CCAM code or
+	// CIP13), for reject rules by line code.
+	Lines []string
+	// Fields are the sheet's values by path, for reject rules by field.
+	Fields map[string]string
+}
+
+// FSEChecker is the real check: the XAdES signature and its chain
+// (signature.Verifier), the care sheet's format and rules (fse.Decode,
+// fse.Validate), and the amount due computed line by line.
+type FSEChecker struct {
+	// Verifier checks signatures; nil refuses every sheet (an insurer
+	// trusts nothing it cannot verify).
+	Verifier *signature.Verifier
+	// Options are the rules' options (tariffs, clock).
+	Options fse.Options
+	// Kind is the insurer's kind: which share it pays.
+	Kind insurers.Kind
+}
+
+// Check implements SheetChecker.
+func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
+	if c.Verifier == nil {
+		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: "no trust store to verify the signature"}}, nil
+	}
+	if _, err := c.Verifier.Verify(signed); err != nil {
+		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: label(err)}}, nil
+	}
+	s, err := fse.Decode(signed)
+	if err != nil {
+		return &Checked{Reject: &lot.Reason{Code: lot.CodeSheetFormat, Label: label(err)}}, nil
+	}
+	out := &Checked{Fields: Fields(s)}
+	for i := range s.Lines {
+		out.Lines = append(out.Lines, LineCode(&s.Lines[i]))
+	}
+	if _, err := fse.Validate(s, c.Options); err != nil {
+		// The label names the broken rules and their paths, never values.
+		var ve *fse.ValidationError
+		text := "care sheet invalid"
+		if errors.As(err, &ve) {
+			parts := make([]string, 0, len(ve.Errors))
+			for _, fe := range ve.Errors {
+				parts = append(parts, fe.Code+" at "+fe.Path)
+			}
+			text = strings.Join(parts, ", ")
+		}
+		out.Reject = &lot.Reason{Code: lot.CodeRules, Label: label(errors.New(text))}
+		return out, nil
+	}
+	out.TiersPayant, out.Pay = Due(s, c.Kind)
+	return out, nil
+}
+
+// Due is what an insurer of this kind pays for a valid sheet, computed
+// line by line: for an AMO, under tiers payant AMO, the sum of the lines'
+// AMO shares (the line's rate of its amount) minus the participation
+// forfaitaire; for an AMC, under tiers payant AMC, its share.
+func Due(s *fse.Sheet, kind insurers.Kind) (tiersPayant bool, cents int64) {
+	if kind == insurers.AMC {
+		return s.Totals.TiersPayantAMC, int64(s.Totals.AMC)
+	}
+	if !s.Totals.TiersPayantAMO {
+		return false, 0
+	}
+	var sum int64
+	for i := range s.Lines {
+		sum += int64(s.Lines[i].AMO)
+	}
+	return true, sum - int64(fse.Participation(s))
+}
+
+// LineCode is the code reject rules match a line by.
+func LineCode(l *fse.Line) string {
+	switch l.Kind {
+	case fse.KindNGAP:
+		return l.Key
+	case fse.KindCCAM:
+		return l.Code
+	}
+	return l.CIP13
+}
+
+// Fields flattens the sheet's values reject rules can match.
+func Fields(s *fse.Sheet) map[string]string {
+	return map[string]string{
+		"number":                  s.Number,
+		"securing":                s.Securing,
+		"care_date":               s.CareDate.String(),
+		"practitioner/billing":    s.Practitioner.Billing,
+		"practitioner/id":         s.Practitioner.ID,
+		"practitioner/profession": s.Practitioner.Profession,
+		"practitioner/specialty":  s.Practitioner.Specialty,
+		"patient/regime":          s.Patient.Regime,
+		"patient/caisse":          s.Patient.Caisse,
+		"patient/centre":          s.Patient.Centre,
+		"patient/amc":             s.Patient.AMC,
+		"patient/coverage":        s.Patient.Coverage,
+		"patient/rank":            strconv.Itoa(s.Patient.Rank),
+		"totals/tiers_payant_amo": strconv.FormatBool(s.Totals.TiersPayantAMO),
+		"totals/tiers_payant_amc": strconv.FormatBool(s.Totals.TiersPayantAMC),
+	}
+}
+
+// label makes an error fit a reason label: one line, bounded, no patient
+// data beyond what the error already says (fse and signature errors name
+// codes and paths).
+func label(err error) string {
+	s := []rune(err.Error())
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	for len(string(out)) > lot.MaxLabel {
+		out = out[:len(out)-1]
+	}
+	return string(out)
+}
