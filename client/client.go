@@ -180,26 +180,57 @@ func (c *Client) SendPrescription(ctx context.Context, pdf []byte) (json.RawMess
 
 // Status is a sheet's state and history, as the gateway keeps it.
 type Status struct {
-	Billing      string `json:"billing"`
-	Number       string `json:"number"`
-	State        string `json:"state"`
-	Destinations []struct {
-		Insurer string `json:"insurer"`
-		Kind    string `json:"kind,omitempty"`
-		State   string `json:"state"`
-		Lot     string `json:"lot,omitempty"`
-		Code    string `json:"code,omitempty"`
-		Amount  int64  `json:"amount,omitempty"`
-	} `json:"destinations"`
-	History []struct {
-		Time    time.Time `json:"time"`
-		State   string    `json:"state"`
-		Insurer string    `json:"insurer,omitempty"`
-		Lot     string    `json:"lot,omitempty"`
-		Code    string    `json:"code,omitempty"`
-		Detail  string    `json:"detail,omitempty"`
-	} `json:"history,omitempty"`
-	Raw json.RawMessage `json:"-"`
+	Billing      string          `json:"billing"`
+	Number       string          `json:"number"`
+	State        string          `json:"state"`
+	Destinations []DestStatus    `json:"destinations"`
+	History      []Event         `json:"history,omitempty"`
+	Raw          json.RawMessage `json:"-"`
+}
+
+// DestStatus is the state of a sheet at one destination (AMO, AMC).
+type DestStatus struct {
+	Insurer       string `json:"insurer"`
+	Kind          string `json:"kind,omitempty"`
+	ExpectPayment bool   `json:"expect_payment,omitempty"`
+	State         string `json:"state"`
+	Lot           string `json:"lot,omitempty"`
+	Code          string `json:"code,omitempty"`
+	Amount        int64  `json:"amount,omitempty"`
+}
+
+// Final reports whether the destination reached its final state: paid,
+// rejected, delivery_failed, returns_overdue, or accepted when nothing is
+// to be paid through the gateway.
+func (d DestStatus) Final() bool {
+	switch d.State {
+	case "paid", "rejected", "delivery_failed", "returns_overdue":
+		return true
+	case "accepted":
+		return !d.ExpectPayment
+	}
+	return false
+}
+
+// Final reports whether every destination reached its final state.
+func (s *Status) Final() bool {
+	for _, d := range s.Destinations {
+		if !d.Final() {
+			return false
+		}
+	}
+	return len(s.Destinations) > 0
+}
+
+// Event is one entry of a sheet's history.
+type Event struct {
+	Time    time.Time `json:"time"`
+	State   string    `json:"state"`
+	Insurer string    `json:"insurer,omitempty"`
+	Lot     string    `json:"lot,omitempty"`
+	Code    string    `json:"code,omitempty"`
+	Amount  int64     `json:"amount,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
 }
 
 // Sheet returns the state and history of one of the caller's sheets.

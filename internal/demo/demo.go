@@ -1,0 +1,256 @@
+// Package demo runs one care sheet journey end to end, thin but real: it
+// generates synthetic care sheets for the card holder's practice, signs each
+// with the card's signature key (XAdES, PSO HASH + PSO CDS through PC/SC),
+// sends them to the gateway over TLS authenticated by the card's
+// authentication key, then follows the notices (ARL, returns, payments)
+// until every sheet reaches its final state, printing each event as it
+// arrives and a summary at the end.
+//
+// 'make demo' runs it through 'workstation demo'; the end-to-end test of the
+// gateway runs it in-process.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/internal/practices"
+	"github.com/fsegate/fsegate/signature"
+	"github.com/fsegate/fsegate/signature/card"
+)
+
+// Config is one demo run.
+type Config struct {
+	Client *client.Client // connected with the card's TLS certificate
+	Card   *card.Card     // PIN prompt set, or PIN already verified
+	Count  int            // sheets to send (20 by default)
+	Seed   uint64         // generator seed
+	Now    func() time.Time
+	Out    io.Writer
+	// Wait bounds how long to follow notices for final states (2 min by default).
+	Wait time.Duration
+}
+
+// Summary counts what happened.
+type Summary struct {
+	Sent, Receipted, Refused int
+	Accepted, Rejected, Paid int
+	Failed                   int // delivery_failed or returns_overdue
+	Final                    int // sheets whose every destination is final
+	PaidCents                int64
+	Notices                  int
+	Missing                  []string // receipted sheets not final when the wait ended
+}
+
+func (s *Summary) String() string {
+	return fmt.Sprintf("sent %d, receipted %d, refused %d; final %d: accepted %d, rejected %d, paid %d (%s), failed %d; %d notices",
+		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, euros(s.PaidCents), s.Failed, s.Notices)
+}
+
+func euros(c int64) string { return fmt.Sprintf("%d.%02d EUR", c/100, c%100) }
+
+// Run does the journey.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	if cfg.Count <= 0 {
+		cfg.Count = 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Wait == 0 {
+		cfg.Wait = 2 * time.Minute
+	}
+	out := cfg.Out
+	info, err := cfg.Card.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read card: %w", err)
+	}
+	prac, err := practitioner(info.Holder)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "card: %s %s (%s, %s) in %q, billing number %s\n", info.Holder.GivenName, info.Holder.Surname, info.Holder.ProfessionLabel, info.Holder.NationalID, info.Reader, prac.Billing)
+	tariffs, err := loadTariffs()
+	if err != nil {
+		return nil, err
+	}
+	key, err := cfg.Card.SignatureKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signature key: %w", err)
+	}
+	chain := []*x509.Certificate{key.Certificate()}
+
+	now := cfg.Now()
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	base := int(now.Unix()%9000000)*100 + 1 // distinct numbers across runs
+	sum := &Summary{}
+	pending := map[string]bool{}
+	for i := range cfg.Count {
+		s, err := fse.Generate(r, fse.GenerateOptions{Now: now, Practitioners: []fse.Practitioner{prac}, Tariffs: tariffs, Number: base + i})
+		if err != nil {
+			return nil, fmt.Errorf("generate sheet %d: %w", i+1, err)
+		}
+		signed, err := signature.SignOptions{Now: cfg.Now}.Sign(ctx, s.Encode(), key, chain)
+		if err != nil {
+			return nil, fmt.Errorf("sign sheet %s: %w", s.Number, err)
+		}
+		sum.Sent++
+		rc, err := cfg.Client.SendSheet(ctx, signed)
+		var p *client.Problem
+		switch {
+		case errors.As(err, &p):
+			sum.Refused++
+			fmt.Fprintf(out, "sheet %s  refused: %v\n", s.Number, p.Codes())
+			continue
+		case err != nil:
+			return sum, fmt.Errorf("send sheet %s: %w", s.Number, err)
+		}
+		sum.Receipted++
+		pending[s.Number] = true
+		dest := ""
+		for _, d := range rc.Destinations {
+			dest += fmt.Sprintf(" %s (lot closes by %s)", d.Insurer, d.CloseBy.Local().Format("15:04:05"))
+		}
+		fmt.Fprintf(out, "sheet %s  signed and sent, receipt: %s →%s\n", s.Number, rc.State, dest)
+	}
+
+	// Follow the notices until every receipted sheet is final.
+	deadline := time.Now().Add(cfg.Wait)
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		ns, err := cfg.Client.Notices(ctx, prac.Billing, 5*time.Second)
+		if err != nil {
+			return sum, fmt.Errorf("notices: %w", err)
+		}
+		var last uint64
+		touched := map[string]bool{}
+		for _, n := range ns {
+			sum.Notices++
+			last = max(last, n.Seq)
+			fmt.Fprintln(out, describe(n))
+			if n.Number != "" {
+				touched[n.Number] = true
+			}
+		}
+		if last > 0 {
+			if err := cfg.Client.Confirm(ctx, prac.Billing, last); err != nil {
+				return sum, fmt.Errorf("confirm notices: %w", err)
+			}
+		}
+		for num := range touched {
+			if !pending[num] {
+				continue
+			}
+			st, err := cfg.Client.Sheet(ctx, prac.Billing, num)
+			if err != nil {
+				return sum, fmt.Errorf("state of sheet %s: %w", num, err)
+			}
+			if st.Final() {
+				delete(pending, num)
+				count(sum, st)
+			}
+		}
+	}
+	for num := range pending {
+		// One last look: a notice may have been confirmed before the sheet's
+		// state was read.
+		if st, err := cfg.Client.Sheet(ctx, prac.Billing, num); err == nil && st.Final() {
+			delete(pending, num)
+			count(sum, st)
+			continue
+		}
+		sum.Missing = append(sum.Missing, num)
+	}
+	sort.Strings(sum.Missing)
+	fmt.Fprintf(out, "summary: %s\n", sum)
+	if len(sum.Missing) > 0 {
+		return sum, fmt.Errorf("%d sheets not final after %s: %v", len(sum.Missing), cfg.Wait, sum.Missing)
+	}
+	return sum, nil
+}
+
+func count(sum *Summary, st *client.Status) {
+	sum.Final++
+	for _, d := range st.Destinations {
+		switch d.State {
+		case "paid":
+			sum.Paid++
+			sum.PaidCents += d.Amount
+		case "accepted":
+			sum.Accepted++
+		case "rejected":
+			sum.Rejected++
+		default:
+			sum.Failed++
+		}
+	}
+}
+
+func describe(n client.Notice) string {
+	what := n.Event
+	switch n.Event {
+	case "arl_positive":
+		what = "ARL positive"
+	case "arl_negative":
+		what = "ARL negative (" + n.Code + "): the lot is sent again"
+	case "rejected":
+		what = "rejected: " + n.Code
+		if n.Detail != "" {
+			what += " " + n.Detail
+		}
+	case "paid":
+		what = "paid " + euros(n.Amount)
+	}
+	subject := "lot " + n.Lot
+	if n.Number != "" {
+		subject = "sheet " + n.Number
+	}
+	return fmt.Sprintf("%s  %s from %s", subject, what, n.Insurer)
+}
+
+// practitioner builds the billing practitioner of the card holder from the
+// practices directory of the fixtures.
+func practitioner(h card.Holder) (fse.Practitioner, error) {
+	dir, err := practices.Load("", true)
+	if err != nil {
+		return fse.Practitioner{}, err
+	}
+	billings := dir.Billings(h.NationalID)
+	if len(billings) == 0 {
+		return fse.Practitioner{}, fmt.Errorf("no practice of fixtures/practices.yaml lists the card holder %s", h.NationalID)
+	}
+	p, _ := dir.Practice(billings[0])
+	pr := fse.Practitioner{NationalID: h.NationalID, Billing: p.Billing, Profession: p.Profession, FINESS: p.FINESS, Specialty: "00"}
+	if pr.Profession == fse.ProfessionDoctor {
+		pr.Specialty = "01"
+	}
+	if h.RPPS != "" {
+		pr.IDType, pr.ID = fse.IDTypeRPPS, h.RPPS
+	} else {
+		pr.IDType, pr.ID = fse.IDTypeADELI, h.ADELI
+	}
+	return pr, nil
+}
+
+func loadTariffs() (*fse.Tariffs, error) {
+	b, err := fixtures.ReadFile("tariffs/ngap.csv")
+	if err != nil {
+		return nil, err
+	}
+	return fse.ParseTariffs(bytes.NewReader(b))
+}
