@@ -43,16 +43,16 @@ type KitConfig struct {
 
 // Rules the kit checks, as named in the report.
 const (
-	RuleForm      = "form"                 // every answer decodes and names the insurer
-	RuleKnownLot  = "known-lot"            // every answer is about a lot attempt that was sent
-	RuleOneARL    = "one-arl"              // exactly one ARL per lot attempt (repeats keep their id)
-	RuleARLResult = "arl-result"           // positive for sound lots, negative for a lot with a bad digest
-	RuleARLTimely = "arl-timely"           // every ARL within the ARL deadline
+	RuleForm      = "form"                     // every answer decodes and names the insurer
+	RuleKnownLot  = "known-lot"                // every answer is about a lot attempt that was sent
+	RuleOneARL    = "one-arl"                  // exactly one ARL per lot attempt (repeats keep their id)
+	RuleARLResult = "arl-result"               // positive for sound lots, negative for a lot with a bad digest
+	RuleARLTimely = "arl-timely"               // every ARL within the ARL deadline
 	RuleNegative  = "no-return-after-negative" // no return for a lot attempt answered by a negative ARL
-	RuleOneFinal  = "one-final"            // exactly one final return per sheet (repeats keep their id)
-	RuleOutcome   = "outcome"              // valid sheets accepted or paid, invalid ones and doublons rejected
-	RuleAmount    = "amount"               // each payment is the AMO share computed line by line; lot totals add up
-	RuleIDsStable = "ids-stable"           // a re-sent lot's sheets get the same return ids
+	RuleOneFinal  = "one-final"                // exactly one final return per sheet (repeats keep their id)
+	RuleOutcome   = "outcome"                  // valid sheets accepted or paid, invalid ones and doublons rejected
+	RuleAmount    = "amount"                   // each payment is the AMO share computed line by line; lot totals add up
+	RuleIDsStable = "ids-stable"               // a re-sent lot's sheets get the same return ids
 )
 
 // Result is one line of the report.
