@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/outbox"
+)
+
+func init() {
+	program.Add(&cli.Command{Name: "send", Summary: "send signed care sheets to the gateway (through the durable outbox)", Run: runSend})
+	program.Add(&cli.Command{Name: "outbox", Summary: "list what waits in the outbox; --send sends it now", Run: runOutbox})
+}
+
+const sendUsage = `Usage: workstation send [--gateway URL] [--outbox DIR] FILE...
+
+Sends signed care sheets to the gateway over HTTPS, authenticated with the
+card's authentication key (TLS 1.2 client certificate). Each sheet is first
+written to the durable outbox (fsync'd) and kept there until its final state:
+when the gateway cannot be reached the sheet waits and is sent by
+'workstation outbox --send' or 'workstation serve'. Sending the same sheet
+twice is harmless: the gateway answers with its first receipt.
+
+Prints the receipt of each sheet, or every reason of a refusal.
+Exit status: 0 when every sheet is receipted, 1 when one is refused or
+waits offline, 2 on misuse.
+
+Examples:
+  workstation send --dev signed/*.xml
+  workstation send --gateway https://gw.example:8443 --pin-file ~/.pin sheet.signed.xml
+`
+
+const outboxUsage = `Usage: workstation outbox [--send] [--outbox DIR]
+
+Lists the sheets of the outbox: waiting to be sent (pending), receipted by
+the gateway, refused (to correct), or final (kept as the legal copy for 90
+days). With --send, sends every pending sheet whose retry time has come.
+
+Examples:
+  workstation outbox
+  workstation outbox --send --dev
+`
+
+func defaultOutbox() string {
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "fsegate", "outbox")
+	}
+	return "fsegate-outbox"
+}
+
+func runSend(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "send", sendUsage)
+	cf := addCardFlags(fs)
+	gf := addGatewayFlags(fs, env)
+	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	files, err := expandFiles(fs.Args())
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return cli.Usagef("send needs at least one signed care sheet")
+	}
+	ob, err := outbox.Open(*dir, nil)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		s, err := fse.Decode(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		e, err := ob.Put(s.Practitioner.Billing, s.Number, b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		keys = append(keys, e.Key)
+	}
+	return sendKeys(ctx, env, cf, gf, ob, keys)
+}
+
+func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "outbox", outboxUsage)
+	cf := addCardFlags(fs)
+	gf := addGatewayFlags(fs, env)
+	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	send := fs.Bool("send", false, "send the pending sheets now")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	ob, err := outbox.Open(*dir, nil)
+	if err != nil {
+		return err
+	}
+	if *send {
+		due, err := ob.Due()
+		if err != nil {
+			return err
+		}
+		if len(due) == 0 {
+			fmt.Fprintln(env.Stdout, "outbox: nothing to send")
+			return nil
+		}
+		keys := make([]string, len(due))
+		for i, e := range due {
+			keys[i] = e.Key
+		}
+		return sendKeys(ctx, env, cf, gf, ob, keys)
+	}
+	all, err := ob.List()
+	if err != nil {
+		return err
+	}
+	counts := map[outbox.State]int{}
+	for _, e := range all {
+		counts[e.State]++
+		line := fmt.Sprintf("%-20s %-9s", e.Key, e.State)
+		switch e.State {
+		case outbox.Pending:
+			if e.LastError != "" {
+				line += fmt.Sprintf(" %d tries, next %s: %s", e.Attempts, e.NextTry.Local().Format("15:04:05"), e.LastError)
+			}
+		case outbox.Refused:
+			line += fmt.Sprintf(" %v", e.Codes)
+		case outbox.Final:
+			line += " " + e.FinalState
+		}
+		fmt.Fprintln(env.Stdout, line)
+	}
+	fmt.Fprintf(env.Stdout, "outbox %s: %d pending, %d receipted, %d refused, %d final\n", ob.Dir(),
+		counts[outbox.Pending], counts[outbox.Receipted], counts[outbox.Refused], counts[outbox.Final])
+	return nil
+}
+
+// sendKeys sends the outbox entries keys, recording each outcome.
+func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, ob *outbox.Outbox, keys []string) error {
+	c, err := cf.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cl, err := gf.client(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var refused, offline int
+	for _, key := range keys {
+		b, err := ob.Signed(key)
+		if err != nil {
+			return err
+		}
+		r, err := cl.SendSheet(ctx, b)
+		var p *client.Problem
+		switch {
+		case err == nil:
+			if err := ob.Receipted(key, r.Raw); err != nil {
+				return err
+			}
+			again := ""
+			if r.Again {
+				again = " (sent before: first receipt)"
+			}
+			fmt.Fprintf(env.Stdout, "%s: %s%s\n", key, r.State, again)
+		case errors.As(err, &p) && !p.Retryable():
+			refused++
+			if err := ob.Refused(key, p.Codes()); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s: refused\n", key)
+			for _, e := range p.Errors {
+				fmt.Fprintf(env.Stdout, "  %s at %s: %s\n", e.Code, e.Path, e.Message)
+			}
+		default:
+			offline++
+			if err := ob.Failed(key, err); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s: kept in the outbox, not sent: %v\n", key, err)
+		}
+	}
+	switch {
+	case offline > 0:
+		return gatewayHint(fmt.Errorf("%d of %d sheets wait in the outbox (%s)", offline, len(keys), ob.Dir()), gf.URL)
+	case refused > 0:
+		return fmt.Errorf("%d of %d sheets refused", refused, len(keys))
+	}
+	return nil
+}
