@@ -94,7 +94,7 @@ type env struct {
 	cfg queue.Config
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	s := testenv.NATS(t)
 	nc, err := nats.Connect(s.ClientURL())
@@ -112,7 +112,7 @@ func newEnv(t *testing.T) *env {
 	}}
 }
 
-func (e *env) open(t *testing.T) *queue.Queue {
+func (e *env) open(t testing.TB) *queue.Queue {
 	t.Helper()
 	q, err := queue.Open(context.Background(), e.cfg)
 	if err != nil {
