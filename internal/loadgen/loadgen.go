@@ -1,0 +1,574 @@
+// Package loadgen drives a gateway the way thousands of practices would:
+// sheets pre-signed with the software keys of the test cards, sent at a
+// target rate over keep-alive mTLS connections (one client certificate per
+// practitioner), then every notice followed to the end, with exact
+// accounting: sent, receipted, refused, final, missing, duplicated.
+//
+// Signing is the expensive part of preparing a load (an RSA-2048 signature
+// per sheet), so a prepared corpus is cached in a file and reused as long as
+// its sheets are fresh (the gateway's data must then be new: a sheet it
+// already has is answered with its first receipt, which is not a load).
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/gob"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/internal/practices"
+	"github.com/fsegate/fsegate/signature"
+)
+
+// Profiles are the test cards that send the load. The pharmacist is left
+// out: its claims reference prescriptions, which a load would have to send
+// first.
+var Profiles = []string{"doctor", "nurse", "remplacant", "cps4"}
+
+// Practitioner is one sender: its billing identity and its keys.
+type Practitioner struct {
+	Profile string
+	Prac    fse.Practitioner
+	TLS     tls.Certificate
+	sigKey  crypto.Signer
+	sigCert *x509.Certificate
+}
+
+// Sheet is one pre-signed sheet of the corpus.
+type Sheet struct {
+	P       int // index into the practitioners
+	Billing string
+	Number  string
+	Signed  []byte
+}
+
+// Corpus is what a run sends.
+type Corpus struct {
+	Made   time.Time
+	Seed   uint64
+	Sheets []Sheet
+}
+
+// LoadPractitioners reads the first n billing test cards from the fixtures.
+func LoadPractitioners(n int) ([]*Practitioner, error) {
+	if n <= 0 || n > len(Profiles) {
+		n = len(Profiles)
+	}
+	dir, err := practices.Load("", true)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Practitioner
+	for _, name := range Profiles[:n] {
+		p, err := loadPractitioner(name, dir)
+		if err != nil {
+			return nil, fmt.Errorf("card %s: %w", name, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func loadPractitioner(name string, dir *practices.Directory) (*Practitioner, error) {
+	read := func(p string) ([]byte, error) { return fixtures.ReadFile(p) }
+	sigKeyPEM, err := read("pki/cards/" + name + "-sig.key")
+	if err != nil {
+		return nil, err
+	}
+	sigCertPEM, err := read("pki/cards/" + name + "-sig.crt")
+	if err != nil {
+		return nil, err
+	}
+	authKeyPEM, err := read("pki/cards/" + name + "-auth.key")
+	if err != nil {
+		return nil, err
+	}
+	authCertPEM, err := read("pki/cards/" + name + "-auth.crt")
+	if err != nil {
+		return nil, err
+	}
+	tc, err := tls.X509KeyPair(authCertPEM, authKeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(sigKeyPEM)
+	if blk == nil {
+		return nil, errors.New("signature key: no PEM")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	cblk, _ := pem.Decode(sigCertPEM)
+	if cblk == nil {
+		return nil, errors.New("signature certificate: no PEM")
+	}
+	cert, err := x509.ParseCertificate(cblk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	id := signature.IdentityOf(cert)
+	billings := dir.Billings(id.NationalID)
+	if len(billings) == 0 {
+		return nil, fmt.Errorf("no practice lists %s", id.NationalID)
+	}
+	pr, _ := dir.Practice(billings[0])
+	p := fse.Practitioner{NationalID: id.NationalID, Billing: pr.Billing, Profession: pr.Profession, FINESS: pr.FINESS, Specialty: "00"}
+	if p.Profession == fse.ProfessionDoctor {
+		p.Specialty = "01"
+	}
+	if len(id.NationalID) == 12 && id.NationalID[0] == '8' {
+		p.IDType, p.ID = fse.IDTypeRPPS, id.NationalID[1:]
+	} else {
+		p.IDType, p.ID = fse.IDTypeADELI, id.NationalID[1:]
+	}
+	return &Practitioner{Profile: name, Prac: p, TLS: tc, sigKey: k.(crypto.Signer), sigCert: cert}, nil
+}
+
+// Prepare generates and signs n sheets spread over the practitioners,
+// using every core. progress, when set, is called as sheets are signed.
+func Prepare(ctx context.Context, ps []*Practitioner, n int, seed uint64, now time.Time, progress func(done int)) (*Corpus, error) {
+	b, err := fixtures.ReadFile("tariffs/ngap.csv")
+	if err != nil {
+		return nil, err
+	}
+	tariffs, err := fse.ParseTariffs(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	c := &Corpus{Made: now, Seed: seed, Sheets: make([]Sheet, n)}
+	// Numbers: distinct over the whole corpus (two practitioners may share a
+	// billing number), derived from the seed so that corpora of different
+	// seeds do not collide on one gateway.
+	base := int(seed%4000)*200000 + 1
+	var next atomic.Int64
+	var done atomic.Int64
+	workers := runtime.GOMAXPROCS(0)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, uint64(w)))
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				pi := i % len(ps)
+				p := ps[pi]
+				s, err := fse.Generate(r, fse.GenerateOptions{Now: now, Practitioners: []fse.Practitioner{p.Prac}, Tariffs: tariffs, Number: base + i})
+				if err != nil {
+					errs <- err
+					return
+				}
+				signed, err := signature.SignOptions{Now: func() time.Time { return now }}.Sign(ctx, s.Encode(), signature.MessageSigner{Signer: p.sigKey}, []*x509.Certificate{p.sigCert})
+				if err != nil {
+					errs <- err
+					return
+				}
+				c.Sheets[i] = Sheet{P: pi, Billing: p.Prac.Billing, Number: s.Number, Signed: signed}
+				if d := done.Add(1); progress != nil && d%500 == 0 {
+					progress(int(d))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return c, ctx.Err()
+}
+
+// Save writes the corpus to a file.
+func (c *Corpus) Save(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	if err := gob.NewEncoder(w).Encode(c); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// LoadCorpus reads a corpus saved by Save.
+func LoadCorpus(path string) (*Corpus, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var c Corpus
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&c); err != nil {
+		return nil, fmt.Errorf("corpus %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Config is one run.
+type Config struct {
+	URL         string
+	Roots       *x509.CertPool
+	Rate        float64 // sheets per second; 0 = as fast as the connections go
+	Connections int     // per practitioner (keep-alive); 4 by default
+	Follow      bool    // follow notices until every receipted sheet is final
+	FollowFor   time.Duration
+	Out         io.Writer // progress lines, once per second
+}
+
+// Report is the run's accounting.
+type Report struct {
+	Sent, Receipted, Refused, Errors int
+	RefusedCodes                     map[string]int
+	Final, Missing, Duplicated       int
+	SendDuration                     time.Duration
+	Receipt, ARL, FinalLatency       Percentiles
+}
+
+// Percentiles of a latency.
+type Percentiles struct {
+	N                  int
+	P50, P90, P99, Max time.Duration
+}
+
+func percentiles(d []time.Duration) Percentiles {
+	if len(d) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(d)
+	at := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return Percentiles{N: len(d), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: d[len(d)-1]}
+}
+
+func (p Percentiles) String() string {
+	if p.N == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("p50 %s, p90 %s, p99 %s, max %s (n=%d)", p.P50.Round(time.Millisecond), p.P90.Round(time.Millisecond), p.P99.Round(time.Millisecond), p.Max.Round(time.Millisecond), p.N)
+}
+
+// Throughput is receipted sheets per second of sending.
+func (r *Report) Throughput() float64 {
+	if r.SendDuration <= 0 {
+		return 0
+	}
+	return float64(r.Receipted) / r.SendDuration.Seconds()
+}
+
+func (r *Report) String() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "sent %d in %s: %.0f sheets/s receipted\n", r.Sent, r.SendDuration.Round(time.Millisecond), r.Throughput())
+	fmt.Fprintf(&b, "receipted %d, refused %d %v, transport errors %d\n", r.Receipted, r.Refused, r.RefusedCodes, r.Errors)
+	fmt.Fprintf(&b, "receipt latency: %s\n", r.Receipt)
+	if r.ARL.N > 0 || r.Final > 0 || r.Missing > 0 {
+		fmt.Fprintf(&b, "ARL latency:     %s\n", r.ARL)
+		fmt.Fprintf(&b, "final latency:   %s\n", r.FinalLatency)
+		fmt.Fprintf(&b, "final %d, missing %d, duplicated final states %d\n", r.Final, r.Missing, r.Duplicated)
+	}
+	return b.String()
+}
+
+type sent struct {
+	at       time.Time
+	receipt  time.Duration
+	p        int
+	ok       bool
+	dests    map[string]*destSeen // by insurer, from the receipt
+	arl      time.Duration
+	finalLat time.Duration
+	done     bool
+}
+
+// destSeen is what the notices said of one destination of a sheet.
+type destSeen struct {
+	finals   int  // final notices (paid, rejected, delivery_failed, returns_overdue)
+	accepted bool // accepted: final when nothing is paid through us
+}
+
+func (st *sent) complete() bool {
+	for _, d := range st.dests {
+		if d.finals == 0 && !d.accepted {
+			return false
+		}
+	}
+	return len(st.dests) > 0
+}
+
+var finalEvents = map[string]bool{"paid": true, "rejected": true, "delivery_failed": true, "returns_overdue": true}
+
+// Run sends the corpus and, with Follow, follows it to the end.
+func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Report, error) {
+	if cfg.Connections <= 0 {
+		cfg.Connections = 4
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	clients := make([]*client.Client, len(ps))
+	for i, p := range ps {
+		cert := p.TLS
+		cl, err := client.New(client.Config{URL: cfg.URL, Certificate: &cert, Roots: cfg.Roots})
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		clients[i] = cl
+	}
+	rep := &Report{RefusedCodes: map[string]int{}}
+	state := make(map[string]*sent, len(c.Sheets))
+	var mu sync.Mutex
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var nSent, nOK atomic.Int64
+	workers := cfg.Connections * len(ps)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				s := c.Sheets[i]
+				t0 := time.Now()
+				rc, err := clients[s.P].SendSheet(ctx, s.Signed)
+				d := time.Since(t0)
+				nSent.Add(1)
+				mu.Lock()
+				st := &sent{at: t0, receipt: d, p: s.P}
+				state[s.Billing+"."+s.Number] = st
+				var p *client.Problem
+				switch {
+				case err == nil:
+					st.ok = true
+					st.dests = map[string]*destSeen{}
+					for _, d := range rc.Destinations {
+						st.dests[d.Insurer] = &destSeen{}
+					}
+					rep.Receipted++
+					nOK.Add(1)
+				case errors.As(err, &p):
+					rep.Refused++
+					for _, code := range p.Codes() {
+						rep.RefusedCodes[code]++
+					}
+				default:
+					rep.Errors++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	stopTicker := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-stopTicker:
+				return
+			case <-t.C:
+				el := time.Since(start).Seconds()
+				fmt.Fprintf(cfg.Out, "  %5.0fs  sent %d, receipted %d (%.0f/s)\n", el, nSent.Load(), nOK.Load(), float64(nOK.Load())/el)
+			}
+		}
+	}()
+	start := time.Now()
+	var interval time.Duration
+	if cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / cfg.Rate)
+	}
+	for i := range c.Sheets {
+		if interval > 0 {
+			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	rep.SendDuration = time.Since(start)
+	close(stopTicker)
+	rep.Sent = int(nSent.Load())
+	var lat []time.Duration
+	for _, st := range state {
+		if st.ok {
+			lat = append(lat, st.receipt)
+		}
+	}
+	rep.Receipt = percentiles(lat)
+	if !cfg.Follow {
+		return rep, ctx.Err()
+	}
+	if err := follow(ctx, cfg, ps, clients, state, rep); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// follow reads every practice's notices until each receipted sheet is
+// final (or FollowFor passes), confirming them as it goes.
+func follow(ctx context.Context, cfg Config, ps []*Practitioner, clients []*client.Client, state map[string]*sent, rep *Report) error {
+	if cfg.FollowFor == 0 {
+		cfg.FollowFor = 2 * time.Minute
+	}
+	deadline := time.Now().Add(cfg.FollowFor)
+	pending := 0
+	for _, st := range state {
+		if st.ok {
+			pending++
+		}
+	}
+	// One reader per billing number.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var closeOnce sync.Once
+	seenBilling := map[string]bool{}
+	var firstErr error
+	for i, p := range ps {
+		if seenBilling[p.Prac.Billing] {
+			continue
+		}
+		seenBilling[p.Prac.Billing] = true
+		wg.Add(1)
+		go func(cl *client.Client, billing string) {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				ns, err := cl.Notices(ctx, billing, 2*time.Second)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				now := time.Now()
+				var last uint64
+				mu.Lock()
+				for _, n := range ns {
+					last = max(last, n.Seq)
+					st := state[billing+"."+n.Number]
+					if n.Number == "" || st == nil || !st.ok {
+						continue
+					}
+					if n.Event == "arl_positive" && st.arl == 0 {
+						st.arl = now.Sub(st.at)
+					}
+					d := st.dests[n.Insurer]
+					if d == nil {
+						continue
+					}
+					switch {
+					case finalEvents[n.Event]:
+						d.finals++
+					case n.Event == "accepted":
+						d.accepted = true
+					}
+					if !st.done && st.complete() {
+						st.done = true
+						st.finalLat = now.Sub(st.at)
+						pending--
+					}
+				}
+				left := pending
+				mu.Unlock()
+				if last > 0 {
+					_ = cl.Confirm(ctx, billing, last)
+				}
+				if left <= 0 {
+					closeOnce.Do(func() { close(done) })
+					return
+				}
+			}
+		}(clients[i], p.Prac.Billing)
+	}
+	wg.Wait()
+	// The gateway's own status is the judge of "final": accepted is final
+	// only where nothing is paid through us. Ask it for every sheet whose
+	// notices left a doubt.
+	var arl, fin []time.Duration
+	for key, st := range state {
+		if !st.ok {
+			continue
+		}
+		final := st.done
+		if final {
+			for _, d := range st.dests {
+				if d.finals == 0 {
+					final = false // accepted only: ask
+				}
+			}
+		}
+		if !final {
+			billing, number := key[:9], key[10:]
+			s, err := clients[st.p].Sheet(ctx, billing, number)
+			final = err == nil && s.Final()
+			if final && !st.done {
+				st.finalLat = time.Since(st.at)
+			}
+		}
+		dup := false
+		for _, d := range st.dests {
+			if d.finals > 1 {
+				dup = true
+			}
+		}
+		switch {
+		case !final:
+			rep.Missing++
+		case dup:
+			rep.Duplicated++
+			rep.Final++
+		default:
+			rep.Final++
+		}
+		if st.arl > 0 {
+			arl = append(arl, st.arl)
+		}
+		if final && st.finalLat > 0 {
+			fin = append(fin, st.finalLat)
+		}
+	}
+	rep.ARL = percentiles(arl)
+	rep.FinalLatency = percentiles(fin)
+	return firstErr
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make loadtest: start a gateway of its own (embedded NATS, mock insurers,
+# new data dir), send SHEETS pre-signed sheets at RATE per second with
+# 'gateway loadtest', follow them all to their final state, print the
+# figures and the accounting. The signed corpus is cached under data/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SHEETS=${SHEETS:-150000}
+RATE=${RATE:-2500}
+PORT=${PORT:-18443}
+data=$(mktemp -d)
+mkdir -p data
+bin/gateway serve --dev --mock-insurers --data-dir "$data" --listen 127.0.0.1:$PORT --admin 127.0.0.1:$((PORT + 1)) --nats-listen 127.0.0.1:$((PORT + 2)) > "$data/gateway.log" 2>&1 &
+gw=$!
+trap 'kill $gw 2>/dev/null; wait $gw 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do
+  (exec 3<>/dev/tcp/127.0.0.1/$((PORT + 1))) 2>/dev/null && break
+  sleep 0.2
+done
+echo "loadtest: gateway on 127.0.0.1:$PORT (log $data/gateway.log), $SHEETS sheets at $RATE/s"
+bin/gateway loadtest --dev --gateway https://127.0.0.1:$PORT --sheets "$SHEETS" --rate "$RATE" --follow-for "${FOLLOW_FOR:-5m}"
