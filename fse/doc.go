@@ -5,7 +5,24 @@
 //
 // Contract: pure Go, importing nothing else of fsegate; used by the
 // workstation (before it asks for a PIN) and by the gateway (before it
-// queues). Money is integer cents. Validation failures are data: one
-// *ValidationError holding every violation, each with a stable code and the
-// path of its field.
+// queues). Money is integer cents. It never opens files: the tariff and
+// holiday tables are read by the caller (ParseTariffs, ParseHolidays) and
+// given in Options.
+//
+// Reading: Decode (XML bytes), DecodeElement (an etree root already parsed,
+// shared with signature verification), DecodeJSON. One enveloped
+// ds:Signature, last child of the root, is accepted and ignored.
+// Sheet.Encode is the canonical form; Sheet.ContentDigest its SHA-256,
+// which does not depend on the signature. Sheet.Destinations is the routing
+// key (AMO, and AMC under AMC tiers payant).
+//
+// Errors: Validate returns every violation in one *ValidationError whose
+// Unwrap gives *FieldError values (code, path, value with the NIR masked,
+// message, hint), each unwrapping to the sentinel *CodeInfo of its code
+// (ErrNIRKey, …), so errors.Is works. Warnings (LATE, DEGRADED_MODE) are
+// returned apart. Decoding errors are *ValidationError too, with one SHEET_*
+// code and the line. Codes lists every code; docs/errors.md documents them.
+//
+// Generate makes realistic sheets for tests, the demo and load tests, valid
+// unless told to break one rule.
 package fse

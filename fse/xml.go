@@ -140,35 +140,35 @@ func (d *decoder) sheet(root *etree.Element) (*Sheet, error) {
 		return nil, err
 	}
 	s := &Sheet{}
-	err := d.fields(root, "", sheetFields, sheetPaths, allBut6, true, func(i int, el *etree.Element, path string) error {
+	err := d.fields(root, "", sheetFields, sheetPaths, allBut6, true, func(i int, el *etree.Element, at loc) error {
 		var err error
 		switch i {
 		case 0:
-			s.Number, err = d.text(el, path)
+			s.Number, err = d.text(el, at)
 		case 1:
 			var v string
-			if v, err = d.text(el, path); err == nil {
+			if v, err = d.text(el, at); err == nil {
 				t, perr := time.Parse(time.RFC3339Nano, v)
 				if perr != nil || len(v) < 20 {
-					return d.fail(ErrValue, el, path, "creation time is not RFC 3339 (2006-01-02T15:04:05Z)")
+					return d.fail(ErrValue, el, at.String(), "creation time is not RFC 3339 (2006-01-02T15:04:05Z)")
 				}
 				s.Created = t.UTC()
 			}
 		case 2:
-			s.CareDate, err = d.date(el, path)
+			s.CareDate, err = d.date(el, at)
 		case 3:
-			s.Securing, err = d.enum(el, path, SecuringVitale, SecuringDegraded)
+			s.Securing, err = d.enum(el, at, SecuringVitale, SecuringDegraded)
 		case 4:
-			err = d.practitioner(el, path, &s.Practitioner)
+			err = d.practitioner(el, at.String(), &s.Practitioner)
 		case 5:
-			err = d.patient(el, path, &s.Patient)
+			err = d.patient(el, at.String(), &s.Patient)
 		case 6:
 			s.Prescription = &Prescription{}
-			err = d.prescription(el, path, s.Prescription)
+			err = d.prescription(el, at.String(), s.Prescription)
 		case 7:
-			err = d.lines(el, path, s)
+			err = d.lines(el, at.String(), s)
 		case 8:
-			err = d.totals(el, path, &s.Totals)
+			err = d.totals(el, at.String(), &s.Totals)
 		}
 		return err
 	})
@@ -179,61 +179,61 @@ func (d *decoder) sheet(root *etree.Element) (*Sheet, error) {
 }
 
 func (d *decoder) practitioner(el *etree.Element, path string, p *Practitioner) error {
-	return d.fields(el, path, practitionerFields, practitionerPaths, allBut6of7, false, func(i int, el *etree.Element, path string) error {
+	return d.fields(el, path, practitionerFields, practitionerPaths, allBut6of7, false, func(i int, el *etree.Element, at loc) error {
 		var err error
 		switch i {
 		case 0:
-			p.IDType, err = d.enum(el, path, IDTypeRPPS, IDTypeADELI)
+			p.IDType, err = d.enum(el, at, IDTypeRPPS, IDTypeADELI)
 		case 1:
-			p.ID, err = d.text(el, path)
+			p.ID, err = d.text(el, at)
 		case 2:
-			p.NationalID, err = d.text(el, path)
+			p.NationalID, err = d.text(el, at)
 		case 3:
-			p.Billing, err = d.text(el, path)
+			p.Billing, err = d.text(el, at)
 		case 4:
-			p.Profession, err = d.text(el, path)
+			p.Profession, err = d.text(el, at)
 		case 5:
-			p.Specialty, err = d.text(el, path)
+			p.Specialty, err = d.text(el, at)
 		case 6:
-			p.FINESS, err = d.text(el, path)
+			p.FINESS, err = d.text(el, at)
 		}
 		return err
 	})
 }
 
 func (d *decoder) patient(el *etree.Element, path string, p *Patient) error {
-	return d.fields(el, path, patientFields, patientPaths, allBut6of8, false, func(i int, el *etree.Element, path string) error {
+	return d.fields(el, path, patientFields, patientPaths, allBut6of8, false, func(i int, el *etree.Element, at loc) error {
 		var err error
 		switch i {
 		case 0:
-			p.NIR, err = d.text(el, path)
+			p.NIR, err = d.text(el, at)
 		case 1:
-			p.BirthDate, err = d.date(el, path)
+			p.BirthDate, err = d.date(el, at)
 		case 2:
-			p.Rank, err = d.integer(el, path)
+			p.Rank, err = d.integer(el, at)
 		case 3:
-			p.Regime, err = d.text(el, path)
+			p.Regime, err = d.text(el, at)
 		case 4:
-			p.Caisse, err = d.text(el, path)
+			p.Caisse, err = d.text(el, at)
 		case 5:
-			p.Centre, err = d.text(el, path)
+			p.Centre, err = d.text(el, at)
 		case 6:
-			p.AMC, err = d.text(el, path)
+			p.AMC, err = d.text(el, at)
 		case 7:
-			p.Coverage, err = d.enum(el, path, CoverageStandard, CoverageALD, CoverageMaternity, CoverageC2S)
+			p.Coverage, err = d.enum(el, at, CoverageStandard, CoverageALD, CoverageMaternity, CoverageC2S)
 		}
 		return err
 	})
 }
 
 func (d *decoder) prescription(el *etree.Element, path string, p *Prescription) error {
-	return d.fields(el, path, prescriptionFields, prescriptionPaths, all2, false, func(i int, el *etree.Element, path string) error {
+	return d.fields(el, path, prescriptionFields, prescriptionPaths, all2, false, func(i int, el *etree.Element, at loc) error {
 		var err error
 		switch i {
 		case 0:
-			p.ID, err = d.text(el, path)
+			p.ID, err = d.text(el, at)
 		case 1:
-			p.Prescriber, err = d.text(el, path)
+			p.Prescriber, err = d.text(el, at)
 		}
 		return err
 	})
@@ -265,7 +265,7 @@ func (d *decoder) lines(el *etree.Element, path string, s *Sheet) error {
 		if ok {
 			kind = indexOf(lineKinds, local)
 		}
-		lpath := path + "/" + strconv.Itoa(len(s.Lines)+1)
+		lpath := linePath(len(s.Lines) + 1)
 		if kind < 0 {
 			return d.fail(ErrUnknownElement, c, lpath, "element "+c.Tag+" is not a line (NGAP, CCAM or Drug)")
 		}
@@ -278,63 +278,63 @@ func (d *decoder) lines(el *etree.Element, path string, s *Sheet) error {
 		switch kind {
 		case 0:
 			l.Kind = KindNGAP
-			err = d.fields(c, lpath, ngapFields, ngapPaths, ngapReq, false, func(i int, el *etree.Element, path string) error {
+			err = d.fields(c, lpath, ngapFields, ngapPaths, ngapReq, false, func(i int, el *etree.Element, at loc) error {
 				var err error
 				switch i {
 				case 0:
-					l.Key, err = d.text(el, path)
+					l.Key, err = d.text(el, at)
 				case 1:
 					var v string
-					if v, err = d.text(el, path); err == nil {
+					if v, err = d.text(el, at); err == nil {
 						var ok bool
 						if l.Coefficient, ok = parseCoefficient(v); !ok {
-							return d.fail(ErrValue, el, path, "coefficient is not a number with at most 2 decimals")
+							return d.fail(ErrValue, el, at.String(), "coefficient is not a number with at most 2 decimals")
 						}
 					}
 				case 2:
-					l.Label, err = d.text(el, path)
+					l.Label, err = d.text(el, at)
 				case 3:
-					l.Amount, err = d.amount(el, path)
+					l.Amount, err = d.amount(el, at)
 				case 4:
-					l.AMO, err = d.amount(el, path)
+					l.AMO, err = d.amount(el, at)
 				}
 				return err
 			})
 		case 1:
 			l.Kind = KindCCAM
-			err = d.fields(c, lpath, ccamFields, ccamPaths, ccamReq, false, func(i int, el *etree.Element, path string) error {
+			err = d.fields(c, lpath, ccamFields, ccamPaths, ccamReq, false, func(i int, el *etree.Element, at loc) error {
 				var err error
 				switch i {
 				case 0:
-					l.Code, err = d.text(el, path)
+					l.Code, err = d.text(el, at)
 				case 1:
-					l.Label, err = d.text(el, path)
+					l.Label, err = d.text(el, at)
 				case 2:
-					l.Amount, err = d.amount(el, path)
+					l.Amount, err = d.amount(el, at)
 				case 3:
-					l.AMO, err = d.amount(el, path)
+					l.AMO, err = d.amount(el, at)
 				}
 				return err
 			})
 		case 2:
 			l.Kind = KindDrug
-			err = d.fields(c, lpath, drugFields, drugPaths, drugReq, false, func(i int, el *etree.Element, path string) error {
+			err = d.fields(c, lpath, drugFields, drugPaths, drugReq, false, func(i int, el *etree.Element, at loc) error {
 				var err error
 				switch i {
 				case 0:
-					l.CIP13, err = d.text(el, path)
+					l.CIP13, err = d.text(el, at)
 				case 1:
-					l.Label, err = d.text(el, path)
+					l.Label, err = d.text(el, at)
 				case 2:
-					l.Quantity, err = d.integer(el, path)
+					l.Quantity, err = d.integer(el, at)
 				case 3:
-					l.UnitPrice, err = d.amount(el, path)
+					l.UnitPrice, err = d.amount(el, at)
 				case 4:
-					l.Rate, err = d.integer(el, path)
+					l.Rate, err = d.integer(el, at)
 				case 5:
-					l.Amount, err = d.amount(el, path)
+					l.Amount, err = d.amount(el, at)
 				case 6:
-					l.AMO, err = d.amount(el, path)
+					l.AMO, err = d.amount(el, at)
 				}
 				return err
 			})
@@ -347,23 +347,23 @@ func (d *decoder) lines(el *etree.Element, path string, s *Sheet) error {
 }
 
 func (d *decoder) totals(el *etree.Element, path string, t *Totals) error {
-	return d.fields(el, path, totalsFields, totalsPaths, all7, false, func(i int, el *etree.Element, path string) error {
+	return d.fields(el, path, totalsFields, totalsPaths, all7, false, func(i int, el *etree.Element, at loc) error {
 		var err error
 		switch i {
 		case 0:
-			t.Billed, err = d.amount(el, path)
+			t.Billed, err = d.amount(el, at)
 		case 1:
-			t.AMO, err = d.amount(el, path)
+			t.AMO, err = d.amount(el, at)
 		case 2:
-			t.AMC, err = d.amount(el, path)
+			t.AMC, err = d.amount(el, at)
 		case 3:
-			t.Patient, err = d.amount(el, path)
+			t.Patient, err = d.amount(el, at)
 		case 4:
-			t.Participation, err = d.amount(el, path)
+			t.Participation, err = d.amount(el, at)
 		case 5:
-			t.TiersPayantAMO, err = d.boolean(el, path)
+			t.TiersPayantAMO, err = d.boolean(el, at)
 		case 6:
-			t.TiersPayantAMC, err = d.boolean(el, path)
+			t.TiersPayantAMC, err = d.boolean(el, at)
 		}
 		return err
 	})
@@ -372,7 +372,7 @@ func (d *decoder) totals(el *etree.Element, path string, t *Totals) error {
 // fields walks the children of parent: each must be one of names, at most
 // once; the bits of required must all be seen. With signature, one
 // ds:Signature is allowed as the last child.
-func (d *decoder) fields(parent *etree.Element, path string, names, paths []string, required uint64, signature bool, fn func(i int, el *etree.Element, path string) error) error {
+func (d *decoder) fields(parent *etree.Element, path string, names, paths []string, required uint64, signature bool, fn func(i int, el *etree.Element, at loc) error) error {
 	if path != "" {
 		if err := d.attrs(parent, path); err != nil {
 			return err
@@ -406,12 +406,12 @@ func (d *decoder) fields(parent *etree.Element, path string, names, paths []stri
 			}
 			return d.fail(ErrUnknownElement, c, join(path, c.Tag), "element "+c.Tag+" is not part of the format here")
 		}
-		cpath := join(path, paths[i])
+		at := loc{path, paths[i]}
 		if seen&(1<<i) != 0 {
-			return d.fail(ErrRepeatedElement, c, cpath, "element "+local+" appears twice")
+			return d.fail(ErrRepeatedElement, c, at.String(), "element "+local+" appears twice")
 		}
 		seen |= 1 << i
-		if err := fn(i, c, cpath); err != nil {
+		if err := fn(i, c, at); err != nil {
 			return err
 		}
 	}
@@ -424,6 +424,11 @@ func (d *decoder) fields(parent *etree.Element, path string, names, paths []stri
 	}
 	return nil
 }
+
+// loc is the path of a field, joined only when an error needs it.
+type loc struct{ parent, name string }
+
+func (l loc) String() string { return join(l.parent, l.name) }
 
 func join(path, name string) string {
 	if path == "" {
@@ -481,9 +486,9 @@ func (d *decoder) other(tok etree.Token, parent *etree.Element, path string) err
 }
 
 // text gives the text of a leaf element.
-func (d *decoder) text(el *etree.Element, path string) (string, error) {
+func (d *decoder) text(el *etree.Element, at loc) (string, error) {
 	if len(el.Attr) > 0 {
-		if err := d.attrs(el, path); err != nil {
+		if err := d.attrs(el, at.String()); err != nil {
 			return "", err
 		}
 	}
@@ -502,52 +507,52 @@ func (d *decoder) text(el *etree.Element, path string) (string, error) {
 			b = append(b, t.Data...)
 		case *etree.Comment:
 		case *etree.Element:
-			return "", d.fail(ErrUnknownElement, t, path, "element "+t.Tag+" inside a value")
+			return "", d.fail(ErrUnknownElement, t, at.String(), "element "+t.Tag+" inside a value")
 		default:
-			return "", d.fail(ErrForbidden, el, path, "processing instruction or directive")
+			return "", d.fail(ErrForbidden, el, at.String(), "processing instruction or directive")
 		}
 	}
 	return string(b), nil
 }
 
-func (d *decoder) amount(el *etree.Element, path string) (Amount, error) {
-	v, err := d.text(el, path)
+func (d *decoder) amount(el *etree.Element, at loc) (Amount, error) {
+	v, err := d.text(el, at)
 	if err != nil {
 		return 0, err
 	}
 	a, ok := parseAmount(v)
 	if !ok {
-		return 0, d.fail(ErrValue, el, path, "amount "+strconv.Quote(v)+" is not written 12.34")
+		return 0, d.fail(ErrValue, el, at.String(), "amount "+strconv.Quote(v)+" is not written 12.34")
 	}
 	return a, nil
 }
 
-func (d *decoder) date(el *etree.Element, path string) (Date, error) {
-	v, err := d.text(el, path)
+func (d *decoder) date(el *etree.Element, at loc) (Date, error) {
+	v, err := d.text(el, at)
 	if err != nil {
 		return Date{}, err
 	}
 	t, ok := parseDate(v)
 	if !ok {
-		return Date{}, d.fail(ErrValue, el, path, "date "+strconv.Quote(v)+" is not a day written 2006-01-02")
+		return Date{}, d.fail(ErrValue, el, at.String(), "date "+strconv.Quote(v)+" is not a day written 2006-01-02")
 	}
 	return t, nil
 }
 
-func (d *decoder) integer(el *etree.Element, path string) (int, error) {
-	v, err := d.text(el, path)
+func (d *decoder) integer(el *etree.Element, at loc) (int, error) {
+	v, err := d.text(el, at)
 	if err != nil {
 		return 0, err
 	}
 	if v == "" || len(v) > 9 || !allDigits(v) || (len(v) > 1 && v[0] == '0') {
-		return 0, d.fail(ErrValue, el, path, "number "+strconv.Quote(v)+" is not a whole number")
+		return 0, d.fail(ErrValue, el, at.String(), "number "+strconv.Quote(v)+" is not a whole number")
 	}
 	n, _ := atoiN(v)
 	return n, nil
 }
 
-func (d *decoder) boolean(el *etree.Element, path string) (bool, error) {
-	v, err := d.text(el, path)
+func (d *decoder) boolean(el *etree.Element, at loc) (bool, error) {
+	v, err := d.text(el, at)
 	if err != nil {
 		return false, err
 	}
@@ -557,11 +562,11 @@ func (d *decoder) boolean(el *etree.Element, path string) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return false, d.fail(ErrValue, el, path, "value "+strconv.Quote(v)+" is not true or false")
+	return false, d.fail(ErrValue, el, at.String(), "value "+strconv.Quote(v)+" is not true or false")
 }
 
-func (d *decoder) enum(el *etree.Element, path string, allowed ...string) (string, error) {
-	v, err := d.text(el, path)
+func (d *decoder) enum(el *etree.Element, at loc, allowed ...string) (string, error) {
+	v, err := d.text(el, at)
 	if err != nil {
 		return "", err
 	}
@@ -570,7 +575,7 @@ func (d *decoder) enum(el *etree.Element, path string, allowed ...string) (strin
 			return a, nil
 		}
 	}
-	return "", d.fail(ErrValue, el, path, "value "+strconv.Quote(v)+" is not one of "+joinList(allowed))
+	return "", d.fail(ErrValue, el, at.String(), "value "+strconv.Quote(v)+" is not one of "+joinList(allowed))
 }
 
 func joinList(l []string) string {
