@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -159,37 +160,24 @@ func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags
 	defer cl.Close()
 	var refused, offline int
 	for _, key := range keys {
-		b, err := ob.Signed(key)
-		if err != nil {
-			return err
+		res := sendOne(ctx, cl, ob, key)
+		if res.Err != nil {
+			return res.Err
 		}
-		r, err := cl.SendSheet(ctx, b)
-		var p *client.Problem
-		switch {
-		case err == nil:
-			if err := ob.Receipted(key, r.Raw); err != nil {
-				return err
-			}
+		switch res.Outcome {
+		case outcomeReceipted:
 			again := ""
-			if r.Again {
+			if res.Receipt.Again {
 				again = " (sent before: first receipt)"
 			}
-			fmt.Fprintf(env.Stdout, "%s: %s%s\n", key, r.State, again)
-		case errors.As(err, &p) && !p.Retryable():
+			fmt.Fprintf(env.Stdout, "%s: %s%s\n", key, res.Receipt.State, again)
+		case outcomeRefused:
 			refused++
-			if err := ob.Refused(key, p.Codes()); err != nil {
-				return err
-			}
 			fmt.Fprintf(env.Stdout, "%s: refused\n", key)
-			for _, e := range p.Errors {
-				fmt.Fprintf(env.Stdout, "  %s at %s: %s\n", e.Code, e.Path, e.Message)
-			}
-		default:
+			printProblem(env.Stdout, res.Problem)
+		case outcomeOffline:
 			offline++
-			if err := ob.Failed(key, err); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "%s: kept in the outbox, not sent: %v\n", key, err)
+			fmt.Fprintf(env.Stdout, "%s: kept in the outbox, not sent: %v\n", key, res.Cause)
 		}
 	}
 	switch {
@@ -199,4 +187,64 @@ func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags
 		return fmt.Errorf("%d of %d sheets refused", refused, len(keys))
 	}
 	return nil
+}
+
+// outcome of one send.
+type outcome int
+
+const (
+	outcomeReceipted outcome = iota // the gateway queued it (or had already)
+	outcomeRefused                  // refused with codes: to correct
+	outcomeOffline                  // no verdict: kept pending in the outbox
+)
+
+// sendResult is what sendOne did with one outbox entry.
+type sendResult struct {
+	Key     string
+	Outcome outcome
+	Receipt *client.Receipt
+	Problem *client.Problem
+	Cause   error // why it stays pending (outcomeOffline)
+	Err     error // the outbox itself failed: stop
+}
+
+// sendOne sends the outbox entry key and records the outcome in the
+// outbox before returning it.
+func sendOne(ctx context.Context, cl *client.Client, ob *outbox.Outbox, key string) sendResult {
+	res := sendResult{Key: key}
+	b, err := ob.Signed(key)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	r, err := cl.SendSheet(ctx, b)
+	var p *client.Problem
+	switch {
+	case err == nil:
+		res.Outcome, res.Receipt = outcomeReceipted, r
+		res.Err = ob.Receipted(key, r.Raw)
+	case errors.As(err, &p) && !p.Retryable():
+		res.Outcome, res.Problem = outcomeRefused, p
+		res.Err = ob.Refused(key, p.Codes())
+	default:
+		res.Outcome, res.Cause = outcomeOffline, err
+		if ctx.Err() == nil {
+			res.Err = ob.Failed(key, err)
+		}
+	}
+	return res
+}
+
+// printProblem prints every reason of a refusal, indented.
+func printProblem(w io.Writer, p *client.Problem) {
+	if len(p.Errors) == 0 {
+		fmt.Fprintf(w, "  %s\n", p.Title)
+	}
+	for _, e := range p.Errors {
+		at := ""
+		if e.Path != "" {
+			at = " at " + e.Path
+		}
+		fmt.Fprintf(w, "  %s%s: %s\n", e.Code, at, e.Message)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -52,7 +53,8 @@ type Entry struct {
 	Key        string    `json:"key"`
 	Billing    string    `json:"billing"`
 	Number     string    `json:"number"`
-	Digest     string    `json:"sha256"` // of the signed bytes
+	Digest     string    `json:"sha256"`           // of the signed bytes
+	Source     string    `json:"source,omitempty"` // the caller's digest of the unsigned sheet (PutSource)
 	State      State     `json:"state"`
 	Created    time.Time `json:"created"`
 	Updated    time.Time `json:"updated"`
@@ -104,6 +106,27 @@ func Open(dir string, now func() time.Time) (*Outbox, error) {
 	return &Outbox{dir: dir, now: now}, nil
 }
 
+// ErrLocked is returned by Lock when another process holds the outbox.
+var ErrLocked = errors.New("the outbox is in use by another workstation process")
+
+// Lock takes the outbox's lock file (flock, released by the kernel when
+// the process dies), so that two workstation processes never send from
+// one outbox at once. It fails at once with ErrLocked when it is held.
+func (o *Outbox) Lock() (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(o.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s)", ErrLocked, o.dir)
+		}
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
 // Dir is the outbox directory.
 func (o *Outbox) Dir() string { return o.dir }
 
@@ -113,6 +136,14 @@ func (o *Outbox) Dir() string { return o.dir }
 // refused by the gateway or rejected by the insurer: then this one is its
 // correction and replaces it.
 func (o *Outbox) Put(billing, number string, signed []byte) (*Entry, error) {
+	return o.PutSource(billing, number, signed, "")
+}
+
+// PutSource is Put that also records source, the caller's digest of the
+// unsigned sheet the signed one was made from (Entry.Source): a batch run
+// again over the same folder knows which files it has already signed, and
+// which refused ones were corrected since.
+func (o *Outbox) PutSource(billing, number string, signed []byte, source string) (*Entry, error) {
 	key, err := Key(billing, number)
 	if err != nil {
 		return nil, err
@@ -135,7 +166,7 @@ func (o *Outbox) Put(billing, number string, signed []byte) (*Entry, error) {
 		return nil, fmt.Errorf("store signed sheet %s: %w", key, err)
 	}
 	now := o.now().UTC()
-	e := &Entry{Key: key, Billing: billing, Number: number, Digest: digest, State: Pending, Created: now, Updated: now}
+	e := &Entry{Key: key, Billing: billing, Number: number, Digest: digest, Source: source, State: Pending, Created: now, Updated: now}
 	if err := o.save(e); err != nil {
 		return nil, err
 	}
