@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/outbox"
+)
+
+func init() {
+	program.Add(&cli.Command{Name: "notices", Summary: "read and confirm the acknowledgements (ARL, returns, payments)", Run: runNotices})
+}
+
+const noticesUsage = `workstation notices — read and confirm the acknowledgements
+
+Usage:
+  workstation notices [--follow] [--json] [--billing B] [--timeout D] [--outbox DIR]
+
+Prints the notices of billing number B (default: the card holder's only
+one) not confirmed yet: lot acknowledgements (ARL positive or negative) and
+per-sheet returns (accepted, rejected with a code, paid with an amount).
+Each notice is confirmed once it has been written: it is not delivered
+again. With --follow, waits for new notices until interrupted (or --timeout).
+
+The outbox follows: a sheet whose notice brings it to its final state is
+marked final there.
+
+Examples:
+  workstation notices
+  workstation notices --follow
+  workstation notices --follow --json >> notices.jsonl
+`
+
+func runNotices(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "notices", noticesUsage)
+	cf := addCardFlags(fs)
+	gf := addGatewayFlags(fs, env)
+	confPath := addConfigFlag(fs)
+	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	billing := fs.String("billing", "", "billing `number` (numéro AM); default: the card holder's only one")
+	asJSON := fs.Bool("json", false, "one JSON object per notice and line")
+	follow := fs.Bool("follow", false, "wait for new notices until interrupted")
+	timeout := fs.Duration("timeout", 0, "with --follow, stop after this `duration` (0: never)")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := applyConfig(fs, *confPath, env); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return cli.Usagef("notices takes no argument")
+	}
+	ob, err := outbox.Open(*dir, nil)
+	if err != nil {
+		return err
+	}
+	c, err := cf.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cl, err := gf.client(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if *follow && *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	total := 0
+	for {
+		wait := time.Duration(0)
+		if *follow {
+			wait = 30 * time.Second
+		}
+		n, err := readNotices(ctx, cl, ob, *billing, wait, env.Stdout, *asJSON)
+		total += n
+		if err != nil {
+			if *follow && ctx.Err() != nil {
+				return nil // interrupted or --timeout: a normal end
+			}
+			return gatewayHint(err, gf.URL)
+		}
+		if !*follow {
+			if total == 0 && !*asJSON {
+				fmt.Fprintln(env.Stdout, "no new notice")
+			}
+			return nil
+		}
+	}
+}
+
+// readNotices reads one page of notices, writes them to w, updates the
+// outbox, then confirms them. It returns how many it wrote.
+func readNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, billing string, wait time.Duration, w io.Writer, asJSON bool) (int, error) {
+	ns, err := cl.Notices(ctx, billing, wait)
+	if err != nil || len(ns) == 0 {
+		return 0, err
+	}
+	enc := json.NewEncoder(w)
+	var last uint64
+	for _, n := range ns {
+		if asJSON {
+			if err := enc.Encode(n); err != nil {
+				return 0, err
+			}
+		} else {
+			fmt.Fprintln(w, describeNotice(n))
+		}
+		last = max(last, n.Seq)
+	}
+	if err := finalizeFromNotices(ctx, cl, ob, ns); err != nil {
+		return len(ns), err
+	}
+	// Confirmed only once written: a crash before this shows them again.
+	if err := cl.Confirm(ctx, ns[0].Billing, last); err != nil {
+		return len(ns), fmt.Errorf("confirm notices: %w", err)
+	}
+	return len(ns), nil
+}
+
+// finalizeFromNotices marks final, in the outbox, the sheets the notices
+// bring to a final state.
+func finalizeFromNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, ns []client.Notice) error {
+	seen := map[string]bool{}
+	for _, n := range ns {
+		if n.Number == "" || seen[n.Billing+"-"+n.Number] {
+			continue
+		}
+		seen[n.Billing+"-"+n.Number] = true
+		key, err := outbox.Key(n.Billing, n.Number)
+		if err != nil {
+			continue
+		}
+		e, err := ob.Get(key)
+		if err != nil || e.State == outbox.Final {
+			continue // not ours, or already final
+		}
+		st, err := cl.Sheet(ctx, n.Billing, n.Number)
+		if errors.Is(err, client.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := followOutbox(ob, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func describeNotice(n client.Notice) string {
+	what := n.Event
+	switch n.Event {
+	case "arl_positive":
+		what = "ARL positive"
+	case "arl_negative":
+		what = "ARL negative (" + n.Code + "): the lot is sent again"
+	case "rejected":
+		what = "rejected " + n.Code
+		if n.Detail != "" {
+			what += ": " + n.Detail
+		}
+	case "paid":
+		what = "paid " + euros(n.Amount)
+	}
+	subject := "lot " + n.Lot
+	if n.Number != "" {
+		subject = n.Billing + "-" + n.Number
+	}
+	return fmt.Sprintf("%s #%d %s %s from %s", n.Time.Local().Format(time.DateTime), n.Seq, subject, what, n.Insurer)
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/outbox"
+)
+
+func init() {
+	program.Add(&cli.Command{Name: "status", Summary: "a care sheet's state and history at the gateway", Run: runStatus})
+}
+
+const statusUsage = `workstation status — a care sheet's state and history
+
+Usage:
+  workstation status [--billing B] [--json] [--outbox DIR] NUMBER...
+
+Asks the gateway for the state of each sheet NUMBER of billing number B
+(default: the card holder's only billing number): its state at each
+destination (AMO, AMC), the lot it went in, and its history (received,
+queued, batched, delivered, ARL, accepted, rejected with a code, paid).
+
+The outbox follows: a sheet in its final state is marked final there (kept
+as the legal copy, then pruned after 90 days); a receipted sheet the gateway
+no longer knows is put back to be sent again.
+
+Exit status: 0 when every sheet is known, 1 otherwise, 2 on misuse.
+
+Examples:
+  workstation status 000100001
+  workstation status --billing 751000025 --json 000100001 | jq .state
+`
+
+func runStatus(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "status", statusUsage)
+	cf := addCardFlags(fs)
+	gf := addGatewayFlags(fs, env)
+	confPath := addConfigFlag(fs)
+	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	billing := fs.String("billing", "", "billing `number` (numéro AM) of the sheets; default: the card holder's only one")
+	asJSON := fs.Bool("json", false, "print the gateway's JSON, one object per line")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := applyConfig(fs, *confPath, env); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return cli.Usagef("status needs a sheet number (workstation status NUMBER)")
+	}
+	ob, err := outbox.Open(*dir, nil)
+	if err != nil {
+		return err
+	}
+	c, err := cf.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cl, err := gf.client(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	failed := 0
+	for _, number := range fs.Args() {
+		st, err := cl.Sheet(ctx, *billing, number)
+		if errors.Is(err, client.ErrNotFound) {
+			failed++
+			msg := "the gateway does not know this sheet"
+			if key, ok := outboxKeyFor(ob, *billing, number); ok {
+				if e, err := ob.Get(key); err == nil && e.State == outbox.Receipted {
+					if err := ob.Resend(key); err != nil {
+						return err
+					}
+					msg += "; it was receipted before: put back in the outbox to be sent again ('workstation outbox --send')"
+				}
+			}
+			fmt.Fprintf(env.Stdout, "%s: %s\n", number, msg)
+			continue
+		}
+		if err != nil {
+			return gatewayHint(err, gf.URL)
+		}
+		if err := followOutbox(ob, st); err != nil {
+			return err
+		}
+		if *asJSON {
+			fmt.Fprintf(env.Stdout, "%s\n", st.Raw)
+			continue
+		}
+		printStatus(env.Stdout, st)
+	}
+	if failed > 0 {
+		return &cli.ExitError{Code: 1}
+	}
+	return nil
+}
+
+// outboxKeyFor finds the outbox key of number: with billing when given,
+// else the only outbox entry with that number.
+func outboxKeyFor(ob *outbox.Outbox, billing, number string) (string, bool) {
+	if billing != "" {
+		k, err := outbox.Key(billing, number)
+		return k, err == nil
+	}
+	all, err := ob.List()
+	if err != nil {
+		return "", false
+	}
+	found := ""
+	for _, e := range all {
+		if e.Number == number {
+			if found != "" {
+				return "", false
+			}
+			found = e.Key
+		}
+	}
+	return found, found != ""
+}
+
+// followOutbox marks the outbox entry of st final when st is.
+func followOutbox(ob *outbox.Outbox, st *client.Status) error {
+	if !st.Final() {
+		return nil
+	}
+	key, err := outbox.Key(st.Billing, st.Number)
+	if err != nil {
+		return nil
+	}
+	err = ob.Finalize(key, finalState(st))
+	if errors.Is(err, outbox.ErrNotFound) {
+		return nil // sent from another workstation
+	}
+	return err
+}
+
+// finalState names a final sheet's outcome in one word: rejected when a
+// destination rejected it, else paid when one paid, else the state.
+func finalState(st *client.Status) string {
+	out := ""
+	for _, d := range st.Destinations {
+		switch {
+		case d.State == "rejected":
+			return "rejected"
+		case d.State == "paid" || out == "":
+			out = d.State
+		}
+	}
+	return out
+}
+
+func printStatus(w io.Writer, st *client.Status) {
+	final := ""
+	if st.Final() {
+		final = " (final)"
+	}
+	fmt.Fprintf(w, "%s-%s: %s%s\n", st.Billing, st.Number, st.State, final)
+	for _, d := range st.Destinations {
+		line := fmt.Sprintf("  %-8s %-4s %s", d.Insurer, d.Kind, d.State)
+		if d.Code != "" {
+			line += " " + d.Code
+		}
+		if d.Amount != 0 {
+			line += " " + euros(d.Amount)
+		}
+		if d.Lot != "" {
+			line += " lot " + d.Lot
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, h := range st.History {
+		line := fmt.Sprintf("  %s %s", h.Time.Local().Format(time.DateTime), h.State)
+		if h.Insurer != "" {
+			line += " " + h.Insurer
+		}
+		if h.Code != "" {
+			line += " " + h.Code
+		}
+		if h.Amount != 0 {
+			line += " " + euros(h.Amount)
+		}
+		if h.Detail != "" {
+			line += ": " + h.Detail
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func euros(cents int64) string { return fmt.Sprintf("%d.%02d EUR", cents/100, cents%100) }
