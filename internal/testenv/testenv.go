@@ -8,6 +8,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -175,4 +176,55 @@ func NATS(t testing.TB) *server.Server {
 	}
 	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
 	return s
+}
+
+// SelectCard answers SELECT with 90 00 and anything else with 6D 00
+// (instruction not supported): the least a card can do.
+type SelectCard struct{}
+
+// ATR is the CPS3 contact ATR.
+func (SelectCard) ATR() []byte {
+	return []byte{0x3B, 0xAC, 0x00, 0x40, 0x2A, 0x00, 0x12, 0x25, 0x00, 0x64, 0x80, 0x00, 0x03, 0x10, 0x00, 0x90, 0x00}
+}
+
+// Reset does nothing: the card has no state.
+func (SelectCard) Reset() {}
+
+// APDU answers one command.
+func (SelectCard) APDU(cmd []byte) []byte {
+	if len(cmd) >= 4 && cmd[1] == 0xA4 {
+		return []byte{0x90, 0x00}
+	}
+	return []byte{0x6D, 0x00}
+}
+
+// ProveCardHarness inserts a SelectCard into a leased reader and checks,
+// through pcscd with ebfe/scard, that it answers SELECT with 90 00 and an
+// unknown instruction with 6D 00. The harness's own tests call it from two
+// packages so that 'go test ./...' runs them at the same time.
+func ProveCardHarness(t *testing.T) {
+	t.Helper()
+	r := InsertCard(t, SelectCard{})
+	ctx, err := scard.EstablishContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Release()
+	c, err := ctx.Connect(r.Name, scard.ShareShared, scard.ProtocolAny)
+	if err != nil {
+		t.Fatalf("connect %q: %v", r.Name, err)
+	}
+	defer c.Disconnect(scard.LeaveCard)
+	for _, tc := range []struct{ cmd, want []byte }{
+		{[]byte{0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10}, []byte{0x90, 0x00}},
+		{[]byte{0x00, 0xFF, 0x00, 0x00}, []byte{0x6D, 0x00}},
+	} {
+		resp, err := c.Transmit(tc.cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(resp, tc.want) {
+			t.Fatalf("% X answered % X, want % X", tc.cmd, resp, tc.want)
+		}
+	}
 }
