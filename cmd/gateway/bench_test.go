@@ -11,30 +11,31 @@ import (
 	"github.com/fsegate/fsegate/client"
 )
 
-// benchPool is a pool of distinct signed sheets (doctor, billing
-// 751000017), signed once per test binary: signing is not what is measured.
+// signedSheets returns n distinct signed sheets (doctor, billing
+// 751000017, spread over four AMO insurers), signed once per test binary:
+// signing is not what is measured.
 var (
-	benchOnce  sync.Once
-	benchPool  [][]byte
-	benchError error
+	poolMu sync.Mutex
+	pool   [][]byte
 )
 
 const benchPoolSize = 3000
 
-func signedPool(b *testing.B) [][]byte {
-	benchOnce.Do(func() {
-		sm := newSheetMaker(b)
+func signedSheets(t testing.TB, n int) [][]byte {
+	t.Helper()
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	if len(pool) < n {
+		sm := newSheetMaker(t)
 		ids := []string{"cpam751", "cpam931", "cpam131", "msa751"}
-		for i := 0; i < benchPoolSize; i++ {
-			made := sm.make(ids[i%len(ids)], 100000+i, "", uint64(i))
-			benchPool = append(benchPool, made.Signed)
+		for i := len(pool); i < n; i++ {
+			pool = append(pool, sm.make(ids[i%len(ids)], 100000+i, "", uint64(i)).Signed)
 		}
-	})
-	if benchError != nil {
-		b.Fatal(benchError)
 	}
-	return benchPool
+	return pool[:n]
 }
+
+func signedPool(b *testing.B) [][]byte { return signedSheets(b, benchPoolSize) }
 
 // BenchmarkIntake measures signed sheets verified and durably queued
 // (receipt after the PubAck) over keep-alive mTLS connections, 8 at a
