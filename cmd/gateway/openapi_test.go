@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/fsegate/fsegate/internal/cli"
 )
 
 // TestOpenAPICommitted keeps the served copy and docs/openapi.yaml equal
@@ -27,5 +31,23 @@ func TestOpenAPICommitted(t *testing.T) {
 		if paths[p] == nil {
 			t.Errorf("docs/openapi.yaml lacks %s", p)
 		}
+	}
+}
+
+// TestConfigFileDocumented loads fixtures/gateway.yaml: every key is
+// known, and flags win over it.
+func TestConfigFileDocumented(t *testing.T) {
+	m := &Main{}
+	env := &cli.Env{Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	if err := m.ParseFlags(env, []string{"--config", "../../fixtures/gateway.yaml", "--listen", "127.0.0.1:9999"}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Listen != "127.0.0.1:9999" || m.Admin != "127.0.0.1:8080" || !m.Dev || !m.Mock || m.Sync != "interval" || m.GCPercent != 400 || m.MaxBatch != 1000 {
+		t.Fatalf("config: %+v", m)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("lisen: x\n"), 0o600)
+	if err := (&Main{}).ParseFlags(env, []string{"--config", bad}); err == nil {
+		t.Fatal("unknown key accepted")
 	}
 }
