@@ -1,0 +1,16 @@
+package api
+
+import "net/http"
+
+// The codes of the workstation's local API (workstation serve;
+// docs/errors.md, "Workstation local API"; docs/workstation-openapi.yaml).
+func init() {
+	Register(http.StatusUnauthorized, false, "TOKEN_INVALID", "missing or wrong bearer token for the workstation's local API")
+	Register(http.StatusMisdirectedRequest, false, "HOST_REFUSED", "the Host header does not name the workstation's loopback address")
+	Register(http.StatusForbidden, false, "ORIGIN_REFUSED", "a web page may not call the workstation's local API")
+	Register(http.StatusServiceUnavailable, false, "CARD_UNAVAILABLE", "the CPS card could not sign (absent, removed, PIN refused)")
+	Register(http.StatusConflict, false, "OUTBOX_CONFLICT", "another sheet with the same number is already in the workstation's outbox")
+	Register(http.StatusInternalServerError, false, "OUTBOX_UNAVAILABLE", "the workstation's outbox could not be written or read")
+	Register(http.StatusBadGateway, false, "GATEWAY_UNREACHABLE", "the workstation could not reach the gateway")
+	Register(http.StatusNotFound, false, "SHEET_UNKNOWN", "neither the workstation's outbox nor the gateway knows this sheet")
+}
