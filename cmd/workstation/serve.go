@@ -447,7 +447,12 @@ func (s *server) answer(w http.ResponseWriter, _ *http.Request, e *outbox.Entry)
 	case outbox.Pending:
 		status = http.StatusAccepted
 	case outbox.Refused:
-		status = http.StatusUnprocessableEntity
+		var errs []api.Error
+		for _, c := range e.Codes {
+			errs = append(errs, api.NewError(c, "", "refused by the gateway before", "correct the sheet and post it again"))
+		}
+		problem(w, http.StatusUnprocessableEntity, "refused by the gateway", errs...)
+		return
 	}
 	writeJSON(w, status, resultOf(e))
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/client/workstation"
+	"github.com/fsegate/fsegate/internal/cli"
+)
+
+// serveInProcess runs 'workstation serve' in this process until the test
+// ends; it returns the local API's URL and token file.
+func serveInProcess(t *testing.T, gatewayURL string, extra ...string) (url, tokenFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	port := freePort(t)
+	tokenFile = filepath.Join(dir, "token")
+	vars := map[string]string{"FSEGATE_DEV": "1", "FSEGATE_VIRTUAL_CARD": "doctor", "FSEGATE_PIN": "1234"}
+	var stdout, stderr bytes.Buffer
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--token-file", tokenFile,
+		"--outbox", filepath.Join(dir, "ob"), "--gateway", gatewayURL, "--drain-every", "200ms"}, extra...)
+	go func() { done <- program.Main(ctx, args, env) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop in 10 s")
+		}
+	})
+	url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(tokenFile); err == nil {
+			if resp, err := http.Get(url + "/v1/health"); err == nil {
+				resp.Body.Close()
+				return url, tokenFile
+			}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve ended with %d:\n%s%s", code, stdout.String(), stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("serve not listening after 5 s:\n%s", stderr.String())
+	return "", ""
+}
+
+func generated(t *testing.T, seed, count int, profession string) [][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	code := program.Main(context.Background(), []string{"generate", "--count", fmt.Sprint(count), "--seed", fmt.Sprint(seed), "--profession", profession, "--out-dir", dir},
+		&cli.Env{Stdout: &bytes.Buffer{}, Stderr: os.Stderr, Getenv: func(string) string { return "" }})
+	if code != 0 {
+		t.Fatalf("generate: exit %d", code)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	var out [][]byte
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestServe(t *testing.T) {
+	g := newTestGateway(t)
+	g.start()
+	url, tokenFile := serveInProcess(t, g.URL)
+	ctx := context.Background()
+
+	st, err := os.Stat(tokenFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, mode %v; want 0600", err, st.Mode().Perm())
+	}
+	ws, err := workstation.FromTokenFile(url, tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Post unsigned sheets: signed, kept, sent, receipted.
+	sheets := generated(t, 51, 3, "doctor")
+	for _, b := range sheets {
+		res, err := ws.PostSheet(ctx, b, workstation.XML)
+		if err != nil {
+			t.Fatalf("post: %v", err)
+		}
+		if res.State != "receipted" || len(res.Receipt) == 0 {
+			t.Errorf("post: state %q, receipt %s", res.State, res.Receipt)
+		}
+	}
+	// The same sheet again: the same answer, not a doublon.
+	res, err := ws.PostSheet(ctx, sheets[0], workstation.XML)
+	if err != nil || res.State != "receipted" {
+		t.Errorf("post again: %v %+v", err, res)
+	}
+
+	// An invalid sheet: every reason, nothing signed.
+	bad := bytes.Replace(sheets[1], []byte("<Amount>"), []byte("<Amount>1"), 1)
+	_, err = ws.PostSheet(ctx, bytes.Replace(bad, []byte("005100002"), []byte("005109999"), -1), workstation.XML)
+	var p *client.Problem
+	if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity || len(p.Errors) == 0 {
+		t.Errorf("invalid sheet: %v", err)
+	}
+	// A sheet the gateway refuses (another practice's billing number).
+	_, err = ws.PostSheet(ctx, generated(t, 52, 1, "pharmacist")[0], workstation.XML)
+	if !errors.As(err, &p) || !p.Has("SIGNER_NOT_ALLOWED") {
+		t.Errorf("refused sheet: %v", err)
+	}
+
+	// State, then the notices until every sheet is final.
+	deadline := time.Now().Add(20 * time.Second)
+	final := map[string]bool{}
+	for len(final) < 3 && time.Now().Before(deadline) {
+		ns, err := ws.Notices(ctx, "751000017", 2*time.Second)
+		if err != nil {
+			t.Fatalf("notices: %v", err)
+		}
+		var last uint64
+		for _, n := range ns {
+			last = max(last, n.Seq)
+		}
+		if last > 0 {
+			if err := ws.Confirm(ctx, "751000017", last); err != nil {
+				t.Fatalf("confirm: %v", err)
+			}
+		}
+		for _, num := range []string{"005100001", "005100002", "005100003"} {
+			s, err := ws.Sheet(ctx, "751000017", num)
+			if err != nil {
+				t.Fatalf("sheet %s: %v", num, err)
+			}
+			if s.State == "final" {
+				final[num] = true
+			}
+		}
+	}
+	if len(final) < 3 {
+		t.Errorf("final after 20 s: %v", final)
+	}
+	if _, err := ws.Sheet(ctx, "751000017", "005199999"); !errors.As(err, &p) || p.Status != http.StatusNotFound {
+		t.Errorf("unknown sheet: %v", err)
+	}
+	h, err := ws.Health(ctx)
+	if err != nil || h.Card != "ok" {
+		t.Errorf("health: %v %+v", err, h)
+	}
+}
+
+// TestServeGuards: token, Host header, Origin; loopback only; token file
+// mode.
+func TestServeGuards(t *testing.T) {
+	url, tokenFile := serveInProcess(t, "https://127.0.0.1:1")
+	b, _ := os.ReadFile(tokenFile)
+	token := strings.TrimSpace(string(b))
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		host   string
+		want   int
+	}{
+		{"no token", nil, "", http.StatusUnauthorized},
+		{"wrong token", map[string]string{"Authorization": "Bearer nope"}, "", http.StatusUnauthorized},
+		{"rebinding host", map[string]string{"Authorization": "Bearer " + token}, "evil.example:80", http.StatusMisdirectedRequest},
+		{"web page", map[string]string{"Authorization": "Bearer " + token, "Origin": "https://evil.example"}, "", http.StatusForbidden},
+		{"ok", map[string]string{"Authorization": "Bearer " + token}, "", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, url+"/v1/outbox", nil)
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			if tc.host != "" {
+				req.Host = tc.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+				t.Error("a CORS header was sent")
+			}
+		})
+	}
+
+	// The gateway is down: a posted sheet is signed and waits (202).
+	ws, _ := workstation.New(url, token)
+	res, err := ws.PostSheet(context.Background(), generated(t, 53, 1, "doctor")[0], workstation.XML)
+	if err != nil || res.State != "pending" {
+		t.Errorf("gateway down: %v %+v", err, res)
+	}
+}
