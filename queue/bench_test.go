@@ -26,7 +26,7 @@ func BenchmarkSubmit(b *testing.B) {
 	q := e.open(b)
 	signed := make([]byte, 5000)
 	var next atomic.Int64
-	b.SetParallelism(4)
+	b.SetParallelism(benchPar)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -42,3 +42,5 @@ func BenchmarkSubmit(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sheets/s")
 }
+
+var benchPar = 4

@@ -166,7 +166,7 @@ func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 	key := StatusKey(s.Billing, s.Number)
 	st := q.newStatus(&s, q.now())
 	b, _ := json.Marshal(st)
-	_, err := q.top.Status.Create(ctx, key, b)
+	rev, err := q.top.Status.Create(ctx, key, b)
 	again := false
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		old, oldRev, gerr := q.status.get(ctx, key)
@@ -181,12 +181,12 @@ func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 		case old.Digest == s.Digest:
 			// Crashed between steps 1 and 2, or a concurrent twin: publish
 			// again (the Nats-Msg-Id makes it harmless).
-			st, again = old, true
+			st, rev, again = old, oldRev, true
 		case correctable(old):
 			st.Corrects = old.Digest
 			st.History = append(old.History, st.History...)
 			b, _ = json.Marshal(st)
-			if _, err = q.top.Status.Update(ctx, key, b, oldRev); err != nil {
+			if rev, err = q.top.Status.Update(ctx, key, b, oldRev); err != nil {
 				if isWrongSeq(err) {
 					return Receipt{}, fmt.Errorf("%w: concurrent correction of %s", ErrUnavailable, key)
 				}
@@ -219,8 +219,7 @@ func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 		return Receipt{}, err
 	}
 	now := q.now()
-	var became bool
-	final, err := q.status.update(ctx, key, func(cur *Status) error {
+	toQueued := func(cur *Status) error {
 		if cur.Digest != st.Digest || cur.State != Received {
 			return errNoChange // moved on already (a twin request or the batcher)
 		}
@@ -234,11 +233,28 @@ func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 			}
 		}
 		cur.record(Event{Time: now, State: Queued})
-		became = true
 		return nil
-	})
-	if err != nil {
-		return Receipt{}, q.writeErr(err)
+	}
+	// Fast path: update on the revision we wrote; a lost race re-reads.
+	final := st
+	became := true
+	_ = toQueued(final)
+	b, _ = json.Marshal(final)
+	if _, err := q.top.Status.Update(ctx, key, b, rev); err != nil {
+		if !isWrongSeq(err) {
+			return Receipt{}, q.writeErr(err)
+		}
+		became = false
+		final, err = q.status.update(ctx, key, func(cur *Status) error {
+			if err := toQueued(cur); err != nil {
+				return err
+			}
+			became = true
+			return nil
+		})
+		if err != nil {
+			return Receipt{}, q.writeErr(err)
+		}
 	}
 	if err := q.fail("intake.queued"); err != nil {
 		return Receipt{}, err

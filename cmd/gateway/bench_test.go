@@ -38,19 +38,25 @@ func signedSheets(t testing.TB, n int) [][]byte {
 func signedPool(b *testing.B) [][]byte { return signedSheets(b, benchPoolSize) }
 
 // BenchmarkIntake measures signed sheets verified and durably queued
-// (receipt after the PubAck) over keep-alive mTLS connections, 8 at a
-// time. Past benchPoolSize sheets per run the pool wraps and the re-sends
+// (receipt after the PubAck) over keep-alive mTLS connections, 32
+// at a time. Past benchPoolSize sheets per run the pool wraps and the re-sends
 // take the "same sheet again" path: keep -benchtime at 1s or ≤ 3000x.
 func BenchmarkIntake(b *testing.B) {
 	pool := signedPool(b)
 	m := startGateway(b, "--lot-max-age", "1s")
-	c := newClient(b, m, "doctor")
+	// 4 clients of 8 keep-alive connections each, 32 requests in flight:
+	// how many practices' workstations and pharmacies send at once.
+	clients := make([]*client.Client, 4)
+	for i := range clients {
+		clients[i] = newClient(b, m, "doctor")
+	}
 	ctx := context.Background()
-	var next atomic.Int64
-	b.SetParallelism(4)
+	var next, worker atomic.Int64
+	b.SetParallelism(16)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
+		c := clients[int(worker.Add(1))%len(clients)]
 		for pb.Next() {
 			i := next.Add(1) - 1
 			if _, err := c.SendSheet(ctx, pool[int(i)%len(pool)]); err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"runtime"
 	"slices"
@@ -45,11 +46,7 @@ func (m *Main) authed(h handler) http.HandlerFunc {
 			refuse(w, "client certificate required", api.NewError("CLIENT_CERT_REQUIRED", "", "no client certificate", "connect with the CPS card's authentication key"))
 			return
 		}
-		raw := make([][]byte, len(r.TLS.PeerCertificates))
-		for i, c := range r.TLS.PeerCertificates {
-			raw[i] = c.Raw
-		}
-		id, err := m.trust.VerifyClient(raw)
+		id, err := m.verifyConn(r)
 		if err != nil {
 			w.Header().Set("Connection", "close")
 			errs := sigErrors(err)
@@ -60,6 +57,44 @@ func (m *Main) authed(h handler) http.HandlerFunc {
 		}
 		h(w, r, &caller{NationalID: id.NationalID, Billings: m.practices.billings(id.NationalID)})
 	}
+}
+
+// connAuth caches a connection's verified client identity: a keep-alive
+// connection is checked once per authCacheAge, not on every request.
+type connAuth struct {
+	mu  sync.Mutex
+	id  signature.Identity
+	err error
+	at  time.Time
+}
+
+type connAuthKey struct{}
+
+// authCacheAge bounds how long a connection's check stands (a CRL refresh
+// reaches open connections within it).
+const authCacheAge = 5 * time.Minute
+
+func withConnAuth(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connAuthKey{}, &connAuth{})
+}
+
+func (m *Main) verifyConn(r *http.Request) (signature.Identity, error) {
+	ca, _ := r.Context().Value(connAuthKey{}).(*connAuth)
+	if ca == nil {
+		ca = &connAuth{}
+	}
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	if !ca.at.IsZero() && time.Since(ca.at) < authCacheAge {
+		return ca.id, ca.err
+	}
+	raw := make([][]byte, len(r.TLS.PeerCertificates))
+	for i, c := range r.TLS.PeerCertificates {
+		raw[i] = c.Raw
+	}
+	ca.id, ca.err = m.trust.VerifyClient(raw)
+	ca.at = time.Now()
+	return ca.id, ca.err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -372,7 +372,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	apiMux := http.NewServeMux()
 	m.routes(apiMux)
-	m.api = &http.Server{Handler: apiMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	m.api = &http.Server{Handler: apiMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ConnContext: withConnAuth,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := m.api.ServeTLS(m.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -386,6 +386,9 @@ func (m *Main) Run(ctx context.Context) error {
 	adminMux.HandleFunc("POST /admin/resubmit", m.adminResubmit)
 	adminMux.HandleFunc("GET /admin/audit/verify", m.adminAuditVerify)
 	adminMux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
+	if err := m.mountDashboard(ctx, adminMux); err != nil { // internal/dashboard at / and /dashboard/
+		return err
+	}
 	m.admin = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := m.admin.Serve(m.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
