@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -360,3 +361,5 @@ func outboxStates(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
+
+var execCommand = exec.Command
