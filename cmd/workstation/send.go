@@ -60,7 +60,11 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 	cf := addCardFlags(fs)
 	gf := addGatewayFlags(fs, env)
 	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	confPath := addConfigFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := applyConfig(fs, *confPath, env); err != nil {
 		return err
 	}
 	files, err := expandFiles(fs.Args())
@@ -99,7 +103,11 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 	gf := addGatewayFlags(fs, env)
 	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
 	send := fs.Bool("send", false, "send the pending sheets now")
+	confPath := addConfigFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := applyConfig(fs, *confPath, env); err != nil {
 		return err
 	}
 	ob, err := outbox.Open(*dir, nil)
