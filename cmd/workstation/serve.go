@@ -202,14 +202,22 @@ type server struct {
 	cl   *client.Client
 }
 
+// serveRoutes are the routes of the local API (docs/workstation-openapi.yaml).
+var serveRoutes = []string{
+	"POST /v1/sheets",
+	"GET /v1/sheets/{number}",
+	"GET /v1/outbox",
+	"GET /v1/notices",
+	"POST /v1/notices/ack",
+	"GET /v1/health",
+}
+
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/sheets", s.postSheet)
-	mux.HandleFunc("GET /v1/sheets/{number}", s.getSheet)
-	mux.HandleFunc("GET /v1/outbox", s.getOutbox)
-	mux.HandleFunc("GET /v1/notices", s.getNotices)
-	mux.HandleFunc("POST /v1/notices/ack", s.postAck)
-	mux.HandleFunc("GET /v1/health", s.getHealth)
+	handlers := []http.HandlerFunc{s.postSheet, s.getSheet, s.getOutbox, s.getNotices, s.postAck, s.getHealth}
+	for i, r := range serveRoutes {
+		mux.HandleFunc(r, handlers[i])
+	}
 	return s.guard(mux)
 }
 

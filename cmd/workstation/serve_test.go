@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/client/workstation"
 	"github.com/fsegate/fsegate/internal/cli"
@@ -207,5 +209,35 @@ func TestServeGuards(t *testing.T) {
 	res, err := ws.PostSheet(context.Background(), generated(t, 53, 1, "doctor")[0], workstation.XML)
 	if err != nil || res.State != "pending" {
 		t.Errorf("gateway down: %v %+v", err, res)
+	}
+}
+
+// TestServeOpenAPI: every route of the local API is in the committed
+// OpenAPI document, and every path of the document is served.
+func TestServeOpenAPI(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(moduleRoot(), "docs", "workstation-openapi.yaml"))
+	if err != nil {
+		t.Fatalf("docs/workstation-openapi.yaml: %v", err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string]bool{}
+	for _, r := range serveRoutes {
+		method, path, _ := strings.Cut(r, " ")
+		routes[strings.ToLower(method)+" "+path] = true
+		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
+			t.Errorf("%s is served but not documented", r)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if !routes[method+" "+path] {
+				t.Errorf("%s %s is documented but not served", method, path)
+			}
+		}
 	}
 }
