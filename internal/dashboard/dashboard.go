@@ -49,6 +49,7 @@ type Config struct {
 // admin listener (it serves "/" and "/dashboard/...").
 type Dashboard struct {
 	cfg    Config
+	ctx    context.Context // ends the event streams (the gateway stops)
 	series *series
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
@@ -73,7 +74,7 @@ func New(ctx context.Context, cfg Config) (*Dashboard, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dashboard{cfg: cfg, series: newSeries(int(cfg.Window/cfg.Interval) + 1), log: cfg.Logger, pages: map[string]*template.Template{}}
+	d := &Dashboard{cfg: cfg, ctx: ctx, series: newSeries(int(cfg.Window/cfg.Interval) + 1), log: cfg.Logger, pages: map[string]*template.Template{}}
 	for _, p := range []string{"pipeline", "lots", "sheet", "rejects", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
@@ -223,7 +224,8 @@ func (d *Dashboard) snapshotJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 // events streams a snapshot every Interval as Server-Sent Events until the
-// client goes away.
+// client goes away or the dashboard's context ends (so a graceful shutdown
+// of the listener is not held by an open browser).
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 	if !d.operator(w, r) {
 		return
@@ -249,6 +251,8 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-r.Context().Done():
+			return
+		case <-d.ctx.Done():
 			return
 		case <-t.C:
 		}

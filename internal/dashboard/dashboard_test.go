@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -306,5 +307,38 @@ func TestEvents(t *testing.T) {
 func TestNewNeedsGatherer(t *testing.T) {
 	if _, err := New(context.Background(), Config{}); err == nil {
 		t.Fatal("New without a gatherer: got no error")
+	}
+}
+
+// TestEventsEndWithDashboard: an open event stream ends when the
+// dashboard's context does, so the admin listener's graceful shutdown is not
+// held by a browser left open.
+func TestEventsEndWithDashboard(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := New(ctx, Config{Gatherer: testRegistry(t), Interval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/dashboard/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	done := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, br); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stream ended with %v, want a clean end", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event stream went on after the dashboard's context ended")
 	}
 }
