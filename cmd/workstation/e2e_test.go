@@ -363,3 +363,37 @@ func outboxStates(t *testing.T, dir string) map[string]string {
 }
 
 var execCommand = exec.Command
+
+// TestResendForgotten: a receipted sheet the gateway no longer knows (its
+// store was lost) is put back by 'status' and sent again.
+func TestResendForgotten(t *testing.T) {
+	dir := t.TempDir()
+	g := newTestGateway(t)
+	g.start()
+	if _, stderr, err := runWorkstation(t, dir, "generate", "--count", "1", "--seed", "71", "--profession", "doctor", "--out-dir", "in"); err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	if out, stderr, err := runWorkstation(t, dir, "batch", "--gateway", g.URL, "--outbox", "ob", "in"); err != nil {
+		t.Fatalf("batch: %v\n%s%s", err, out, stderr)
+	}
+	// The gateway loses everything.
+	g.kill()
+	if err := os.RemoveAll(g.dataDir); err != nil {
+		t.Fatal(err)
+	}
+	g.start()
+	out, _, err := runWorkstation(t, dir, "status", "--gateway", g.URL, "--outbox", "ob", "007100001")
+	if err == nil || !strings.Contains(out, "put back in the outbox") {
+		t.Fatalf("status of a forgotten sheet (%v):\n%s", err, out)
+	}
+	if st := outboxStates(t, filepath.Join(dir, "ob"))["751000017-007100001"]; st != "pending" {
+		t.Fatalf("outbox state %s, want pending", st)
+	}
+	out, stderr, err := runWorkstation(t, dir, "outbox", "--send", "--gateway", g.URL, "--outbox", "ob")
+	if err != nil || !strings.Contains(out, "751000017-007100001: queued") {
+		t.Fatalf("outbox --send (%v):\n%s%s", err, out, stderr)
+	}
+	if _, err := cardClient(t, g.URL, "doctor").Sheet(context.Background(), "751000017", "007100001"); err != nil {
+		t.Errorf("the gateway does not know the sheet sent again: %v", err)
+	}
+}
