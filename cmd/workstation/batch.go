@@ -187,7 +187,30 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		}()
 	}
 
-	signErr := batchSign(ctx, env, c, toSign, ob, keys, sum, *progress, *nowFlag != "", now)
+	// reopen opens the card again after a reset (the sender keeps its
+	// established connection).
+	var reopened []*card.Card
+	defer func() {
+		for _, rc := range reopened {
+			rc.Close()
+		}
+	}()
+	reopen := func(ctx context.Context) (*card.SignatureKey, error) {
+		rc, err := cf.open(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		reopened = append(reopened, rc)
+		rc.SetPINPrompt(func(ctx context.Context, req card.PINRequest) ([]byte, error) {
+			sum.PINEntries++
+			return prompt(ctx, req)
+		})
+		if err := rc.Login(ctx); err != nil {
+			return nil, err
+		}
+		return rc.SignatureKey(ctx)
+	}
+	signErr := batchSign(ctx, env, c, reopen, toSign, ob, keys, sum, *progress, *nowFlag != "", now)
 	close(keys)
 	wg.Wait()
 	if *offline {
@@ -289,10 +312,11 @@ func planItem(ctx context.Context, file string, opts fse.Options, ob *outbox.Out
 
 // batchSign signs toSign with the card's signature key, writes each to the
 // outbox (fsync) and hands its key to the sender.
-func batchSign(ctx context.Context, env *cli.Env, c *card.Card, toSign []*batchItem, ob *outbox.Outbox, keys chan<- string, sum *batchSummary, mode string, fixedNow bool, now time.Time) error {
+func batchSign(ctx context.Context, env *cli.Env, c *card.Card, reopen func(context.Context) (*card.SignatureKey, error), toSign []*batchItem, ob *outbox.Outbox, keys chan<- string, sum *batchSummary, mode string, fixedNow bool, now time.Time) error {
 	if len(toSign) == 0 {
 		return nil
 	}
+	reopens := 0
 	var key *card.SignatureKey
 	var chain []*x509.Certificate
 	// Only unsigned sheets need the card's signature key (and the PIN).
@@ -324,6 +348,15 @@ func batchSign(ctx context.Context, env *cli.Env, c *card.Card, toSign []*batchI
 		if !it.Signed {
 			var err error
 			signed, err = so.Sign(ctx, it.Doc, key, chain)
+			if err != nil && errors.Is(err, card.ErrCardRemoved) && reopen != nil && reopens < 3 {
+				// Another program reset the card, or it was pulled and put
+				// back: open it again (the PIN is asked again) and go on.
+				reopens++
+				if k, rerr := reopen(ctx); rerr == nil {
+					key = k
+					signed, err = so.Sign(ctx, it.Doc, key, chain)
+				}
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", it.File, err)
 			}
