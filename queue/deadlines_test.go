@@ -1,0 +1,83 @@
+package queue_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/queue"
+)
+
+// TestDeadlinesDeadLetterResubmit: an insurer that takes nothing gets its
+// lot re-sent, then delivery_failed and FSE_DEAD; once it is back,
+// 'resubmit' sends the lot again under the same id and the sheets end
+// accepted. An insurer that answers the ARL but no return leaves its
+// sheets returns_overdue.
+func TestDeadlinesDeadLetterResubmit(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Limits = func(id string) queue.Limits {
+		l := queue.Limits{MaxSheets: 3, MaxAge: 100 * time.Millisecond, DeliveryDeadline: 300 * time.Millisecond, ARLDeadline: 300 * time.Millisecond, ReturnsDeadline: 300 * time.Millisecond, MaxAttempts: 2, Backoff: 10 * time.Millisecond}
+		return l
+	}
+	q := e.open(t)
+	ctx := context.Background()
+	nums := numbers(1, 3)
+	for _, n := range nums {
+		if _, err := q.Submit(ctx, sheet("751000017", n, "d"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sts := waitFinal(t, q, "751000017", nums, 20*time.Second)
+	lotID := ""
+	for n, st := range sts {
+		if st.State != queue.DeliveryFailed {
+			t.Fatalf("sheet %s: %s, want delivery_failed", n, st.State)
+		}
+		lotID = st.Destinations[0].Lot
+	}
+	rec, err := q.Lot(ctx, lotID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != queue.LotDead || rec.Attempt != 2 {
+		t.Fatalf("lot %s: state %s attempt %d, want dead after 2 attempts", lotID, rec.State, rec.Attempt)
+	}
+	js, _ := jetstream.New(e.nc)
+	dead, _ := js.Stream(ctx, queue.StreamDead)
+	if info, _ := dead.Info(ctx); info.State.Msgs != 1 {
+		t.Fatalf("FSE_DEAD holds %d messages, want 1", info.State.Msgs)
+	}
+
+	// The insurer is back: resubmit, same lot id, next attempt.
+	ins := &fakeInsurer{id: "cpam751"}
+	e.insurer(t, ins)
+	if ids, err := q.Resubmit(ctx, lotID); err != nil || len(ids) != 1 || ids[0] != lotID {
+		t.Fatalf("resubmit: %v %v", ids, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, _ := q.Status(ctx, "751000017", nums[0])
+		if st.State == queue.Accepted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after resubmit: %s", st.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// ARL but no return: returns_overdue.
+	quiet := &fakeInsurer{id: "amc1", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }}
+	e.insurer(t, quiet)
+	s := sheet("751000017", "000000900", "d900")
+	s.Destinations = []queue.Destination{{Insurer: "amc1", Kind: "AMC"}}
+	if _, err := q.Submit(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	st := waitFinal(t, q, "751000017", []string{"000000900"}, 20*time.Second)["000000900"]
+	if st.State != queue.ReturnsOverdue {
+		t.Fatalf("no return: %s, want returns_overdue", st.State)
+	}
+}
