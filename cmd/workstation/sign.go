@@ -102,17 +102,35 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 			"fix them ('workstation check' lists every problem), then sign again")
 	}
 
-	// 2. One card session, one PIN entry, every sheet.
+	// 2. One card session, one PIN entry, every sheet. The card's holder
+	// must be each sheet's practitioner, with a card that may bill: checked
+	// from the certificate, before the PIN is asked.
 	c, err := cf.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	key, err := c.SignatureKey(ctx)
+	sigCert, _, err := c.Certificates(ctx)
 	if err != nil {
 		return cardHint(err)
 	}
-	sigCert, _, err := c.Certificates(ctx)
+	holder := signature.IdentityOf(sigCert)
+	mismatched := 0
+	for i, file := range files {
+		sheet, err := fse.Decode(docs[i])
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if err := signature.CheckSigner(holder, sheet.Practitioner.NationalID, true); err != nil {
+			mismatched++
+			fmt.Fprintf(env.Stderr, "%s: not signed: %v (sheet billed by %s, card of %s)\n", file, err, sheet.Practitioner.NationalID, holder.NationalID)
+		}
+	}
+	if mismatched > 0 {
+		return cli.WithHint(fmt.Errorf("sign: %d of %d sheets cannot be signed with this card; nothing was signed", mismatched, len(files)),
+			"sign each sheet with the card of the practitioner it names")
+	}
+	key, err := c.SignatureKey(ctx)
 	if err != nil {
 		return cardHint(err)
 	}
