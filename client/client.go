@@ -260,6 +260,39 @@ type Notice struct {
 	Detail  string    `json:"detail,omitempty"`
 }
 
+// Describe says in words what the notice tells: "sheet 751000017-000000001
+// paid 19.00 EUR from cpam751", "lot … ARL positive from cpam751".
+func (n Notice) Describe() string {
+	what := n.Event
+	switch n.Event {
+	case "arl_positive":
+		what = "ARL positive"
+	case "arl_negative":
+		what = "ARL negative (" + n.Code + "): the lot is sent again"
+	case "rejected":
+		what = "rejected " + n.Code
+		if n.Detail != "" {
+			what += ": " + n.Detail
+		}
+	case "paid":
+		what = "paid " + Euros(n.Amount)
+	}
+	subject := "lot " + n.Lot
+	if n.Number != "" {
+		subject = "sheet " + n.Billing + "-" + n.Number
+	}
+	return fmt.Sprintf("%s %s from %s", subject, what, n.Insurer)
+}
+
+// Euros formats cents as "12.34 EUR".
+func Euros(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s%d.%02d EUR", sign, cents/100, cents%100)
+}
+
 // Notices returns the pending notices of a billing number after the
 // confirmed cursor, waiting up to wait for new ones (long poll).
 func (c *Client) Notices(ctx context.Context, billing string, wait time.Duration) ([]Notice, error) {

@@ -159,23 +159,5 @@ func finalizeFromNotices(ctx context.Context, cl *client.Client, ob *outbox.Outb
 }
 
 func describeNotice(n client.Notice) string {
-	what := n.Event
-	switch n.Event {
-	case "arl_positive":
-		what = "ARL positive"
-	case "arl_negative":
-		what = "ARL negative (" + n.Code + "): the lot is sent again"
-	case "rejected":
-		what = "rejected " + n.Code
-		if n.Detail != "" {
-			what += ": " + n.Detail
-		}
-	case "paid":
-		what = "paid " + euros(n.Amount)
-	}
-	subject := "lot " + n.Lot
-	if n.Number != "" {
-		subject = n.Billing + "-" + n.Number
-	}
-	return fmt.Sprintf("%s #%d %s %s from %s", n.Time.Local().Format(time.DateTime), n.Seq, subject, what, n.Insurer)
+	return fmt.Sprintf("%s #%d %s", n.Time.Local().Format(time.DateTime), n.Seq, n.Describe())
 }

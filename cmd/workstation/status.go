@@ -169,7 +169,7 @@ func printStatus(w io.Writer, st *client.Status) {
 			line += " " + d.Code
 		}
 		if d.Amount != 0 {
-			line += " " + euros(d.Amount)
+			line += " " + client.Euros(d.Amount)
 		}
 		if d.Lot != "" {
 			line += " lot " + d.Lot
@@ -185,7 +185,7 @@ func printStatus(w io.Writer, st *client.Status) {
 			line += " " + h.Code
 		}
 		if h.Amount != 0 {
-			line += " " + euros(h.Amount)
+			line += " " + client.Euros(h.Amount)
 		}
 		if h.Detail != "" {
 			line += ": " + h.Detail
@@ -194,4 +194,3 @@ func printStatus(w io.Writer, st *client.Status) {
 	}
 }
 
-func euros(cents int64) string { return fmt.Sprintf("%d.%02d EUR", cents/100, cents%100) }

@@ -54,10 +54,9 @@ type Summary struct {
 
 func (s *Summary) String() string {
 	return fmt.Sprintf("sent %d, receipted %d, refused %d; final %d: accepted %d, rejected %d, paid %d (%s), failed %d; %d notices",
-		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, euros(s.PaidCents), s.Failed, s.Notices)
+		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, client.Euros(s.PaidCents), s.Failed, s.Notices)
 }
 
-func euros(c int64) string { return fmt.Sprintf("%d.%02d EUR", c/100, c%100) }
 
 // Run does the journey.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
@@ -142,7 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		for _, n := range ns {
 			sum.Notices++
 			last = max(last, n.Seq)
-			fmt.Fprintln(out, describe(n))
+			fmt.Fprintln(out, n.Describe())
 			if n.Number != "" {
 				touched[n.Number] = true
 			}
@@ -199,28 +198,6 @@ func count(sum *Summary, st *client.Status) {
 			sum.Failed++
 		}
 	}
-}
-
-func describe(n client.Notice) string {
-	what := n.Event
-	switch n.Event {
-	case "arl_positive":
-		what = "ARL positive"
-	case "arl_negative":
-		what = "ARL negative (" + n.Code + "): the lot is sent again"
-	case "rejected":
-		what = "rejected: " + n.Code
-		if n.Detail != "" {
-			what += " " + n.Detail
-		}
-	case "paid":
-		what = "paid " + euros(n.Amount)
-	}
-	subject := "lot " + n.Lot
-	if n.Number != "" {
-		subject = "sheet " + n.Number
-	}
-	return fmt.Sprintf("%s  %s from %s", subject, what, n.Insurer)
 }
 
 // practitioner builds the billing practitioner of the card holder from the
