@@ -193,4 +193,3 @@ func printStatus(w io.Writer, st *client.Status) {
 		fmt.Fprintln(w, line)
 	}
 }
-

@@ -57,7 +57,6 @@ func (s *Summary) String() string {
 		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, client.Euros(s.PaidCents), s.Failed, s.Notices)
 }
 
-
 // Run does the journey.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if cfg.Count <= 0 {
