@@ -25,6 +25,11 @@ Examples:
   workstation generate --count 5 --out-dir in  # synthetic care sheets
   workstation check in/*.xml                   # the caisse's rules, before any PIN
   workstation sign --out-dir signed in/*.xml   # one PIN entry for all files
+  workstation send signed/*.xml                # through the durable outbox
+  workstation batch in/                        # check, sign and send a folder, one PIN
+  workstation notices --follow                 # ARL, returns, payments as they come
+  workstation serve                            # local API for practice software
+  workstation doctor                           # what is wrong, in plain words
 
 Commands that talk to the gateway take --gateway https://127.0.0.1:8443;
 commands that use the card take --reader NAME and --pin-file FILE (the PIN
