@@ -21,6 +21,9 @@ func (m *Main) mountDashboard(ctx context.Context, mux *http.ServeMux) error {
 		},
 		Practices: m.practices.d,
 	}
+	if err := m.mountECPS(ctx, mux, &acc); err != nil { // e-CPS sign-in (psc.go)
+		return err
+	}
 	d, err := dashboard.New(ctx, dashboard.Config{
 		Gatherer: m.metrics.reg,
 		Store:    dashboard.QueueStore(m.queue),

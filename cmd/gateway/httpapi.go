@@ -59,6 +59,24 @@ func (m *Main) authed(h handler) http.HandlerFunc {
 	}
 }
 
+// readAuthed is authed for the endpoints that only read or follow (a
+// sheet's state, the notices and their confirmation): without a client
+// certificate, a Pro Santé Connect bearer access token (e-CPS) is accepted
+// too, its national id claim being the caller. Writing stays card-only.
+func (m *Main) readAuthed(h handler) http.HandlerFunc {
+	card := m.authed(h)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if (r.TLS == nil || len(r.TLS.PeerCertificates) == 0) && r.Header.Get("Authorization") != "" {
+			c, ok := m.bearerCaller(w, r)
+			if ok {
+				h(w, r, c)
+			}
+			return
+		}
+		card(w, r)
+	}
+}
+
 // connAuth caches a connection's verified client identity: a keep-alive
 // connection is checked once per authCacheAge, not on every request.
 type connAuth struct {
@@ -421,9 +439,9 @@ func (m *Main) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/sheets", m.authed(m.postSheet))
 	mux.HandleFunc("POST /v1/batches", m.authed(m.postBatch))
 	mux.HandleFunc("POST /v1/prescriptions", m.authed(m.postPrescription))
-	mux.HandleFunc("GET /v1/sheets/{number}", m.authed(m.getSheet))
-	mux.HandleFunc("GET /v1/notices", m.authed(m.getNotices))
-	mux.HandleFunc("POST /v1/notices/ack", m.authed(m.postNoticesAck))
+	mux.HandleFunc("GET /v1/sheets/{number}", m.readAuthed(m.getSheet))
+	mux.HandleFunc("GET /v1/notices", m.readAuthed(m.getNotices))
+	mux.HandleFunc("POST /v1/notices/ack", m.readAuthed(m.postNoticesAck))
 	mux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 }

@@ -74,6 +74,7 @@ type Main struct {
 	MaxBody    int64
 	MaxBatch   int
 	GCPercent  int
+	PSC        PSCConfig // e-CPS sign-in through Pro Santé Connect (psc.go)
 
 	Logger *slog.Logger
 	// Hooks for tests: FailPoint (queue.Config.FailPoint), Now, Tick.
@@ -130,6 +131,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.Int64Var(&m.MaxBody, "max-body", 1<<20, "size limit of one sheet in `bytes`")
 	fs.IntVar(&m.MaxBatch, "max-batch", 1000, "most sheets in one batch")
 	fs.IntVar(&m.GCPercent, "gc-percent", 400, "GOGC of the process unless GOGC is set (verification allocates a lot)")
+	m.PSC.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

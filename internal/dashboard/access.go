@@ -28,6 +28,15 @@ type Access struct {
 	// insurers, every sheet). Everyone else with a certificate sees only
 	// the sheets of their own billing numbers.
 	Operators []string
+	// Session, when set, gives the national id of a signed-in session
+	// (e-CPS through Pro Santé Connect, internal/oidcauth). Without a
+	// client certificate, a valid session comes before the loopback rule:
+	// its holder sees only their own billing numbers, like a certificate
+	// holder.
+	Session func(r *http.Request) (nationalID string, ok bool)
+	// SignIn and SignOut are the URLs of the e-CPS sign-in (GET) and
+	// sign-out (POST), shown on every page when set.
+	SignIn, SignOut string
 }
 
 // Viewer is who is looking.
@@ -38,6 +47,8 @@ type Viewer struct {
 	Operator bool
 	// Billings a practitioner may see.
 	Billings []string
+	// ECPS: signed in with e-CPS (a session), not a certificate.
+	ECPS bool
 }
 
 // MaySee reports whether v may see the sheets of a billing number.
@@ -80,6 +91,21 @@ func (a *Access) Viewer(r *http.Request) (*Viewer, error) {
 			return nil, ErrNoBillings
 		}
 		return &Viewer{NationalID: id, Billings: b}, nil
+	}
+	if a.Session != nil {
+		if id, ok := a.Session(r); ok {
+			if slices.Contains(a.Operators, id) {
+				return &Viewer{NationalID: id, Operator: true, ECPS: true}, nil
+			}
+			var b []string
+			if a.Practices != nil {
+				b = a.Practices.Billings(id)
+			}
+			if len(b) == 0 {
+				return nil, ErrNoBillings
+			}
+			return &Viewer{NationalID: id, Billings: b, ECPS: true}, nil
+		}
 	}
 	if a.RequireClientCert {
 		return nil, ErrCertRequired

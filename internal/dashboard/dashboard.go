@@ -166,10 +166,13 @@ type page struct {
 	Data   any
 	Error  string
 	Status int
+	// SignIn and SignOut: the e-CPS sign-in links (Access.SignIn, SignOut).
+	SignIn, SignOut string
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, name string, status int, p page) {
 	p.Viewer = viewerOf(r)
+	p.SignIn, p.SignOut = d.cfg.Access.SignIn, d.cfg.Access.SignOut
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
