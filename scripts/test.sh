@@ -8,3 +8,11 @@ echo "== go vet ./..."
 go vet ./... || exit 1
 echo "== go test -race ./... (pcscd with vpcd readers, embedded NATS per test)"
 "$here/with-pcscd.sh" go test -race -timeout 9m ${GOTESTFLAGS:-} ./...
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+# A short fuzz pass of the care sheet decoder and validator (make fuzz runs
+# every target of the project for longer).
+echo "== fuzz (short): fse"
+for f in FuzzDecode FuzzValidate; do
+  go test -run '^$' -fuzz "^$f\$" -fuzztime 4s -fuzzminimizetime 1s ./fse || exit 1
+done
