@@ -78,12 +78,24 @@ func (r *router) run(ctx context.Context) {
 			}
 			continue
 		}
-		var msgs []jetstream.Msg
+		// One insurer's acknowledgements are applied in the order it sent
+		// them (its ARL before the returns of the same lot, so notices read
+		// in order); different insurers are applied in parallel.
+		var groups [][]jetstream.Msg
+		bySubject := map[string]int{}
 		for m := range batch.Messages() {
-			msgs = append(msgs, m)
+			g, ok := bySubject[m.Subject()]
+			if !ok {
+				g = len(groups)
+				bySubject[m.Subject()] = g
+				groups = append(groups, nil)
+			}
+			groups[g] = append(groups[g], m)
 		}
-		_ = r.q.forEachIndex(ctx, len(msgs), func(ctx context.Context, i int) error {
-			r.handle(ctx, msgs[i])
+		_ = r.q.forEachIndex(ctx, len(groups), func(ctx context.Context, i int) error {
+			for _, m := range groups[i] {
+				r.handle(ctx, m)
+			}
 			return nil
 		})
 	}

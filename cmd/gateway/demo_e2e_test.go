@@ -73,4 +73,16 @@ func TestDemoEndToEnd(t *testing.T) {
 	if !strings.Contains(out.String(), "ARL positive") {
 		t.Fatal("no ARL shown in the demo output")
 	}
+	// An insurer's ARL is read before the returns of its lot.
+	arl := map[string]bool{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		_, insurer, ok := strings.Cut(line, " from ")
+		switch {
+		case !ok:
+		case strings.Contains(line, "ARL positive"):
+			arl[insurer] = true
+		case strings.HasPrefix(line, "sheet ") && !arl[insurer]:
+			t.Errorf("return before its lot's ARL: %q", line)
+		}
+	}
 }
