@@ -234,7 +234,11 @@ func LoadCorpus(path string) (*Corpus, error) {
 
 // Config is one run.
 type Config struct {
-	URL         string
+	URL string
+	// URLs, when set, are several gateways sharing one queue (cluster
+	// mode): sheet i goes to URLs[i % len(URLs)], so every practitioner
+	// sends through each of them; URL is then ignored.
+	URLs        []string
 	Roots       *x509.CertPool
 	Rate        float64 // sheets per second; 0 = as fast as the connections go
 	Connections int     // per practitioner (keep-alive); 4 by default
@@ -331,23 +335,32 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	clients := make([]*client.Client, len(ps))
-	for i, p := range ps {
-		cert := p.TLS
-		cl, err := client.New(client.Config{URL: cfg.URL, Certificate: &cert, Roots: cfg.Roots})
-		if err != nil {
-			return nil, err
-		}
-		defer cl.Close()
-		clients[i] = cl
+	urls := cfg.URLs
+	if len(urls) == 0 {
+		urls = []string{cfg.URL}
 	}
+	// via[u][p] is practitioner p's keep-alive client to gateway u.
+	via := make([][]*client.Client, len(urls))
+	for u, url := range urls {
+		via[u] = make([]*client.Client, len(ps))
+		for i, p := range ps {
+			cert := p.TLS
+			cl, err := client.New(client.Config{URL: url, Certificate: &cert, Roots: cfg.Roots})
+			if err != nil {
+				return nil, err
+			}
+			defer cl.Close()
+			via[u][i] = cl
+		}
+	}
+	clients := via[0]
 	rep := &Report{RefusedCodes: map[string]int{}}
 	state := make(map[string]*sent, len(c.Sheets))
 	var mu sync.Mutex
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var nSent, nOK atomic.Int64
-	workers := cfg.Connections * len(ps)
+	workers := cfg.Connections * len(ps) * len(urls)
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -355,7 +368,7 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 			for i := range jobs {
 				s := c.Sheets[i]
 				t0 := time.Now()
-				rc, err := clients[s.P].SendSheet(ctx, s.Signed)
+				rc, err := via[i%len(via)][s.P].SendSheet(ctx, s.Signed)
 				d := time.Since(t0)
 				nSent.Add(1)
 				mu.Lock()
