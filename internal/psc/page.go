@@ -7,6 +7,7 @@ import (
 
 type pageData struct {
 	Request    string
+	Action     string
 	Client     string
 	NationalID string
 	Users      []User
@@ -32,7 +33,7 @@ button{margin-top:1rem;font-size:1.1rem;padding:.4rem 1.2rem;background:#000091;
 <p class="mock">Mock provider for development and tests: the e-CPS code is the card profile's PIN.</p>
 {{if .Error}}<p class="error" id="error" role="alert">{{.Error}}</p>{{end}}
 {{if .Request}}
-<form method="post" action="auth/ecps" id="ecps">
+<form method="post" action="{{.Action}}" id="ecps">
 <input type="hidden" name="request" value="{{.Request}}">
 <label for="national_id">Identifiant national (RPPS « 8… » ou ADELI « 0… »)</label>
 <input id="national_id" name="national_id" value="{{.NationalID}}" autocomplete="username" required>
@@ -50,8 +51,9 @@ button{margin-top:1rem;font-size:1.1rem;padding:.4rem 1.2rem;background:#000091;
 `))
 
 func (p *Provider) page(w http.ResponseWriter, status int, d pageData) {
+	d.Action = p.Issuer() + "/auth/ecps"
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	if err := pageTmpl.Execute(w, d); err != nil {
 		p.log.Warn("psc page", "err", err)
