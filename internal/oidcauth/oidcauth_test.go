@@ -1,0 +1,260 @@
+package oidcauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsegate/fsegate/internal/psc"
+)
+
+type env struct {
+	t   *testing.T
+	p   *psc.Provider
+	rp  *RP
+	app *httptest.Server
+	now time.Time
+}
+
+// newEnv runs the mock provider and an app with the relying party's
+// routes and a page that says who is signed in.
+func newEnv(t *testing.T) *env {
+	p, err := psc.New(psc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := httptest.NewServer(p.Handler())
+	t.Cleanup(idp.Close)
+	p.SetIssuer(idp.URL)
+	e := &env{t: t, p: p, now: time.Now()}
+	mux := http.NewServeMux()
+	e.app = httptest.NewServer(mux)
+	t.Cleanup(e.app.Close)
+	e.rp, err = New(Config{Issuer: idp.URL, ClientID: psc.DevClient.ID, ClientSecret: psc.DevClient.Secret,
+		RedirectURL: e.app.URL + "/auth/callback", SessionTTL: 10 * time.Minute, Now: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rp.Routes(mux, "/auth")
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := e.rp.Session(r)
+		if !ok {
+			http.Error(w, "no session", http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, id)
+	})
+	return e
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func get(t *testing.T, u string, cookies ...*http.Cookie) *http.Response {
+	req, _ := http.NewRequest("GET", u, nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func cookie(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// toProvider starts a sign-in and returns the flow cookie and the
+// provider's callback URL after the e-CPS step.
+func (e *env) signIn(id, code string) (*http.Cookie, string) {
+	t := e.t
+	resp := get(t, e.app.URL+"/auth/login?return=/whoami")
+	flowC := cookie(resp, flowCookie)
+	if resp.StatusCode != http.StatusFound || flowC == nil {
+		t.Fatalf("login: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	if !flowC.Secure || !flowC.HttpOnly || flowC.SameSite != http.SameSiteLaxMode {
+		t.Errorf("flow cookie attributes: %+v", flowC)
+	}
+	auth, _ := url.Parse(resp.Header.Get("Location"))
+	q := auth.Query()
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" || q.Get("nonce") == "" {
+		t.Fatalf("authorization request without PKCE, state or nonce: %s", auth)
+	}
+	page, err := http.Get(auth.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := regexp.MustCompile(`name="request" value="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no e-CPS page: %s", b)
+	}
+	r, err := noRedirect.PostForm(e.p.Issuer()+"/auth/ecps", url.Values{"request": {string(m[1])}, "national_id": {id}, "code": {code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	return flowC, r.Header.Get("Location")
+}
+
+func TestSignIn(t *testing.T) {
+	e := newEnv(t)
+	flowC, cb := e.signIn("899700218896", "1234")
+	resp := get(t, cb, flowC)
+	sess := cookie(resp, SessionCookie)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/whoami" || sess == nil {
+		t.Fatalf("callback: %d %q %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+	}
+	if !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.MaxAge != 600 {
+		t.Errorf("session cookie attributes: %+v", sess)
+	}
+	if fc := cookie(resp, flowCookie); fc == nil || fc.MaxAge >= 0 {
+		t.Errorf("the flow cookie is not cleared: %+v", fc)
+	}
+	who, _ := http.NewRequest("GET", e.app.URL+"/whoami", nil)
+	who.AddCookie(sess)
+	wr, err := http.DefaultClient.Do(who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(wr.Body)
+	wr.Body.Close()
+	if string(b) != "899700218896" {
+		t.Errorf("whoami: %d %q", wr.StatusCode, b)
+	}
+	// The same callback again (code used, flow cookie replayed): refused.
+	if resp := get(t, cb, flowC); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("callback replayed: %d", resp.StatusCode)
+	}
+}
+
+func TestCallbackRefusals(t *testing.T) {
+	e := newEnv(t)
+	flowC, cb := e.signIn("899700218896", "1234")
+	u, _ := url.Parse(cb)
+	wrongState := *u
+	q := wrongState.Query()
+	q.Set("state", "forged")
+	wrongState.RawQuery = q.Encode()
+	tampered := *flowC
+	tampered.Value = strings.Replace(flowC.Value, ".", "x.", 1)
+	// A flow whose nonce differs from the id token's (state right).
+	var f flow
+	b, _ := e.rp.open("flow", flowC.Value)
+	_ = json.Unmarshal(b, &f)
+	f.Nonce = "another"
+	nb, _ := json.Marshal(f)
+	otherNonce := &http.Cookie{Name: flowCookie, Value: e.rp.seal("flow", nb)}
+	// A session cookie is not a flow cookie (MACs are bound to their use).
+	asFlow := &http.Cookie{Name: flowCookie, Value: e.rp.NewSession("899700218896").Value}
+	for name, c := range map[string]struct {
+		url    string
+		cookie *http.Cookie
+	}{
+		"no flow cookie":       {cb, nil},
+		"wrong state":          {wrongState.String(), flowC},
+		"tampered flow cookie": {cb, &tampered},
+		"session as flow":      {cb, asFlow},
+		"nonce mismatch":       {cb, otherNonce},
+	} {
+		var cs []*http.Cookie
+		if c.cookie != nil {
+			cs = append(cs, c.cookie)
+		}
+		resp := get(t, c.url, cs...)
+		if resp.StatusCode != http.StatusUnauthorized || cookie(resp, SessionCookie) != nil {
+			t.Errorf("%s: %d, session %v; want 401 and no session", name, resp.StatusCode, cookie(resp, SessionCookie))
+		}
+	}
+}
+
+func TestSessionCookie(t *testing.T) {
+	e := newEnv(t)
+	c := e.rp.NewSession("0012800736")
+	req := func(c *http.Cookie) *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(c)
+		return r
+	}
+	if id, ok := e.rp.Session(req(c)); !ok || id != "0012800736" {
+		t.Fatalf("session: %q %v", id, ok)
+	}
+	forged := *c
+	_, mac, _ := strings.Cut(c.Value, ".")
+	forged.Value = b64(fmt.Appendf(nil, "899700218896|%d", e.now.Add(time.Hour).Unix())) + "." + mac
+	if _, ok := e.rp.Session(req(&forged)); ok {
+		t.Error("a forged session cookie was taken")
+	}
+	e.now = e.now.Add(11 * time.Minute)
+	if _, ok := e.rp.Session(req(c)); ok {
+		t.Error("an expired session was taken")
+	}
+	other, err := New(Config{Issuer: "http://x", ClientID: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := other.Session(req(other.NewSession("1"))); !ok {
+		t.Error("own session refused")
+	}
+	if _, ok := other.Session(req(e.rp.NewSession("1"))); ok {
+		t.Error("a session of another key was taken")
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{"/dashboard/": "/dashboard/", "": "/", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/"} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBearer(t *testing.T) {
+	e := newEnv(t)
+	tok, err := e.p.Token("899700218896", psc.DevClient.ID, "Bearer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	if _, err := e.rp.Bearer(r); err != ErrNoToken {
+		t.Errorf("no header: %v", err)
+	}
+	r.Header.Set("Authorization", "Bearer "+tok)
+	if id, err := e.rp.Bearer(r); err != nil || id != "899700218896" {
+		t.Errorf("good token: %q %v", id, err)
+	}
+	r.Header.Set("Authorization", "Basic "+tok)
+	if _, err := e.rp.Bearer(r); err != ErrTokenInvalid {
+		t.Errorf("basic scheme: %v", err)
+	}
+	// Rotation: a token of a new key is taken after the JWKS is fetched again.
+	if err := e.p.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	tok2, _ := e.p.Token("899700218896", psc.DevClient.ID, "Bearer")
+	if _, err := e.rp.VerifyAccessToken(t.Context(), tok2); err != nil {
+		t.Errorf("token of the rotated key: %v", err)
+	}
+	// Expiry follows the RP's clock.
+	e.now = e.now.Add(time.Hour)
+	if _, err := e.rp.VerifyAccessToken(t.Context(), tok2); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired token: %v", err)
+	}
+}
