@@ -32,6 +32,11 @@ type Manifest struct {
 	Opened  time.Time       `json:"opened,omitzero"`
 	Sheets  []ManifestEntry `json:"sheets"`
 	Bytes   int             `json:"bytes"`
+	// Closing is set (by CAS) before the lot of this seq is frozen: from
+	// then on no gateway appends to it, each one finishes the close first.
+	// Without it, a second gateway could append between the freeze and
+	// the reset, and that sheet would be in no lot.
+	Closing bool `json:"closing,omitempty"`
 
 	rev  uint64
 	keys map[string]bool
@@ -166,6 +171,7 @@ func (s lotStore) updateLot(ctx context.Context, id string, change func(*LotReco
 		if !isWrongSeq(err) || try > 50 {
 			return nil, fmt.Errorf("update lot %s: %w", id, err)
 		}
+		time.Sleep(time.Duration(try) * time.Millisecond) // a race, or a lagging replica read
 	}
 }
 
@@ -175,6 +181,8 @@ type batcher struct {
 	cons jetstream.Consumer
 	open map[string]*Manifest
 	mu   sync.Mutex
+	// scanned is when closeAged last read every open manifest.
+	scanned time.Time
 }
 
 func (q *Queue) newBatcher(ctx context.Context) (*batcher, error) {
@@ -221,9 +229,10 @@ func (b *batcher) recover(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		// Frozen but not reset: the lot of this seq exists.
-		if _, err := b.lots.getLot(ctx, LotID(lk, m.Seq)); err == nil {
-			if err := b.resetOpen(ctx, m); err != nil {
+		// Closing, or frozen but not reset (the lot of this seq exists):
+		// finish the close.
+		if _, err := b.lots.getLot(ctx, LotID(lk, m.Seq)); m.Closing || err == nil {
+			if err := b.close(ctx, m); err != nil {
 				return err
 			}
 		}
@@ -281,6 +290,7 @@ func (b *batcher) resetOpen(ctx context.Context, m *Manifest) error {
 	m.Sheets = nil
 	m.Bytes = 0
 	m.Opened = time.Time{}
+	m.Closing = false
 	m.keys = map[string]bool{}
 	return b.saveOpen(ctx, m)
 }
@@ -311,6 +321,12 @@ func (b *batcher) run(ctx context.Context) {
 		if len(msgs) > 0 {
 			if err := b.process(ctx, msgs); err != nil {
 				log.Warn("batch not appended; will be redelivered", "err", err)
+				// Lost a race with another gateway on a manifest (or NATS
+				// failed): have the unacked messages again soon, not after
+				// the AckWait. Acked ones ignore the nak.
+				for _, msg := range msgs {
+					_ = msg.NakWithDelay(b.q.cfg.Tick)
+				}
 				if errors.Is(err, ErrFailPoint) {
 					// a simulated crash: drop the cache as a restart would.
 					b.open = map[string]*Manifest{}
@@ -362,7 +378,7 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 			skip = append(skip, msg) // a replayed publish or a superseded version
 			continue
 		}
-		m, err := b.loadOpen(ctx, d.LotKey)
+		m, err := b.appendable(ctx, d.LotKey)
 		if err != nil {
 			return err
 		}
@@ -421,6 +437,20 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 	return nil
 }
 
+// appendable is the open manifest of a lot key, once any close in
+// progress (by this gateway or another) is finished.
+func (b *batcher) appendable(ctx context.Context, lotKey string) (*Manifest, error) {
+	for {
+		m, err := b.loadOpen(ctx, lotKey)
+		if err != nil || !m.Closing {
+			return m, err
+		}
+		if err := b.close(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+}
+
 // lotSize estimates the encoded size of a lot of n sheets holding b
 // signed bytes (envelope and per-sheet lines included).
 func lotSize(b, n int) int { return b + n*160 + 512 }
@@ -443,14 +473,48 @@ func (b *batcher) saveAndAck(ctx context.Context, m *Manifest, msgs []jetstream.
 
 func (b *batcher) closeAged(ctx context.Context) error {
 	now := b.q.now()
+	if now.Sub(b.scanned) >= 5*b.q.cfg.Tick {
+		// Manifests another gateway opened (and may no longer serve, if it
+		// stopped) are closed here too: look at every open manifest, not
+		// only the cached ones.
+		b.scanned = now
+		if err := b.scanOpen(ctx); err != nil {
+			return err
+		}
+	}
+	var errs []error
 	for _, m := range b.open {
-		if len(m.Sheets) == 0 {
+		if len(m.Sheets) == 0 && !m.Closing {
 			continue
 		}
-		if lim := b.q.limits(m.Insurer); !now.Before(m.Opened.Add(lim.MaxAge)) {
+		if lim := b.q.limits(m.Insurer); m.Closing || !now.Before(m.Opened.Add(lim.MaxAge)) {
 			if err := b.close(ctx, m); err != nil {
-				return err
+				if errors.Is(err, ErrFailPoint) {
+					return err
+				}
+				errs = append(errs, err)
 			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// scanOpen reads again every open manifest of the bucket, so that the
+// cache holds the current version of each (another gateway may have
+// appended to it, or opened it and stopped).
+func (b *batcher) scanOpen(ctx context.Context) error {
+	keys, err := b.lots.kv.ListKeysFiltered(ctx, "open.>")
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoKeysFound) {
+			return nil
+		}
+		return fmt.Errorf("batcher: list: %w", err)
+	}
+	for k := range keys.Keys() {
+		lk := strings.TrimPrefix(k, "open.")
+		delete(b.open, lk)
+		if _, err := b.loadOpen(ctx, lk); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -459,6 +523,15 @@ func (b *batcher) closeAged(ctx context.Context) error {
 // close freezes m into a lot record, opens the next manifest and publishes
 // the lot.
 func (b *batcher) close(ctx context.Context, m *Manifest) error {
+	if !m.Closing {
+		// Claim the manifest as it is: a gateway appending with an older
+		// revision fails, one reading it afterwards finishes this close.
+		m.Closing = true
+		if err := b.saveOpen(ctx, m); err != nil {
+			m.Closing = false
+			return err
+		}
+	}
 	id := LotID(m.LotKey, m.Seq)
 	now := b.q.now()
 	rec := &LotRecord{

@@ -158,8 +158,10 @@ type Queue struct {
 	started bool
 
 	active map[string]bool
-	audit  *auditChain
-	br     *breakers
+	// activeScanned is when the timers last listed every active lot.
+	activeScanned time.Time
+	audit         *auditChain
+	br            *breakers
 	// wake lets an insurer's acks or new sheets nudge loops.
 	batchWake chan struct{}
 }

@@ -267,18 +267,30 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 	if err != nil {
 		return err
 	}
+	replay := false
 	if !c.changed {
-		return nil
+		// Applied before (this acknowledgement redelivered after a crash
+		// or a failed step below): the steps after the state change are
+		// done again, each idempotent (the notice by its id, the lot's
+		// done list by key); otherwise the lot would never be done.
+		if c.st == nil || !c.st.applied(a.ID) {
+			return nil
+		}
+		replay = true
+	} else {
+		if err := q.fail("router.sheet"); err != nil {
+			return err
+		}
+		q.metrics.Ack("return")
 	}
-	if err := q.fail("router.sheet"); err != nil {
-		return err
-	}
-	q.metrics.Ack("return")
 	event := a.Outcome
 	if err := q.notify(ctx, Notice{ID: "sheet." + key + "." + digest + "." + a.ID, Time: now, Billing: a.Billing, Number: a.Number, Insurer: rec.Insurer, Lot: rec.ID, Event: event, Code: a.Code, Amount: a.Amount, Detail: a.Detail}); err != nil {
 		return err
 	}
 	if c.destFinal {
+		return q.sheetDone(ctx, rec.ID, key)
+	}
+	if d := c.st.dest(rec.Insurer); replay && d != nil && d.Final() && d.Lot == rec.ID {
 		return q.sheetDone(ctx, rec.ID, key)
 	}
 	return nil

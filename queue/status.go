@@ -212,6 +212,9 @@ func (st statusStore) update(ctx context.Context, key string, change func(*Statu
 			return s, nil
 		}
 		if isWrongSeq(err) && attempt < 50 {
+			// Lost a race, or read a replica that lags (cluster): read
+			// again a little later.
+			time.Sleep(time.Duration(attempt) * time.Millisecond)
 			continue
 		}
 		return nil, fmt.Errorf("update status %s: %w", key, err)

@@ -50,6 +50,17 @@ func (q *Queue) checkLots(ctx context.Context) error {
 		return info.AckFloor.Stream, true
 	}
 	var errs []error
+	if now.Sub(q.activeScanned) >= 5*q.cfg.Tick {
+		// Lots another gateway froze (and watches, unless it stopped) are
+		// watched here too: every gateway scans every active lot, each
+		// change being a CAS on the lot record.
+		q.activeScanned = now
+		if keys, err := lots.kv.ListKeysFiltered(ctx, "active.>"); err == nil {
+			for k := range keys.Keys() {
+				q.trackLot(strings.TrimPrefix(k, "active."))
+			}
+		}
+	}
 	for _, id := range q.activeLots() {
 		if ctx.Err() != nil {
 			return nil

@@ -479,6 +479,10 @@ func follow(ctx context.Context, cfg Config, ps []*Practitioner, clients []*clie
 		wg.Add(1)
 		go func(cl *client.Client, billing string) {
 			defer wg.Done()
+			// A notice may be delivered again (it stays until confirmed,
+			// and a confirmation read back from another replica may lag):
+			// count each sequence once.
+			seen := map[uint64]bool{}
 			for time.Now().Before(deadline) {
 				select {
 				case <-done:
@@ -499,6 +503,10 @@ func follow(ctx context.Context, cfg Config, ps []*Practitioner, clients []*clie
 				mu.Lock()
 				for _, n := range ns {
 					last = max(last, n.Seq)
+					if seen[n.Seq] {
+						continue
+					}
+					seen[n.Seq] = true
 					st := state[billing+"."+n.Number]
 					if n.Number == "" || st == nil || !st.ok {
 						continue
