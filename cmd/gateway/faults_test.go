@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/fsegate/fsegate/insurers/mock"
+	"github.com/fsegate/fsegate/internal/loadgen"
+)
+
+// Faults under load. Each test sends a bounded load, injects one fault,
+// and prints its accounting; expected everywhere: every sheet receipted
+// (sent again after a refusal, as a workstation does) and final exactly
+// once, none lost, none duplicated.
+
+// crash stops a gateway the way kill -9 would, in-process: connections
+// cut, no drain, nothing flushed, in-flight work abandoned mid-step (the
+// NATS connection closed under it).
+func crash(m *Main) {
+	m.closed.Store(true)
+	m.ready.Store(false)
+	_ = m.api.Close()
+	_ = m.admin.Close()
+	m.nc.Close()
+	m.stop()
+	m.queue.Close()
+	for _, mi := range m.mocks {
+		_ = mi.Stop()
+	}
+}
+
+// TestFaultGatewayCrash crashes one gateway of two (in-process: its NATS
+// connection and listeners are cut without drain, a subprocess kill -9 is
+// cmd/gateway/kill_test.go's) while both take a load on a 3-node cluster.
+// The sheets that got no receipt are sent again to the survivor, which
+// also takes over the lots the dead one was building and watching.
+func TestFaultGatewayCrash(t *testing.T) {
+	c := natsCluster(t, 0)
+	gws := clusterGateways(t, c, 2)
+	const n = 300
+	ps, corpus := prepareLoad(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		crash(gws[1])
+	}()
+	cfg := loadgen.Config{URLs: gatewayURLs(gws...), Roots: loadRoots(t), Rate: 400, Connections: 2}
+	rep, err := loadgen.Run(ctx, cfg, ps, corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first pass, gateway 2 of 2 crashed under load:\n%s", rep)
+	if rep.Refused+rep.Errors == 0 {
+		t.Log("note: the crash came after the last sheet to gateway 2")
+	}
+	cfg.URLs = gatewayURLs(gws[0])
+	again, err := loadgen.Run(ctx, cfg, ps, corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("second pass, whole corpus to the survivor:\n%s", again)
+	if again.Receipted != n {
+		t.Errorf("second pass: %d receipted of %d", again.Receipted, n)
+	}
+	waitCorpusFinal(t, gws[0].Queue(), corpus, 60*time.Second)
+	lots := lotAccounting(t, gws[0].Queue(), corpus)
+	t.Logf("accounting: sent %d, receipted %d before the crash, %d refused or cut, all %d receipted and final after resending, each in exactly one lot (%d lots), 0 lost",
+		rep.Sent, rep.Receipted, rep.Refused+rep.Errors, n, lots)
+}
+
+// faultLoad runs n sheets through one gateway with embedded NATS and the
+// mock insurers playing sc, follows them to the end and checks the
+// accounting.
+func faultLoad(t *testing.T, sc *mock.Scenario, n int, follow time.Duration) *loadgen.Report {
+	t.Helper()
+	m := startGatewayWith(t, func(m *Main) { m.Scenario = sc }, "--mock-insurers", "--lot-max-age", "500ms")
+	ps, corpus := prepareLoad(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), follow+30*time.Second)
+	defer cancel()
+	rep, err := loadgen.Run(ctx, loadgen.Config{URL: "https://" + m.APIAddr(), Roots: loadRoots(t), Connections: 2, Follow: true, FollowFor: follow}, ps, corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, rep, n)
+	lots := lotAccounting(t, m.Queue(), corpus)
+	t.Logf("accounting: sent %d, receipted %d, final %d, missing %d, duplicated %d, in %d lots\n%s", rep.Sent, rep.Receipted, rep.Final, rep.Missing, rep.Duplicated, lots, rep)
+	return rep
+}
+
+// TestFaultInsurerOutage: every insurer takes no lot for its first 4
+// seconds, then comes back; the lots waiting in its consumer are taken
+// then, nothing is lost nor sent twice.
+func TestFaultInsurerOutage(t *testing.T) {
+	faultLoad(t, &mock.Scenario{Name: "outage-4s", Outages: []mock.Outage{{Start: 0, Duration: 4 * time.Second}}}, 150, 60*time.Second)
+}
+
+// TestFaultInsurerDuplicates: every insurer answers everything twice (same
+// ids), payments before returns before the ARL (fixtures/scenarios/chaotic):
+// the ack router applies each once, states only forward.
+func TestFaultInsurerDuplicates(t *testing.T) {
+	sc, err := mock.FixtureScenario("chaotic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	faultLoad(t, sc, 150, 60*time.Second)
+}
