@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/loadgen"
 )
@@ -105,4 +107,75 @@ func TestFaultInsurerDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	faultLoad(t, sc, 150, 60*time.Second)
+}
+
+// TestFaultStorageFull: FSE_SHEETS reaches its byte limit (set small here,
+// as a full disk budget would): new sheets are refused with 503
+// STORAGE_FULL, none already receipted is lost, and once room returns the
+// refused ones are taken.
+func TestFaultStorageFull(t *testing.T) {
+	m := startGateway(t, "--mock-insurers", "--lot-max-age", "500ms")
+	const n = 120
+	ps, corpus := prepareLoad(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := loadgen.Config{URL: "https://" + m.APIAddr(), Roots: loadRoots(t), Connections: 2}
+	first := &loadgen.Corpus{Sheets: corpus.Sheets[:n/2]}
+	rep, err := loadgen.Run(ctx, cfg, ps, first)
+	if err != nil || rep.Receipted != n/2 {
+		t.Fatalf("before the limit: %d receipted of %d, %v", rep.Receipted, n/2, err)
+	}
+	// Room for about 10 more sheets.
+	sheets := m.Queue().Topology().Sheets
+	info, err := sheets.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	was := info.Config.MaxBytes
+	setMax := func(b int64) {
+		t.Helper()
+		sc := info.Config
+		sc.MaxBytes = b
+		if _, err := m.Queue().Topology().JS.UpdateStream(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setMax(int64(info.State.Bytes) + 10*int64(len(corpus.Sheets[0].Signed)+200))
+	full, err := loadgen.Run(ctx, cfg, ps, &loadgen.Corpus{Sheets: corpus.Sheets[n/2:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("storage full:\n%s", full)
+	if full.RefusedCodes["STORAGE_FULL"] == 0 || full.Refused != full.RefusedCodes["STORAGE_FULL"] || full.Errors != 0 {
+		t.Fatalf("with FSE_SHEETS full: refused %d %v, errors %d; want STORAGE_FULL refusals only", full.Refused, full.RefusedCodes, full.Errors)
+	}
+	// One refusal seen through the client: 503, retryable.
+	cl := newClient(t, m, ps[0].Profile)
+	for _, s := range corpus.Sheets[n/2:] {
+		if s.P != 0 {
+			continue
+		}
+		if _, err := cl.SendSheet(ctx, s.Signed); err != nil {
+			var p *client.Problem
+			if !errors.As(err, &p) || p.Status != 503 || !p.Has("STORAGE_FULL") || !p.Retryable() {
+				t.Fatalf("refusal when full: %v; want 503 STORAGE_FULL, retryable", err)
+			}
+			break
+		}
+	}
+	// The sheets receipted before the limit still go all the way.
+	waitCorpusFinal(t, m.Queue(), first, 60*time.Second)
+	// Room again: everything refused is taken on the next send.
+	setMax(was)
+	again, err := loadgen.Run(ctx, cfg, ps, corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Receipted != n {
+		t.Fatalf("after room returned: %d receipted of %d (%v)", again.Receipted, n, again.RefusedCodes)
+	}
+	waitCorpusFinal(t, m.Queue(), corpus, 60*time.Second)
+	lots := lotAccounting(t, m.Queue(), corpus)
+	t.Logf("accounting: %d receipted before the limit, then %d receipted and %d refused STORAGE_FULL; after room returned all %d receipted and final, each in exactly one lot (%d lots), 0 lost",
+		rep.Receipted, full.Receipted, full.Refused, n, lots)
 }
