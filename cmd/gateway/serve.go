@@ -83,6 +83,12 @@ type Main struct {
 	Tick      time.Duration
 	// Scenario of the mock insurers (nil: well-behaved).
 	Scenario *mock.Scenario
+	// Intake timeouts (a slow client cannot hold a connection): headers
+	// within ReadHeaderTimeout (10 s), the whole request, body included,
+	// within ReadTimeout (2 min: more than a notices long poll, whose
+	// handler context the server would cancel at that deadline), an idle
+	// keep-alive connection closed after IdleTimeout (2 min).
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 
 	dir       *insurers.Directory
 	practices *practices
@@ -374,7 +380,16 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	apiMux := http.NewServeMux()
 	m.routes(apiMux)
-	m.api = &http.Server{Handler: apiMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ConnContext: withConnAuth,
+	if m.ReadHeaderTimeout == 0 {
+		m.ReadHeaderTimeout = 10 * time.Second
+	}
+	if m.ReadTimeout == 0 {
+		m.ReadTimeout = 2 * time.Minute
+	}
+	if m.IdleTimeout == 0 {
+		m.IdleTimeout = 2 * time.Minute
+	}
+	m.api = &http.Server{Handler: apiMux, TLSConfig: tlsCfg, ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout, ConnContext: withConnAuth,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := m.api.ServeTLS(m.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
