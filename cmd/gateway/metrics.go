@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fsegate/fsegate/queue"
 )
@@ -45,7 +46,7 @@ func newMetrics() *metrics {
 			Buckets: []float64{0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400}}),
 	}
 	m.reg.MustRegister(m.received, m.refused, m.queued, m.final, m.lots, m.acks, m.dead, m.e2e,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

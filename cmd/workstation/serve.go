@@ -416,7 +416,7 @@ func (s *server) postSheet(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	e, err := s.ob.PutSource(sh.Practitioner.Billing, sh.Number, doc, source)
+	_, err = s.ob.PutSource(sh.Practitioner.Billing, sh.Number, doc, source)
 	if errors.Is(err, outbox.ErrConflict) {
 		problem(w, http.StatusConflict, "another sheet with this number is in the outbox", api.NewError("OUTBOX_CONFLICT", "number", err.Error(), "a sheet number is used once; a refused sheet may be corrected"))
 		return
@@ -440,7 +440,8 @@ func (s *server) postSheet(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(p)
 		return
 	}
-	if e, err = s.ob.Get(key); err != nil {
+	e, err := s.ob.Get(key)
+	if err != nil {
 		problem(w, http.StatusInternalServerError, "outbox", api.NewError("OUTBOX_UNAVAILABLE", "", err.Error(), ""))
 		return
 	}

@@ -336,9 +336,9 @@ func TestScenarios(t *testing.T) {
 			}},
 		{"negative ARL", `{negative_arl: {first: 1, code: LOT_FUTURE, label: lot daté dans le futur}}`,
 			func(t *testing.T, e *env, a *acks, m *made) {
-				all := a.wait(t, "a negative ARL", func(all []*lot.Ack) bool { return len(arls(all)) == 1 })
+				a.wait(t, "a negative ARL", func(all []*lot.Ack) bool { return len(arls(all)) == 1 })
 				time.Sleep(300 * time.Millisecond)
-				all = a.wait(t, "", func([]*lot.Ack) bool { return true })
+				all := a.wait(t, "", func([]*lot.Ack) bool { return true })
 				if len(all) != 1 || all[0].ARL.Positive || all[0].ARL.Reason.Code != "LOT_FUTURE" {
 					t.Fatalf("got %s, want one negative ARL LOT_FUTURE and nothing else", describe(all))
 				}
@@ -417,7 +417,8 @@ func TestScenarioSeedReplays(t *testing.T) {
 	same, diff := 0, 0
 	for i := 0; i < 200; i++ {
 		id := "751000017.00000" + string(rune('0'+i%10)) + string(rune('a'+i/10))
-		if sc.hit(0.5, "x", id) == sc.hit(0.5, "x", id) {
+		first, again := sc.hit(0.5, "x", id), sc.hit(0.5, "x", id)
+		if first == again {
 			same++
 		}
 		if sc.hit(0.5, "x", id) != other.hit(0.5, "x", id) {
