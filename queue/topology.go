@@ -115,11 +115,15 @@ type Topology struct {
 	Replicas int
 }
 
-// share of the byte budget per stream, in percent.
+// share of the byte budget per stream and bucket, in percent. FSE_STATUS
+// holds one record per sheet (with its events), rewritten at each state
+// change: it needs about as much room as the sheets themselves, and a full
+// bucket refuses even updates of existing keys, which would freeze every
+// sheet in flight (seen at 150,000 sheets with a 1 % share).
 var budgetShare = map[string]int64{
-	StreamSheets: 40, StreamLots: 20, StreamHistory: 10, StreamPrescriptions: 10,
-	StreamNotices: 5, StreamAcks: 5, StreamDead: 4, StreamAudit: 3,
-	// KV buckets: 1 % each.
+	StreamSheets: 26, BucketStatus: 26, StreamLots: 14, StreamHistory: 8, StreamPrescriptions: 6,
+	StreamNotices: 5, StreamAcks: 4, StreamDead: 3, StreamAudit: 2,
+	BucketBatches: 5, BucketCursors: 1,
 }
 
 // FreeDisk returns the bytes available to an unprivileged writer at dir.
@@ -222,14 +226,16 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 			History:     history,
 			Storage:     jetstream.FileStorage,
 			Replicas:    cfg.Replicas,
-			MaxBytes:    limit(name, 1),
+			MaxBytes:    limit(name, budgetShare[name]),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("topology: bucket %s: %w", name, err)
 		}
 		return b, nil
 	}
-	if t.Status, err = kv(BucketStatus, "per-sheet state and content digest, create-only, no TTL", 5); err != nil {
+	// One revision: the protocol only ever reads the latest (CAS on its
+	// revision); every state change is kept in FSE_HISTORY.
+	if t.Status, err = kv(BucketStatus, "per-sheet state and content digest, create-only, no TTL", 1); err != nil {
 		return nil, err
 	}
 	if t.Batches, err = kv(BucketBatches, "open lot manifests, closed lots, active lots", 1); err != nil {
