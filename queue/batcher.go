@@ -180,7 +180,6 @@ type batcher struct {
 	lots lotStore
 	cons jetstream.Consumer
 	open map[string]*Manifest
-	mu   sync.Mutex
 	// scanned is when closeAged last read every open manifest.
 	scanned time.Time
 }
