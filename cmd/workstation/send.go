@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,12 +30,16 @@ when the gateway cannot be reached the sheet waits and is sent by
 'workstation outbox --send' or 'workstation serve'. Sending the same sheet
 twice is harmless: the gateway answers with its first receipt.
 
+A signed prescription (a PDF from 'workstation prescribe') is sent as it is:
+the gateway keeps it, and pharmacy claims may then reference its id.
+
 Prints the receipt of each sheet, or every reason of a refusal.
 Exit status: 0 when every sheet is receipted, 1 when one is refused or
 waits offline, 2 on misuse.
 
 Examples:
   workstation send --dev signed/*.xml
+  workstation send --dev rx.pdf                 # a signed prescription
   workstation send --gateway https://gw.example:8443 --pin-file ~/.pin sheet.signed.xml
 `
 
@@ -78,11 +84,17 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var keys []string
+	var keys, pdfs []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return err
+		}
+		if bytes.HasPrefix(b, []byte("%PDF-")) {
+			// A signed prescription: the gateway keeps it for the pharmacy
+			// claims that will reference it.
+			pdfs = append(pdfs, f)
+			continue
 		}
 		s, err := fse.Decode(b)
 		if err != nil {
@@ -94,7 +106,59 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		keys = append(keys, e.Key)
 	}
+	if len(pdfs) > 0 {
+		if err := sendPrescriptions(ctx, env, cf, gf, pdfs); err != nil {
+			return err
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
 	return sendKeys(ctx, env, cf, gf, ob, keys)
+}
+
+// sendPrescriptions posts signed PDF prescriptions. They do not go through
+// the outbox: the prescriber keeps the signed PDF file itself, and sending
+// it again is harmless.
+func sendPrescriptions(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, files []string) error {
+	c, err := cf.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cl, err := gf.client(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	failed := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		raw, err := cl.SendPrescription(ctx, b)
+		var p *client.Problem
+		switch {
+		case errors.As(err, &p):
+			failed++
+			fmt.Fprintf(env.Stdout, "%s: refused\n", f)
+			printProblem(env.Stdout, p)
+			continue
+		case err != nil:
+			return gatewayHint(fmt.Errorf("%s: %w", f, err), gf.URL)
+		}
+		var got struct {
+			ID         string `json:"id"`
+			Prescriber string `json:"prescriber"`
+		}
+		_ = json.Unmarshal(raw, &got)
+		fmt.Fprintf(env.Stdout, "%s: prescription %s stored (prescriber %s)\n", f, got.ID, got.Prescriber)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d prescriptions refused", failed, len(files))
+	}
+	return nil
 }
 
 func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
