@@ -37,17 +37,30 @@ func TestDeadlinesDeadLetterResubmit(t *testing.T) {
 		}
 		lotID = st.Destinations[0].Lot
 	}
-	rec, err := q.Lot(ctx, lotID)
-	if err != nil {
-		t.Fatal(err)
+	// The lot record and FSE_DEAD are written as the sheets turn final:
+	// wait for them too (bounded), then check.
+	js, _ := jetstream.New(e.nc)
+	dead, _ := js.Stream(ctx, queue.StreamDead)
+	var rec *queue.LotRecord
+	var deadMsgs uint64
+	for until := time.Now().Add(10 * time.Second); ; {
+		var err error
+		if rec, err = q.Lot(ctx, lotID); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := dead.Info(ctx); err == nil {
+			deadMsgs = info.State.Msgs
+		}
+		if (rec.State == queue.LotDead && deadMsgs >= 1) || time.Now().After(until) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if rec.State != queue.LotDead || rec.Attempt != 2 {
 		t.Fatalf("lot %s: state %s attempt %d, want dead after 2 attempts", lotID, rec.State, rec.Attempt)
 	}
-	js, _ := jetstream.New(e.nc)
-	dead, _ := js.Stream(ctx, queue.StreamDead)
-	if info, _ := dead.Info(ctx); info.State.Msgs != 1 {
-		t.Fatalf("FSE_DEAD holds %d messages, want 1", info.State.Msgs)
+	if deadMsgs != 1 {
+		t.Fatalf("FSE_DEAD holds %d messages, want 1", deadMsgs)
 	}
 
 	// The insurer is back: resubmit, same lot id, next attempt.
