@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -403,6 +404,10 @@ func (m *Main) Run(ctx context.Context) error {
 	adminMux.HandleFunc("POST /admin/resubmit", m.adminResubmit)
 	adminMux.HandleFunc("GET /admin/audit/verify", m.adminAuditVerify)
 	adminMux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
+	// Profiles for operators (the admin listener is loopback by default).
+	adminMux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	adminMux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	adminMux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	if err := m.mountDashboard(ctx, adminMux); err != nil { // internal/dashboard at / and /dashboard/
 		return err
 	}
