@@ -110,8 +110,15 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
+	// One message carries the returns of a whole lot: the lot record is
+	// read once for all of them and the sheets that became final are added
+	// to its done list in one update at the end (reading and rewriting a
+	// 500-sheet record per return made the router quadratic in the lot
+	// size). The message is acked only after that update, so a crash in
+	// between redelivers it and the replay path adds them again.
+	cache := &ackCache{lots: map[string]*LotRecord{}, done: map[string][]string{}}
 	for _, a := range acks {
-		err := r.q.applyAck(ctx, insurer, a)
+		err := r.q.applyAck(ctx, insurer, a, cache)
 		switch {
 		case errors.Is(err, ErrRefused):
 			r.q.log.Warn("acknowledgement refused", "insurer", insurer, "lot", a.Lot, "ack", a.ID, "err", err)
@@ -122,21 +129,40 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 	}
+	for lotID, keys := range cache.done {
+		if err := r.q.sheetsDone(ctx, lotID, keys); err != nil {
+			r.q.log.Warn("lot progress not recorded; will retry", "insurer", insurer, "lot", lotID, "err", err)
+			_ = msg.NakWithDelay(r.q.cfg.Tick)
+			return
+		}
+	}
 	_ = msg.Ack()
 }
 
+// ackCache holds, for one acknowledgement message, the lot records read
+// (returns only read them) and the sheets found final per lot.
+type ackCache struct {
+	lots map[string]*LotRecord
+	done map[string][]string
+}
+
 // applyAck applies one acknowledgement of insurer (design §5 step 5).
-func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack) error {
+func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack, cache *ackCache) error {
 	if a.Insurer != "" && a.Insurer != insurer {
 		return fmt.Errorf("%w: %s answered on the subject of %s", ErrRefused, a.Insurer, insurer)
 	}
 	lots := lotStore{q.top.Batches}
-	rec, err := lots.getLot(ctx, a.Lot)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fmt.Errorf("%w: lot %s unknown", ErrRefused, a.Lot)
-	}
-	if err != nil {
-		return err
+	rec := cache.lots[a.Lot]
+	if rec == nil || a.Level != LevelReturn {
+		var err error
+		rec, err = lots.getLot(ctx, a.Lot)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("%w: lot %s unknown", ErrRefused, a.Lot)
+		}
+		if err != nil {
+			return err
+		}
+		cache.lots[a.Lot] = rec
 	}
 	if rec.Insurer != insurer {
 		return fmt.Errorf("%w: lot %s was not sent to %s", ErrRefused, a.Lot, insurer)
@@ -146,7 +172,7 @@ func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack) error {
 	case LevelARL:
 		return q.applyARL(ctx, rec, a, now)
 	case LevelReturn:
-		return q.applyReturn(ctx, rec, a, now)
+		return q.applyReturn(ctx, rec, a, now, cache)
 	}
 	return fmt.Errorf("%w: level %q", ErrRefused, a.Level)
 }
@@ -240,7 +266,7 @@ func (q *Queue) lotNotices(ctx context.Context, rec *LotRecord, event, detail, a
 	return nil
 }
 
-func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time.Time) error {
+func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time.Time, cache *ackCache) error {
 	key := StatusKey(a.Billing, a.Number)
 	if !rec.has(key) {
 		return fmt.Errorf("%w: sheet %s is not in lot %s", ErrRefused, key, rec.ID)
@@ -288,26 +314,36 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 		return err
 	}
 	if c.destFinal {
-		return q.sheetDone(ctx, rec.ID, key)
+		cache.done[rec.ID] = append(cache.done[rec.ID], key)
+		return nil
 	}
 	if d := c.st.dest(rec.Insurer); replay && d != nil && d.Final() && d.Lot == rec.ID {
-		return q.sheetDone(ctx, rec.ID, key)
+		cache.done[rec.ID] = append(cache.done[rec.ID], key)
 	}
 	return nil
 }
 
-// sheetDone records that a sheet of a lot is final there; the last one
+// sheetsDone records that sheets of a lot are final there; the last one
 // ends the lot.
-func (q *Queue) sheetDone(ctx context.Context, lotID, key string) error {
+func (q *Queue) sheetsDone(ctx context.Context, lotID string, keys []string) error {
 	lots := lotStore{q.top.Batches}
 	done := false
 	_, err := lots.updateLot(ctx, lotID, func(r *LotRecord) error {
+		seen := make(map[string]bool, len(r.Done))
 		for _, k := range r.Done {
-			if k == key {
-				return errNoChange
+			seen[k] = true
+		}
+		added := false
+		for _, k := range keys {
+			if !seen[k] {
+				seen[k] = true
+				r.Done = append(r.Done, k)
+				added = true
 			}
 		}
-		r.Done = append(r.Done, key)
+		if !added {
+			return errNoChange
+		}
 		if len(r.Done) >= len(r.Sheets) && r.State != LotDead {
 			r.State = LotDone
 			done = true
