@@ -58,6 +58,9 @@ type Attempt struct {
 	N         int       `json:"n"`
 	Published time.Time `json:"published"`
 	StreamSeq uint64    `json:"seq"` // FSE_LOTS sequence
+	// Delivered is when the insurer took this attempt (its consumer's ack
+	// floor passed it).
+	Delivered time.Time `json:"delivered,omitzero"`
 }
 
 // LotRecord is a closed lot (FSE_BATCHES lot.<id>): its frozen manifest,

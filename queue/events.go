@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -29,6 +30,18 @@ func (q *Queue) historyAsync(st *Status, e Event) {
 	msg.Header.Set(jetstream.MsgIDHeader, st.Key()+"."+st.Digest+"."+e.Insurer+"."+string(e.State)+"."+e.AckID+"."+e.Lot)
 	if _, err := q.js.PublishMsgAsync(msg); err != nil {
 		q.log.Warn("history not recorded", "key", st.Key(), "state", e.State, "err", err)
+	}
+}
+
+// lotHistoryAsync records a lot-level event (delivered, ARL positive) once
+// for the whole lot in FSE_HISTORY.
+func (q *Queue) lotHistoryAsync(rec *LotRecord, e Event) {
+	e.Insurer, e.Lot = rec.Insurer, rec.ID
+	b, _ := json.Marshal(HistoryEntry{Event: e})
+	msg := &nats.Msg{Subject: LotHistorySubject(rec.ID), Data: b, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, "lot."+rec.ID+"."+strconv.Itoa(rec.Attempt)+"."+string(e.State))
+	if _, err := q.js.PublishMsgAsync(msg); err != nil {
+		q.log.Warn("lot history not recorded", "lot", rec.ID, "state", e.State, "err", err)
 	}
 }
 

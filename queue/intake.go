@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -303,5 +304,50 @@ func (q *Queue) Status(ctx context.Context, billing, number string) (*Status, er
 		return nil, ErrNotFound
 	}
 	st, _, err := q.status.get(ctx, StatusKey(billing, number))
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	return st, q.withLotStates(ctx, st)
+}
+
+// withLotStates shows on st the lot-level states of its lots (delivered,
+// ARL positive), which are recorded once per lot rather than on each
+// sheet: a destination still batched in a lot that was delivered or
+// acknowledged takes that state, and the lot's events join its history.
+func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
+	lifted := false
+	for i := range st.Destinations {
+		d := &st.Destinations[i]
+		if d.State != Batched || d.Lot == "" {
+			continue
+		}
+		rec, err := q.Lot(ctx, d.Lot)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var evs []Event
+		for _, a := range rec.Attempts {
+			if !a.Delivered.IsZero() {
+				evs = append(evs, Event{Time: a.Delivered, Insurer: d.Insurer, State: Delivered, Lot: rec.ID})
+			}
+		}
+		if !rec.ARLAt.IsZero() {
+			evs = append(evs, Event{Time: rec.ARLAt, Insurer: d.Insurer, State: ARLPositive, Lot: rec.ID})
+		}
+		for _, e := range evs {
+			if e.State.Rank() > d.State.Rank() {
+				d.State, d.Updated = e.State, e.Time
+			}
+			st.History = append(st.History, e)
+			lifted = true
+		}
+	}
+	if lifted {
+		sort.SliceStable(st.History, func(i, j int) bool { return st.History[i].Time.Before(st.History[j].Time) })
+		st.overall()
+	}
+	return nil
 }

@@ -274,3 +274,56 @@ func TestIntakeLotsAcks(t *testing.T) {
 		t.Fatalf("audit: %+v", rep)
 	}
 }
+
+// TestLotLevelStates: an ARL is a state of the lot. It is written once on
+// the lot record, not on each sheet's status record, and Status shows it
+// on every sheet of the lot with its history event.
+func TestLotLevelStates(t *testing.T) {
+	e := newEnv(t)
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }})
+	ctx := context.Background()
+	nums := numbers(1, 3)
+	for _, n := range nums {
+		if _, err := q.Submit(ctx, sheet("751000017", n, "d"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	js, _ := jetstream.New(e.nc)
+	kv, err := js.KeyValue(ctx, queue.BucketStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, n := range nums {
+		for {
+			st, err := q.Status(ctx, "751000017", n)
+			if err == nil && st.State == queue.ARLPositive {
+				d := st.Destinations[0]
+				if d.State != queue.ARLPositive || d.Lot == "" {
+					t.Fatalf("sheet %s: destination %+v, want arl_positive in a lot", n, d)
+				}
+				last := st.History[len(st.History)-1]
+				if last.State != queue.ARLPositive || last.Lot != d.Lot || last.Time.IsZero() {
+					t.Fatalf("sheet %s: last event %+v, want the lot's ARL", n, last)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sheet %s: %+v, %v; want arl_positive", n, st, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		ent, err := kv.Get(ctx, queue.StatusKey("751000017", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw queue.Status
+		if err := json.Unmarshal(ent.Value(), &raw); err != nil {
+			t.Fatal(err)
+		}
+		if raw.Destinations[0].State != queue.Batched {
+			t.Errorf("sheet %s: stored state %s, want batched (the ARL belongs to the lot record)", n, raw.Destinations[0].State)
+		}
+	}
+}

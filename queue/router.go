@@ -232,13 +232,9 @@ func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Ti
 	q.metrics.Ack(level)
 	q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: level + " " + a.Reason})
 	if positive {
-		err = q.forEachSheet(ctx, rec, func(ctx context.Context, e ManifestEntry) error {
-			_, err := q.changeDest(ctx, e.Key, e.Digest, rec.Insurer, "", Event{Time: now, State: ARLPositive, Lot: rec.ID})
-			return err
-		})
-		if err != nil {
-			return err
-		}
+		// A lot-level state: recorded on the lot, shown on each sheet by
+		// Queue.Status, never written sheet by sheet.
+		q.lotHistoryAsync(rec, Event{Time: now, State: ARLPositive, AckID: a.ID})
 	}
 	if err := q.lotNotices(ctx, rec, level, a.Reason, a.ID, now); err != nil {
 		return err

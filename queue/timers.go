@@ -137,23 +137,26 @@ func (q *Queue) checkLot(ctx context.Context, rec *LotRecord, now time.Time, flo
 }
 
 func (q *Queue) delivered(ctx context.Context, rec *LotRecord, now time.Time) error {
+	// Delivery is a state of the lot, recorded once on the lot and once in
+	// its history, not on each of its (up to hundreds of) sheets: a sheet's
+	// status shows it through its lot (Queue.Status).
 	rec, err := lotStore{q.top.Batches}.updateLot(ctx, rec.ID, func(r *LotRecord) error {
 		if r.State != LotPublished {
 			return errNoChange
 		}
 		r.State = LotDelivered
+		if a := r.current(); a != nil {
+			a.Delivered = now
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if rec.State != LotDelivered {
-		return nil
+	if rec.State == LotDelivered {
+		q.lotHistoryAsync(rec, Event{Time: now, State: Delivered})
 	}
-	return q.forEachSheet(ctx, rec, func(ctx context.Context, e ManifestEntry) error {
-		_, err := q.changeDest(ctx, e.Key, e.Digest, rec.Insurer, "", Event{Time: now, State: Delivered, Lot: rec.ID})
-		return err
-	})
+	return nil
 }
 
 // resend publishes the lot's current attempt.

@@ -59,6 +59,10 @@ func StatusKey(billing, num string) string { return billing + "." + num }
 func HistorySubject(billing, num string) string {
 	return SubjectHistory + "." + billing + "." + num
 }
+
+// LotHistorySubject holds the lot-level events of a lot (delivered, ARL),
+// which its sheets share instead of each recording them.
+func LotHistorySubject(lotID string) string { return SubjectHistory + ".lot." + lotID }
 func PrescriptionSubject(prescriber, id string) string {
 	return SubjectPrescriptions + "." + prescriber + "." + id
 }
