@@ -40,6 +40,11 @@ type Manifest struct {
 
 	rev  uint64
 	keys map[string]bool
+	// signed holds the signed bytes of the sheets this process appended,
+	// by FSE_SHEETS sequence, so that closing the lot does not read each
+	// of them back; sheets appended elsewhere or before a restart are read
+	// back from the stream.
+	signed map[uint64][]byte
 }
 
 // Lot states of a LotRecord.
@@ -81,7 +86,8 @@ type LotRecord struct {
 	Done     []string        `json:"done,omitempty"` // sheet keys final at this insurer
 	Reason   string          `json:"reason,omitempty"`
 
-	rev uint64
+	rev    uint64
+	signed map[uint64][]byte // see Manifest.signed
 }
 
 func (r *LotRecord) has(key string) bool {
@@ -267,6 +273,7 @@ func (b *batcher) loadOpen(ctx context.Context, lotKey string) (*Manifest, error
 		m.rev = e.Revision()
 	}
 	m.keys = map[string]bool{}
+	m.signed = map[uint64][]byte{}
 	for _, s := range m.Sheets {
 		m.keys[s.Key] = true
 	}
@@ -294,6 +301,7 @@ func (b *batcher) resetOpen(ctx context.Context, m *Manifest) error {
 	m.Opened = time.Time{}
 	m.Closing = false
 	m.keys = map[string]bool{}
+	m.signed = map[uint64][]byte{}
 	return b.saveOpen(ctx, m)
 }
 
@@ -421,6 +429,7 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 			m.Sheets = append(m.Sheets, p.entry)
 			m.Bytes += p.entry.Size
 			m.keys[p.entry.Key] = true
+			m.signed[p.entry.StreamSeq] = p.msg.Data()
 			toAck = append(toAck, p.msg)
 			if len(m.Sheets) >= lim.MaxSheets {
 				if err := b.saveAndAck(ctx, m, toAck); err != nil {
@@ -514,9 +523,14 @@ func (b *batcher) scanOpen(ctx context.Context) error {
 	}
 	for k := range keys.Keys() {
 		lk := strings.TrimPrefix(k, "open.")
+		old := b.open[lk]
 		delete(b.open, lk)
-		if _, err := b.loadOpen(ctx, lk); err != nil {
+		m, err := b.loadOpen(ctx, lk)
+		if err != nil {
 			return err
+		}
+		if old != nil && old.Seq == m.Seq {
+			m.signed = old.signed // still the same lot: keep the bytes in hand
 		}
 	}
 	return nil
@@ -539,13 +553,16 @@ func (b *batcher) close(ctx context.Context, m *Manifest) error {
 	rec := &LotRecord{
 		ID: id, LotKey: m.LotKey, Insurer: m.Insurer, Seq: m.Seq, Closed: now,
 		Sheets: append([]ManifestEntry(nil), m.Sheets...), State: LotClosed, Attempt: 1,
+		signed: m.signed,
 	}
 	data, _ := json.Marshal(rec)
 	rev, err := b.lots.kv.Create(ctx, lotKVKey(id), data)
 	if errors.Is(err, jetstream.ErrKeyExists) {
+		signed := rec.signed
 		if rec, err = b.lots.getLot(ctx, id); err != nil {
 			return err
 		}
+		rec.signed = signed
 	} else if err != nil {
 		return fmt.Errorf("batcher: freeze %s: %w", id, err)
 	} else {
@@ -612,12 +629,16 @@ func (q *Queue) publishLot(ctx context.Context, rec *LotRecord) (uint64, error) 
 	lot.Sheets = make([]LotSheet, len(rec.Sheets))
 	err := q.forEachIndex(ctx, len(rec.Sheets), func(ctx context.Context, i int) error {
 		e := rec.Sheets[i]
-		m, err := q.top.Sheets.GetMsg(ctx, e.StreamSeq)
-		if err != nil {
-			return fmt.Errorf("lot %s: sheet %s: %w", rec.ID, e.Key, err)
+		signed, ok := rec.signed[e.StreamSeq]
+		if !ok {
+			m, err := q.top.Sheets.GetMsg(ctx, e.StreamSeq)
+			if err != nil {
+				return fmt.Errorf("lot %s: sheet %s: %w", rec.ID, e.Key, err)
+			}
+			signed = m.Data
 		}
 		billing, number, _ := strings.Cut(e.Key, ".")
-		lot.Sheets[i] = LotSheet{Billing: billing, Number: number, Digest: e.Digest, Signed: m.Data}
+		lot.Sheets[i] = LotSheet{Billing: billing, Number: number, Digest: e.Digest, Signed: signed}
 		return nil
 	})
 	if err != nil {

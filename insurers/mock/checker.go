@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/beevik/etree"
+
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
@@ -55,10 +57,20 @@ func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
 	if c.Verifier == nil {
 		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: "no trust store to verify the signature"}}, nil
 	}
-	if _, err := c.Verifier.Verify(signed); err != nil {
+	if len(signed) > fse.MaxSize {
+		return &Checked{Reject: &lot.Reason{Code: lot.CodeSheetFormat, Label: "care sheet over " + strconv.Itoa(fse.MaxSize) + " bytes"}}, nil
+	}
+	// One parse for the signature and the care sheet, as the gateway does:
+	// parsing costs more than verifying.
+	doc := etree.NewDocument()
+	doc.ReadSettings = etree.ReadSettings{PreserveDuplicateAttrs: true, MaxDepth: fse.MaxDepth}
+	if err := doc.ReadFromBytes(signed); err != nil {
 		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: label(err)}}, nil
 	}
-	s, err := fse.Decode(signed)
+	if _, err := c.Verifier.VerifyDocument(doc); err != nil {
+		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: label(err)}}, nil
+	}
+	s, err := fse.DecodeElement(doc.Root())
 	if err != nil {
 		return &Checked{Reject: &lot.Reason{Code: lot.CodeSheetFormat, Label: label(err)}}, nil
 	}
