@@ -2,6 +2,7 @@ package fastxml
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -29,20 +30,9 @@ func ReadDocument(data []byte, settings etree.ReadSettings) (*etree.Document, er
 	return doc, err
 }
 
-// Templates for text nodes: the whitespace and CDATA flags are unexported,
-// so nodes are copied from these (parent nil, index -1) and get their data.
-var (
-	textTmpl  = *etree.NewText("")
-	wsTmpl    = whitespaceTemplate()
-	cdataTmpl = *etree.NewCData("")
-)
-
-func whitespaceTemplate() etree.CharData {
-	c := etree.NewText("")
-	c.SetData(" ") // sets the whitespace flag
-	c.Data = ""
-	return *c
-}
+// cdataTmpl is a preserved CDATA node (its flag is unexported): such nodes
+// are copied from it and get their data.
+var cdataTmpl = *etree.NewCData("")
 
 // frame is an open element: its node, its raw qualified name (to match the
 // end tag) and where its children start in parser.pending.
@@ -193,15 +183,14 @@ func (p *parser) text(data string, cdata bool) {
 	}
 	p.chars = p.chars[:len(p.chars)+1]
 	c := &p.chars[len(p.chars)-1]
-	switch {
-	case cdata && p.preserve:
+	if cdata && p.preserve {
 		*c = cdataTmpl
-	case isWhitespace(data):
-		*c = wsTmpl
-	default:
-		*c = textTmpl
+		c.Data = data
+	} else {
+		// A zero node with SetData is etree's text node: the whitespace
+		// flag set when data is whitespace; AddChild sets parent and index.
+		c.SetData(data)
 	}
-	c.Data = data
 	p.add(c)
 }
 
@@ -480,7 +469,19 @@ func isXMLChar(r rune) bool {
 // other than '\r' (encoding/xml rewrites "\r\n" and "\r"; the fast path
 // does not).
 func validChars(data []byte) bool {
+	const (
+		lo = 0x0101010101010101
+		hi = 0x8080808080808080
+	)
 	for i := 0; i < len(data); {
+		// Eight ASCII bytes >= 0x20 at a time.
+		if i+8 <= len(data) {
+			w := binary.LittleEndian.Uint64(data[i:])
+			if (w|(w-0x20*lo))&hi == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := data[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' {
