@@ -365,7 +365,18 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 	byLot := map[string][]pending{}
 	var order []string
 	var skip []jetstream.Msg
-	for _, msg := range msgs {
+	// The status records are read all at once (a round trip each, and the
+	// batcher is one loop: read in sequence, they set its pace).
+	type read struct {
+		st  *Status
+		err error
+	}
+	reads := make([]read, len(msgs))
+	_ = b.q.forEachIndex(ctx, len(msgs), func(ctx context.Context, i int) error {
+		reads[i].st, _, reads[i].err = b.q.status.get(ctx, msgs[i].Headers().Get(HeaderKey))
+		return nil
+	})
+	for i, msg := range msgs {
 		md, err := msg.Metadata()
 		if err != nil {
 			_ = msg.Term()
@@ -374,7 +385,7 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 		key := msg.Headers().Get(HeaderKey)
 		digest := msg.Headers().Get(HeaderDigest)
 		insurer := strings.TrimPrefix(msg.Subject(), SubjectSheets+".")
-		st, _, err := b.q.status.get(ctx, key)
+		st, err := reads[i].st, reads[i].err
 		if errors.Is(err, ErrNotFound) {
 			b.q.log.Error("sheet message without status; dropped", "key", key)
 			_ = msg.Term()

@@ -266,6 +266,35 @@ func TestIntakeLotsAcks(t *testing.T) {
 		t.Errorf("notices for 751000017: %d, want ≥ 16", got)
 	}
 
+	// Reading them back in pages of 7, confirming each page: every notice
+	// once, in order, only this billing number's.
+	total, last := 0, uint64(0)
+	for page := 0; ; page++ {
+		ns, err := q.Notices(ctx, "751000017", 7, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) == 0 {
+			break
+		}
+		if len(ns) > 7 {
+			t.Fatalf("page %d: %d notices, want at most 7", page, len(ns))
+		}
+		for _, n := range ns {
+			if n.Seq <= last || n.Billing != "751000017" {
+				t.Fatalf("page %d: notice %d (billing %s) after %d", page, n.Seq, n.Billing, last)
+			}
+			last = n.Seq
+		}
+		total += len(ns)
+		if _, err := q.ConfirmNotices(ctx, "751000017", last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := int(info.State.Subjects[queue.NoticeSubject("751000017")]); total < want {
+		t.Errorf("read %d notices, want the %d stored", total, want)
+	}
+
 	rep, err := queue.VerifyAudit(ctx, js)
 	if err != nil {
 		t.Fatal(err)

@@ -190,6 +190,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 			MaxAge:     maxAge,
 			MaxBytes:   limit(name, budgetShare[name]),
 			Duplicates: dedup,
+			// Notices are read in batches by subject (direct get, one
+			// request for many messages).
+			AllowDirect: name == StreamNotices,
 		}
 		s, err := js.CreateOrUpdateStream(ctx, sc)
 		if err != nil {

@@ -347,6 +347,13 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 	rep := &Report{RefusedCodes: map[string]int{}}
 	state := make(map[string]*sent, len(c.Sheets))
 	var mu sync.Mutex
+	// Notices are followed while sending, so that the latencies are those
+	// of the gateway, not of the time the sending took.
+	tr := &tracker{mu: &mu, state: state, early: map[string][]client.Notice{}, arlAt: map[string]time.Time{}, sendEnd: make(chan struct{})}
+	var followers sync.WaitGroup
+	if cfg.Follow {
+		tr.start(ctx, cfg, ps, clients, &followers)
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var nSent, nOK atomic.Int64
@@ -362,8 +369,9 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 				d := time.Since(t0)
 				nSent.Add(1)
 				mu.Lock()
+				key := s.Billing + "." + s.Number
 				st := &sent{at: t0, receipt: d, p: s.P}
-				state[s.Billing+"."+s.Number] = st
+				state[key] = st
 				var p *client.Problem
 				switch {
 				case err == nil:
@@ -374,6 +382,7 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 					}
 					rep.Receipted++
 					nOK.Add(1)
+					tr.receipted(key, st)
 				case errors.As(err, &p):
 					rep.Refused++
 					for _, code := range p.Codes() {
@@ -424,6 +433,7 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 	wg.Wait()
 	rep.SendDuration = time.Since(start)
 	close(stopTicker)
+	tr.sendingDone(cfg.FollowFor)
 	rep.Sent = int(nSent.Load())
 	var lat []time.Duration
 	for _, st := range state {
@@ -435,32 +445,75 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 	if !cfg.Follow {
 		return rep, ctx.Err()
 	}
-	if err := follow(ctx, cfg, ps, clients, state, rep); err != nil {
-		return rep, err
-	}
-	return rep, nil
+	followers.Wait()
+	return rep, tr.account(ctx, clients, rep)
 }
 
-// follow reads every practice's notices until each receipted sheet is
-// final (or FollowFor passes), confirming them as it goes.
-func follow(ctx context.Context, cfg Config, ps []*Practitioner, clients []*client.Client, state map[string]*sent, rep *Report) error {
-	if cfg.FollowFor == 0 {
-		cfg.FollowFor = 2 * time.Minute
+
+// tracker matches notices to the sheets sent, while they are being sent.
+type tracker struct {
+	mu       *sync.Mutex
+	state    map[string]*sent
+	early    map[string][]client.Notice // notices of sheets whose receipt is not in yet
+	arlAt    map[string]time.Time       // first ARL notice of each lot
+	pending  int                        // receipted sheets not yet final
+	end      time.Time                  // sending done + FollowFor; zero while sending
+	sendEnd  chan struct{}
+	firstErr error
+}
+
+// receipted counts a receipted sheet (with t.mu held) and applies the
+// notices that came before its receipt.
+func (t *tracker) receipted(key string, st *sent) {
+	t.pending++
+	for _, n := range t.early[key] {
+		t.apply(st, n)
 	}
-	deadline := time.Now().Add(cfg.FollowFor)
-	pending := 0
-	for _, st := range state {
-		if st.ok {
-			pending++
+	delete(t.early, key)
+}
+
+func (t *tracker) sendingDone(followFor time.Duration) {
+	if followFor == 0 {
+		followFor = 2 * time.Minute
+	}
+	t.mu.Lock()
+	t.end = time.Now().Add(followFor)
+	t.mu.Unlock()
+	close(t.sendEnd)
+}
+
+// apply records notice n of sheet st (t.mu held).
+func (t *tracker) apply(st *sent, n client.Notice) {
+	now := n.Time
+	if n.Lot != "" && st.arl == 0 {
+		if at, ok := t.arlAt[n.Lot]; ok {
+			st.arl = at.Sub(st.at)
 		}
 	}
-	// One reader per billing number.
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	d := st.dests[n.Insurer]
+	if d == nil {
+		return
+	}
+	switch {
+	case finalEvents[n.Event]:
+		d.finals++
+	case n.Event == "accepted":
+		d.accepted = true
+	}
+	if !st.done && st.complete() {
+		st.done = true
+		st.finalLat = now.Sub(st.at)
+		t.pending--
+	}
+}
+
+// start follows every practice's notices (one reader per billing number)
+// until each receipted sheet is final, or FollowFor after the sending
+// ended, confirming them as it goes.
+func (t *tracker) start(ctx context.Context, cfg Config, ps []*Practitioner, clients []*client.Client, wg *sync.WaitGroup) {
 	done := make(chan struct{})
 	var closeOnce sync.Once
 	seenBilling := map[string]bool{}
-	var firstErr error
 	for i, p := range ps {
 		if seenBilling[p.Prac.Billing] {
 			continue
@@ -473,66 +526,77 @@ func follow(ctx context.Context, cfg Config, ps []*Practitioner, clients []*clie
 			// and a confirmation read back from another replica may lag):
 			// count each sequence once.
 			seen := map[uint64]bool{}
-			for time.Now().Before(deadline) {
+			for {
 				select {
 				case <-done:
 					return
 				default:
 				}
+				t.mu.Lock()
+				over := !t.end.IsZero() && time.Now().After(t.end)
+				t.mu.Unlock()
+				if over {
+					return
+				}
 				ns, err := cl.Notices(ctx, billing, 2*time.Second)
 				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
+					t.mu.Lock()
+					if t.firstErr == nil {
+						t.firstErr = err
 					}
-					mu.Unlock()
+					t.mu.Unlock()
 					return
 				}
 				now := time.Now()
 				var last uint64
-				mu.Lock()
+				t.mu.Lock()
 				for _, n := range ns {
 					last = max(last, n.Seq)
 					if seen[n.Seq] {
 						continue
 					}
 					seen[n.Seq] = true
-					st := state[billing+"."+n.Number]
-					if n.Number == "" || st == nil || !st.ok {
+					// Latencies are measured when the notice is read.
+					n.Time = now
+					if n.Number == "" {
+						if n.Event == "arl_positive" && n.Lot != "" {
+							if _, ok := t.arlAt[n.Lot]; !ok {
+								t.arlAt[n.Lot] = now
+							}
+						}
 						continue
 					}
-					if n.Event == "arl_positive" && st.arl == 0 {
-						st.arl = now.Sub(st.at)
-					}
-					d := st.dests[n.Insurer]
-					if d == nil {
+					key := billing + "." + n.Number
+					st := t.state[key]
+					if st == nil {
+						t.early[key] = append(t.early[key], n)
 						continue
 					}
-					switch {
-					case finalEvents[n.Event]:
-						d.finals++
-					case n.Event == "accepted":
-						d.accepted = true
-					}
-					if !st.done && st.complete() {
-						st.done = true
-						st.finalLat = now.Sub(st.at)
-						pending--
+					if st.ok {
+						t.apply(st, n)
 					}
 				}
-				left := pending
-				mu.Unlock()
+				left := t.pending
+				t.mu.Unlock()
 				if last > 0 {
 					_ = cl.Confirm(ctx, billing, last)
 				}
-				if left <= 0 {
-					closeOnce.Do(func() { close(done) })
-					return
+				select {
+				case <-t.sendEnd:
+					if left <= 0 {
+						closeOnce.Do(func() { close(done) })
+						return
+					}
+				default:
 				}
 			}
 		}(clients[i], p.Prac.Billing)
 	}
-	wg.Wait()
+}
+
+// account judges every receipted sheet once the following is over.
+func (t *tracker) account(ctx context.Context, clients []*client.Client, rep *Report) error {
+	state := t.state
 	// The gateway's own status is the judge of "final": accepted is final
 	// only where nothing is paid through us. Ask it for every sheet whose
 	// notices left a doubt.
@@ -581,5 +645,5 @@ func follow(ctx context.Context, cfg Config, ps []*Practitioner, clients []*clie
 	}
 	rep.ARL = percentiles(arl)
 	rep.FinalLatency = percentiles(fin)
-	return firstErr
+	return t.firstErr
 }
