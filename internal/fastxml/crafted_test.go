@@ -91,6 +91,8 @@ var crafted = []struct {
 	{"slash without gt", `<a/ >`, false},
 	{"eof in tag", `<a b="1"`, false},
 	{"deep", strings.Repeat("<a>", 30) + strings.Repeat("</a>", 30), true},
+	// more text nodes than '<' bounds: the node blocks must grow
+	{"cdata alternating", "<a>" + strings.Repeat("x<![CDATA[y]]>", 100) + "<b/></a>", true},
 	{"mixed", "<a>x<b>y</b>z<!--c-->w<![CDATA[v]]>u</a>", true},
 }
 

@@ -84,10 +84,23 @@ func readFast(data []byte, settings etree.ReadSettings) (*etree.Document, bool) 
 	if p.maxDepth <= 0 {
 		p.maxDepth = defaultMaxDepth
 	}
-	// Upper bounds of the nodes: every element, text run, CDATA section,
-	// comment or PI starts with or ends before a '<'; end tags hold "</".
-	lt := bytes.Count(data, []byte{'<'})
-	ends := bytes.Count(data, []byte("</"))
+	// Upper bounds of the nodes: elements, comments, PIs and CDATA sections
+	// start with a '<' not followed by '/'; a text run ends before a '<' or
+	// at the end. So elements <= lt-ends, attributes <= '=' count, children
+	// <= (lt+1)+(lt-ends); only text nodes (text runs plus CDATA sections)
+	// can outgrow their bound, and every block grows by chunks if needed.
+	lt, ends := 0, 0
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '<')
+		if j < 0 {
+			break
+		}
+		lt++
+		i += j + 1
+		if i < len(data) && data[i] == '/' {
+			ends++
+		}
+	}
 	p.elems = make([]etree.Element, 0, lt-ends)
 	p.chars = make([]etree.CharData, 0, lt+1)
 	p.attrs = make([]etree.Attr, 0, bytes.Count(data, []byte{'='}))
@@ -558,16 +571,6 @@ func skipSpace(s string, i int) int {
 		i++
 	}
 	return i
-}
-
-// isWhitespace is etree's test for the whitespace flag.
-func isWhitespace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return false
-		}
-	}
-	return true
 }
 
 // procInstParam is encoding/xml's procInst: the value of param="..." in
