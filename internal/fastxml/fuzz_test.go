@@ -25,5 +25,16 @@ func FuzzReadDocument(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		differential(t, data)
+		// The input as the content of an attribute, a text, a CDATA
+		// section, a comment and a PI of a well-formed document: mutations
+		// of the escaping rules the fast path handles more often.
+		in := string(data)
+		for _, doc := range []string{
+			`<r a="` + in + `" b='` + in + `'>` + in + `</r>`,
+			`<r><![CDATA[` + in + `]]></r>`,
+			`<r><!--` + in + `--><?p ` + in + `?></r>`,
+		} {
+			differential(t, []byte(doc))
+		}
 	})
 }
