@@ -90,15 +90,6 @@ type LotRecord struct {
 	signed map[uint64][]byte // see Manifest.signed
 }
 
-func (r *LotRecord) has(key string) bool {
-	for _, s := range r.Sheets {
-		if s.Key == key {
-			return true
-		}
-	}
-	return false
-}
-
 func (r *LotRecord) applied(id string) bool {
 	for _, a := range r.Applied {
 		if a == id {

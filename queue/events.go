@@ -71,6 +71,19 @@ func (q *Queue) notify(ctx context.Context, n Notice) error {
 	return nil
 }
 
+// notifyAsync publishes a notice without waiting for its PubAck; the
+// caller waits for the future before it acknowledges what caused it.
+func (q *Queue) notifyAsync(n Notice) (jetstream.PubAckFuture, error) {
+	b, _ := json.Marshal(n)
+	msg := &nats.Msg{Subject: NoticeSubject(n.Billing), Data: b, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, n.ID)
+	f, err := q.js.PublishMsgAsync(msg)
+	if err != nil {
+		return nil, fmt.Errorf("notice %s: %w", n.ID, err)
+	}
+	return f, nil
+}
+
 // AuditEntry is one link of the FSE_AUDIT chain.
 type AuditEntry struct {
 	Prev    string    `json:"prev"` // hash of the previous entry, "" for the first

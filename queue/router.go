@@ -116,18 +116,46 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 	// 500-sheet record per return made the router quadratic in the lot
 	// size). The message is acked only after that update, so a crash in
 	// between redelivers it and the replay path adds them again.
-	cache := &ackCache{lots: map[string]*LotRecord{}, done: map[string][]string{}}
+	cache := newAckCache()
+	// Lot-level acknowledgements first, in order; then the returns, sheet
+	// by sheet in parallel (in order for one sheet): each return is a few
+	// round trips, and a lot's returns come in one message.
+	var returns [][]Ack
+	bySheet := map[string]int{}
 	for _, a := range acks {
-		err := r.q.applyAck(ctx, insurer, a, cache)
-		switch {
-		case errors.Is(err, ErrRefused):
-			r.q.log.Warn("acknowledgement refused", "insurer", insurer, "lot", a.Lot, "ack", a.ID, "err", err)
-			r.q.auditLog(ctx, AuditEntry{Kind: "refused", Insurer: insurer, Lot: a.Lot, AckID: a.ID, Detail: err.Error()})
-		case err != nil:
-			r.q.log.Warn("acknowledgement not applied; will retry", "insurer", insurer, "lot", a.Lot, "ack", a.ID, "err", err)
+		if a.Level == LevelReturn {
+			k := a.Billing + "." + a.Number
+			g, ok := bySheet[k]
+			if !ok {
+				g = len(returns)
+				bySheet[k] = g
+				returns = append(returns, nil)
+			}
+			returns[g] = append(returns[g], a)
+			continue
+		}
+		if !r.apply(ctx, insurer, a, cache) {
 			_ = msg.NakWithDelay(r.q.cfg.Tick)
 			return
 		}
+	}
+	failed := r.q.forEachIndex(ctx, len(returns), func(ctx context.Context, i int) error {
+		for _, a := range returns[i] {
+			if !r.apply(ctx, insurer, a, cache) {
+				return errRetry
+			}
+		}
+		return nil
+	})
+	if failed == nil {
+		failed = cache.wait(ctx)
+	}
+	if failed != nil {
+		if !errors.Is(failed, errRetry) {
+			r.q.log.Warn("notices not confirmed; will retry", "insurer", insurer, "err", failed)
+		}
+		_ = msg.NakWithDelay(r.q.cfg.Tick)
+		return
 	}
 	for lotID, keys := range cache.done {
 		if err := r.q.sheetsDone(ctx, lotID, keys); err != nil {
@@ -139,11 +167,92 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 	_ = msg.Ack()
 }
 
+var errRetry = errors.New("acknowledgement to retry")
+
+// apply applies one acknowledgement and reports false when the message
+// must be retried (a refused acknowledgement is logged and passed over).
+func (r *router) apply(ctx context.Context, insurer string, a Ack, cache *ackCache) bool {
+	err := r.q.applyAck(ctx, insurer, a, cache)
+	switch {
+	case errors.Is(err, ErrRefused):
+		r.q.log.Warn("acknowledgement refused", "insurer", insurer, "lot", a.Lot, "ack", a.ID, "err", err)
+		r.q.auditLog(ctx, AuditEntry{Kind: "refused", Insurer: insurer, Lot: a.Lot, AckID: a.ID, Detail: err.Error()})
+	case err != nil:
+		r.q.log.Warn("acknowledgement not applied; will retry", "insurer", insurer, "lot", a.Lot, "ack", a.ID, "err", err)
+		return false
+	}
+	return true
+}
+
 // ackCache holds, for one acknowledgement message, the lot records read
-// (returns only read them) and the sheets found final per lot.
+// (returns only read them), the sheets found final per lot and the
+// notices published without waiting; it is shared by the goroutines that
+// apply the message's returns.
 type ackCache struct {
-	lots map[string]*LotRecord
-	done map[string][]string
+	mu      sync.Mutex
+	lots    map[string]*LotRecord
+	digests map[string]map[string]string // lot id → sheet key → digest
+	done    map[string][]string
+	futures []jetstream.PubAckFuture
+}
+
+func newAckCache() *ackCache {
+	return &ackCache{lots: map[string]*LotRecord{}, digests: map[string]map[string]string{}, done: map[string][]string{}}
+}
+
+func (c *ackCache) lot(id string) *LotRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lots[id]
+}
+
+func (c *ackCache) setLot(rec *LotRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lots[rec.ID] = rec
+	delete(c.digests, rec.ID)
+}
+
+// digest is the digest of sheet key in lot rec, and whether it is there.
+func (c *ackCache) digest(rec *LotRecord, key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.digests[rec.ID]
+	if m == nil {
+		m = make(map[string]string, len(rec.Sheets))
+		for _, e := range rec.Sheets {
+			m[e.Key] = e.Digest
+		}
+		c.digests[rec.ID] = m
+	}
+	d, ok := m[key]
+	return d, ok
+}
+
+func (c *ackCache) addDone(lotID, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done[lotID] = append(c.done[lotID], key)
+}
+
+func (c *ackCache) addFuture(f jetstream.PubAckFuture) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.futures = append(c.futures, f)
+}
+
+// wait waits for every notice published for this message to be stored.
+func (c *ackCache) wait(ctx context.Context) error {
+	for _, f := range c.futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("notice %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // applyAck applies one acknowledgement of insurer (design §5 step 5).
@@ -152,7 +261,7 @@ func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack, cache *ackC
 		return fmt.Errorf("%w: %s answered on the subject of %s", ErrRefused, a.Insurer, insurer)
 	}
 	lots := lotStore{q.top.Batches}
-	rec := cache.lots[a.Lot]
+	rec := cache.lot(a.Lot)
 	if rec == nil || a.Level != LevelReturn {
 		var err error
 		rec, err = lots.getLot(ctx, a.Lot)
@@ -162,7 +271,7 @@ func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack, cache *ackC
 		if err != nil {
 			return err
 		}
-		cache.lots[a.Lot] = rec
+		cache.setLot(rec)
 	}
 	if rec.Insurer != insurer {
 		return fmt.Errorf("%w: lot %s was not sent to %s", ErrRefused, a.Lot, insurer)
@@ -264,14 +373,9 @@ func (q *Queue) lotNotices(ctx context.Context, rec *LotRecord, event, detail, a
 
 func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time.Time, cache *ackCache) error {
 	key := StatusKey(a.Billing, a.Number)
-	if !rec.has(key) {
+	digest, ok := cache.digest(rec, key)
+	if !ok {
 		return fmt.Errorf("%w: sheet %s is not in lot %s", ErrRefused, key, rec.ID)
-	}
-	var digest string
-	for _, e := range rec.Sheets {
-		if e.Key == key {
-			digest = e.Digest
-		}
 	}
 	ev := Event{Time: now, Lot: rec.ID, Code: a.Code, Amount: a.Amount, Detail: a.Detail}
 	switch a.Outcome {
@@ -306,15 +410,19 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 		q.metrics.Ack("return")
 	}
 	event := a.Outcome
-	if err := q.notify(ctx, Notice{ID: "sheet." + key + "." + digest + "." + a.ID, Time: now, Billing: a.Billing, Number: a.Number, Insurer: rec.Insurer, Lot: rec.ID, Event: event, Code: a.Code, Amount: a.Amount, Detail: a.Detail}); err != nil {
+	// The notice is confirmed before the acknowledgement message is acked
+	// (ackCache.wait), not one round trip at a time.
+	f, err := q.notifyAsync(Notice{ID: "sheet." + key + "." + digest + "." + a.ID, Time: now, Billing: a.Billing, Number: a.Number, Insurer: rec.Insurer, Lot: rec.ID, Event: event, Code: a.Code, Amount: a.Amount, Detail: a.Detail})
+	if err != nil {
 		return err
 	}
+	cache.addFuture(f)
 	if c.destFinal {
-		cache.done[rec.ID] = append(cache.done[rec.ID], key)
+		cache.addDone(rec.ID, key)
 		return nil
 	}
 	if d := c.st.dest(rec.Insurer); replay && d != nil && d.Final() && d.Lot == rec.ID {
-		cache.done[rec.ID] = append(cache.done[rec.ID], key)
+		cache.addDone(rec.ID, key)
 	}
 	return nil
 }
