@@ -10,6 +10,7 @@ import (
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
+	"github.com/fsegate/fsegate/internal/fastxml"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -62,9 +63,8 @@ func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
 	}
 	// One parse for the signature and the care sheet, as the gateway does:
 	// parsing costs more than verifying.
-	doc := etree.NewDocument()
-	doc.ReadSettings = etree.ReadSettings{PreserveDuplicateAttrs: true, MaxDepth: fse.MaxDepth}
-	if err := doc.ReadFromBytes(signed); err != nil {
+	doc, err := fastxml.ReadDocument(signed, etree.ReadSettings{PreserveDuplicateAttrs: true, MaxDepth: fse.MaxDepth})
+	if err != nil {
 		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: label(err)}}, nil
 	}
 	if _, err := c.Verifier.VerifyDocument(doc); err != nil {
