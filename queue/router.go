@@ -200,17 +200,22 @@ func newAckCache() *ackCache {
 	return &ackCache{lots: map[string]*LotRecord{}, digests: map[string]map[string]string{}, done: map[string][]string{}}
 }
 
-func (c *ackCache) lot(id string) *LotRecord {
+// loadLot returns the cached record of lot id, reading it with read when
+// absent or when fresh is set. The lock is held while reading, so that
+// one message's parallel returns read their lot once.
+func (c *ackCache) loadLot(id string, fresh bool, read func() (*LotRecord, error)) (*LotRecord, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lots[id]
-}
-
-func (c *ackCache) setLot(rec *LotRecord) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lots[rec.ID] = rec
-	delete(c.digests, rec.ID)
+	if rec := c.lots[id]; rec != nil && !fresh {
+		return rec, nil
+	}
+	rec, err := read()
+	if err != nil {
+		return nil, err
+	}
+	c.lots[id] = rec
+	delete(c.digests, id)
+	return rec, nil
 }
 
 // digest is the digest of sheet key in lot rec, and whether it is there.
@@ -260,18 +265,16 @@ func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack, cache *ackC
 	if a.Insurer != "" && a.Insurer != insurer {
 		return fmt.Errorf("%w: %s answered on the subject of %s", ErrRefused, a.Insurer, insurer)
 	}
-	lots := lotStore{q.top.Batches}
-	rec := cache.lot(a.Lot)
-	if rec == nil || a.Level != LevelReturn {
-		var err error
-		rec, err = lots.getLot(ctx, a.Lot)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return fmt.Errorf("%w: lot %s unknown", ErrRefused, a.Lot)
-		}
-		if err != nil {
-			return err
-		}
-		cache.setLot(rec)
+	// Returns share one read of their lot (the parallel returns of one
+	// message wait for the first to read it); an ARL reads it afresh.
+	rec, err := cache.loadLot(a.Lot, a.Level != LevelReturn, func() (*LotRecord, error) {
+		return lotStore{q.top.Batches}.getLot(ctx, a.Lot)
+	})
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("%w: lot %s unknown", ErrRefused, a.Lot)
+	}
+	if err != nil {
+		return err
 	}
 	if rec.Insurer != insurer {
 		return fmt.Errorf("%w: lot %s was not sent to %s", ErrRefused, a.Lot, insurer)
