@@ -385,9 +385,14 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 		if err != nil {
 			return err
 		}
-		d := st.dest(insurer)
-		if st.Digest != digest || d == nil || d.Lot != "" || d.State.Rank() >= Batched.Rank() {
-			skip = append(skip, msg) // a replayed publish or a superseded version
+		di := st.destIndex(insurer)
+		if st.Digest != digest || di < 0 {
+			skip = append(skip, msg) // a superseded version
+			continue
+		}
+		d := &st.Destinations[di]
+		if d.Lot != "" || d.State.Rank() >= Batched.Rank() {
+			skip = append(skip, msg) // in a lot already, and its status says so
 			continue
 		}
 		m, err := b.appendable(ctx, d.LotKey)
@@ -397,6 +402,20 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 		if m.keys[key] {
 			skip = append(skip, msg)
 			continue
+		}
+		// A sheet's status does not name its lot until an acknowledgement
+		// (being batched is a state of the lot), so a message delivered
+		// again, or not the one intake recorded, may be of a sheet already
+		// in a closed lot: look there (rare, so the cost does not matter).
+		if md.NumDelivered > 1 || di >= len(st.Seqs) || st.Seqs[di] != md.Sequence.Stream {
+			rec, err := b.q.findLot(ctx, d.LotKey, key)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				skip = append(skip, msg)
+				continue
+			}
 		}
 		if _, ok := byLot[d.LotKey]; !ok {
 			order = append(order, d.LotKey)
@@ -462,6 +481,40 @@ func (b *batcher) appendable(ctx context.Context, lotKey string) (*Manifest, err
 			return nil, err
 		}
 	}
+}
+
+// findLot returns the active (closed, not done) lot of lotKey holding
+// sheet key, or nil. It lists the active lots and reads those of lotKey.
+func (q *Queue) findLot(ctx context.Context, lotKey, key string) (*LotRecord, error) {
+	lots := lotStore{q.top.Batches}
+	keys, err := lots.kv.ListKeysFiltered(ctx, "active.>")
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find lot of %s: %w", key, err)
+	}
+	prefix := "active." + strings.TrimSuffix(LotID(lotKey, 0), "000000")
+	var found *LotRecord
+	for k := range keys.Keys() {
+		if found != nil || !strings.HasPrefix(k, prefix) {
+			continue // drain the lister
+		}
+		rec, err := lots.getLot(ctx, strings.TrimPrefix(k, "active."))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find lot of %s: %w", key, err)
+		}
+		for _, e := range rec.Sheets {
+			if e.Key == key {
+				found = rec
+				break
+			}
+		}
+	}
+	return found, nil
 }
 
 // lotSize estimates the encoded size of a lot of n sheets holding b
@@ -597,13 +650,6 @@ func (b *batcher) finishClose(ctx context.Context, rec *LotRecord) error {
 		return err
 	}
 	now := b.q.now()
-	err = b.q.forEachSheet(ctx, rec, func(ctx context.Context, e ManifestEntry) error {
-		_, err := b.q.changeDest(ctx, e.Key, e.Digest, rec.Insurer, "", Event{Time: now, State: Batched, Lot: rec.ID, Insurer: rec.Insurer})
-		return err
-	})
-	if err != nil {
-		return err
-	}
 	if err := b.q.fail("batcher.batched"); err != nil {
 		return err
 	}
@@ -618,6 +664,9 @@ func (b *batcher) finishClose(ctx context.Context, rec *LotRecord) error {
 	if err != nil {
 		return err
 	}
+	// Batched, like delivered and the ARL, is a state of the lot, written
+	// once here and not on each of its sheets (Queue.Status shows it).
+	b.q.lotHistoryAsync(rec, Event{Time: now, State: Batched})
 	b.q.metrics.LotPublished(rec.Insurer)
 	b.q.auditLog(ctx, AuditEntry{Kind: "lot", Insurer: rec.Insurer, Lot: rec.ID, Attempt: rec.Attempt, Detail: fmt.Sprintf("%d sheets", len(rec.Sheets))})
 	b.q.log.Info("lot published", "lot", rec.ID, "insurer", rec.Insurer, "sheets", len(rec.Sheets), "attempt", rec.Attempt)

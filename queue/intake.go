@@ -310,26 +310,38 @@ func (q *Queue) Status(ctx context.Context, billing, number string) (*Status, er
 	return st, q.withLotStates(ctx, st)
 }
 
-// withLotStates shows on st the lot-level states of its lots (delivered,
+// withLotStates shows on st the states of its lots (batched, delivered,
 // ARL positive), which are recorded once per lot rather than on each
-// sheet: a destination still batched in a lot that was delivered or
+// sheet: a destination queued in a lot that was published, delivered or
 // acknowledged takes that state, and the lot's events join its history.
 func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
 	lifted := false
 	for i := range st.Destinations {
 		d := &st.Destinations[i]
-		if d.State != Batched || d.Lot == "" {
-			continue
-		}
-		rec, err := q.Lot(ctx, d.Lot)
-		if errors.Is(err, ErrNotFound) {
+		var rec *LotRecord
+		var err error
+		switch {
+		case d.State == Batched && d.Lot != "":
+			rec, err = q.Lot(ctx, d.Lot)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+		case d.State == Queued && d.Lot == "":
+			rec, err = q.findLot(ctx, d.LotKey, st.Key())
+		default:
 			continue
 		}
 		if err != nil {
 			return err
 		}
+		if rec == nil {
+			continue
+		}
 		var evs []Event
-		for _, a := range rec.Attempts {
+		for n, a := range rec.Attempts {
+			if n == 0 && d.State == Queued {
+				evs = append(evs, Event{Time: a.Published, Insurer: d.Insurer, State: Batched, Lot: rec.ID})
+			}
 			if !a.Delivered.IsZero() {
 				evs = append(evs, Event{Time: a.Delivered, Insurer: d.Insurer, State: Delivered, Lot: rec.ID})
 			}
@@ -339,7 +351,7 @@ func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
 		}
 		for _, e := range evs {
 			if e.State.Rank() > d.State.Rank() {
-				d.State, d.Updated = e.State, e.Time
+				d.State, d.Updated, d.Lot = e.State, e.Time, rec.ID
 			}
 			st.History = append(st.History, e)
 			lifted = true

@@ -304,9 +304,10 @@ func TestIntakeLotsAcks(t *testing.T) {
 	}
 }
 
-// TestLotLevelStates: an ARL is a state of the lot. It is written once on
-// the lot record, not on each sheet's status record, and Status shows it
-// on every sheet of the lot with its history event.
+// TestLotLevelStates: batched, delivered and the ARL are states of the
+// lot. They are written once on the lot record, not on each sheet's status
+// record, and Status shows them on every sheet of the lot with their
+// history events.
 func TestLotLevelStates(t *testing.T) {
 	e := newEnv(t)
 	q := e.open(t)
@@ -336,6 +337,13 @@ func TestLotLevelStates(t *testing.T) {
 				if last.State != queue.ARLPositive || last.Lot != d.Lot || last.Time.IsZero() {
 					t.Fatalf("sheet %s: last event %+v, want the lot's ARL", n, last)
 				}
+				batched := false
+				for _, e := range st.History {
+					batched = batched || (e.State == queue.Batched && e.Lot == d.Lot)
+				}
+				if !batched {
+					t.Fatalf("sheet %s: history %+v, want the lot's batched event", n, st.History)
+				}
 				break
 			}
 			if time.Now().After(deadline) {
@@ -351,8 +359,8 @@ func TestLotLevelStates(t *testing.T) {
 		if err := json.Unmarshal(ent.Value(), &raw); err != nil {
 			t.Fatal(err)
 		}
-		if raw.Destinations[0].State != queue.Batched {
-			t.Errorf("sheet %s: stored state %s, want batched (the ARL belongs to the lot record)", n, raw.Destinations[0].State)
+		if raw.Destinations[0].State != queue.Queued || raw.Destinations[0].Lot != "" {
+			t.Errorf("sheet %s: stored %s in lot %q, want queued in none (batched and the ARL belong to the lot record)", n, raw.Destinations[0].State, raw.Destinations[0].Lot)
 		}
 	}
 }

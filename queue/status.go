@@ -229,6 +229,15 @@ func isWrongSeq(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyExists)
 }
 
+func (s *Status) destIndex(insurer string) int {
+	for i := range s.Destinations {
+		if s.Destinations[i].Insurer == insurer {
+			return i
+		}
+	}
+	return -1
+}
+
 func (s *Status) dest(insurer string) *DestStatus {
 	for i := range s.Destinations {
 		if s.Destinations[i].Insurer == insurer {
