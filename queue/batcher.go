@@ -307,7 +307,12 @@ func (b *batcher) run(ctx context.Context) {
 		break
 	}
 	for ctx.Err() == nil {
-		batch, err := b.cons.Fetch(500, jetstream.FetchMaxWait(b.q.cfg.Tick))
+		n := 500
+		yield := b.q.cfg.IntakeBusy != nil && b.q.cfg.IntakeBusy()
+		if yield {
+			n = b.q.cfg.YieldBatch
+		}
+		batch, err := b.cons.Fetch(n, jetstream.FetchMaxWait(b.q.cfg.Tick))
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("fetch failed", "err", err)
@@ -342,6 +347,10 @@ func (b *batcher) run(ctx context.Context) {
 				b.open = map[string]*Manifest{}
 				_ = b.recover(ctx)
 			}
+		}
+		if yield {
+			b.q.metrics.BatcherYield()
+			sleepCtx(ctx, b.q.cfg.YieldPause)
 		}
 	}
 }

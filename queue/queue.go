@@ -98,6 +98,7 @@ type Metrics interface {
 	LotPublished(insurer string)
 	Ack(level string) // "arl_positive", "arl_negative", "return"
 	DeadLot(insurer, reason string)
+	BatcherYield() // the batcher slowed down for a busy intake
 }
 
 type noMetrics struct{}
@@ -107,6 +108,7 @@ func (noMetrics) SheetFinal(State, time.Duration) {}
 func (noMetrics) LotPublished(string)             {}
 func (noMetrics) Ack(string)                      {}
 func (noMetrics) DeadLot(string, string)          {}
+func (noMetrics) BatcherYield()                   {}
 
 // Config configures a Queue. Only Conn is required.
 type Config struct {
@@ -129,6 +131,16 @@ type Config struct {
 	Tick time.Duration
 	// PublishTimeout bounds each JetStream write of the intake (5 s).
 	PublishTimeout time.Duration
+	// IntakeBusy, when set, tells whether receipts are waiting for the
+	// CPU. The batcher then takes at most YieldBatch sheets per YieldPause,
+	// so that a burst is receipted first and batched behind it: a receipt
+	// is what a practice waits for, a lot may close minutes later. nil:
+	// the batcher never yields.
+	IntakeBusy func() bool
+	// YieldBatch and YieldPause pace the batcher while the intake is busy
+	// (100 sheets per 250 ms by default: 400 sheets/s).
+	YieldBatch int
+	YieldPause time.Duration
 }
 
 // Steps are the failure points of the protocol, in order.
@@ -199,6 +211,12 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
+	}
+	if cfg.YieldBatch <= 0 {
+		cfg.YieldBatch = 100
+	}
+	if cfg.YieldPause <= 0 {
+		cfg.YieldPause = 250 * time.Millisecond
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = time.Second

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,3 +365,60 @@ func TestLotLevelStates(t *testing.T) {
 		}
 	}
 }
+
+type yieldCounter struct {
+	queue.Metrics
+	yields atomic.Int32
+}
+
+func (c *yieldCounter) BatcherYield() { c.yields.Add(1) }
+
+// TestBatcherYields: while the intake says it is busy, the batcher takes
+// a few sheets at a time with a pause between (a burst is receipted
+// first); the sheets still all reach their final state.
+func TestBatcherYields(t *testing.T) {
+	for _, busy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("busy=%v", busy), func(t *testing.T) {
+			e := newEnv(t)
+			mc := &yieldCounter{Metrics: nopMetrics{}}
+			e.cfg.Metrics = mc
+			e.cfg.IntakeBusy = func() bool { return busy }
+			e.cfg.YieldBatch, e.cfg.YieldPause = 3, 400*time.Millisecond
+			lim := e.cfg.Limits
+			e.cfg.Limits = func(id string) queue.Limits { l := lim(id); l.MaxSheets = 100; return l }
+			q := e.open(t)
+			ins := &fakeInsurer{id: "cpam751"}
+			e.insurer(t, ins)
+			nums := numbers(1, 12)
+			for _, n := range nums {
+				if _, err := q.Submit(context.Background(), sheet("751000017", n, "d"+n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFinal(t, q, "751000017", nums, 30*time.Second)
+			ins.mu.Lock()
+			lots := len(ins.lots)
+			biggest := 0
+			for _, l := range ins.sheetsByLot {
+				biggest = max(biggest, len(l))
+			}
+			ins.mu.Unlock()
+			y := mc.yields.Load()
+			if busy && (y < 4 || biggest > 6 || lots < 2) {
+				t.Errorf("busy intake: %d yields, %d lots, biggest %d sheets; want ≥ 4 yields and lots of at most 2×3 sheets", y, lots, biggest)
+			}
+			if !busy && y != 0 {
+				t.Errorf("idle intake: %d yields, want none", y)
+			}
+		})
+	}
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) SheetQueued()                          {}
+func (nopMetrics) SheetFinal(queue.State, time.Duration) {}
+func (nopMetrics) LotPublished(string)                   {}
+func (nopMetrics) Ack(string)                            {}
+func (nopMetrics) DeadLot(string, string)                {}
+func (nopMetrics) BatcherYield()                         {}

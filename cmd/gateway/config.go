@@ -44,7 +44,8 @@ type fileConfig struct {
 		MaxBatch int   `yaml:"max_batch"`
 	} `yaml:"intake"`
 	Lots struct {
-		Key string `yaml:"key"`
+		Key        string `yaml:"key"`
+		DrainYield *int   `yaml:"drain_yield"`
 	} `yaml:"lots"`
 	GCPercent int `yaml:"gc_percent"`
 }
@@ -98,6 +99,9 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	}
 	if !set["max-batch"] && c.Intake.MaxBatch > 0 {
 		m.MaxBatch = c.Intake.MaxBatch
+	}
+	if !set["drain-yield"] && c.Lots.DrainYield != nil {
+		m.DrainYield = *c.Lots.DrainYield
 	}
 	if !set["gc-percent"] && c.GCPercent != 0 {
 		m.GCPercent = c.GCPercent

@@ -21,6 +21,7 @@ type metrics struct {
 	lots     *prometheus.CounterVec
 	acks     *prometheus.CounterVec
 	dead     *prometheus.CounterVec
+	yields   prometheus.Counter
 	e2e      prometheus.Histogram
 }
 
@@ -39,13 +40,15 @@ func newMetrics() *metrics {
 			Name: "fsegate_lots_total", Help: "Lot attempts published, by insurer."}, []string{"insurer"}),
 		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fsegate_acks_total", Help: "Acknowledgements applied, by level (arl_positive, arl_negative, return)."}, []string{"level"}),
+		yields: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fsegate_batcher_yields_total", Help: "Times the batcher slowed down because receipts were waiting (--drain-yield)."}),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fsegate_lots_dead_total", Help: "Lots moved to FSE_DEAD, by insurer and final state given to their sheets."}, []string{"insurer", "state"}),
 		e2e: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "fsegate_e2e_seconds", Help: "Time from receipt to final state.",
 			Buckets: []float64{0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400}}),
 	}
-	m.reg.MustRegister(m.received, m.refused, m.queued, m.final, m.lots, m.acks, m.dead, m.e2e,
+	m.reg.MustRegister(m.received, m.refused, m.queued, m.final, m.lots, m.acks, m.dead, m.yields, m.e2e,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -58,6 +61,7 @@ func (m *metrics) SheetFinal(s queue.State, d time.Duration) {
 }
 func (m *metrics) LotPublished(insurer string) { m.lots.WithLabelValues(insurer).Inc() }
 func (m *metrics) Ack(level string)            { m.acks.WithLabelValues(level).Inc() }
+func (m *metrics) BatcherYield()               { m.yields.Inc() }
 func (m *metrics) DeadLot(insurer, state string) {
 	m.dead.WithLabelValues(insurer, state).Inc()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/beevik/etree"
 
@@ -28,6 +29,9 @@ type pipeline struct {
 	rules     fse.Options
 	queue     *queue.Queue
 	metrics   *metrics
+	// inflight counts the sheets being checked and queued right now: the
+	// batcher yields to a busy intake (--drain-yield).
+	inflight *atomic.Int64
 }
 
 // result is the outcome for one sheet: a receipt, or the errors.
@@ -166,6 +170,10 @@ func (p *pipeline) check(ctx context.Context, raw []byte, caller string) (queue.
 // submit checks and queues one sheet (or only checks it on a dry run).
 func (p *pipeline) submit(ctx context.Context, raw []byte, caller string, dryRun bool) *result {
 	p.metrics.received.Inc()
+	if p.inflight != nil {
+		p.inflight.Add(1)
+		defer p.inflight.Add(-1)
+	}
 	s, res := p.check(ctx, raw, caller)
 	if len(res.Errors) == 0 {
 		var r queue.Receipt

@@ -75,6 +75,7 @@ type Main struct {
 	MaxBody    int64
 	MaxBatch   int
 	GCPercent  int
+	DrainYield int       // sheets in the intake at which the batcher slows down (0: never)
 	PSC        PSCConfig // e-CPS sign-in through Pro Santé Connect (psc.go)
 
 	Logger *slog.Logger
@@ -95,6 +96,7 @@ type Main struct {
 	practices *practices
 	trust     *signature.TrustStore
 	pipe      *pipeline
+	inflight  atomic.Int64 // sheets in the intake (pipeline.inflight)
 	queue     *queue.Queue
 	metrics   *metrics
 	mocks     []*mock.Insurer
@@ -137,6 +139,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.IntVar(&m.LotMaxSize, "lot-max-sheets", 0, "close lots at this many sheets, for every insurer (0: the directory's)")
 	fs.Int64Var(&m.MaxBody, "max-body", 1<<20, "size limit of one sheet in `bytes`")
 	fs.IntVar(&m.MaxBatch, "max-batch", 1000, "most sheets in one batch")
+	fs.IntVar(&m.DrainYield, "drain-yield", 12, "sheets in the intake at once from which lots are built at a slower pace, so that a burst is receipted first (0: never)")
 	fs.IntVar(&m.GCPercent, "gc-percent", 400, "GOGC of the process unless GOGC is set (verification allocates a lot)")
 	m.PSC.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
@@ -353,6 +356,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:    log.With("part", "queue"),
 		Metrics:   m.metrics,
 		Tick:      m.Tick,
+		IntakeBusy: func() bool {
+			return m.DrainYield > 0 && m.inflight.Load() >= int64(m.DrainYield)
+		},
 	})
 	if err != nil {
 		return err
@@ -363,6 +369,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.pipe = &pipeline{
 		verifier:  &signature.Verifier{Trust: m.trust, Now: m.Now},
 		practices: m.practices, dir: m.dir, rules: rules, queue: m.queue, metrics: m.metrics,
+		inflight: &m.inflight,
 	}
 	if m.Mock {
 		if err := m.startMocks(ctx, url); err != nil {
