@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
@@ -52,6 +53,7 @@ func runLoadtest(ctx context.Context, env *cli.Env, args []string) error {
 	followFor := fs.Duration("follow-for", 3*time.Minute, "how long to follow notices at most")
 	roots := fs.String("roots", "", "PEM `file` of the CAs of the gateway's certificate")
 	dev := fs.Bool("dev", env.Dev(), "trust the fixtures' test root for the gateway's certificate")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `file` (what the client costs)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -101,6 +103,17 @@ func runLoadtest(ctx context.Context, env *cli.Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "using the corpus of %s (%d sheets, signed %s)\n", *corpus, len(c.Sheets), c.Made.Format(time.RFC3339))
 	}
 	fmt.Fprintf(env.Stdout, "sending %d sheets to %s (rate %s, %d practitioners × %d connections)…\n", len(c.Sheets), *url, rateLabel(*rate), len(ps), *conns)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := loadgen.Run(ctx, loadgen.Config{URL: *url, Roots: pool, Rate: *rate, Connections: *conns, Follow: *follow, FollowFor: *followFor, Out: env.Stdout}, ps, c)
 	if rep != nil {
 		fmt.Fprint(env.Stdout, rep)

@@ -42,12 +42,12 @@ func TestConfigFileDocumented(t *testing.T) {
 	if err := m.ParseFlags(env, []string{"--config", "../../fixtures/gateway.yaml", "--listen", "127.0.0.1:9999"}); err != nil {
 		t.Fatal(err)
 	}
-	if m.Listen != "127.0.0.1:9999" || m.Admin != "127.0.0.1:8080" || !m.Dev || !m.Mock || m.Sync != "interval" || m.GCPercent != 400 || m.MaxBatch != 1000 || m.DrainYield != 12 {
+	if m.Listen != "127.0.0.1:9999" || m.Admin != "127.0.0.1:8080" || !m.Dev || !m.Mock || m.Sync != "interval" || m.GCPercent != 400 || m.MaxBatch != 1000 || m.DrainYield != 0 {
 		t.Fatalf("config: %+v", m)
 	}
 	m = &Main{}
-	if err := m.ParseFlags(env, []string{"--config", "../../fixtures/gateway.yaml", "--drain-yield", "0"}); err != nil || m.DrainYield != 0 {
-		t.Fatalf("--drain-yield 0 over the file: %d, %v", m.DrainYield, err)
+	if err := m.ParseFlags(env, []string{"--config", "../../fixtures/gateway.yaml", "--drain-yield", "4"}); err != nil || m.DrainYield != 4 {
+		t.Fatalf("--drain-yield 4 over the file: %d, %v", m.DrainYield, err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("lisen: x\n"), 0o600)

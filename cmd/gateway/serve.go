@@ -139,7 +139,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.IntVar(&m.LotMaxSize, "lot-max-sheets", 0, "close lots at this many sheets, for every insurer (0: the directory's)")
 	fs.Int64Var(&m.MaxBody, "max-body", 1<<20, "size limit of one sheet in `bytes`")
 	fs.IntVar(&m.MaxBatch, "max-batch", 1000, "most sheets in one batch")
-	fs.IntVar(&m.DrainYield, "drain-yield", 12, "sheets in the intake at once from which lots are built at a slower pace, so that a burst is receipted first (0: never)")
+	fs.IntVar(&m.DrainYield, "drain-yield", 0, "sheets in the intake at once from which lots are built at a slower pace, so that a burst is receipted first (0: never)")
 	fs.IntVar(&m.GCPercent, "gc-percent", 400, "GOGC of the process unless GOGC is set (verification allocates a lot)")
 	m.PSC.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
