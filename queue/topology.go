@@ -194,7 +194,8 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 			// request for many messages).
 			AllowDirect: name == StreamNotices,
 		}
-		s, err := js.CreateOrUpdateStream(ctx, sc)
+		var s jetstream.Stream
+		err := placeRetry(ctx, func() (err error) { s, err = js.CreateOrUpdateStream(ctx, sc); return err })
 		if err != nil {
 			return nil, fmt.Errorf("topology: stream %s: %w", name, err)
 		}
@@ -227,13 +228,17 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 		return nil, err
 	}
 	kv := func(name, desc string, history uint8) (jetstream.KeyValue, error) {
-		b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      name,
-			Description: desc,
-			History:     history,
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Replicas,
-			MaxBytes:    limit(name, budgetShare[name]),
+		var b jetstream.KeyValue
+		err := placeRetry(ctx, func() (err error) {
+			b, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket:      name,
+				Description: desc,
+				History:     history,
+				Storage:     jetstream.FileStorage,
+				Replicas:    cfg.Replicas,
+				MaxBytes:    limit(name, budgetShare[name]),
+			})
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("topology: bucket %s: %w", name, err)
@@ -334,4 +339,27 @@ func isStorageFull(err error) bool {
 	}
 	s := err.Error()
 	return strings.Contains(s, "maximum bytes") || strings.Contains(s, "insufficient resources") || strings.Contains(s, "resource limits")
+}
+
+// errCodeNoPeers is JetStream's JSClusterNoPeersErr.
+const errCodeNoPeers = 10005
+
+// placeRetry runs f again, for up to 15 s, while the cluster answers "no
+// suitable peers for placement": a peer starting or restarting is briefly
+// seen offline by the meta leader, and a gateway starting then should wait
+// for it rather than fail.
+func placeRetry(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := f()
+		var apiErr *jetstream.APIError
+		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != errCodeNoPeers || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

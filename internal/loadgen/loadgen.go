@@ -614,9 +614,17 @@ func (t *tracker) account(ctx context.Context, clients []*client.Client, rep *Re
 			}
 		}
 		if !final {
+			// Accepted may still wait for its payment, which follows at
+			// once in most scenarios: ask until final or the follow ends.
 			billing, number := key[:9], key[10:]
-			s, err := clients[st.p].Sheet(ctx, billing, number)
-			final = err == nil && s.Final()
+			for {
+				s, err := clients[st.p].Sheet(ctx, billing, number)
+				final = err == nil && s.Final()
+				if final || !time.Now().Before(t.end) || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
 			if final && !st.done {
 				st.finalLat = time.Since(st.at)
 			}

@@ -189,14 +189,25 @@ func (c *Cluster) WaitHealthy(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
-		ok, leader := true, false
+		ok, leader, running := true, false, 0
 		c.mu.Lock()
+		for _, n := range c.nodes {
+			if n.srv != nil {
+				running++
+			}
+		}
 		for _, n := range c.nodes {
 			if n.srv == nil {
 				continue
 			}
 			if n.srv.JetStreamIsLeader() {
 				leader = true
+				// Placement needs every running peer seen online with its
+				// stats, or an R3 stream is refused "peer offline".
+				if peers := n.srv.JetStreamClusterPeers(); len(peers) < running {
+					ok = false
+					last = fmt.Sprintf("meta leader sees %d of %d peers", len(peers), running)
+				}
 			}
 			if h := n.srv.Healthz(&server.HealthzOptions{}); h.Status != "ok" {
 				ok = false
