@@ -32,6 +32,11 @@ type Config struct {
 	// Timeout of one request without a deadline of its own (30 s by default;
 	// long polls add their wait).
 	Timeout time.Duration
+	// Connections is the most keep-alive connections to the gateway (8 by
+	// default). More requests at once wait for one: a new connection is a
+	// TLS handshake signed by the card, which costs both sides far more
+	// than the request.
+	Connections int
 }
 
 // New returns a client with keep-alive connections to the gateway.
@@ -45,9 +50,14 @@ func New(cfg Config) (*Client, error) {
 		tc.Certificates = []tls.Certificate{*cfg.Certificate}
 		tc.MaxVersion = tls.VersionTLS12
 	}
+	conns := cfg.Connections
+	if conns <= 0 {
+		conns = 8
+	}
 	tr := &http.Transport{
 		TLSClientConfig:     tc,
-		MaxIdleConnsPerHost: 8,
+		MaxIdleConnsPerHost: conns,
+		MaxConnsPerHost:     conns,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 30 * time.Second, // a card signs in 100-400 ms
 		ForceAttemptHTTP2:   false,

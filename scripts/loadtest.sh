@@ -10,9 +10,9 @@ RATE=${RATE:-2500}
 PORT=${PORT:-18443}
 data=$(mktemp -d)
 mkdir -p data
-# --drain-yield 4: a burst is receipted first and batched behind it
-# (docs/operations.md#performance).
-bin/gateway serve --dev --mock-insurers --drain-yield "${DRAIN_YIELD:-4}" --data-dir "$data" --listen 127.0.0.1:$PORT --admin 127.0.0.1:$((PORT + 1)) --nats-listen 127.0.0.1:$((PORT + 2)) > "$data/gateway.log" 2>&1 &
+# --drain-yield 4 --drain-yield-rate 100: a burst is receipted first and
+# batched behind it (docs/operations.md#performance).
+bin/gateway serve --dev --mock-insurers --drain-yield "${DRAIN_YIELD:-4}" --drain-yield-rate "${DRAIN_YIELD_RATE:-100}" --data-dir "$data" --listen 127.0.0.1:$PORT --admin 127.0.0.1:$((PORT + 1)) --nats-listen 127.0.0.1:$((PORT + 2)) > "$data/gateway.log" 2>&1 &
 gw=$!
 trap 'kill $gw 2>/dev/null; wait $gw 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do
@@ -20,4 +20,4 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 echo "loadtest: gateway on 127.0.0.1:$PORT (log $data/gateway.log), $SHEETS sheets at $RATE/s"
-bin/gateway loadtest --dev --gateway https://127.0.0.1:$PORT --sheets "$SHEETS" --rate "$RATE" --follow-for "${FOLLOW_FOR:-5m}"
+bin/gateway loadtest --dev --gateway https://127.0.0.1:$PORT --sheets "$SHEETS" --rate "$RATE" --connections "${CONNECTIONS:-8}" --follow-for "${FOLLOW_FOR:-5m}"

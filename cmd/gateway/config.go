@@ -46,6 +46,7 @@ type fileConfig struct {
 	Lots struct {
 		Key        string `yaml:"key"`
 		DrainYield *int   `yaml:"drain_yield"`
+		YieldRate  int    `yaml:"drain_yield_rate"`
 	} `yaml:"lots"`
 	GCPercent int `yaml:"gc_percent"`
 }
@@ -102,6 +103,9 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	}
 	if !set["drain-yield"] && c.Lots.DrainYield != nil {
 		m.DrainYield = *c.Lots.DrainYield
+	}
+	if !set["drain-yield-rate"] && c.Lots.YieldRate > 0 {
+		m.YieldRate = c.Lots.YieldRate
 	}
 	if !set["gc-percent"] && c.GCPercent != 0 {
 		m.GCPercent = c.GCPercent

@@ -76,6 +76,7 @@ type Main struct {
 	MaxBatch   int
 	GCPercent  int
 	DrainYield int       // sheets in the intake at which the batcher slows down (0: never)
+	YieldRate  int       // sheets per second the batcher takes while it yields
 	PSC        PSCConfig // e-CPS sign-in through Pro Santé Connect (psc.go)
 
 	Logger *slog.Logger
@@ -140,6 +141,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.Int64Var(&m.MaxBody, "max-body", 1<<20, "size limit of one sheet in `bytes`")
 	fs.IntVar(&m.MaxBatch, "max-batch", 1000, "most sheets in one batch")
 	fs.IntVar(&m.DrainYield, "drain-yield", 0, "sheets in the intake at once from which lots are built at a slower pace, so that a burst is receipted first (0: never)")
+	fs.IntVar(&m.YieldRate, "drain-yield-rate", 400, "sheets per second batched while the batcher yields to the intake (--drain-yield)")
 	fs.IntVar(&m.GCPercent, "gc-percent", 400, "GOGC of the process unless GOGC is set (verification allocates a lot)")
 	m.PSC.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
@@ -359,6 +361,8 @@ func (m *Main) Run(ctx context.Context) error {
 		IntakeBusy: func() bool {
 			return m.DrainYield > 0 && m.inflight.Load() >= int64(m.DrainYield)
 		},
+		YieldBatch: max(1, m.YieldRate/4),
+		YieldPause: 250 * time.Millisecond,
 	})
 	if err != nil {
 		return err

@@ -335,7 +335,7 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 		via[u] = make([]*client.Client, len(ps))
 		for i, p := range ps {
 			cert := p.TLS
-			cl, err := client.New(client.Config{URL: url, Certificate: &cert, Roots: cfg.Roots})
+			cl, err := client.New(client.Config{URL: url, Certificate: &cert, Roots: cfg.Roots, Connections: cfg.Connections + 1}) // +1: the notice reader
 			if err != nil {
 				return nil, err
 			}
@@ -448,7 +448,6 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 	followers.Wait()
 	return rep, tr.account(ctx, clients, rep)
 }
-
 
 // tracker matches notices to the sheets sent, while they are being sent.
 type tracker struct {
