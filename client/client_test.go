@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func newTLS(t *testing.T, h http.HandlerFunc) (*Client, *httptest.Server) {
@@ -97,5 +101,44 @@ func TestFinal(t *testing.T) {
 	}
 	if (&Status{}).Final() {
 		t.Error("a status without destinations is final")
+	}
+}
+
+// TestConnectionsBounded: more requests at once than Connections wait for
+// a connection instead of opening (and handshaking) new ones.
+func TestConnectionsBounded(t *testing.T) {
+	var conns, arrived atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		<-release
+		http.Error(w, "{}", http.StatusNotFound)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	c, err := New(Config{URL: srv.URL, Connections: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.http.Transport.(*http.Transport).TLSClientConfig.RootCAs = srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = c.Sheet(context.Background(), "751000017", "000000001") }()
+	}
+	// Hold the first requests until the others had every chance to open
+	// connections of their own (they would at once without the bound).
+	for i := 0; i < 300 && arrived.Load() < 10; i++ {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if n := conns.Load(); n > 2 {
+		t.Fatalf("10 requests at once opened %d connections, want at most 2", n)
 	}
 }
