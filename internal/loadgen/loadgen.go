@@ -354,46 +354,55 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 	if cfg.Follow {
 		tr.start(ctx, cfg, ps, clients, &followers)
 	}
-	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var nSent, nOK atomic.Int64
-	workers := cfg.Connections * len(ps) * len(urls)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				s := c.Sheets[i]
-				t0 := time.Now()
-				rc, err := via[i%len(via)][s.P].SendSheet(ctx, s.Signed)
-				d := time.Since(t0)
-				nSent.Add(1)
-				mu.Lock()
-				key := s.Billing + "." + s.Number
-				st := &sent{at: t0, receipt: d, p: s.P}
-				state[key] = st
-				var p *client.Problem
-				switch {
-				case err == nil:
-					st.ok = true
-					st.dests = map[string]*destSeen{}
-					for _, d := range rc.Destinations {
-						st.dests[d.Insurer] = &destSeen{}
-					}
-					rep.Receipted++
-					nOK.Add(1)
-					tr.receipted(key, st)
-				case errors.As(err, &p):
-					rep.Refused++
-					for _, code := range p.Codes() {
-						rep.RefusedCodes[code]++
-					}
-				default:
-					rep.Errors++
+	work := func(jobs chan int) {
+		defer wg.Done()
+		for i := range jobs {
+			s := c.Sheets[i]
+			t0 := time.Now()
+			rc, err := via[i%len(via)][s.P].SendSheet(ctx, s.Signed)
+			d := time.Since(t0)
+			nSent.Add(1)
+			mu.Lock()
+			key := s.Billing + "." + s.Number
+			st := &sent{at: t0, receipt: d, p: s.P}
+			state[key] = st
+			var p *client.Problem
+			switch {
+			case err == nil:
+				st.ok = true
+				st.dests = map[string]*destSeen{}
+				for _, d := range rc.Destinations {
+					st.dests[d.Insurer] = &destSeen{}
 				}
-				mu.Unlock()
+				rep.Receipted++
+				nOK.Add(1)
+				tr.receipted(key, st)
+			case errors.As(err, &p):
+				rep.Refused++
+				for _, code := range p.Codes() {
+					rep.RefusedCodes[code]++
+				}
+			default:
+				rep.Errors++
 			}
-		}()
+			mu.Unlock()
+		}
+	}
+	// Each practitioner sends on its own Connections connections to each
+	// gateway, one worker per connection: a sheet waits for a connection
+	// of its own practitioner, never for another's.
+	queues := make([][]chan int, len(urls))
+	for u := range queues {
+		queues[u] = make([]chan int, len(ps))
+		for p := range ps {
+			queues[u][p] = make(chan int, 4096)
+			for range cfg.Connections {
+				wg.Add(1)
+				go work(queues[u][p])
+			}
+		}
 	}
 	stopTicker := make(chan struct{})
 	go func() {
@@ -422,14 +431,18 @@ func Run(ctx context.Context, cfg Config, ps []*Practitioner, c *Corpus) (*Repor
 			}
 		}
 		select {
-		case jobs <- i:
+		case queues[i%len(queues)][c.Sheets[i].P] <- i:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	close(jobs)
+	for _, qs := range queues {
+		for _, q := range qs {
+			close(q)
+		}
+	}
 	wg.Wait()
 	rep.SendDuration = time.Since(start)
 	close(stopTicker)
