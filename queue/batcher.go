@@ -386,8 +386,18 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 		digest := msg.Headers().Get(HeaderDigest)
 		insurer := strings.TrimPrefix(msg.Subject(), SubjectSheets+".")
 		st, err := reads[i].st, reads[i].err
+		// Intake publishes before it creates the status record: a message
+		// with no status (or with another digest's) may be one whose
+		// record is being written, so it waits; once older than any intake
+		// can take, it is a crash's leftover, a refused duplicate or a
+		// superseded version, and is passed over.
+		young := time.Since(md.Timestamp) < 2*b.q.cfg.PublishTimeout
 		if errors.Is(err, ErrNotFound) {
-			b.q.log.Error("sheet message without status; dropped", "key", key)
+			if young {
+				_ = msg.NakWithDelay(b.q.cfg.Tick)
+				continue
+			}
+			b.q.log.Warn("sheet message without status; passed over", "key", key)
 			_ = msg.Term()
 			continue
 		}
@@ -396,7 +406,11 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 		}
 		di := st.destIndex(insurer)
 		if st.Digest != digest || di < 0 {
-			skip = append(skip, msg) // a superseded version
+			if young && st.Digest != digest && correctable(st) {
+				_ = msg.NakWithDelay(b.q.cfg.Tick) // a correction being recorded
+				continue
+			}
+			skip = append(skip, msg)
 			continue
 		}
 		d := &st.Destinations[di]

@@ -158,6 +158,11 @@ func (q *Queue) Preview(ctx context.Context, s Sheet) (Receipt, error) {
 // once JetStream confirmed the write. The same sheet again gets the same
 // receipt; a different sheet with the same key is ErrDuplicate unless the
 // earlier one was rejected (a correction).
+//
+// The sheet is published first, then its status record is created
+// directly as queued: two writes, where create, publish, update took three.
+// A message without its status (a crash in between, a refused duplicate)
+// is passed over by the batcher (batcher.process).
 func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 	if err := checkSheet(&s); err != nil {
 		return Receipt{}, err
@@ -165,9 +170,37 @@ func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
 	defer cancel()
 	key := StatusKey(s.Billing, s.Number)
-	st := q.newStatus(&s, q.now())
+	received := q.now()
+
+	// Step 1: publish each destination's copy with a deterministic id (a
+	// retry within the dedup window stores nothing new).
+	seqs := make([]uint64, len(s.Destinations))
+	for i, d := range s.Destinations {
+		msg := &nats.Msg{Subject: SheetSubject(d.Insurer), Data: s.Signed, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, SheetMsgID(key, s.Digest, d.Insurer))
+		msg.Header.Set(HeaderKey, key)
+		msg.Header.Set(HeaderDigest, s.Digest)
+		ack, err := q.js.PublishMsg(ctx, msg)
+		if err != nil {
+			return Receipt{}, q.writeErr(err)
+		}
+		seqs[i] = ack.Sequence
+	}
+	if err := q.fail("intake.published"); err != nil {
+		return Receipt{}, err
+	}
+
+	// Step 2: create the status record, queued, create-only: the key is
+	// taken at any age.
+	now := q.now()
+	st := q.newStatus(&s, received)
+	st.State, st.QueuedAt, st.Seqs = Queued, now, seqs
+	for i := range st.Destinations {
+		st.Destinations[i].State, st.Destinations[i].Updated = Queued, now
+	}
+	st.record(Event{Time: now, State: Queued})
 	b, _ := json.Marshal(st)
-	rev, err := q.top.Status.Create(ctx, key, b)
+	_, err := q.top.Status.Create(ctx, key, b)
 	again := false
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		old, oldRev, gerr := q.status.get(ctx, key)
@@ -180,96 +213,40 @@ func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 			r.Again = true
 			return r, nil
 		case old.Digest == s.Digest:
-			// Crashed between steps 1 and 2, or a concurrent twin: publish
-			// again (the Nats-Msg-Id makes it harmless).
-			st, rev, again = old, oldRev, true
+			// A record of the earlier protocol (create, publish, update)
+			// left at received by a crash: it is queued now.
+			old.State, old.QueuedAt, old.Seqs = Queued, now, seqs
+			for i := range old.Destinations {
+				if old.Destinations[i].State == Received {
+					old.Destinations[i].State, old.Destinations[i].Updated = Queued, now
+				}
+			}
+			old.record(Event{Time: now, State: Queued})
+			st, again = old, true
 		case correctable(old):
 			st.Corrects = old.Digest
 			st.History = append(old.History, st.History...)
-			b, _ = json.Marshal(st)
-			if rev, err = q.top.Status.Update(ctx, key, b, oldRev); err != nil {
-				if isWrongSeq(err) {
-					return Receipt{}, fmt.Errorf("%w: concurrent correction of %s", ErrUnavailable, key)
-				}
-				return Receipt{}, q.writeErr(err)
-			}
 		default:
+			// The message published above has no status of this digest:
+			// the batcher passes it over.
 			return Receipt{}, ErrDuplicate
+		}
+		b, _ = json.Marshal(st)
+		if _, err := q.top.Status.Update(ctx, key, b, oldRev); err != nil {
+			if isWrongSeq(err) {
+				return Receipt{}, fmt.Errorf("%w: concurrent change of %s", ErrUnavailable, key)
+			}
+			return Receipt{}, q.writeErr(err)
 		}
 	} else if err != nil {
 		return Receipt{}, q.writeErr(err)
 	}
-	if err := q.fail("intake.created"); err != nil {
-		return Receipt{}, err
-	}
-
-	// Step 2: publish each destination's copy with a deterministic id.
-	seqs := make([]uint64, len(s.Destinations))
-	for i, d := range st.Destinations {
-		msg := &nats.Msg{Subject: SheetSubject(d.Insurer), Data: s.Signed, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, SheetMsgID(key, st.Digest, d.Insurer))
-		msg.Header.Set(HeaderKey, key)
-		msg.Header.Set(HeaderDigest, st.Digest)
-		ack, err := q.js.PublishMsg(ctx, msg)
-		if err != nil {
-			return Receipt{}, q.writeErr(err)
-		}
-		seqs[i] = ack.Sequence
-	}
-	if err := q.fail("intake.published"); err != nil {
-		return Receipt{}, err
-	}
-	now := q.now()
-	toQueued := func(cur *Status) error {
-		if cur.Digest != st.Digest || cur.State != Received {
-			return errNoChange // moved on already (a twin request or the batcher)
-		}
-		cur.State = Queued
-		cur.QueuedAt = now
-		cur.Seqs = seqs
-		for i := range cur.Destinations {
-			if cur.Destinations[i].State == Received {
-				cur.Destinations[i].State = Queued
-				cur.Destinations[i].Updated = now
-			}
-		}
-		cur.record(Event{Time: now, State: Queued})
-		return nil
-	}
-	// Fast path: update on the revision we wrote; a lost race re-reads.
-	final := st
-	became := true
-	_ = toQueued(final)
-	b, _ = json.Marshal(final)
-	if _, err := q.top.Status.Update(ctx, key, b, rev); err != nil {
-		if !isWrongSeq(err) {
-			return Receipt{}, q.writeErr(err)
-		}
-		became = false
-		final, err = q.status.update(ctx, key, func(cur *Status) error {
-			if err := toQueued(cur); err != nil {
-				return err
-			}
-			became = true
-			return nil
-		})
-		if err != nil {
-			return Receipt{}, q.writeErr(err)
-		}
-	}
 	if err := q.fail("intake.queued"); err != nil {
 		return Receipt{}, err
 	}
-	if became {
-		q.metrics.SheetQueued()
-		q.historyAsync(final, Event{Time: now, State: Queued})
-	}
-	r := receiptOf(final)
-	if final.State == Received {
-		// the record was moved by a twin that has not finished yet: the
-		// message is published, which is what the receipt promises.
-		r.State = Queued
-	}
+	q.metrics.SheetQueued()
+	q.historyAsync(st, Event{Time: now, State: Queued})
+	r := receiptOf(st)
 	r.Again = again
 	q.nudgeBatcher()
 	return r, nil

@@ -145,7 +145,7 @@ type Config struct {
 
 // Steps are the failure points of the protocol, in order.
 var Steps = []string{
-	"intake.created", "intake.published", "intake.queued",
+	"intake.published", "intake.queued",
 	"batcher.appended", "batcher.frozen", "batcher.published", "batcher.batched",
 	"router.lot", "router.sheet",
 }
