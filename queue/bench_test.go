@@ -12,8 +12,8 @@ import (
 	"github.com/fsegate/fsegate/queue"
 )
 
-// BenchmarkSubmit measures the intake protocol alone (KV create, publish,
-// KV update) against an in-process JetStream, 8 submitters at a time.
+// BenchmarkSubmit measures the intake protocol alone (publish, then KV
+// create) against an in-process JetStream, 8 submitters at a time.
 func BenchmarkSubmit(b *testing.B) {
 	e := newEnv(b)
 	nc, err := nats.Connect(e.url)

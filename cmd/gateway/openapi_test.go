@@ -42,7 +42,7 @@ func TestConfigFileDocumented(t *testing.T) {
 	if err := m.ParseFlags(env, []string{"--config", "../../fixtures/gateway.yaml", "--listen", "127.0.0.1:9999"}); err != nil {
 		t.Fatal(err)
 	}
-	if m.Listen != "127.0.0.1:9999" || m.Admin != "127.0.0.1:8080" || !m.Dev || !m.Mock || m.Sync != "interval" || m.GCPercent != 400 || m.MaxBatch != 1000 || m.DrainYield != 0 {
+	if m.Listen != "127.0.0.1:9999" || m.Admin != "127.0.0.1:8080" || !m.Dev || !m.Mock || m.Sync != "interval" || m.GCPercent != 400 || m.MaxBatch != 1000 || m.DrainYield != 0 || m.YieldRate != 400 {
 		t.Fatalf("config: %+v", m)
 	}
 	m = &Main{}
