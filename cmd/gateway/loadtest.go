@@ -36,7 +36,8 @@ Exit status: 0 when every receipted sheet reached exactly one final state
 (or, with --follow=false, every sheet was receipted), 1 otherwise.
 
 Examples:
-  gateway loadtest --dev --sheets 150000 --rate 2500      # make loadtest
+  gateway loadtest --dev --sheets 180000 --rate 2600 --connections 8  # make loadtest
+  gateway loadtest --dev --sheets 60000 --rate 1000       # 1,000/s end to end
   gateway loadtest --dev --sheets 2000 --follow=false
 `
 
