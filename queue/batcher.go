@@ -388,10 +388,12 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 		st, err := reads[i].st, reads[i].err
 		// Intake publishes before it creates the status record: a message
 		// with no status (or with another digest's) may be one whose
-		// record is being written, so it waits; once older than any intake
-		// can take, it is a crash's leftover, a refused duplicate or a
-		// superseded version, and is passed over.
-		young := time.Since(md.Timestamp) < 2*b.q.cfg.PublishTimeout
+		// record is still to be written, so it waits. It waits as long as
+		// the duplicate window: a sheet sent again within it (after a
+		// failed intake) is not stored again, and its record then points
+		// at this very message. Older, it is a crash's leftover, a refused
+		// duplicate or a superseded version, and is passed over.
+		young := b.q.now().Sub(md.Timestamp) < SheetsDedupWindow+2*b.q.cfg.PublishTimeout
 		if errors.Is(err, ErrNotFound) {
 			if young {
 				_ = msg.NakWithDelay(b.q.cfg.Tick)

@@ -121,3 +121,44 @@ func TestKillAtEveryStep(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryAfterFailedIntake: the sheet's message was published but its
+// status record not written (the intake failed there, as during a NATS
+// failover); the batcher sees the message first, then the workstation
+// sends the sheet again a minute later, within the duplicate window: the
+// publish is not stored again and the record points at the first message,
+// which must still be batched.
+func TestRetryAfterFailedIntake(t *testing.T) {
+	e := newEnv(t)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	e.cfg.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	f := &failOnce{step: "intake.published", n: 1}
+	e.cfg.FailPoint = f.hook
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751"})
+	ctx := context.Background()
+	if _, err := q.Submit(ctx, sheet("751000017", "000000001", "d1")); !errors.Is(err, queue.ErrFailPoint) {
+		t.Fatalf("first send: %v, want the injected failure", err)
+	}
+	// A minute later by the queue's clock, the batcher meets the message
+	// (several ticks) before the sheet comes again.
+	clock.Add(int64(time.Minute))
+	time.Sleep(20 * e.cfg.Tick)
+	r, err := q.Submit(ctx, sheet("751000017", "000000001", "d1"))
+	if err != nil {
+		t.Fatalf("second send: %v", err)
+	}
+	if r.State != queue.Queued {
+		t.Fatalf("second send: %+v", r)
+	}
+	clock.Add(int64(time.Second))
+	go func() {
+		// the lot's age is measured by the moved clock too
+		for range 200 {
+			time.Sleep(50 * time.Millisecond)
+			clock.Add(int64(100 * time.Millisecond))
+		}
+	}()
+	waitFinal(t, q, "751000017", []string{"000000001"}, 20*time.Second)
+}

@@ -60,6 +60,10 @@ func HistorySubject(billing, num string) string {
 	return SubjectHistory + "." + billing + "." + num
 }
 
+// SheetsDedupWindow is FSE_SHEETS' duplicate window: a sheet published
+// again within it is not stored again (the PubAck names the first copy).
+const SheetsDedupWindow = 2 * time.Minute
+
 // LotHistorySubject holds the lot-level events of a lot (delivered, ARL),
 // which its sheets share instead of each recording them.
 func LotHistorySubject(lotID string) string { return SubjectHistory + ".lot." + lotID }
@@ -203,7 +207,7 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 	}
 	var err error
 	day := 24 * time.Hour
-	if t.Sheets, err = stream(StreamSheets, SubjectSheets+".>", cfg.SheetRetention, 2*time.Minute); err != nil {
+	if t.Sheets, err = stream(StreamSheets, SubjectSheets+".>", cfg.SheetRetention, SheetsDedupWindow); err != nil {
 		return nil, err
 	}
 	if t.Lots, err = stream(StreamLots, SubjectLots+".>", 30*day, cfg.LotDedup); err != nil {
