@@ -61,11 +61,16 @@ type Notice struct {
 	Detail  string    `json:"detail,omitempty"`
 }
 
-func (q *Queue) notify(ctx context.Context, n Notice) error {
+// noticeMsg is the FSE_NOTICES message of n; its id makes a replay harmless.
+func noticeMsg(n Notice) *nats.Msg {
 	b, _ := json.Marshal(n)
 	msg := &nats.Msg{Subject: NoticeSubject(n.Billing), Data: b, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, n.ID)
-	if _, err := q.js.PublishMsg(ctx, msg); err != nil {
+	return msg
+}
+
+func (q *Queue) notify(ctx context.Context, n Notice) error {
+	if _, err := q.js.PublishMsg(ctx, noticeMsg(n)); err != nil {
 		return fmt.Errorf("notice %s: %w", n.ID, err)
 	}
 	return nil
@@ -74,10 +79,7 @@ func (q *Queue) notify(ctx context.Context, n Notice) error {
 // notifyAsync publishes a notice without waiting for its PubAck; the
 // caller waits for the future before it acknowledges what caused it.
 func (q *Queue) notifyAsync(n Notice) (jetstream.PubAckFuture, error) {
-	b, _ := json.Marshal(n)
-	msg := &nats.Msg{Subject: NoticeSubject(n.Billing), Data: b, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, n.ID)
-	f, err := q.js.PublishMsgAsync(msg)
+	f, err := q.js.PublishMsgAsync(noticeMsg(n))
 	if err != nil {
 		return nil, fmt.Errorf("notice %s: %w", n.ID, err)
 	}
