@@ -89,8 +89,27 @@ func newTestGateway(t testing.TB, extra ...string) *testGateway {
 	bin, _ := binaries(t)
 	g := &testGateway{t: t, bin: bin, dataDir: t.TempDir(), port: freePort(t), admin: freePort(t), natsPort: freePort(t), extra: extra}
 	g.URL = fmt.Sprintf("https://127.0.0.1:%d", g.port)
-	t.Cleanup(g.kill)
+	t.Cleanup(func() {
+		g.kill()
+		if t.Failed() {
+			g.dumpLogs()
+		}
+	})
 	return g
+}
+
+// dumpLogs prints the end of every log of this gateway (one per start): a
+// failure on CI leaves nothing else to read once the temporary directory
+// is gone.
+func (g *testGateway) dumpLogs() {
+	logs, _ := filepath.Glob(filepath.Join(g.dataDir, "..", "gateway-*.log"))
+	for _, name := range logs {
+		b, _ := os.ReadFile(name)
+		if len(b) > 64<<10 {
+			b = b[len(b)-64<<10:]
+		}
+		g.t.Logf("gateway log %s (end):\n%s", filepath.Base(name), b)
+	}
 }
 
 func (g *testGateway) start() {
