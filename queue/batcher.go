@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,20 +84,22 @@ type LotRecord struct {
 	NextSend time.Time       `json:"next_send,omitzero"`
 	ARLAt    time.Time       `json:"arl_at,omitzero"`
 	Applied  []string        `json:"applied,omitempty"`
-	Done     []string        `json:"done,omitempty"` // sheet keys final at this insurer
-	Reason   string          `json:"reason,omitempty"`
+	// Acted lists the applied ARLs that changed the lot (and sent a
+	// notice), so a redelivered one does its later steps again.
+	Acted  []string `json:"acted,omitempty"`
+	Done   []string `json:"done,omitempty"` // sheet keys final at this insurer
+	Reason string   `json:"reason,omitempty"`
 
 	rev    uint64
 	signed map[uint64][]byte // see Manifest.signed
 }
 
 func (r *LotRecord) applied(id string) bool {
-	for _, a := range r.Applied {
-		if a == id {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.Applied, id)
+}
+
+func (r *LotRecord) acted(id string) bool {
+	return slices.Contains(r.Acted, id)
 }
 
 func (r *LotRecord) current() *Attempt {

@@ -118,7 +118,42 @@ func TestKillAtEveryStep(t *testing.T) {
 					t.Errorf("sheet %s in lots %v, want exactly one", key, inLots[key])
 				}
 			}
+			checkNotices(t, current(), "751000017", nums)
 		})
+	}
+}
+
+// checkNotices checks that billing got exactly one accepted notice per
+// sheet of nums and exactly one positive ARL notice per lot they are in:
+// a crash between a state change and its notice must not lose the notice
+// (the acknowledgement is redelivered and the notice sent then).
+func checkNotices(t *testing.T, q *queue.Queue, billing string, nums []string) {
+	t.Helper()
+	ns, err := q.Notices(context.Background(), billing, 10000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := map[string]int{}
+	arl := map[string]int{}
+	lots := map[string]bool{}
+	for _, n := range ns {
+		switch n.Event {
+		case "accepted":
+			accepted[n.Number]++
+			lots[n.Lot] = true
+		case "arl_positive":
+			arl[n.Lot]++
+		}
+	}
+	for _, n := range nums {
+		if accepted[n] != 1 {
+			t.Errorf("sheet %s: %d accepted notices, want 1", n, accepted[n])
+		}
+	}
+	for lot := range lots {
+		if arl[lot] != 1 {
+			t.Errorf("lot %s: %d positive ARL notices, want 1", lot, arl[lot])
+		}
 	}
 }
 
@@ -161,4 +196,65 @@ func TestRetryAfterFailedIntake(t *testing.T) {
 		}
 	}()
 	waitFinal(t, q, "751000017", []string{"000000001"}, 20*time.Second)
+}
+
+// TestBuryFailureKeepsNotices: an insurer refuses every attempt of a lot
+// (negative ARLs) and the lot is given up on; the step after the first
+// sheet's delivery_failed state fails. The redelivered ARL buries the
+// rest, and every sheet gets its delivery_failed notice exactly once.
+func TestBuryFailureKeepsNotices(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Limits = func(string) queue.Limits {
+		return queue.Limits{MaxSheets: 3, MaxAge: 100 * time.Millisecond, DeliveryDeadline: time.Hour, ARLDeadline: time.Hour, ReturnsDeadline: time.Hour, MaxAttempts: 2, Backoff: 10 * time.Millisecond}
+	}
+	f := &failOnce{step: queue.StepBury, n: 1}
+	e.cfg.FailPoint = f.hook
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751", arl: func(*queue.Lot) (bool, string) { return false, "structure" }})
+	ctx := context.Background()
+	nums := numbers(1, 3)
+	for _, n := range nums {
+		if _, err := q.Submit(ctx, sheet("751000017", n, "d"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sts := waitFinal(t, q, "751000017", nums, 20*time.Second)
+	if !f.fired.Load() {
+		t.Fatal("the bury step never failed")
+	}
+	for n, st := range sts {
+		if st.State != queue.DeliveryFailed {
+			t.Errorf("sheet %s: %s, want delivery_failed", n, st.State)
+		}
+	}
+	// The notices are sent after the state: wait for them (bounded).
+	var failed map[string]int
+	var negative int
+	for until := time.Now().Add(10 * time.Second); ; {
+		ns, err := q.Notices(ctx, "751000017", 1000, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed, negative = map[string]int{}, 0
+		for _, n := range ns {
+			switch n.Event {
+			case string(queue.DeliveryFailed):
+				failed[n.Number]++
+			case "arl_negative":
+				negative++
+			}
+		}
+		if len(failed) == len(nums) || time.Now().After(until) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, n := range nums {
+		if failed[n] != 1 {
+			t.Errorf("sheet %s: %d delivery_failed notices, want 1", n, failed[n])
+		}
+	}
+	if negative != 2 {
+		t.Errorf("%d arl_negative notices, want 2 (one per attempt)", negative)
+	}
 }

@@ -150,6 +150,10 @@ var Steps = []string{
 	"router.lot", "router.sheet",
 }
 
+// StepBury is the failure point between a buried sheet's state change and
+// its notice; only a lot given up on reaches it, so it is not in Steps.
+const StepBury = "router.bury"
+
 // ErrFailPoint wraps the error a FailPoint returned.
 var ErrFailPoint = errors.New("injected failure")
 

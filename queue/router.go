@@ -292,10 +292,20 @@ func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack, cache *ackC
 func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Time) error {
 	lots := lotStore{q.top.Batches}
 	lim := q.limits(rec.Insurer)
-	var positive, resend, dead bool
+	var positive, resend, dead, replay bool
 	rec, err := lots.updateLot(ctx, rec.ID, func(r *LotRecord) error {
-		positive, resend, dead = false, false, false
+		positive, resend, dead, replay = false, false, false, false
 		if r.applied(a.ID) {
+			// Applied before, and redelivered after a crash or a failed
+			// step below: when it changed the lot, the steps after the
+			// change are done again (each idempotent: notices and history
+			// by their ids), or its notice would never be sent.
+			if r.acted(a.ID) {
+				replay = true
+				positive = a.Positive
+				dead = !a.Positive && r.State == LotDead
+				resend = !a.Positive && !dead
+			}
 			return errNoChange
 		}
 		if a.Attempt > r.Attempt {
@@ -309,12 +319,14 @@ func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Ti
 		if a.Positive {
 			r.State = LotARLPositive
 			r.ARLAt = now
+			r.Acted = append(r.Acted, a.ID)
 			positive = true
 			return nil
 		}
 		if a.Attempt != 0 && a.Attempt < r.Attempt {
 			return nil // negative ARL of an attempt already replaced
 		}
+		r.Acted = append(r.Acted, a.ID)
 		if r.Attempt >= lim.MaxAttempts {
 			r.State = LotDead
 			r.Reason = "negative ARL: " + a.Reason
@@ -333,16 +345,24 @@ func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Ti
 	if !positive && !resend && !dead {
 		return nil
 	}
-	if err := q.fail("router.lot"); err != nil {
-		return err
-	}
 	level := "arl_negative"
 	if positive {
 		level = "arl_positive"
-		q.br.success(rec.Insurer)
 	}
-	q.metrics.Ack(level)
-	q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: level + " " + a.Reason})
+	if replay {
+		// The audit entry may or may not have been written before the
+		// failure; a second one, marked, is better than none.
+		q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: level + " " + a.Reason + " (applied again after a failure)"})
+	} else {
+		if err := q.fail("router.lot"); err != nil {
+			return err
+		}
+		if positive {
+			q.br.success(rec.Insurer)
+		}
+		q.metrics.Ack(level)
+		q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: level + " " + a.Reason})
+	}
 	if positive {
 		// A lot-level state: recorded on the lot, shown on each sheet by
 		// Queue.Status, never written sheet by sheet.
@@ -472,7 +492,17 @@ func (q *Queue) sheetsDone(ctx context.Context, lotID string, keys []string) err
 func (q *Queue) bury(ctx context.Context, rec *LotRecord, state State, reason string, now time.Time) error {
 	err := q.forEachSheet(ctx, rec, func(ctx context.Context, e ManifestEntry) error {
 		c, err := q.changeDest(ctx, e.Key, e.Digest, rec.Insurer, "", Event{Time: now, State: state, Lot: rec.ID, Detail: reason})
-		if err != nil || !c.changed {
+		if err != nil {
+			return err
+		}
+		if !c.changed {
+			// Buried before a failure (this is a replay): the notice is
+			// sent again, harmless by its id, or it could be lost.
+			d := c.st.dest(rec.Insurer)
+			if c.st.Digest != e.Digest || d == nil || d.State != state || d.Lot != rec.ID {
+				return nil
+			}
+		} else if err := q.fail(StepBury); err != nil {
 			return err
 		}
 		billing, number, _ := strings.Cut(e.Key, ".")
