@@ -24,11 +24,7 @@ func TestDeadlinesDeadLetterResubmit(t *testing.T) {
 	q := e.open(t)
 	ctx := context.Background()
 	nums := numbers(1, 3)
-	for _, n := range nums {
-		if _, err := q.Submit(ctx, sheet("751000017", n, "d"+n)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, q, "751000017", nums)
 	sts := waitFinal(t, q, "751000017", nums, 20*time.Second)
 	lotID := ""
 	for n, st := range sts {

@@ -213,11 +213,7 @@ func TestBuryFailureKeepsNotices(t *testing.T) {
 	e.insurer(t, &fakeInsurer{id: "cpam751", arl: func(*queue.Lot) (bool, string) { return false, "structure" }})
 	ctx := context.Background()
 	nums := numbers(1, 3)
-	for _, n := range nums {
-		if _, err := q.Submit(ctx, sheet("751000017", n, "d"+n)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, q, "751000017", nums)
 	sts := waitFinal(t, q, "751000017", nums, 20*time.Second)
 	if !f.fired.Load() {
 		t.Fatal("the bury step never failed")

@@ -143,6 +143,16 @@ func sheet(billing, number, digest string) queue.Sheet {
 }
 
 // waitFinal waits until every key is final, and returns the statuses.
+// submitAll submits one sheet of billing per number (digest "d"+number).
+func submitAll(t *testing.T, q *queue.Queue, billing string, nums []string) {
+	t.Helper()
+	for _, n := range nums {
+		if _, err := q.Submit(context.Background(), sheet(billing, n, "d"+n)); err != nil {
+			t.Fatalf("submit %s: %v", n, err)
+		}
+	}
+}
+
 func waitFinal(t *testing.T, q *queue.Queue, billing string, numbers []string, within time.Duration) map[string]*queue.Status {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -315,11 +325,7 @@ func TestLotLevelStates(t *testing.T) {
 	e.insurer(t, &fakeInsurer{id: "cpam751", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }})
 	ctx := context.Background()
 	nums := numbers(1, 3)
-	for _, n := range nums {
-		if _, err := q.Submit(ctx, sheet("751000017", n, "d"+n)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, q, "751000017", nums)
 	js, _ := jetstream.New(e.nc)
 	kv, err := js.KeyValue(ctx, queue.BucketStatus)
 	if err != nil {
