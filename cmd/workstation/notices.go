@@ -20,13 +20,16 @@ func init() {
 const noticesUsage = `workstation notices — read and confirm the acknowledgements
 
 Usage:
-  workstation notices [--follow] [--json] [--billing B] [--timeout D] [--outbox DIR]
+  workstation notices [--follow] [--until-final] [--json] [--billing B] [--timeout D] [--outbox DIR]
 
 Prints the notices of billing number B (default: the card holder's only
 one) not confirmed yet: lot acknowledgements (ARL positive or negative) and
 per-sheet returns (accepted, rejected with a code, paid with an amount).
 Each notice is confirmed once it has been written: it is not delivered
 again. With --follow, waits for new notices until interrupted (or --timeout).
+With --until-final (implies --follow), stops as soon as every sheet the
+outbox sent (of billing number B when given) has reached its final state:
+what a script that sends, then waits for the answers, wants.
 
 The outbox follows: a sheet whose notice brings it to its final state is
 marked final there.
@@ -35,6 +38,7 @@ Examples:
   workstation notices
   workstation notices --follow
   workstation notices --follow --json >> notices.jsonl
+  workstation notices --until-final --timeout 10m
 `
 
 func runNotices(ctx context.Context, env *cli.Env, args []string) error {
@@ -46,6 +50,7 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 	billing := fs.String("billing", "", "billing `number` (numéro AM); default: the card holder's only one")
 	asJSON := fs.Bool("json", false, "one JSON object per notice and line")
 	follow := fs.Bool("follow", false, "wait for new notices until interrupted")
+	untilFinal := fs.Bool("until-final", false, "follow until every sheet the outbox sent is final (implies --follow)")
 	timeout := fs.Duration("timeout", 0, "with --follow, stop after this `duration` (0: never)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -70,6 +75,9 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	defer cl.Close()
+	if *untilFinal {
+		*follow = true
+	}
 	if *follow && *timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
@@ -85,6 +93,16 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 		total += n
 		if err != nil {
 			if *follow && ctx.Err() != nil {
+				if *untilFinal {
+					// The script waiting on it must know it did not end.
+					if waiting, _, err := outboxWaiting(ob, *billing); err == nil && waiting > 0 {
+						why := "interrupted"
+						if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+							why = "--timeout " + timeout.String()
+						}
+						return fmt.Errorf("sheets sent from the outbox not final yet: %d (%s)", waiting, why)
+					}
+				}
 				return nil // interrupted or --timeout: a normal end
 			}
 			return gatewayHint(err, gf.URL)
@@ -95,7 +113,38 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 			}
 			return nil
 		}
+		if *untilFinal {
+			waiting, final, err := outboxWaiting(ob, *billing)
+			if err != nil {
+				return err
+			}
+			if waiting == 0 {
+				fmt.Fprintf(env.Stderr, "every sheet sent from the outbox is final (%d)\n", final)
+				return nil
+			}
+		}
 	}
+}
+
+// outboxWaiting counts the outbox's sheets of billing (all when empty)
+// receipted and not final yet, and those final.
+func outboxWaiting(ob *outbox.Outbox, billing string) (waiting, final int, err error) {
+	es, err := ob.List()
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range es {
+		if billing != "" && e.Billing != billing {
+			continue
+		}
+		switch e.State {
+		case outbox.Receipted:
+			waiting++
+		case outbox.Final:
+			final++
+		}
+	}
+	return waiting, final, nil
 }
 
 // readNotices reads one page of notices, writes them to w, updates the
