@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/cli"
 )
@@ -60,24 +58,13 @@ func runConformance(ctx context.Context, env *cli.Env, args []string) error {
 	if *timeout <= 0 {
 		return cli.Usagef("--timeout must be positive")
 	}
-	dir, err := loadDirectory(*directory, *dev)
+	in, err := directoryInsurer(*directory, *dev, *id)
 	if err != nil {
 		return err
 	}
-	in, ok := dir.Insurer(*id)
-	if !ok {
-		return cli.WithHint(fmt.Errorf("insurer %q is not in the directory", *id), "ids: "+insurerIDs(dir))
-	}
-	var seed []byte
-	switch {
-	case *nkey != "":
-		if seed, err = insurers.ReadSeed(*nkey); err != nil {
-			return err
-		}
-	case *dev:
-		if seed, err = insurers.FixtureSeed("gateway"); err != nil {
-			return err
-		}
+	seed, err := nkeySeed(*nkey, *dev, "gateway")
+	if err != nil {
+		return err
 	}
 	sheets, err := mock.FixtureSheets(time.Now())
 	if err != nil {

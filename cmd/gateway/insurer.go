@@ -58,25 +58,15 @@ func runInsurer(ctx context.Context, env *cli.Env, args []string) error {
 	if *id == "" || *url == "" {
 		return cli.Usagef("--id and --nats-url are required")
 	}
-	dir, err := loadDirectory(*directory, *dev)
+	in, err := directoryInsurer(*directory, *dev, *id)
 	if err != nil {
 		return err
 	}
-	in, ok := dir.Insurer(*id)
-	if !ok {
-		return cli.WithHint(fmt.Errorf("insurer %q is not in the directory", *id), "ids: "+insurerIDs(dir))
+	seedBytes, err := nkeySeed(*nkey, *dev, in.ID)
+	if err != nil {
+		return err
 	}
-	var seedBytes []byte
-	switch {
-	case *nkey != "":
-		if seedBytes, err = insurers.ReadSeed(*nkey); err != nil {
-			return err
-		}
-	case *dev:
-		if seedBytes, err = insurers.FixtureSeed(in.ID); err != nil {
-			return err
-		}
-	default:
+	if seedBytes == nil {
 		return cli.Usagef("--nkey is required (or --dev for the fixtures' test keys)")
 	}
 	if pub, err := insurers.PublicKey(seedBytes); err != nil || pub != in.NKey {
@@ -138,6 +128,32 @@ func loadDirectory(path string, dev bool) (*insurers.Directory, error) {
 		return insurers.Fixture()
 	}
 	return nil, cli.Usagef("--directory is required (or --dev for fixtures/insurers.yaml)")
+}
+
+// directoryInsurer loads the directory (loadDirectory) and finds insurer
+// id in it.
+func directoryInsurer(path string, dev bool, id string) (*insurers.Insurer, error) {
+	dir, err := loadDirectory(path, dev)
+	if err != nil {
+		return nil, err
+	}
+	in, ok := dir.Insurer(id)
+	if !ok {
+		return nil, cli.WithHint(fmt.Errorf("insurer %q is not in the directory", id), "ids: "+insurerIDs(dir))
+	}
+	return in, nil
+}
+
+// nkeySeed reads the nkey seed of file or, with dev, the fixtures' test
+// key of user; nil when neither is given.
+func nkeySeed(file string, dev bool, user string) ([]byte, error) {
+	switch {
+	case file != "":
+		return insurers.ReadSeed(file)
+	case dev:
+		return insurers.FixtureSeed(user)
+	}
+	return nil, nil
 }
 
 func insurerIDs(d *insurers.Directory) string {

@@ -62,16 +62,11 @@ func runDemo(ctx context.Context, env *cli.Env, args []string) error {
 			cf.Reader = r
 		}
 	}
-	c, err := cf.open(ctx, env)
+	c, cl, closeAll, err := connect(ctx, env, cf, gf)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	cl, err := gf.client(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer closeAll()
 	_, err = demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: *count, Seed: *seed, Out: env.Stdout, Wait: *wait})
 	return gatewayHint(err, gf.URL)
 }

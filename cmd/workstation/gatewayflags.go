@@ -29,6 +29,21 @@ func addGatewayFlags(fs *flag.FlagSet, env *cli.Env) *gatewayFlags {
 	return g
 }
 
+// connect opens the card and a gateway client authenticated with it;
+// closing releases both.
+func connect(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags) (*card.Card, *client.Client, func(), error) {
+	c, err := cf.open(ctx, env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cl, err := gf.client(ctx, c)
+	if err != nil {
+		c.Close()
+		return nil, nil, nil, err
+	}
+	return c, cl, func() { cl.Close(); c.Close() }, nil
+}
+
 // client connects to the gateway with the card's authentication key as
 // TLS client certificate (TLS 1.2: the card signs PKCS#1 v1.5 only).
 func (g *gatewayFlags) client(ctx context.Context, c *card.Card) (*client.Client, error) {

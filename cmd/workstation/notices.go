@@ -65,16 +65,11 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := cf.open(ctx, env)
+	_, cl, closeAll, err := connect(ctx, env, cf, gf)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	cl, err := gf.client(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer closeAll()
 	if *untilFinal {
 		*follow = true
 	}

@@ -121,16 +121,11 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 // the outbox: the prescriber keeps the signed PDF file itself, and sending
 // it again is harmless.
 func sendPrescriptions(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, files []string) error {
-	c, err := cf.open(ctx, env)
+	_, cl, closeAll, err := connect(ctx, env, cf, gf)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	cl, err := gf.client(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer closeAll()
 	failed := 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -220,16 +215,11 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 
 // sendKeys sends the outbox entries keys, recording each outcome.
 func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, ob *outbox.Outbox, keys []string) error {
-	c, err := cf.open(ctx, env)
+	_, cl, closeAll, err := connect(ctx, env, cf, gf)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	cl, err := gf.client(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer closeAll()
 	var refused, offline int
 	for _, key := range keys {
 		res := sendOne(ctx, cl, ob, key)

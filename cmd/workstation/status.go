@@ -58,16 +58,11 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := cf.open(ctx, env)
+	_, cl, closeAll, err := connect(ctx, env, cf, gf)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	cl, err := gf.client(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer closeAll()
 	failed := 0
 	for _, number := range fs.Args() {
 		st, err := cl.Sheet(ctx, *billing, number)
