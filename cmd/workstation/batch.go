@@ -86,9 +86,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	offline := fs.Bool("offline", false, "sign and queue in the outbox only; send later (outbox --send, serve)")
 	progress := fs.String("progress", "auto", "progress display: `auto`, bar, lines or none")
 	nowFlag := fs.String("now", "", "check and sign as if at this time (RFC 3339); default: now")
-	var tf tableFlags
-	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
-	fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
+	tf := addTableFlags(fs, true)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -110,11 +108,10 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tar, hol, err := tf.load()
+	opts, err := tf.options(now)
 	if err != nil {
 		return err
 	}
-	opts := fse.Options{Now: func() time.Time { return now }, Tariffs: tar, Holidays: hol}
 	files, err := expandFiles(fs.Args())
 	if err != nil {
 		return err

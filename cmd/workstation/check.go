@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -67,6 +68,25 @@ type tableFlags struct {
 	tariffs, holidays string
 }
 
+// addTableFlags adds --tariffs and, with holidays, --holidays.
+func addTableFlags(fs *flag.FlagSet, holidays bool) *tableFlags {
+	tf := &tableFlags{}
+	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
+	if holidays {
+		fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
+	}
+	return tf
+}
+
+// options are the rules' options at now with the chosen tables.
+func (tf *tableFlags) options(now time.Time) (fse.Options, error) {
+	tar, hol, err := tf.load()
+	if err != nil {
+		return fse.Options{}, err
+	}
+	return fse.Options{Now: func() time.Time { return now }, Tariffs: tar, Holidays: hol}, nil
+}
+
 func (tf *tableFlags) load() (*fse.Tariffs, *fse.Holidays, error) {
 	read := func(path, fixture string) ([]byte, error) {
 		if path != "" {
@@ -109,9 +129,7 @@ func runCheck(ctx context.Context, env *cli.Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	nowFlag := fs.String("now", "", "check as if at this time (RFC 3339); default: now")
 	maxAge := fs.Int("max-age", 0, "oldest care date accepted, in days (0: the default of 730)")
-	var tf tableFlags
-	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
-	fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
+	tf := addTableFlags(fs, true)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -122,11 +140,11 @@ func runCheck(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tar, hol, err := tf.load()
+	opts, err := tf.options(now)
 	if err != nil {
 		return err
 	}
-	opts := fse.Options{Now: func() time.Time { return now }, MaxAge: *maxAge, Tariffs: tar, Holidays: hol}
+	opts.MaxAge = *maxAge
 	files, err := expandFiles(fs.Args())
 	if err != nil {
 		return err

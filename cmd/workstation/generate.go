@@ -49,8 +49,7 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	outDir := fs.String("out-dir", "", "directory to write the sheets to (created)")
 	format := fs.String("format", "xml", "xml or json")
 	nowFlag := fs.String("now", "", "date the sheets as if at this time (RFC 3339); default: now")
-	var tf tableFlags
-	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
+	tf := addTableFlags(fs, false)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -90,9 +90,7 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	pinCommand := fs.String("pin-command", "", "`command` run to ask the PIN (its first output line)")
 	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
 	drainEvery := fs.Duration("drain-every", 2*time.Second, "how often the outbox is looked at")
-	var tf tableFlags
-	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
-	fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
+	tf := addTableFlags(fs, true)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -52,9 +52,7 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 	out := fs.String("o", "", "write the signed sheet to `OUT` (one FILE only)")
 	outDir := fs.String("out-dir", "", "write the signed sheets to `DIR` (created)")
 	nowFlag := fs.String("now", "", "check and sign as if at this time (RFC 3339); default: now")
-	var tf tableFlags
-	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
-	fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
+	tf := addTableFlags(fs, true)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -71,11 +69,10 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tar, hol, err := tf.load()
+	opts, err := tf.options(now)
 	if err != nil {
 		return err
 	}
-	opts := fse.Options{Now: func() time.Time { return now }, Tariffs: tar, Holidays: hol}
 
 	// 1. Check every sheet before any PIN.
 	docs := make([][]byte, len(files))
