@@ -34,7 +34,7 @@ type Config struct {
 // Summary counts what happened.
 type Summary struct {
 	Sent, Receipted, Refused int
-	Accepted, Rejected, Paid int
+	Accepted, Rejected, Paid int // per destination (insurer), not per sheet
 	Failed                   int // delivery_failed or returns_overdue
 	Final                    int // sheets whose every destination is final
 	PaidCents                int64
@@ -43,7 +43,9 @@ type Summary struct {
 }
 
 func (s *Summary) String() string {
-	return fmt.Sprintf("sent %d, receipted %d, refused %d; final %d: accepted %d, rejected %d, paid %d (%s), failed %d; %d notices",
+	// The answers are counted per insurer: a sheet under tiers payant has
+	// two (the régime obligatoire and the complémentaire).
+	return fmt.Sprintf("sent %d, receipted %d, refused %d; final %d; insurers' answers: accepted %d, rejected %d, paid %d (%s), failed %d; %d notices",
 		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, client.Euros(s.PaidCents), s.Failed, s.Notices)
 }
 
