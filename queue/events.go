@@ -22,15 +22,32 @@ type HistoryEntry struct {
 	Event
 }
 
-// historyAsync records a state change in FSE_HISTORY without waiting; the
-// id makes a replay harmless. The KV record keeps the recent history too.
-func (q *Queue) historyAsync(st *Status, e Event) {
+// historyMsg is the FSE_HISTORY message of a state change; its id makes a
+// replay harmless.
+func historyMsg(st *Status, e Event) *nats.Msg {
 	b, _ := json.Marshal(HistoryEntry{Billing: st.Billing, Number: st.Number, Event: e})
 	msg := &nats.Msg{Subject: HistorySubject(st.Billing, st.Number), Data: b, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, st.Key()+"."+st.Digest+"."+e.Insurer+"."+string(e.State)+"."+e.AckID+"."+e.Lot)
-	if _, err := q.js.PublishMsgAsync(msg); err != nil {
+	return msg
+}
+
+// historyAsync records a state change in FSE_HISTORY without waiting (the
+// intake's queued: the KV record holds it too).
+func (q *Queue) historyAsync(st *Status, e Event) {
+	if _, err := q.js.PublishMsgAsync(historyMsg(st, e)); err != nil {
 		q.log.Warn("history not recorded", "key", st.Key(), "state", e.State, "err", err)
 	}
+}
+
+// historyFuture publishes a state change in FSE_HISTORY; the caller waits
+// for the future before it acknowledges what caused the change, so a
+// crash in between replays it.
+func (q *Queue) historyFuture(st *Status, e Event) (jetstream.PubAckFuture, error) {
+	f, err := q.js.PublishMsgAsync(historyMsg(st, e))
+	if err != nil {
+		return nil, fmt.Errorf("history %s: %w", st.Key(), err)
+	}
+	return f, nil
 }
 
 // lotHistoryAsync records a lot-level event (delivered, ARL positive) once

@@ -2,12 +2,15 @@ package queue_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fsegate/fsegate/queue"
 )
@@ -119,6 +122,7 @@ func TestKillAtEveryStep(t *testing.T) {
 				}
 			}
 			checkNotices(t, current(), "751000017", nums)
+			checkHistory(t, e, "751000017", nums, queue.Accepted)
 		})
 	}
 }
@@ -252,5 +256,55 @@ func TestBuryFailureKeepsNotices(t *testing.T) {
 	}
 	if negative != 2 {
 		t.Errorf("%d arl_negative notices, want 2 (one per attempt)", negative)
+	}
+	checkHistory(t, e, "751000017", nums, queue.DeliveryFailed)
+}
+
+// checkHistory checks that FSE_HISTORY holds exactly one entry of state
+// for each sheet of nums: a failure between the state change and its
+// history entry must not lose the entry.
+func checkHistory(t *testing.T, e *env, billing string, nums []string, state queue.State) {
+	t.Helper()
+	ctx := context.Background()
+	js, err := jetstream.New(e.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found map[string]int
+	for until := time.Now().Add(10 * time.Second); ; {
+		found = map[string]int{}
+		c, err := js.OrderedConsumer(ctx, queue.StreamHistory, jetstream.OrderedConsumerConfig{FilterSubjects: []string{queue.HistorySubject(billing, "*")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			batch, err := c.Fetch(500, jetstream.FetchMaxWait(300*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for m := range batch.Messages() {
+				n++
+				var h queue.HistoryEntry
+				if err := json.Unmarshal(m.Data(), &h); err != nil {
+					t.Fatal(err)
+				}
+				if h.State == state {
+					found[h.Number]++
+				}
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if len(found) == len(nums) || time.Now().After(until) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, n := range nums {
+		if found[n] != 1 {
+			t.Errorf("sheet %s: %d %s entries in FSE_HISTORY, want 1", n, found[n], state)
+		}
 	}
 }

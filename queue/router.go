@@ -152,7 +152,7 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if failed != nil {
 		if !errors.Is(failed, errRetry) {
-			r.q.log.Warn("notices not confirmed; will retry", "insurer", insurer, "err", failed)
+			r.q.log.Warn("notices or history not confirmed; will retry", "insurer", insurer, "err", failed)
 		}
 		_ = msg.NakWithDelay(r.q.cfg.Tick)
 		return
@@ -186,8 +186,8 @@ func (r *router) apply(ctx context.Context, insurer string, a Ack, cache *ackCac
 
 // ackCache holds, for one acknowledgement message, the lot records read
 // (returns only read them), the sheets found final per lot and the
-// notices published without waiting; it is shared by the goroutines that
-// apply the message's returns.
+// notices and history published without waiting; it is shared by the
+// goroutines that apply the message's returns.
 type ackCache struct {
 	mu      sync.Mutex
 	lots    map[string]*LotRecord
@@ -246,13 +246,14 @@ func (c *ackCache) addFuture(f jetstream.PubAckFuture) {
 	c.futures = append(c.futures, f)
 }
 
-// wait waits for every notice published for this message to be stored.
+// wait waits for every notice and history entry published for this
+// message to be stored.
 func (c *ackCache) wait(ctx context.Context) error {
 	for _, f := range c.futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return fmt.Errorf("notice %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
+			return fmt.Errorf("publish %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -417,20 +418,30 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 		return err
 	}
 	replay := false
+	hist, ok := c.ev, true
 	if !c.changed {
 		// Applied before (this acknowledgement redelivered after a crash
 		// or a failed step below): the steps after the state change are
-		// done again, each idempotent (the notice by its id, the lot's
-		// done list by key); otherwise the lot would never be done.
+		// done again, each idempotent (history and notice by their ids,
+		// the lot's done list by key); otherwise the lot would never be
+		// done.
 		if c.st == nil || !c.st.applied(a.ID) {
 			return nil
 		}
 		replay = true
+		hist, ok = c.st.recorded(func(e Event) bool { return e.AckID == a.ID })
 	} else {
 		if err := q.fail("router.sheet"); err != nil {
 			return err
 		}
 		q.metrics.Ack("return")
+	}
+	if ok {
+		f, err := q.historyFuture(c.st, hist)
+		if err != nil {
+			return err
+		}
+		cache.addFuture(f)
 	}
 	event := a.Outcome
 	// The notice is confirmed before the acknowledgement message is acked
@@ -495,15 +506,23 @@ func (q *Queue) bury(ctx context.Context, rec *LotRecord, state State, reason st
 		if err != nil {
 			return err
 		}
+		hist, ok := c.ev, true
 		if !c.changed {
-			// Buried before a failure (this is a replay): the notice is
-			// sent again, harmless by its id, or it could be lost.
+			// Buried before a failure (this is a replay): history and
+			// notice are written again, harmless by their ids, or they
+			// could be lost.
 			d := c.st.dest(rec.Insurer)
 			if c.st.Digest != e.Digest || d == nil || d.State != state || d.Lot != rec.ID {
 				return nil
 			}
+			hist, ok = c.st.recorded(func(ev Event) bool { return ev.State == state && ev.Lot == rec.ID && ev.Insurer == rec.Insurer })
 		} else if err := q.fail(StepBury); err != nil {
 			return err
+		}
+		if ok {
+			if _, err := q.js.PublishMsg(ctx, historyMsg(c.st, hist)); err != nil {
+				return fmt.Errorf("history %s: %w", e.Key, err)
+			}
 		}
 		billing, number, _ := strings.Cut(e.Key, ".")
 		return q.notify(ctx, Notice{ID: "sheet." + e.Key + "." + e.Digest + "." + string(state) + "." + rec.ID, Time: now, Billing: billing, Number: number, Insurer: rec.Insurer, Lot: rec.ID, Event: string(state), Detail: reason})

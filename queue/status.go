@@ -166,6 +166,17 @@ func (s *Status) record(e Event) {
 	s.History = append(s.History, e)
 }
 
+// recorded returns the last event of the record's recent history that
+// match accepts.
+func (s *Status) recorded(match func(Event) bool) (Event, bool) {
+	for i := len(s.History) - 1; i >= 0; i-- {
+		if match(s.History[i]) {
+			return s.History[i], true
+		}
+	}
+	return Event{}, false
+}
+
 // ErrNotFound says no sheet has that key.
 var ErrNotFound = errors.New("no such sheet")
 
@@ -250,6 +261,7 @@ func (s *Status) dest(insurer string) *DestStatus {
 // change is the outcome of changeDest.
 type change struct {
 	st        *Status
+	ev        Event // as recorded, when changed
 	changed   bool
 	nowFinal  bool // the whole sheet became final with this change
 	destFinal bool // the destination became final with this change
@@ -307,8 +319,10 @@ func (q *Queue) changeDest(ctx context.Context, key, digest, insurer, ackID stri
 	}
 	c.st = st
 	if c.changed {
+		// FSE_HISTORY is the caller's to write, after its failure point:
+		// a replay then writes it again.
 		ev.Insurer, ev.AckID = insurer, ackID
-		q.historyAsync(st, ev)
+		c.ev = ev
 		if c.nowFinal {
 			q.metrics.SheetFinal(st.State, ev.Time.Sub(st.ReceivedAt))
 		}
