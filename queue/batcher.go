@@ -315,17 +315,13 @@ func (b *batcher) run(ctx context.Context) {
 		if yield {
 			n = b.q.cfg.YieldBatch
 		}
-		batch, err := b.cons.Fetch(n, jetstream.FetchMaxWait(b.q.cfg.Tick))
+		msgs, err := fetchReady(b.cons, n, b.q.cfg.Tick)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("fetch failed", "err", err)
 				sleepCtx(ctx, b.q.cfg.Tick)
 			}
 			continue
-		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
 		}
 		if len(msgs) > 0 {
 			if err := b.process(ctx, msgs); err != nil {

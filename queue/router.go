@@ -70,7 +70,7 @@ func (r *router) run(ctx context.Context) {
 	go func() { defer wg.Done(); r.timers(ctx) }()
 	defer wg.Wait()
 	for ctx.Err() == nil {
-		batch, err := r.cons.Fetch(200, jetstream.FetchMaxWait(r.q.cfg.Tick))
+		msgs, err := fetchReady(r.cons, 200, r.q.cfg.Tick)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("fetch failed", "err", err)
@@ -83,7 +83,7 @@ func (r *router) run(ctx context.Context) {
 		// in order); different insurers are applied in parallel.
 		var groups [][]jetstream.Msg
 		bySubject := map[string]int{}
-		for m := range batch.Messages() {
+		for _, m := range msgs {
 			g, ok := bySubject[m.Subject()]
 			if !ok {
 				g = len(groups)
