@@ -133,21 +133,33 @@ func TestKillAtEveryStep(t *testing.T) {
 // (the acknowledgement is redelivered and the notice sent then).
 func checkNotices(t *testing.T, q *queue.Queue, billing string, nums []string) {
 	t.Helper()
-	ns, err := q.Notices(context.Background(), billing, 10000, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted := map[string]int{}
-	arl := map[string]int{}
-	lots := map[string]bool{}
-	for _, n := range ns {
-		switch n.Event {
-		case "accepted":
-			accepted[n.Number]++
-			lots[n.Lot] = true
-		case "arl_positive":
-			arl[n.Lot]++
+	var accepted, arl map[string]int
+	var lots map[string]bool
+	// A notice is published after its state change: the last ones may
+	// still be on their way when the states are final (bounded wait).
+	for until := time.Now().Add(10 * time.Second); ; {
+		ns, err := q.Notices(context.Background(), billing, 10000, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
+		accepted, arl, lots = map[string]int{}, map[string]int{}, map[string]bool{}
+		for _, n := range ns {
+			switch n.Event {
+			case "accepted":
+				accepted[n.Number]++
+				lots[n.Lot] = true
+			case "arl_positive":
+				arl[n.Lot]++
+			}
+		}
+		all := len(accepted) == len(nums)
+		for lot := range lots {
+			all = all && arl[lot] > 0
+		}
+		if all || time.Now().After(until) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for _, n := range nums {
 		if accepted[n] != 1 {
