@@ -185,6 +185,14 @@ type batcher struct {
 	open map[string]*Manifest
 	// scanned is when closeAged last read every open manifest.
 	scanned time.Time
+	// inLots holds the FSE_SHEETS sequences of the sheets already in a
+	// lot or an open manifest when this batcher started. The consumer's
+	// delivery and ack state is written to disk a little after the fact,
+	// so after a kill -9 of the embedded server messages already appended
+	// and acked come again as first deliveries (NumDelivered 1, the
+	// sequence the status names): without this they went into a second
+	// lot (TestKill9 found 5 sheets in two lots).
+	inLots map[uint64]bool
 }
 
 func (q *Queue) newBatcher(ctx context.Context) (*batcher, error) {
@@ -210,6 +218,7 @@ func (b *batcher) recover(ctx context.Context) error {
 			actives = append(actives, after)
 		}
 	}
+	b.inLots = map[uint64]bool{}
 	for _, id := range actives {
 		r, err := b.lots.getLot(ctx, id)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -217,6 +226,9 @@ func (b *batcher) recover(ctx context.Context) error {
 		}
 		if err != nil {
 			return err
+		}
+		for _, e := range r.Sheets {
+			b.inLots[e.StreamSeq] = true
 		}
 		b.q.trackLot(id)
 		if r.State == LotClosed {
@@ -230,6 +242,9 @@ func (b *batcher) recover(ctx context.Context) error {
 		m, err := b.loadOpen(ctx, lk)
 		if err != nil {
 			return err
+		}
+		for _, e := range m.Sheets {
+			b.inLots[e.StreamSeq] = true
 		}
 		// Closing, or frozen but not reset (the lot of this seq exists):
 		// finish the close.
@@ -387,6 +402,10 @@ func (b *batcher) process(ctx context.Context, msgs []jetstream.Msg) error {
 		key := msg.Headers().Get(HeaderKey)
 		digest := msg.Headers().Get(HeaderDigest)
 		insurer := strings.TrimPrefix(msg.Subject(), SubjectSheets+".")
+		if b.inLots[md.Sequence.Stream] {
+			skip = append(skip, msg)
+			continue
+		}
 		st, err := reads[i].st, reads[i].err
 		// Intake publishes before it creates the status record: a message
 		// with no status (or with another digest's) may be one whose

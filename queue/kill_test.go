@@ -320,3 +320,88 @@ func checkHistory(t *testing.T, e *env, billing string, nums []string, state que
 		}
 	}
 }
+
+// TestConsumerStateLost: the batcher's consumer forgets what it delivered
+// and acked (as after a kill -9 of the embedded server, which writes that
+// state a little after the fact), so every sheet message comes again as a
+// first delivery. Sheets already in a lot must not go into another one.
+func TestConsumerStateLost(t *testing.T) {
+	e := newEnv(t)
+	q := e.open(t) // no insurer: the lots stay active, the sheets name no lot
+	ctx := context.Background()
+	nums := numbers(1, 12)
+	submitAll(t, q, "751000017", nums)
+	js, err := jetstream.New(e.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, queue.BucketBatches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// lots lists, per sheet key, the lots it is in; open counts the sheets
+	// in open manifests.
+	lots := func() (map[string][]string, int) {
+		in, open := map[string][]string{}, 0
+		keys, err := kv.ListKeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range keys.Keys() {
+			ent, err := kv.Get(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case strings.HasPrefix(k, "lot."):
+				var rec queue.LotRecord
+				if err := json.Unmarshal(ent.Value(), &rec); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range rec.Sheets {
+					in[s.Key] = append(in[s.Key], rec.ID)
+				}
+			case strings.HasPrefix(k, "open."):
+				var m queue.Manifest
+				if err := json.Unmarshal(ent.Value(), &m); err != nil {
+					t.Fatal(err)
+				}
+				open += len(m.Sheets)
+			}
+		}
+		return in, open
+	}
+	// settled waits until the batcher has acked every message and every
+	// open manifest is closed.
+	settled := func(what string) map[string][]string {
+		t.Helper()
+		for until := time.Now().Add(20 * time.Second); ; {
+			in, open := lots()
+			info, err := js.Consumer(ctx, queue.StreamSheets, queue.ConsumerBatcher)
+			if err == nil && info.CachedInfo().NumPending == 0 && open == 0 {
+				ci, err := info.Info(ctx)
+				if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 {
+					return in
+				}
+			}
+			if time.Now().After(until) {
+				t.Fatalf("%s: the batcher did not settle (%d sheets in open manifests)", what, open)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if in := settled("first pass"); len(in) != len(nums) {
+		t.Fatalf("%d sheets in lots, want %d", len(in), len(nums))
+	}
+	q.Close()
+	if err := js.DeleteConsumer(ctx, queue.StreamSheets, queue.ConsumerBatcher); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t) // recreates the consumer: every message delivered again, as new
+	in := settled("after the consumer lost its state")
+	for _, n := range nums {
+		if l := in["751000017."+n]; len(l) != 1 {
+			t.Errorf("sheet %s in lots %v, want exactly one", n, l)
+		}
+	}
+}
