@@ -330,10 +330,7 @@ func (b *batcher) run(ctx context.Context) {
 		if yield {
 			n = b.q.cfg.YieldBatch
 		}
-		// Not fetchReady (the ack router's): with it TestKill9 once found
-		// a sheet in two lots after a kill; until that is understood the
-		// batcher keeps the full-batch fetch, whose wait is at most a tick.
-		msgs, err := collect(b.cons.Fetch(n, jetstream.FetchMaxWait(b.q.cfg.Tick)))
+		msgs, err := fetchReady(b.cons, n, b.q.cfg.Tick)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("fetch failed", "err", err)
