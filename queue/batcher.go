@@ -697,11 +697,18 @@ func (b *batcher) finishClose(ctx context.Context, rec *LotRecord) error {
 		return err
 	}
 	_, err = b.lots.updateLot(ctx, rec.ID, func(r *LotRecord) error {
-		if r.State != LotClosed {
-			return errNoChange
+		// The insurer may have answered already (its ARL applied before
+		// this update): the attempt is recorded all the same, only the
+		// state stays where the ARL put it.
+		for _, a := range r.Attempts {
+			if a.N == rec.Attempt {
+				return errNoChange
+			}
 		}
-		r.State = LotPublished
-		r.Attempts = append(r.Attempts, Attempt{N: r.Attempt, Published: now, StreamSeq: seq})
+		if r.State == LotClosed {
+			r.State = LotPublished
+		}
+		r.Attempts = append(r.Attempts, Attempt{N: rec.Attempt, Published: now, StreamSeq: seq})
 		return nil
 	})
 	if err != nil {

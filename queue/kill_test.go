@@ -405,3 +405,75 @@ func TestConsumerStateLost(t *testing.T) {
 		}
 	}
 }
+
+// TestARLBeforeAttemptRecorded: the insurer answers a lot before the
+// batcher has recorded its publication on the lot record (held back here
+// until the ARL is applied). The attempt is recorded all the same, so the
+// sheets still show batched and the timers know the attempt.
+func TestARLBeforeAttemptRecorded(t *testing.T) {
+	e := newEnv(t)
+	js, err := jetstream.New(e.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var held atomic.Bool
+	e.cfg.FailPoint = func(step string) error {
+		if step != "batcher.published" || held.Swap(true) {
+			return nil
+		}
+		kv, err := js.KeyValue(ctx, queue.BucketBatches)
+		if err != nil {
+			return nil
+		}
+		for until := time.Now().Add(10 * time.Second); time.Now().Before(until); time.Sleep(20 * time.Millisecond) {
+			keys, err := kv.ListKeysFiltered(ctx, "lot.>")
+			if err != nil {
+				continue
+			}
+			for k := range keys.Keys() {
+				if ent, err := kv.Get(ctx, k); err == nil {
+					var r queue.LotRecord
+					if json.Unmarshal(ent.Value(), &r) == nil && !r.ARLAt.IsZero() {
+						return nil
+					}
+				}
+			}
+		}
+		t.Error("the ARL was never applied while the batcher waited")
+		return nil
+	}
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }})
+	nums := numbers(1, 3)
+	submitAll(t, q, "751000017", nums)
+	// Wait (bounded) for the ARL, then for the attempt to be recorded.
+	for _, n := range nums {
+		for until := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			st, err := q.Status(ctx, "751000017", n)
+			if err == nil && st.State == queue.ARLPositive {
+				rec, err := q.Lot(ctx, st.Destinations[0].Lot)
+				if err != nil {
+					t.Fatal(err)
+				}
+				batched := false
+				for _, ev := range st.History {
+					batched = batched || ev.State == queue.Batched
+				}
+				if batched && len(rec.Attempts) == 1 && rec.Attempts[0].N == 1 && rec.Attempts[0].StreamSeq != 0 {
+					break
+				}
+				if time.Now().After(until) {
+					t.Fatalf("sheet %s: history %+v, lot attempts %+v; want batched, attempt 1 recorded", n, st.History, rec.Attempts)
+				}
+				continue
+			}
+			if time.Now().After(until) {
+				t.Fatalf("sheet %s: %v %v, want arl_positive", n, st, err)
+			}
+		}
+	}
+	if !held.Load() {
+		t.Fatal("the batcher never reached batcher.published")
+	}
+}
