@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -348,16 +349,21 @@ func isStorageFull(err error) bool {
 // errCodeNoPeers is JetStream's JSClusterNoPeersErr.
 const errCodeNoPeers = 10005
 
-// placeRetry runs f again, for up to 15 s, while the cluster answers "no
-// suitable peers for placement": a peer starting or restarting is briefly
-// seen offline by the meta leader, and a gateway starting then should wait
-// for it rather than fail.
+// placeRetry runs f again, for up to 30 s, while the cluster answers "no
+// suitable peers for placement" (a peer starting or restarting is briefly
+// seen offline by the meta leader) or does not answer within the API
+// timeout (creating a replicated stream elects its group, which a busy
+// cluster may take longer than that to do): a gateway starting then should
+// wait rather than fail. f creates or updates, so running it again is
+// harmless.
 func placeRetry(ctx context.Context, f func() error) error {
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := f()
 		var apiErr *jetstream.APIError
-		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != errCodeNoPeers || time.Now().After(deadline) {
+		noPeers := errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeNoPeers
+		slow := ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout))
+		if err == nil || !(noPeers || slow) || time.Now().After(deadline) {
 			return err
 		}
 		select {
