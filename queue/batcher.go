@@ -83,12 +83,9 @@ type LotRecord struct {
 	Attempts []Attempt       `json:"attempts,omitempty"`
 	NextSend time.Time       `json:"next_send,omitzero"`
 	ARLAt    time.Time       `json:"arl_at,omitzero"`
-	Applied  []string        `json:"applied,omitempty"`
-	// Acted lists the applied ARLs that changed the lot (and sent a
-	// notice), so a redelivered one does its later steps again.
-	Acted  []string `json:"acted,omitempty"`
-	Done   []string `json:"done,omitempty"` // sheet keys final at this insurer
-	Reason string   `json:"reason,omitempty"`
+	Applied  []string        `json:"applied,omitempty"` // ARLs that changed the lot
+	Done     []string        `json:"done,omitempty"`    // sheet keys final at this insurer
+	Reason   string          `json:"reason,omitempty"`
 
 	rev    uint64
 	signed map[uint64][]byte // see Manifest.signed
@@ -96,10 +93,6 @@ type LotRecord struct {
 
 func (r *LotRecord) applied(id string) bool {
 	return slices.Contains(r.Applied, id)
-}
-
-func (r *LotRecord) acted(id string) bool {
-	return slices.Contains(r.Acted, id)
 }
 
 func (r *LotRecord) current() *Attempt {
@@ -700,10 +693,8 @@ func (b *batcher) finishClose(ctx context.Context, rec *LotRecord) error {
 		// The insurer may have answered already (its ARL applied before
 		// this update): the attempt is recorded all the same, only the
 		// state stays where the ARL put it.
-		for _, a := range r.Attempts {
-			if a.N == rec.Attempt {
-				return errNoChange
-			}
+		if slices.ContainsFunc(r.Attempts, func(a Attempt) bool { return a.N == rec.Attempt }) {
+			return errNoChange
 		}
 		if r.State == LotClosed {
 			r.State = LotPublished

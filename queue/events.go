@@ -34,7 +34,7 @@ func historyMsg(st *Status, e Event) *nats.Msg {
 // historyAsync records a state change in FSE_HISTORY without waiting (the
 // intake's queued: the KV record holds it too).
 func (q *Queue) historyAsync(st *Status, e Event) {
-	if _, err := q.js.PublishMsgAsync(historyMsg(st, e)); err != nil {
+	if _, err := q.historyFuture(st, e); err != nil {
 		q.log.Warn("history not recorded", "key", st.Key(), "state", e.State, "err", err)
 	}
 }

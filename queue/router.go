@@ -297,16 +297,14 @@ func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Ti
 	rec, err := lots.updateLot(ctx, rec.ID, func(r *LotRecord) error {
 		positive, resend, dead, replay = false, false, false, false
 		if r.applied(a.ID) {
-			// Applied before, and redelivered after a crash or a failed
-			// step below: when it changed the lot, the steps after the
-			// change are done again (each idempotent: notices and history
-			// by their ids), or its notice would never be sent.
-			if r.acted(a.ID) {
-				replay = true
-				positive = a.Positive
-				dead = !a.Positive && r.State == LotDead
-				resend = !a.Positive && !dead
-			}
+			// Applied before (only ARLs that changed the lot are), and
+			// redelivered after a crash or a failed step below: the steps
+			// after the change are done again (each idempotent: notices
+			// and history by their ids), or its notice would never be sent.
+			replay = true
+			positive = a.Positive
+			dead = !a.Positive && r.State == LotDead
+			resend = !a.Positive && !dead
 			return errNoChange
 		}
 		if a.Attempt > r.Attempt {
@@ -316,18 +314,16 @@ func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Ti
 		case LotARLPositive, LotDone, LotDead:
 			return errNoChange // late or duplicate: the lot moved on
 		}
+		if !a.Positive && a.Attempt != 0 && a.Attempt < r.Attempt {
+			return errNoChange // negative ARL of an attempt already replaced
+		}
 		r.Applied = append(r.Applied, a.ID)
 		if a.Positive {
 			r.State = LotARLPositive
 			r.ARLAt = now
-			r.Acted = append(r.Acted, a.ID)
 			positive = true
 			return nil
 		}
-		if a.Attempt != 0 && a.Attempt < r.Attempt {
-			return nil // negative ARL of an attempt already replaced
-		}
-		r.Acted = append(r.Acted, a.ID)
 		if r.Attempt >= lim.MaxAttempts {
 			r.State = LotDead
 			r.Reason = "negative ARL: " + a.Reason
@@ -350,10 +346,11 @@ func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Ti
 	if positive {
 		level = "arl_positive"
 	}
+	detail := level + " " + a.Reason
 	if replay {
 		// The audit entry may or may not have been written before the
 		// failure; a second one, marked, is better than none.
-		q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: level + " " + a.Reason + " (applied again after a failure)"})
+		detail += " (applied again after a failure)"
 	} else {
 		if err := q.fail("router.lot"); err != nil {
 			return err
@@ -362,8 +359,8 @@ func (q *Queue) applyARL(ctx context.Context, rec *LotRecord, a Ack, now time.Ti
 			q.br.success(rec.Insurer)
 		}
 		q.metrics.Ack(level)
-		q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: level + " " + a.Reason})
 	}
+	q.auditLog(ctx, AuditEntry{Kind: "ack", Insurer: rec.Insurer, Lot: rec.ID, Attempt: a.Attempt, AckID: a.ID, Detail: detail})
 	if positive {
 		// A lot-level state: recorded on the lot, shown on each sheet by
 		// Queue.Status, never written sheet by sheet.
@@ -418,7 +415,6 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 		return err
 	}
 	replay := false
-	hist, ok := c.ev, true
 	if !c.changed {
 		// Applied before (this acknowledgement redelivered after a crash
 		// or a failed step below): the steps after the state change are
@@ -429,14 +425,13 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 			return nil
 		}
 		replay = true
-		hist, ok = c.st.recorded(func(e Event) bool { return e.AckID == a.ID })
 	} else {
 		if err := q.fail("router.sheet"); err != nil {
 			return err
 		}
 		q.metrics.Ack("return")
 	}
-	if ok {
+	if hist, ok := c.history(func(e Event) bool { return e.AckID == a.ID }); ok {
 		f, err := q.historyFuture(c.st, hist)
 		if err != nil {
 			return err
@@ -506,7 +501,6 @@ func (q *Queue) bury(ctx context.Context, rec *LotRecord, state State, reason st
 		if err != nil {
 			return err
 		}
-		hist, ok := c.ev, true
 		if !c.changed {
 			// Buried before a failure (this is a replay): history and
 			// notice are written again, harmless by their ids, or they
@@ -515,11 +509,10 @@ func (q *Queue) bury(ctx context.Context, rec *LotRecord, state State, reason st
 			if c.st.Digest != e.Digest || d == nil || d.State != state || d.Lot != rec.ID {
 				return nil
 			}
-			hist, ok = c.st.recorded(func(ev Event) bool { return ev.State == state && ev.Lot == rec.ID && ev.Insurer == rec.Insurer })
 		} else if err := q.fail(StepBury); err != nil {
 			return err
 		}
-		if ok {
+		if hist, ok := c.history(func(ev Event) bool { return ev.State == state && ev.Lot == rec.ID && ev.Insurer == rec.Insurer }); ok {
 			if _, err := q.js.PublishMsg(ctx, historyMsg(c.st, hist)); err != nil {
 				return fmt.Errorf("history %s: %w", e.Key, err)
 			}

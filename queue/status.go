@@ -166,12 +166,16 @@ func (s *Status) record(e Event) {
 	s.History = append(s.History, e)
 }
 
-// recorded returns the last event of the record's recent history that
-// match accepts.
-func (s *Status) recorded(match func(Event) bool) (Event, bool) {
-	for i := len(s.History) - 1; i >= 0; i-- {
-		if match(s.History[i]) {
-			return s.History[i], true
+// history is the event of this change to write to FSE_HISTORY: the one
+// just recorded or, when the change was made before (a replay), the last
+// one of the record's recent history that match accepts.
+func (c change) history(match func(Event) bool) (Event, bool) {
+	if c.changed {
+		return c.ev, true
+	}
+	for i := len(c.st.History) - 1; i >= 0; i-- {
+		if match(c.st.History[i]) {
+			return c.st.History[i], true
 		}
 	}
 	return Event{}, false
