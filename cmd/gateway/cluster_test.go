@@ -106,25 +106,38 @@ func lotAccounting(t *testing.T, q *queue.Queue, c *loadgen.Corpus) (lots int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	keys, err := q.Topology().Batches.ListKeysFiltered(ctx, "lot.>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := map[string][]string{} // insurer/sheet key → lots holding it
-	done := map[string]bool{}
-	state := map[string]string{}
-	for k := range keys.Keys() {
-		id := strings.TrimPrefix(k, "lot.")
-		rec, err := q.Lot(ctx, id)
+	// A lot turns done after its sheets' states are final (the ack router
+	// records it once the returns' notices and history are stored, and a
+	// crashed gateway's returns come again after the AckWait): wait for
+	// every lot to end, bounded, then check.
+	var in map[string][]string // insurer/sheet key → lots holding it
+	var done map[string]bool
+	var state map[string]string
+	for until := time.Now().Add(45 * time.Second); ; {
+		keys, err := q.Topology().Batches.ListKeysFiltered(ctx, "lot.>")
 		if err != nil {
-			t.Fatalf("lot %s: %v", id, err)
+			t.Fatal(err)
 		}
-		lots++
-		done[id] = rec.State == queue.LotDone
-		state[id] = rec.State + fmt.Sprintf(" attempt %d, %d done of %d", rec.Attempt, len(rec.Done), len(rec.Sheets))
-		for _, s := range rec.Sheets {
-			in[rec.Insurer+"/"+s.Key] = append(in[rec.Insurer+"/"+s.Key], id)
+		in, done, state, lots = map[string][]string{}, map[string]bool{}, map[string]string{}, 0
+		ended := true
+		for k := range keys.Keys() {
+			id := strings.TrimPrefix(k, "lot.")
+			rec, err := q.Lot(ctx, id)
+			if err != nil {
+				t.Fatalf("lot %s: %v", id, err)
+			}
+			lots++
+			done[id] = rec.State == queue.LotDone
+			ended = ended && (rec.State == queue.LotDone || rec.State == queue.LotDead)
+			state[id] = rec.State + fmt.Sprintf(" attempt %d, %d done of %d", rec.Attempt, len(rec.Done), len(rec.Sheets))
+			for _, s := range rec.Sheets {
+				in[rec.Insurer+"/"+s.Key] = append(in[rec.Insurer+"/"+s.Key], id)
+			}
 		}
+		if ended || time.Now().After(until) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	bad := 0
 	for _, s := range c.Sheets {
