@@ -13,6 +13,10 @@ type Code string
 // The codes Verify, VerifyPDF, VerifyClient and the signer checks return.
 const (
 	CodeXMLMalformed        Code = "XML_MALFORMED"
+	CodeXMLTooLarge         Code = "XML_TOO_LARGE"
+	CodeXMLTooDeep          Code = "XML_TOO_DEEP"
+	CodeXMLEncoding         Code = "XML_ENCODING"
+	CodeXMLDuplicateID      Code = "XML_DUPLICATE_ID"
 	CodeSignatureMissing    Code = "SIGNATURE_MISSING"
 	CodeSignatureWrapping   Code = "SIGNATURE_WRAPPING"
 	CodeSignatureInvalid    Code = "SIGNATURE_INVALID"
@@ -43,7 +47,11 @@ type CodeInfo struct {
 // layer maps it to (api/codes_signature.go registers them).
 func Codes() []CodeInfo {
 	return []CodeInfo{
-		{CodeXMLMalformed, 400, "the document is not well-formed XML, or uses a forbidden construct (DOCTYPE)"},
+		{CodeXMLMalformed, 400, "the document is not well-formed XML (a duplicate attribute included), or uses a forbidden construct (DOCTYPE, processing instruction)"},
+		{CodeXMLTooLarge, 413, "the document is over the size limit"},
+		{CodeXMLTooDeep, 400, "the document's elements are nested too deep"},
+		{CodeXMLEncoding, 415, "the document is not UTF-8, or declares another encoding"},
+		{CodeXMLDuplicateID, 422, "two elements of the document carry the same Id"},
 		{CodeSignatureMissing, 422, "the document carries no signature"},
 		{CodeSignatureWrapping, 422, "the signature is not where it must be, is not the only one, or carries content it does not sign"},
 		{CodeSignatureInvalid, 422, "the signature value does not verify with the signer's certificate"},

@@ -33,6 +33,18 @@ func replaceOnce(old, new string) func(*testing.T, []byte) []byte {
 	}
 }
 
+func replaceRe(re, repl string) func(*testing.T, []byte) []byte {
+	r := regexp.MustCompile(re)
+	return func(t *testing.T, b []byte) []byte {
+		loc := r.FindSubmatchIndex(b)
+		if loc == nil {
+			t.Fatalf("vector mutation: %q not found", re)
+		}
+		out := r.Expand(nil, []byte(repl), b, loc)
+		return slices.Concat(b[:loc[0]], out, b[loc[1]:])
+	}
+}
+
 var sigRe = regexp.MustCompile(`(?s)<ds:Signature .*</ds:Signature>`)
 
 func vectors() []vector {
@@ -102,6 +114,36 @@ func vectors() []vector {
 			header: map[string]string{"claimed-id": "899900023351", "billing": "true"}, expect: "CARD_TYPE_FORBIDDEN"},
 		{name: "crl-stale", desc: "the CRL is older than the verifier's maximum CRL age", card: "doctor", key: "sig",
 			header: map[string]string{"crl-max-age": "72h"}, expect: "CRL_STALE"},
+		// One parse of signed bytes (ParseDocument): what some readers
+		// accepted and others refused. Each is run through every entry
+		// point: signature.Verify here, the gateway's intake over HTTPS and
+		// gateway verify (cmd/gateway), the mock insurers' checker.
+		{name: "parse-duplicate-reference-uri", desc: "a ds:Reference with the URI attribute twice", card: "doctor", key: "sig",
+			mutate: replaceOnce(`<ds:Reference URI="">`, `<ds:Reference URI="" URI="#forged">`), expect: "XML_MALFORMED"},
+		{name: "parse-duplicate-root-xmlns", desc: "the root's xmlns twice", card: "doctor", key: "sig",
+			mutate: replaceOnce(`<CareSheet xmlns="urn:fsegate:fse:1">`, `<CareSheet xmlns="urn:fsegate:fse:1" xmlns="urn:fsegate:fse:1">`), expect: "XML_MALFORMED"},
+		{name: "parse-duplicate-signedprops-id", desc: "the SignedProperties' Id attribute twice", card: "doctor", key: "sig",
+			mutate: replaceRe(`<xades:SignedProperties Id="([^"]*)"`, `<xades:SignedProperties Id="$1" Id="forged"`), expect: "XML_MALFORMED"},
+		{name: "parse-duplicate-signature-id", desc: "the ds:Signature's Id attribute twice", card: "doctor", key: "sig",
+			mutate: replaceRe(`<ds:Signature (xmlns:ds="[^"]*") Id="([^"]*)"`, `<ds:Signature $1 Id="$2" Id="forged"`), expect: "XML_MALFORMED"},
+		{name: "parse-duplicate-attribute-prefixes", desc: "one attribute twice under two prefixes of the same namespace", card: "doctor", key: "sig",
+			mutate: replaceOnce(`<CareSheet xmlns="urn:fsegate:fse:1">`, `<CareSheet xmlns="urn:fsegate:fse:1" xmlns:a="urn:x" xmlns:b="urn:x" a:n="1" b:n="2">`), expect: "XML_MALFORMED"},
+		{name: "parse-duplicate-id", desc: "two elements with the SignedProperties' Id", card: "doctor", key: "sig",
+			mutate: replaceRe(`(?s)<ds:SignatureValue>(.*)<xades:SignedProperties Id="([^"]*)"`, `<ds:SignatureValue Id="$2">$1<xades:SignedProperties Id="$2"`), expect: "XML_DUPLICATE_ID"},
+		{name: "parse-keyinfo-deep", desc: "40 nested elements inside KeyInfo", card: "doctor", key: "sig",
+			mutate: replaceOnce("</ds:X509Data>", "</ds:X509Data>"+strings.Repeat("<x>", 40)+strings.Repeat("</x>", 40)), expect: "XML_TOO_DEEP"},
+		{name: "parse-keyinfo-junk", desc: "600 KB of junk inside KeyInfo (over the 256 KiB limit)", card: "doctor", key: "sig",
+			mutate: replaceOnce("</ds:X509Data>", "</ds:X509Data><junk>"+strings.Repeat("A", 600<<10)+"</junk>"), expect: "XML_TOO_LARGE"},
+		{name: "parse-keyinfo-caresheet", desc: "a forged CareSheet hidden inside KeyInfo", card: "doctor", key: "sig",
+			mutate: replaceOnce("</ds:X509Data>", `</ds:X509Data><CareSheet xmlns="urn:fsegate:fse:1"><Totals><Billed>958.42</Billed></Totals></CareSheet>`), expect: "SIGNATURE_WRAPPING"},
+		{name: "parse-signature-value-element", desc: "an element inside SignatureValue", card: "doctor", key: "sig",
+			mutate: replaceOnce("</ds:SignatureValue>", "<Billed>958.42</Billed></ds:SignatureValue>"), expect: "SIGNATURE_WRAPPING"},
+		{name: "parse-digest-value-element", desc: "an element inside a DigestValue", card: "doctor", key: "sig",
+			mutate: replaceOnce("</ds:DigestValue>", "<Billed>958.42</Billed></ds:DigestValue>"), expect: "SIGNATURE_WRAPPING"},
+		{name: "parse-encoding-latin1", desc: "an ISO-8859-1 declaration (xmlsec1 would digest other characters)", card: "doctor", key: "sig",
+			mutate: replaceOnce(`encoding="UTF-8"`, `encoding="ISO-8859-1"`), expect: "XML_ENCODING"},
+		{name: "parse-processing-instruction", desc: "a processing instruction after the root", card: "doctor", key: "sig",
+			mutate: func(t *testing.T, b []byte) []byte { return append(bytes.Clone(b), "<?fsegate forged?>"...) }, expect: "XML_MALFORMED"},
 		{name: "signing-time-too-old", desc: "verified more than the allowed time after signing", card: "doctor", key: "sig",
 			header: map[string]string{"now": "2027-06-01T00:00:00Z"}, expect: "SIGNING_TIME_INVALID"},
 	}
@@ -126,10 +168,11 @@ func vectorFile(t *testing.T, v vector) []byte {
 	h.WriteString("-->\n")
 	// The header goes after the XML declaration: outside the root, a
 	// comment, so it is not part of what is signed.
-	decl := []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
-	if !bytes.HasPrefix(signed, decl) {
+	end := bytes.Index(signed, []byte("?>\n"))
+	if !bytes.HasPrefix(signed, []byte("<?xml ")) || end < 0 {
 		t.Fatal("sample sheet must start with the XML declaration")
 	}
+	decl := signed[:end+3]
 	return slices.Concat(decl, []byte(h.String()), signed[len(decl):])
 }
 

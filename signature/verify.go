@@ -65,23 +65,21 @@ type scratch struct {
 	cz  c14n.Canonicalizer
 }
 
-// Verify parses data (the exact received bytes) and verifies its signature.
-// The error, when not nil, is a *VerifyError listing every problem found.
+// Verify parses data (the exact received bytes) with ParseDocument and
+// verifies its signature. The error, when not nil, is a *VerifyError
+// listing every problem found.
 func (v *Verifier) Verify(data []byte) (*Result, error) {
-	doc := etree.NewDocument()
-	doc.ReadSettings.PreserveDuplicateAttrs = true
-	if err := doc.ReadFromBytes(data); err != nil {
-		return nil, &VerifyError{Problems: []Problem{problem(CodeXMLMalformed, "", "%v", err)}}
+	doc, err := ParseDocument(data)
+	if err != nil {
+		return nil, err
 	}
 	return v.VerifyDocument(doc)
 }
 
-// VerifyDocument verifies a document already parsed from the received
-// bytes (parse with ReadSettings.PreserveDuplicateAttrs so that duplicate
-// attributes are caught), so a caller can share one parse with its decoder.
-// It does not modify doc.
-func (v *Verifier) VerifyDocument(doc *etree.Document) (*Result, error) {
-	res, ps := v.verify(doc)
+// VerifyDocument verifies a document parsed by ParseDocument, so a caller
+// can share the one parse with its decoder. It does not modify doc.
+func (v *Verifier) VerifyDocument(doc *Document) (*Result, error) {
+	res, ps := v.verify(doc.doc)
 	if len(ps) > 0 {
 		return res, &VerifyError{Problems: ps}
 	}
@@ -174,22 +172,11 @@ func (v *Verifier) verify(doc *etree.Document) (*Result, []Problem) {
 		integrity = append(integrity, problem(CodeSignatureInvalid, "Signature/SignatureValue", "the signature value does not verify with the signer's certificate"))
 	}
 
-	// 2. The whole document, without the signature; no other signature
-	// inside.
-	nested := false
-	sc.cz.Visit = func(el *etree.Element, uri string) error {
-		if el.Tag == "Signature" && uri == NSDSig {
-			nested = true
-		}
-		return nil
-	}
+	// 2. The whole document, without the signature (ParseDocument saw to
+	// it that there is no other).
 	sc.buf, err = sc.cz.Document(sc.buf[:0], doc, sig)
-	sc.cz.Visit = nil
 	if err != nil {
 		return res, fail(CodeXMLMalformed, "", "%v", err)
-	}
-	if nested {
-		return res, fail(CodeSignatureWrapping, "", "more than one ds:Signature in the document")
 	}
 	res.ContentDigest = sha256.Sum256(sc.buf)
 	if !digestMatches(p.docRef, sc.buf) {

@@ -63,15 +63,13 @@ func (o SignOptions) Sign(ctx context.Context, doc []byte, signer crypto.Message
 	if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
 		return nil, errors.New("sign: the certificate's key is not RSA")
 	}
-	d := etree.NewDocument()
-	d.ReadSettings.PreserveDuplicateAttrs = true
-	if err := d.ReadFromBytes(doc); err != nil {
-		return nil, fmt.Errorf("sign: parse document: %w", err)
+	// The same reading as ParseDocument's, so that nothing is signed that
+	// the verifier would refuse to read.
+	d, ps := readUnsigned(doc)
+	if len(ps) > 0 {
+		return nil, fmt.Errorf("sign: %w", &VerifyError{Problems: ps})
 	}
 	root := d.Root()
-	if root == nil {
-		return nil, errors.New("sign: document has no root element")
-	}
 	var cz c14n.Canonicalizer
 	canon, err := cz.Document(nil, d, nil)
 	if err != nil {

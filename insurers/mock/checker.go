@@ -5,12 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/beevik/etree"
-
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
-	"github.com/fsegate/fsegate/internal/fastxml"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -38,6 +35,9 @@ type Checked struct {
 	Lines []string
 	// Fields are the sheet's values by path, for reject rules by field.
 	Fields map[string]string
+	// Cause is fsegate's code (docs/errors.md) behind a Reject, when one
+	// says more than the lot's reject code: the first signature problem.
+	Cause string
 }
 
 // FSEChecker is the real check: the XAdES signature and its chain
@@ -58,17 +58,14 @@ func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
 	if c.Verifier == nil {
 		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: "no trust store to verify the signature"}}, nil
 	}
-	if len(signed) > fse.MaxSize {
-		return &Checked{Reject: &lot.Reason{Code: lot.CodeSheetFormat, Label: "care sheet over " + strconv.Itoa(fse.MaxSize) + " bytes"}}, nil
-	}
-	// One parse for the signature and the care sheet, as the gateway does:
-	// parsing costs more than verifying.
-	doc, err := fastxml.ReadDocument(signed, etree.ReadSettings{PreserveDuplicateAttrs: true, MaxDepth: fse.MaxDepth})
+	// One parse for the signature and the care sheet, the gateway's own:
+	// what the gateway's intake refuses, the insurer refuses.
+	doc, err := signature.ParseDocument(signed)
 	if err != nil {
-		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: label(err)}}, nil
+		return sigReject(err), nil
 	}
 	if _, err := c.Verifier.VerifyDocument(doc); err != nil {
-		return &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: label(err)}}, nil
+		return sigReject(err), nil
 	}
 	s, err := fse.DecodeElement(doc.Root())
 	if err != nil {
@@ -94,6 +91,16 @@ func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
 	}
 	out.TiersPayant, out.Pay = Due(s, c.Kind)
 	return out, nil
+}
+
+// sigReject is the reject of a sheet whose signature or signed bytes fail.
+func sigReject(err error) *Checked {
+	out := &Checked{Reject: &lot.Reason{Code: lot.CodeSignature, Label: label(err)}}
+	var ve *signature.VerifyError
+	if errors.As(err, &ve) && len(ve.Problems) > 0 {
+		out.Cause = string(ve.Problems[0].Code)
+	}
+	return out
 }
 
 // Due is what an insurer of this kind pays for a valid sheet, computed

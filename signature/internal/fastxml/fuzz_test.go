@@ -14,7 +14,7 @@ func FuzzReadDocument(f *testing.F) {
 	for _, rel := range []string{"signature/testdata/caresheet.xml", "signature/testdata/caresheet-generated.xml"} {
 		f.Add(readRepo(f, rel))
 	}
-	cases, _ := filepath.Glob("../../fse/testdata/cases/*.xml")
+	cases, _ := filepath.Glob("../../../fse/testdata/cases/*.xml")
 	for _, c := range cases {
 		if b, err := os.ReadFile(c); err == nil && len(b) < 64<<10 {
 			f.Add(b)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/fsegate/fsegate/internal/fastxml"
+	"github.com/fsegate/fsegate/signature/internal/fastxml"
 )
 
 // combos are the settings the differential check runs under: the ones the

@@ -7,7 +7,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/fsegate/fsegate/internal/fastxml"
+	"github.com/fsegate/fsegate/signature/internal/fastxml"
 )
 
 // crafted are edge cases of encoding/xml and etree; fast says whether the

@@ -1,6 +1,8 @@
 // Package fastxml parses XML into github.com/beevik/etree documents faster
-// than etree's own reader, for the plain documents the gateway and the mock
-// insurers receive (care sheets, signed or not).
+// than etree's own reader. It is signature's codec: signature.ParseDocument,
+// the one reader of signed bytes (the gateway's intake, gateway verify, the
+// mock insurers, the workstation), calls it with the one set of settings;
+// nothing else may.
 //
 // # Why
 //

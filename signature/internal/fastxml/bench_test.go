@@ -5,7 +5,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/fsegate/fsegate/internal/fastxml"
+	"github.com/fsegate/fsegate/signature/internal/fastxml"
 )
 
 // BenchmarkReadDocument parses the 3 KB sample sheet with the fast path

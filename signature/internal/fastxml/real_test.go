@@ -18,8 +18,8 @@ import (
 
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/fastxml"
 	"github.com/fsegate/fsegate/signature"
+	"github.com/fsegate/fsegate/signature/internal/fastxml"
 )
 
 // callerSettings are the settings the gateway, the fse decoder, the
@@ -48,7 +48,7 @@ func mustHandle(t *testing.T, name string, data []byte) {
 
 func readRepo(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", rel))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", rel))
 	if err != nil {
 		t.Fatalf("read %s: %v", rel, err)
 	}
@@ -66,7 +66,7 @@ func TestHandlesSignatureTestdata(t *testing.T) {
 // every one etree parses must be handled, except those whose point is a
 // construct the fast path leaves to etree (DTD, entities).
 func TestHandlesConformanceCases(t *testing.T) {
-	files, err := filepath.Glob("../../fse/testdata/cases/*.xml")
+	files, err := filepath.Glob("../../../fse/testdata/cases/*.xml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fse conformance case in fse/testdata/cases: %v", err)
 	}
