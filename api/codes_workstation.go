@@ -14,3 +14,13 @@ func init() {
 	Register(http.StatusBadGateway, false, "GATEWAY_UNREACHABLE", "the workstation could not reach the gateway")
 	Register(http.StatusNotFound, false, "SHEET_UNKNOWN", "neither the workstation's outbox nor the gateway knows this sheet")
 }
+
+// The codes of the workstation's commands (package workstation;
+// docs/errors.md, "Workstation commands"): what check, sign and batch
+// print. They never reach the gateway; the local API answers
+// OUTBOX_CONFLICT where batch says ALREADY_IN_OUTBOX. ALREADY_SIGNED is
+// registered with the signature's codes.
+func init() {
+	Register(http.StatusBadRequest, false, "FILE_UNREADABLE", "the care sheet's file cannot be read")
+	Register(http.StatusConflict, false, "ALREADY_IN_OUTBOX", "another sheet with the same billing number and number is already in the outbox")
+}

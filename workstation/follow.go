@@ -1,0 +1,72 @@
+package workstation
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/internal/outbox"
+)
+
+// Follow marks the outbox entry of st final when st is (its final state in
+// one word: FinalState). A sheet the outbox does not hold (sent from
+// another workstation) is not an error.
+func Follow(ob *outbox.Outbox, st *client.Status) error {
+	if !st.Final() {
+		return nil
+	}
+	key, err := outbox.Key(st.Billing, st.Number)
+	if err != nil {
+		return nil
+	}
+	err = ob.Finalize(key, FinalState(st))
+	if errors.Is(err, outbox.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// FinalState names a final sheet's outcome in one word: rejected when a
+// destination rejected it, else paid when one paid, else the state of the
+// first destination.
+func FinalState(st *client.Status) string {
+	out := ""
+	for _, d := range st.Destinations {
+		switch {
+		case d.State == "rejected":
+			return "rejected"
+		case d.State == "paid" || out == "":
+			out = d.State
+		}
+	}
+	return out
+}
+
+// FollowNotices marks final, in the outbox, the sheets the notices ns
+// bring to a final state: it asks the gateway for the state of each sheet
+// a notice names that the outbox holds and that is not final yet.
+func FollowNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, ns []client.Notice) error {
+	seen := map[string]bool{}
+	for _, n := range ns {
+		key, err := outbox.Key(n.Billing, n.Number)
+		if n.Number == "" || err != nil || seen[key] {
+			continue
+		}
+		seen[key] = true
+		e, err := ob.Get(key)
+		if err != nil || e.State == outbox.Final {
+			continue // not ours, or already final
+		}
+		st, err := cl.Sheet(ctx, n.Billing, n.Number)
+		if errors.Is(err, client.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := Follow(ob, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}

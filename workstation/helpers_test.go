@@ -1,0 +1,97 @@
+package workstation
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/internal/outbox"
+	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/signature/card/virtual"
+)
+
+// testNow is the day of the sheets of testdata (generated with
+// 'workstation generate --now 2026-03-18T10:30:00Z').
+var testNow = time.Date(2026, 3, 18, 10, 30, 0, 0, time.UTC)
+
+// testRules are the caisse's rules at testNow with the fixtures' tables.
+func testRules(t *testing.T) fse.Options {
+	t.Helper()
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "fixtures", name))
+		if err != nil {
+			t.Fatalf("%v (the tables live in fixtures/)", err)
+		}
+		return b
+	}
+	tar, err := fse.ParseTariffs(bytes.NewReader(read("tariffs/ngap.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hol, err := fse.ParseHolidays(bytes.NewReader(read("holidays.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fse.Options{Now: func() time.Time { return testNow }, Tariffs: tar, Holidays: hol}
+}
+
+// testSheet reads testdata/name.
+func testSheet(t *testing.T, name string) *Sheet {
+	t.Helper()
+	sh, err := ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
+// testSession opens a session on an in-process virtual card of profile;
+// asked counts the PIN entries the session's prompt was called for.
+func testSession(t *testing.T, profile string) (s *Session, asked *atomic.Int32) {
+	t.Helper()
+	v, err := virtual.Open(profile, virtual.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked = &atomic.Int32{}
+	s, err = OpenSession(context.Background(), SessionConfig{
+		Open: func(ctx context.Context) (*card.Card, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
+		PIN: func(context.Context, card.PINRequest) ([]byte, error) {
+			asked.Add(1)
+			return []byte("1234"), nil
+		},
+		Now: func() time.Time { return testNow },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, asked
+}
+
+// signedBy signs testdata/name with a card of profile and returns the
+// signed bytes.
+func signedBy(t *testing.T, profile, name string) []byte {
+	t.Helper()
+	s, _ := testSession(t, profile)
+	b, err := s.Sign(context.Background(), testSheet(t, name))
+	if err != nil {
+		t.Fatalf("sign %s with %s's card: %v", name, profile, err)
+	}
+	return b
+}
+
+// testOutbox is an empty outbox in a temporary directory.
+func testOutbox(t *testing.T) *outbox.Outbox {
+	t.Helper()
+	ob, err := outbox.Open(t.TempDir(), func() time.Time { return testNow })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ob
+}
