@@ -1,27 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/sys/unix"
 
-	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
-	"github.com/fsegate/fsegate/signature"
-	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 func init() {
@@ -59,13 +51,10 @@ Examples:
   FSEGATE_DEV=1 FSEGATE_VIRTUAL_CARD=doctor FSEGATE_PIN=1234 workstation batch in/
 `
 
-// batchItem is one file of the folder and what the batch does with it.
+// batchItem is a sheet the batch did not send, with every reason.
 type batchItem struct {
 	File    string
 	Key     string
-	Doc     []byte // the sheet to sign (XML)
-	Source  string // digest of Doc
-	Signed  bool   // the file is already signed
 	Reasons []string
 }
 
@@ -75,6 +64,12 @@ type batchSummary struct {
 	PINEntries                                                         int
 	SignTime                                                           time.Duration
 	Rejects                                                            []batchItem
+}
+
+// reject counts sh (file) invalid with the problems of err.
+func (sum *batchSummary) reject(file string, err error) {
+	sum.Invalid++
+	sum.Rejects = append(sum.Rejects, batchItem{File: file, Reasons: reasons(err)})
 }
 
 func runBatch(ctx context.Context, env *cli.Env, args []string) error {
@@ -126,288 +121,139 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	defer unlock()
 
+	// 1. Plan, before the card: what the outbox already knows, what is
+	// invalid, what to sign.
+	flow := &workstation.Flow{Rules: opts, AcceptSigned: true, Outbox: ob}
 	sum := &batchSummary{Files: len(files)}
-	// 1. Plan: what the outbox already knows, what is invalid, what to sign.
-	var toSign []*batchItem
-	var toSend []string
+	var toSign, toSend []*workstation.Sheet
 	for _, file := range files {
-		it, err := planItem(ctx, file, opts, ob, sum)
+		sh, step, err := planFile(flow, file, sum)
 		if err != nil {
 			return err
 		}
 		switch {
-		case it == nil:
-		case len(it.Reasons) > 0:
-			sum.Rejects = append(sum.Rejects, *it)
-		case it.Key != "" && it.Doc == nil:
-			toSend = append(toSend, it.Key)
-		default:
-			toSign = append(toSign, it)
+		case sh == nil:
+		case step == workstation.StepSend:
+			toSend = append(toSend, sh)
+		case step == workstation.StepSign:
+			toSign = append(toSign, sh)
 		}
+	}
+
+	// 2. The card, before the PIN: every sheet to sign or send must name
+	// its holder as the practitioner.
+	var sess *workstation.Session
+	if len(toSign) > 0 || (len(toSend) > 0 && !*offline) {
+		sess, err = cf.session(ctx, env, signingClock(*nowFlag, now))
+		if err != nil {
+			return err
+		}
+		defer sess.Close()
+		toSign = holderCheck(sess, toSign, sum)
+		toSend = holderCheck(sess, toSend, sum)
 	}
 	fmt.Fprintf(env.Stdout, "batch %s: %d sheets: %d to sign, %d waiting in the outbox, %d already sent, %d invalid or refused\n",
 		fs.Arg(0), len(files), len(toSign), len(toSend), sum.AlreadySent, len(sum.Rejects))
 	if len(toSign) == 0 && (len(toSend) == 0 || *offline) {
+		sum.Offline += len(toSend)
 		return batchEnd(env, sum, ob, gf.URL, *offline)
 	}
 
-	// 2. One card session: one PIN entry for every signature.
-	c, err := cf.open(ctx, env)
-	if err != nil {
+	// 3. One PIN entry; each sheet signed, kept, and sent while the next
+	// ones are signed.
+	b := &workstation.Batch{Flow: flow, Session: sess, Sent: batchSent(env, sum)}
+	if !*offline {
+		b.Sender = &workstation.Sender{Outbox: ob, Session: sess, Connect: gf.client}
+		defer b.Sender.Close()
+	}
+	if len(toSign) > 0 {
+		p := newProgress(env, *progress, len(toSign))
+		b.Kept = func(done, _ int, key string) { p.step(done, key) }
+		defer p.finish()
+	}
+	pending := make([]string, len(toSend))
+	for i, sh := range toSend {
+		pending[i] = sh.Key
+	}
+	st, runErr := b.Run(ctx, toSign, pending)
+	sum.Signed, sum.SignTime, sum.PINEntries = st.Signed, st.SignTime, sess.PINEntries()
+	sum.Offline += st.Queued
+	if err := batchEnd(env, sum, ob, gf.URL, *offline); runErr == nil {
 		return err
 	}
-	defer c.Close()
-	prompt := cf.prompt(env)
-	c.SetPINPrompt(func(ctx context.Context, req card.PINRequest) ([]byte, error) {
-		sum.PINEntries++
-		return prompt(ctx, req)
-	})
-
-	// The PIN once, before the sender's TLS handshake and the signatures
-	// both need it.
-	if err := c.Login(ctx); err != nil {
-		return cardHint(err)
-	}
-
-	// 3. The sender: sends what the signer puts in the outbox, as it comes.
-	keys := make(chan string, len(toSign)+len(toSend))
-	for _, k := range toSend {
-		keys <- k
-	}
-	var wg sync.WaitGroup
-	var sendErr error
-	if !*offline {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sendErr = batchSender(ctx, env, gf, c, ob, keys, sum)
-		}()
-	}
-
-	// reopen opens the card again after a reset (the sender keeps its
-	// established connection).
-	var reopened []*card.Card
-	defer func() {
-		for _, rc := range reopened {
-			rc.Close()
-		}
-	}()
-	reopen := func(ctx context.Context) (*card.SignatureKey, error) {
-		rc, err := cf.open(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		reopened = append(reopened, rc)
-		rc.SetPINPrompt(func(ctx context.Context, req card.PINRequest) ([]byte, error) {
-			sum.PINEntries++
-			return prompt(ctx, req)
-		})
-		if err := rc.Login(ctx); err != nil {
-			return nil, err
-		}
-		return rc.SignatureKey(ctx)
-	}
-	signErr := batchSign(ctx, env, c, reopen, toSign, ob, keys, sum, *progress, *nowFlag != "", now)
-	close(keys)
-	wg.Wait()
-	if *offline {
-		sum.Offline += len(toSend)
-		for range keys {
-			sum.Offline++
-		}
-	}
-	if signErr != nil {
-		batchEnd(env, sum, ob, gf.URL, *offline)
-		return cardHint(signErr)
-	}
-	if sendErr != nil {
-		batchEnd(env, sum, ob, gf.URL, *offline)
-		return sendErr
-	}
-	return batchEnd(env, sum, ob, gf.URL, *offline)
+	return cardHint(runErr)
 }
 
-// planItem reads one file and decides what the batch does with it: nil
-// when there is nothing to do (already sent), Reasons when it cannot go,
-// Doc == nil with a Key when the outbox already holds it signed and
-// pending, else an item to sign.
-func planItem(ctx context.Context, file string, opts fse.Options, ob *outbox.Outbox, sum *batchSummary) (*batchItem, error) {
-	it := &batchItem{File: file}
-	raw, err := os.ReadFile(file)
+// planFile reads one file and plans what the batch does with it: nil when
+// it is not to be signed or sent (already sent, invalid, refused before:
+// counted in sum), else the sheet and whether to sign it or only send it.
+// The error is the outbox's.
+func planFile(flow *workstation.Flow, file string, sum *batchSummary) (*workstation.Sheet, workstation.Step, error) {
+	sh, err := workstation.ReadFile(file)
 	if err != nil {
-		return nil, err
+		sum.reject(file, err)
+		return nil, 0, nil
 	}
-	var s *fse.Sheet
-	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-		s, err = fse.DecodeJSON(raw)
-		if err == nil {
-			it.Doc = s.Encode()
-		}
-	} else {
-		s, err = fse.Decode(raw)
-		it.Doc = raw
-	}
-	if err != nil {
-		sum.Invalid++
-		it.Reasons = []string{"SHEET_MALFORMED: " + err.Error()}
-		return it, nil
-	}
-	it.Signed = bytes.Contains(raw, []byte(signature.NSDSig))
-	sd := sha256.Sum256(it.Doc)
-	it.Source = hex.EncodeToString(sd[:])
-	it.Key, err = outbox.Key(s.Practitioner.Billing, s.Number)
-	if err != nil {
-		sum.Invalid++
-		it.Reasons = []string{"SHEET_MALFORMED: " + err.Error()}
-		return it, nil
-	}
-	e, err := ob.Get(it.Key)
+	step, e, err := flow.Plan(sh)
+	var se *workstation.SheetError
 	switch {
-	case errors.Is(err, outbox.ErrNotFound):
+	case errors.As(err, &se):
+		sum.reject(file, err)
+		return nil, 0, nil
 	case err != nil:
-		return nil, err
-	default:
-		same := e.Source == it.Source || e.Digest == it.Source
-		switch {
-		case e.State == outbox.Pending && same:
-			it.Doc = nil // signed before a crash or an offline run: send it
-			return it, nil
-		case e.State == outbox.Pending || e.State == outbox.Receipted || (e.State == outbox.Final && e.FinalState != "rejected"):
-			if !same {
-				sum.Invalid++
-				it.Reasons = []string{fmt.Sprintf("ALREADY_IN_OUTBOX: another sheet %s is in the outbox (%s): a number is used once", it.Key, e.State)}
-				return it, nil
-			}
-			sum.AlreadySent++
-			return nil, nil
-		case same: // refused or rejected, not corrected since
-			sum.Refused++
-			for _, code := range e.Codes {
-				it.Reasons = append(it.Reasons, code+" (refused before; correct the sheet and run again)")
-			}
-			if len(it.Reasons) == 0 {
-				it.Reasons = []string{e.FinalState + " (correct the sheet and run again)"}
-			}
-			return it, nil
-		}
-		// A correction of a refused or rejected sheet: sign it again.
+		return nil, 0, err
 	}
-	r := checkFile(ctx, file, opts)
-	if !r.Valid {
-		sum.Invalid++
-		for _, f := range r.Errors {
-			at := ""
-			if f.Path != "" {
-				at = " at " + f.Path
-			}
-			it.Reasons = append(it.Reasons, f.Code+at+": "+f.Message)
+	switch step {
+	case workstation.StepDone:
+		sum.AlreadySent++
+		return nil, step, nil
+	case workstation.StepRefused:
+		sum.Refused++
+		it := batchItem{File: file}
+		for _, code := range e.Codes {
+			it.Reasons = append(it.Reasons, code+" (refused before; correct the sheet and run again)")
 		}
-		return it, nil
+		if len(it.Reasons) == 0 {
+			it.Reasons = []string{e.FinalState + " (correct the sheet and run again)"}
+		}
+		sum.Rejects = append(sum.Rejects, it)
+		return nil, step, nil
+	case workstation.StepSign:
+		if err := flow.Check(sh); err != nil {
+			sum.reject(file, err)
+			return nil, step, nil
+		}
 	}
-	return it, nil
+	return sh, step, nil
 }
 
-// batchSign signs toSign with the card's signature key, writes each to the
-// outbox (fsync) and hands its key to the sender.
-func batchSign(ctx context.Context, env *cli.Env, c *card.Card, reopen func(context.Context) (*card.SignatureKey, error), toSign []*batchItem, ob *outbox.Outbox, keys chan<- string, sum *batchSummary, mode string, fixedNow bool, now time.Time) error {
-	if len(toSign) == 0 {
-		return nil
-	}
-	reopens := 0
-	var key *card.SignatureKey
-	var chain []*x509.Certificate
-	// Only unsigned sheets need the card's signature key (and the PIN).
-	for _, it := range toSign {
-		if !it.Signed {
-			k, err := c.SignatureKey(ctx)
-			if err != nil {
-				return err
-			}
-			key, chain = k, []*x509.Certificate{k.Certificate()}
-			break
-		}
-	}
-	so := signature.SignOptions{Now: func() time.Time {
-		if fixedNow {
-			return now
-		}
-		return time.Now()
-	}}
-	p := newProgress(env, mode, len(toSign))
-	defer p.finish()
-	start := time.Now()
-	defer func() { sum.SignTime = time.Since(start) }()
-	for i, it := range toSign {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		signed := it.Doc
-		if !it.Signed {
-			var err error
-			signed, err = so.Sign(ctx, it.Doc, key, chain)
-			if err != nil && errors.Is(err, card.ErrCardRemoved) && reopen != nil && reopens < 3 {
-				// Another program reset the card, or it was pulled and put
-				// back: open it again (the PIN is asked again) and go on.
-				reopens++
-				if k, rerr := reopen(ctx); rerr == nil {
-					key = k
-					signed, err = so.Sign(ctx, it.Doc, key, chain)
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", it.File, err)
-			}
-			sum.Signed++
-		}
-		billing, number, _ := splitKey(it.Key)
-		if _, err := ob.PutSource(billing, number, signed, it.Source); err != nil {
-			return fmt.Errorf("%s: %w", it.File, err)
-		}
-		keys <- it.Key
-		p.step(i+1, it.Key)
-	}
-	return nil
-}
-
-func splitKey(key string) (billing, number string, ok bool) {
-	for i := range len(key) {
-		if key[i] == '-' {
-			return key[:i], key[i+1:], true
-		}
-	}
-	return "", "", false
-}
-
-// batchSender sends the keys as they come. After the first transport
-// failure (gateway down) it stops trying: the rest wait in the outbox.
-func batchSender(ctx context.Context, env *cli.Env, gf *gatewayFlags, c *card.Card, ob *outbox.Outbox, keys <-chan string, sum *batchSummary) error {
-	var cl *client.Client
-	down := false
-	for key := range keys {
-		if down {
-			sum.Offline++
+// holderCheck keeps the sheets whose practitioner holds the card; the
+// others are counted invalid in sum, with the reason.
+func holderCheck(sess *workstation.Session, sheets []*workstation.Sheet, sum *batchSummary) []*workstation.Sheet {
+	var ok []*workstation.Sheet
+	for _, sh := range sheets {
+		if err := sess.Check(sh); err != nil {
+			sum.reject(sh.Name, err)
 			continue
 		}
-		if cl == nil {
-			var err error
-			if cl, err = gf.client(ctx, c); err != nil {
-				return err
-			}
-			defer cl.Close()
-		}
-		res := sendOne(ctx, cl, ob, key)
-		if res.Err != nil {
-			return res.Err
-		}
+		ok = append(ok, sh)
+	}
+	return ok
+}
+
+// batchSent counts each send result in sum (from the sender's goroutine).
+func batchSent(env *cli.Env, sum *batchSummary) func(workstation.SendResult) {
+	down := false
+	return func(res workstation.SendResult) {
 		switch res.Outcome {
-		case outcomeReceipted:
+		case workstation.Receipted:
 			sum.Sent++
 			if res.Receipt.Again {
 				sum.Again++
 			}
-		case outcomeRefused:
+		case workstation.Refused:
 			sum.Refused++
-			it := batchItem{Key: key}
+			it := batchItem{Key: res.Key}
 			for _, e := range res.Problem.Errors {
 				at := ""
 				if e.Path != "" {
@@ -419,13 +265,17 @@ func batchSender(ctx context.Context, env *cli.Env, gf *gatewayFlags, c *card.Ca
 				it.Reasons = []string{res.Problem.Title}
 			}
 			sum.Rejects = append(sum.Rejects, it)
-		case outcomeOffline:
+		case workstation.Held:
+			sum.Invalid++
+			sum.Rejects = append(sum.Rejects, batchItem{Key: res.Key, Reasons: reasons(res.Held)})
+		case workstation.Offline:
 			sum.Offline++
-			down = true
-			fmt.Fprintf(env.Stderr, "batch: gateway not reachable (%v): the sheets wait in the outbox\n", res.Cause)
+			if !down {
+				down = true
+				fmt.Fprintf(env.Stderr, "batch: gateway not reachable (%v): the sheets wait in the outbox\n", res.Cause)
+			}
 		}
 	}
-	return nil
 }
 
 // batchEnd prints the summary and returns the exit error.

@@ -9,12 +9,14 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 // cardFlags are the flags of every command that uses the card:
@@ -140,4 +142,15 @@ func cardHint(err error) error {
 		return cli.WithHint(err, "check the PIN before trying again: the card blocks after 3 wrong entries")
 	}
 	return err
+}
+
+// session opens a card session on the card of the flags, the PIN asked
+// through f.prompt; now is the signing time (nil: the current time).
+func (f *cardFlags) session(ctx context.Context, env *cli.Env, now func() time.Time) (*workstation.Session, error) {
+	s, err := workstation.OpenSession(ctx, workstation.SessionConfig{
+		Open: func(ctx context.Context) (*card.Card, error) { return f.open(ctx, env) },
+		PIN:  f.prompt(env),
+		Now:  now,
+	})
+	return s, cardHint(err)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/signature"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 func init() {
@@ -39,12 +41,6 @@ Examples:
   workstation check --json sheet.xml | jq .errors
   workstation check --now 2026-03-18T10:00:00Z --tariffs ngap.csv old.xml
 `
-
-// verifySignature checks the enveloped signature of a signed sheet. It is
-// nil until the signature package provides it: then check also reports
-// signature findings. The sheet has already been decoded (the trailing
-// ds:Signature is ignored by fse.Decode).
-var verifySignature func(ctx context.Context, data []byte, sheet *fse.Sheet) []finding
 
 // finding is one error or warning of check's report.
 type finding struct {
@@ -113,6 +109,15 @@ func (tf *tableFlags) load() (*fse.Tariffs, *fse.Holidays, error) {
 	return tar, hol, nil
 }
 
+// signingClock is the signing time: now when --now was given, else nil
+// (the current time at each signature).
+func signingClock(nowFlag string, now time.Time) func() time.Time {
+	if nowFlag == "" {
+		return nil
+	}
+	return func() time.Time { return now }
+}
+
 func parseNow(s string) (time.Time, error) {
 	if s == "" {
 		return time.Now(), nil
@@ -124,7 +129,7 @@ func parseNow(s string) (time.Time, error) {
 	return t, nil
 }
 
-func runCheck(ctx context.Context, env *cli.Env, args []string) error {
+func runCheck(_ context.Context, env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "check", checkUsage)
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	nowFlag := fs.String("now", "", "check as if at this time (RFC 3339); default: now")
@@ -149,10 +154,12 @@ func runCheck(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	verifier, trustErr := checkVerifier(env)
+	flow := &workstation.Flow{Rules: opts, AcceptSigned: true, Verifier: verifier}
 	invalid := 0
 	enc := json.NewEncoder(env.Stdout)
 	for _, file := range files {
-		r := checkFile(ctx, file, opts)
+		_, r := checkFile(flow, file, trustErr)
 		if !r.Valid {
 			invalid++
 		}
@@ -195,42 +202,53 @@ func expandFiles(args []string) ([]string, error) {
 	return out, nil
 }
 
-func checkFile(ctx context.Context, file string, opts fse.Options) checkReport {
-	r := checkReport{File: file, Rules: opts.Version(), Errors: []finding{}, Warnings: []finding{}}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		r.Errors = append(r.Errors, finding{Code: "FILE_UNREADABLE", Message: err.Error()})
-		return r
-	}
-	var s *fse.Sheet
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-		s, err = fse.DecodeJSON(data)
-	} else {
-		s, err = fse.Decode(data)
-	}
-	var warns []*fse.FieldError
+// checkFile reads file and checks it with flow, before any PIN. trustErr
+// is why the trust anchors could not be loaded: a signed sheet is then
+// CERT_UNTRUSTED. The sheet is nil when the file could not be decoded.
+func checkFile(flow *workstation.Flow, file string, trustErr error) (*workstation.Sheet, checkReport) {
+	r := checkReport{File: file, Rules: flow.Rules.Version(), Errors: []finding{}, Warnings: []finding{}}
+	sh, err := workstation.ReadFile(file)
 	if err == nil {
-		warns, err = fse.Validate(s, opts)
-		if verifySignature != nil {
-			r.Errors = append(r.Errors, verifySignature(ctx, data, s)...)
+		err = flow.Check(sh)
+		for _, w := range sh.Warnings {
+			r.Warnings = append(r.Warnings, toFinding(w))
+		}
+		if trustErr != nil && sh.Signed {
+			r.Errors = append(r.Errors, finding{Code: string(signature.CodeCertUntrusted), Path: "Signature", Message: trustErr.Error()})
 		}
 	}
-	if ve, ok := err.(*fse.ValidationError); ok {
-		for _, fe := range ve.Errors {
-			r.Errors = append(r.Errors, toFinding(fe))
-		}
-	} else if err != nil {
-		r.Errors = append(r.Errors, finding{Code: "SHEET_MALFORMED", Message: err.Error()})
-	}
-	for _, w := range warns {
-		r.Warnings = append(r.Warnings, toFinding(w))
+	for _, p := range workstation.ProblemsOf(err) {
+		r.Errors = append(r.Errors, toFinding(p))
 	}
 	r.Valid = len(r.Errors) == 0
-	return r
+	return sh, r
 }
 
-func toFinding(fe *fse.FieldError) finding {
-	return finding{Code: fe.Code, Path: fe.Path, Message: fe.Message, Hint: fe.Hint, Line: fe.Line}
+// checkVerifier is what verifies signed sheets in check; nil without
+// trust anchors: the gateway verifies the signature, check keeps to the
+// rules.
+func checkVerifier(env *cli.Env) (*signature.Verifier, error) {
+	trust, err := trustAnchors(env)
+	if trust == nil || err != nil {
+		return nil, err
+	}
+	return &signature.Verifier{Trust: trust}, nil
+}
+
+// trustAnchors are the roots and CRLs of FSEGATE_TRUST_DIR, else the test
+// PKI in development; nil with neither.
+func trustAnchors(env *cli.Env) (*signature.TrustStore, error) {
+	switch dir := env.Getenv("FSEGATE_TRUST_DIR"); {
+	case dir != "":
+		return signature.LoadDir(dir)
+	case env.Dev():
+		return signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
+	}
+	return nil, nil
+}
+
+func toFinding(p workstation.Problem) finding {
+	return finding{Code: p.Code, Path: p.Path, Message: p.Message, Hint: p.Hint, Line: p.Line}
 }
 
 func printReport(w io.Writer, r checkReport) {
@@ -258,4 +276,13 @@ func printReport(w io.Writer, r checkReport) {
 	for _, f := range r.Warnings {
 		show("warning ", f)
 	}
+}
+
+// reasons are the problems of err, one a line: CODE at path: message.
+func reasons(err error) []string {
+	var out []string
+	for _, p := range workstation.ProblemsOf(err) {
+		out = append(out, p.Error())
+	}
+	return out
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
-	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
 )
 
@@ -200,19 +199,13 @@ func doctorCard(ctx context.Context, d *doctorReport, cf *cardFlags, env *cli.En
 // against the trust anchors (FSEGATE_TRUST_DIR, or the test PKI in
 // development).
 func doctorRevocation(ctx context.Context, d *doctorReport, env *cli.Env, auth *x509.Certificate) {
-	var trust *signature.TrustStore
-	var err error
-	switch dir := env.Getenv("FSEGATE_TRUST_DIR"); {
-	case dir != "":
-		trust, err = signature.LoadDir(dir)
-	case env.Dev():
-		trust, err = signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
-	default:
-		d.warn("revocation", "not checked: no trust anchors", "set FSEGATE_TRUST_DIR to the IGC-Santé roots and CRLs (the gateway checks anyway)")
-		return
-	}
-	if err != nil {
+	trust, err := trustAnchors(env)
+	switch {
+	case err != nil:
 		d.warn("revocation", "not checked: "+err.Error(), "check FSEGATE_TRUST_DIR")
+		return
+	case trust == nil:
+		d.warn("revocation", "not checked: no trust anchors", "set FSEGATE_TRUST_DIR to the IGC-Santé roots and CRLs (the gateway checks anyway)")
 		return
 	}
 	if auth == nil {

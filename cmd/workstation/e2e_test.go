@@ -329,7 +329,7 @@ func TestKillMidBatch(t *testing.T) {
 			t.Errorf("%s is %s in the outbox", key, st)
 			continue
 		}
-		billing, number, _ := splitKey(key)
+		billing, number, _ := strings.Cut(key, "-")
 		s, err := cl.Sheet(context.Background(), billing, number)
 		if err != nil {
 			t.Errorf("gateway: %s: %v", key, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 func init() {
@@ -161,7 +162,7 @@ func readNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, bill
 		}
 		last = max(last, n.Seq)
 	}
-	if err := finalizeFromNotices(ctx, cl, ob, ns); err != nil {
+	if err := workstation.FollowNotices(ctx, cl, ob, ns); err != nil {
 		return len(ns), err
 	}
 	// Confirmed only once written: a crash before this shows them again.
@@ -169,37 +170,6 @@ func readNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, bill
 		return len(ns), fmt.Errorf("confirm notices: %w", err)
 	}
 	return len(ns), nil
-}
-
-// finalizeFromNotices marks final, in the outbox, the sheets the notices
-// bring to a final state.
-func finalizeFromNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, ns []client.Notice) error {
-	seen := map[string]bool{}
-	for _, n := range ns {
-		if n.Number == "" || seen[n.Billing+"-"+n.Number] {
-			continue
-		}
-		seen[n.Billing+"-"+n.Number] = true
-		key, err := outbox.Key(n.Billing, n.Number)
-		if err != nil {
-			continue
-		}
-		e, err := ob.Get(key)
-		if err != nil || e.State == outbox.Final {
-			continue // not ours, or already final
-		}
-		st, err := cl.Sheet(ctx, n.Billing, n.Number)
-		if errors.Is(err, client.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := followOutbox(ob, st); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func describeNotice(n client.Notice) string {

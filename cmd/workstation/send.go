@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 
 	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 func init() {
@@ -96,11 +96,11 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 			pdfs = append(pdfs, f)
 			continue
 		}
-		s, err := fse.Decode(b)
+		sh, err := workstation.Decode(f, b)
 		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+			return err
 		}
-		e, err := ob.Put(s.Practitioner.Billing, s.Number, b)
+		e, err := ob.Put(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
@@ -213,88 +213,55 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 	return nil
 }
 
-// sendKeys sends the outbox entries keys, recording each outcome.
+// sendKeys sends the outbox entries keys with the card's session: each
+// is checked against the card's holder before the card logs in to the
+// gateway; one that names another practitioner stays in the outbox.
 func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, ob *outbox.Outbox, keys []string) error {
-	_, cl, closeAll, err := connect(ctx, env, cf, gf)
+	sess, err := cf.session(ctx, env, nil)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
-	var refused, offline int
-	for _, key := range keys {
-		res := sendOne(ctx, cl, ob, key)
-		if res.Err != nil {
-			return res.Err
-		}
+	defer sess.Close()
+	sender := &workstation.Sender{Outbox: ob, Session: sess, Connect: gf.client}
+	defer sender.Close()
+	var refused, offline, held int
+	err = sender.SendAll(ctx, keys, func(res workstation.SendResult) bool {
+		key := res.Key
 		switch res.Outcome {
-		case outcomeReceipted:
+		case workstation.Receipted:
 			again := ""
 			if res.Receipt.Again {
 				again = " (sent before: first receipt)"
 			}
 			fmt.Fprintf(env.Stdout, "%s: %s%s\n", key, res.Receipt.State, again)
-		case outcomeRefused:
+		case workstation.Refused:
 			refused++
 			fmt.Fprintf(env.Stdout, "%s: refused\n", key)
 			printProblem(env.Stdout, res.Problem)
-		case outcomeOffline:
+		case workstation.Offline:
 			offline++
 			fmt.Fprintf(env.Stdout, "%s: kept in the outbox, not sent: %v\n", key, res.Cause)
+		case workstation.Held:
+			held++
+			fmt.Fprintf(env.Stdout, "%s: kept in the outbox, not sent with this card\n", key)
+			for _, r := range reasons(res.Held) {
+				fmt.Fprintf(env.Stdout, "  %s\n", r)
+			}
 		}
-	}
+		return true
+	})
 	switch {
+	case err != nil:
+		return gatewayHint(err, gf.URL)
 	case offline > 0:
 		return gatewayHint(fmt.Errorf("%d of %d sheets wait in the outbox (%s)", offline, len(keys), ob.Dir()), gf.URL)
+	case held > 0:
+		return cli.WithHint(fmt.Errorf("%d of %d sheets name another practitioner than the card's holder (%s): kept in the outbox, not sent", held, len(keys), sess.Holder().NationalID),
+			"put the card of the practitioner they name in the reader and run 'workstation outbox --send' again")
 	case refused > 0:
 		return fmt.Errorf("%d of %d sheets refused", refused, len(keys))
 	}
 	return nil
-}
-
-// outcome of one send.
-type outcome int
-
-const (
-	outcomeReceipted outcome = iota // the gateway queued it (or had already)
-	outcomeRefused                  // refused with codes: to correct
-	outcomeOffline                  // no verdict: kept pending in the outbox
-)
-
-// sendResult is what sendOne did with one outbox entry.
-type sendResult struct {
-	Key     string
-	Outcome outcome
-	Receipt *client.Receipt
-	Problem *client.Problem
-	Cause   error // why it stays pending (outcomeOffline)
-	Err     error // the outbox itself failed: stop
-}
-
-// sendOne sends the outbox entry key and records the outcome in the
-// outbox before returning it.
-func sendOne(ctx context.Context, cl *client.Client, ob *outbox.Outbox, key string) sendResult {
-	res := sendResult{Key: key}
-	b, err := ob.Signed(key)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	r, err := cl.SendSheet(ctx, b)
-	var p *client.Problem
-	switch {
-	case err == nil:
-		res.Outcome, res.Receipt = outcomeReceipted, r
-		res.Err = ob.Receipted(key, r.Raw)
-	case errors.As(err, &p) && !p.Retryable():
-		res.Outcome, res.Problem = outcomeRefused, p
-		res.Err = ob.Refused(key, p.Codes())
-	default:
-		res.Outcome, res.Cause = outcomeOffline, err
-		if ctx.Err() == nil {
-			res.Err = ob.Failed(key, err)
-		}
-	}
-	return res
 }
 
 // printProblem prints every reason of a refusal, indented.

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -28,8 +25,8 @@ import (
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
-	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 func init() {
@@ -126,7 +123,8 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	defer unlock()
 
 	s := &server{env: env, cf: cf, gf: gf, ob: ob, token: token, pinCommand: *pinCommand,
-		opts: fse.Options{Tariffs: tar, Holidays: hol}, kick: make(chan struct{}, 1),
+		flow: &workstation.Flow{Rules: fse.Options{Now: time.Now, Tariffs: tar, Holidays: hol}, AcceptSigned: true, Outbox: ob},
+		kick: make(chan struct{}, 1), held: map[string]bool{},
 		log: log.New(env.Stderr, "serve: ", log.LstdFlags)}
 	defer s.closeCard()
 	ln, err := net.Listen("tcp", *listen)
@@ -188,16 +186,17 @@ type server struct {
 	cf         *cardFlags
 	gf         *gatewayFlags
 	ob         *outbox.Outbox
-	opts       fse.Options
+	flow       *workstation.Flow
 	token      string
 	pinCommand string
 	port       int
 	kick       chan struct{}
 	log        *log.Logger
 
-	mu   sync.Mutex // the card and the client
-	card *card.Card
-	cl   *client.Client
+	mu     sync.Mutex // the card session and the sender
+	sess   *workstation.Session
+	sender *workstation.Sender
+	held   map[string]bool // outbox keys of another practitioner, logged once
 }
 
 // serveRoutes are the routes of the local API (docs/workstation-openapi.yaml).
@@ -272,26 +271,29 @@ func resultOf(e *outbox.Entry) SheetResult {
 		Receipt: json.RawMessage(e.Receipt), Codes: e.Codes, Waiting: e.LastError, Attempts: e.Attempts}
 }
 
-// openCard returns the card and the gateway client, opening them when
-// needed. The caller holds s.mu.
-func (s *server) openCard(ctx context.Context) (*card.Card, *client.Client, error) {
-	if s.card != nil {
-		return s.card, s.cl, nil
+// openCard returns the card session and the sender, opening the card
+// when needed (the gateway client is opened at the first send). The
+// caller holds s.mu.
+func (s *server) openCard(ctx context.Context) (*workstation.Session, *workstation.Sender, error) {
+	if s.sess != nil {
+		return s.sess, s.sender, nil
 	}
-	c, err := s.cf.open(context.WithoutCancel(ctx), s.env)
-	if err != nil {
-		return nil, nil, err
-	}
+	prompt := s.cf.prompt(s.env)
 	if s.pinCommand != "" {
-		c.SetPINPrompt(commandPrompt(s.pinCommand))
+		prompt = commandPrompt(s.pinCommand)
 	}
-	cl, err := s.gf.client(context.WithoutCancel(ctx), c)
+	sess, err := workstation.OpenSession(context.WithoutCancel(ctx), workstation.SessionConfig{
+		Open: func(ctx context.Context) (*card.Card, error) { return s.cf.open(ctx, s.env) },
+		PIN:  prompt,
+	})
 	if err != nil {
-		c.Close()
 		return nil, nil, err
 	}
-	s.card, s.cl = c, cl
-	return c, cl, nil
+	s.sess = sess
+	s.sender = &workstation.Sender{Outbox: s.ob, Session: sess, Connect: func(ctx context.Context, c *card.Card) (*client.Client, error) {
+		return s.gf.client(context.WithoutCancel(ctx), c)
+	}}
+	return s.sess, s.sender, nil
 }
 
 func (s *server) closeCard() {
@@ -303,13 +305,13 @@ func (s *server) closeCard() {
 // dropCard forgets the card (removed, changed): the next request opens
 // it again. The caller holds s.mu.
 func (s *server) dropCard() {
-	if s.cl != nil {
-		s.cl.Close()
+	if s.sender != nil {
+		s.sender.Close()
 	}
-	if s.card != nil {
-		s.card.Close()
+	if s.sess != nil {
+		s.sess.Close()
 	}
-	s.card, s.cl = nil, nil
+	s.sess, s.sender = nil, nil
 }
 
 // commandPrompt runs cmd to ask the PIN: its first output line is the PIN.
@@ -348,73 +350,61 @@ func (s *server) postSheet(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusRequestEntityTooLarge, "body too large", api.NewError("BODY_TOO_LARGE", "", "a care sheet is 1 MiB at most", ""))
 		return
 	}
-	var sh *fse.Sheet
-	doc := body
-	isJSON := strings.Contains(r.Header.Get("Content-Type"), "json") || bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
-	if isJSON {
-		sh, err = fse.DecodeJSON(body)
-		if err == nil {
-			doc = sh.Encode()
-		}
-	} else {
-		sh, err = fse.Decode(body)
-	}
+	sh, err := workstation.Decode("", body)
 	if err != nil {
-		problem(w, http.StatusUnprocessableEntity, "not a care sheet", api.NewError("SHEET_MALFORMED", "", err.Error(), "post a care sheet in XML (urn:fsegate:fse:1) or JSON"))
+		problem(w, http.StatusUnprocessableEntity, "not a care sheet", apiErrors(err, "post a care sheet in XML (urn:fsegate:fse:1) or JSON")...)
 		return
 	}
-	signed := bytes.Contains(doc, []byte(signature.NSDSig))
-	opts := s.opts
-	opts.Now = time.Now
-	if _, err := fse.Validate(sh, opts); err != nil {
-		var ve *fse.ValidationError
-		if !errors.As(err, &ve) {
-			problem(w, http.StatusUnprocessableEntity, "invalid care sheet", api.NewError("SHEET_MALFORMED", "", err.Error(), ""))
+	step, e, err := s.flow.Plan(sh)
+	switch {
+	case errors.Is(err, workstation.CodeAlreadyInOutbox):
+		problem(w, http.StatusConflict, "another sheet with this number is in the outbox", api.NewError("OUTBOX_CONFLICT", "number", err.Error(), "a sheet number is used once; a refused sheet may be corrected"))
+		return
+	case err != nil:
+		var se *workstation.SheetError
+		if errors.As(err, &se) {
+			problem(w, http.StatusUnprocessableEntity, "invalid care sheet", apiErrors(err, "")...)
 			return
 		}
-		var errs []api.Error
-		for _, fe := range ve.Errors {
-			errs = append(errs, api.Error{Code: fe.Code, Path: fe.Path, Message: fe.Message, Hint: fe.Hint, Doc: "docs/errors.md#" + fe.Code})
-		}
-		problem(w, http.StatusUnprocessableEntity, "invalid care sheet: nothing was signed", errs...)
+		problem(w, http.StatusInternalServerError, "outbox", api.NewError("OUTBOX_UNAVAILABLE", "", err.Error(), "check the outbox directory (disk full?)"))
 		return
-	}
-	key, err := outbox.Key(sh.Practitioner.Billing, sh.Number)
-	if err != nil {
-		problem(w, http.StatusUnprocessableEntity, "invalid care sheet", api.NewError("SHEET_MALFORMED", "", err.Error(), ""))
-		return
-	}
-	sum := sha256.Sum256(doc)
-	source := hex.EncodeToString(sum[:])
-	if e, err := s.ob.Get(key); err == nil && (e.Source == source || e.Digest == source) {
+	case step != workstation.StepSign:
 		// The same sheet posted again (the caller lost our answer).
 		s.answer(w, r, e)
 		return
 	}
+	if err := s.flow.Check(sh); err != nil {
+		problem(w, http.StatusUnprocessableEntity, "invalid care sheet: nothing was signed", apiErrors(err, "")...)
+		return
+	}
 
 	s.mu.Lock()
-	c, cl, err := s.openCard(r.Context())
+	sess, sender, err := s.openCard(r.Context())
 	if err != nil {
 		s.mu.Unlock()
 		cardProblem(w, err)
 		return
 	}
-	if !signed {
-		k, err := c.SignatureKey(r.Context())
-		if err == nil {
-			doc, err = signature.SignOptions{}.Sign(r.Context(), doc, k, []*x509.Certificate{k.Certificate()})
+	// The card's holder must be the sheet's practitioner: checked from the
+	// certificate, before the PIN.
+	if err := sess.Check(sh); err != nil {
+		s.mu.Unlock()
+		code := workstation.ProblemsOf(err)[0].Code
+		st, _ := api.Lookup(code)
+		problem(w, st.Status, "the card in the reader may not sign this sheet: nothing was signed", apiErrors(err, "")...)
+		return
+	}
+	doc, err := sess.Sign(r.Context(), sh)
+	if err != nil {
+		if errors.Is(err, card.ErrCardRemoved) || errors.Is(err, card.ErrNoCard) {
+			s.dropCard()
 		}
-		if err != nil {
-			if errors.Is(err, card.ErrCardRemoved) || errors.Is(err, card.ErrNoCard) {
-				s.dropCard()
-			}
-			s.mu.Unlock()
-			cardProblem(w, err)
-			return
-		}
+		s.mu.Unlock()
+		cardProblem(w, err)
+		return
 	}
 	s.mu.Unlock()
-	_, err = s.ob.PutSource(sh.Practitioner.Billing, sh.Number, doc, source)
+	_, err = s.flow.Put(sh, doc)
 	if errors.Is(err, outbox.ErrConflict) {
 		problem(w, http.StatusConflict, "another sheet with this number is in the outbox", api.NewError("OUTBOX_CONFLICT", "number", err.Error(), "a sheet number is used once; a refused sheet may be corrected"))
 		return
@@ -423,12 +413,12 @@ func (s *server) postSheet(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusInternalServerError, "outbox", api.NewError("OUTBOX_UNAVAILABLE", "", err.Error(), "check the outbox directory (disk full?)"))
 		return
 	}
-	res := sendOne(r.Context(), cl, s.ob, key)
-	if res.Err != nil {
-		problem(w, http.StatusInternalServerError, "outbox", api.NewError("OUTBOX_UNAVAILABLE", "", res.Err.Error(), ""))
+	res, err := sender.Send(r.Context(), sh.Key)
+	if err != nil {
+		problem(w, http.StatusInternalServerError, "outbox", api.NewError("OUTBOX_UNAVAILABLE", "", err.Error(), ""))
 		return
 	}
-	if res.Outcome == outcomeRefused {
+	if res.Outcome == workstation.Refused {
 		p := api.Problem{Type: api.ProblemType, Title: "refused by the gateway", Status: res.Problem.Status}
 		for _, it := range res.Problem.Errors {
 			p.Errors = append(p.Errors, api.Error{Code: it.Code, Path: it.Path, Message: it.Message, Hint: it.Hint, Doc: it.Doc})
@@ -438,12 +428,26 @@ func (s *server) postSheet(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(p)
 		return
 	}
-	e, err := s.ob.Get(key)
+	e, err = s.ob.Get(sh.Key)
 	if err != nil {
 		problem(w, http.StatusInternalServerError, "outbox", api.NewError("OUTBOX_UNAVAILABLE", "", err.Error(), ""))
 		return
 	}
 	s.answer(w, r, e)
+}
+
+// apiErrors are the problems of err for a problem+json answer; hint is
+// given to those without one.
+func apiErrors(err error, hint string) []api.Error {
+	var out []api.Error
+	for _, p := range workstation.ProblemsOf(err) {
+		h := p.Hint
+		if h == "" {
+			h = hint
+		}
+		out = append(out, api.Error{Code: p.Code, Path: p.Path, Message: p.Message, Hint: h, Doc: "docs/errors.md#" + p.Code})
+	}
+	return out
 }
 
 // answer writes an outbox entry: 201 receipted (or final), 202 pending,
@@ -486,7 +490,7 @@ func (s *server) getSheet(w http.ResponseWriter, r *http.Request) {
 				if st.Billing != "" {
 					res.Billing = st.Billing
 				}
-				if err := followOutbox(s.ob, st); err == nil && res.Key != "" {
+				if err := workstation.Follow(s.ob, st); err == nil && res.Key != "" {
 					if e, err := s.ob.Get(res.Key); err == nil {
 						res.State, res.Final = e.State, e.FinalState
 					}
@@ -526,7 +530,11 @@ func (s *server) getOutbox(w http.ResponseWriter, r *http.Request) {
 func (s *server) client(ctx context.Context) *client.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, cl, err := s.openCard(ctx)
+	_, sender, err := s.openCard(ctx)
+	if err != nil {
+		return nil
+	}
+	cl, err := sender.Client(ctx)
 	if err != nil {
 		return nil
 	}
@@ -571,7 +579,7 @@ func (s *server) getNotices(w http.ResponseWriter, r *http.Request) {
 	if ns == nil {
 		ns = []client.Notice{}
 	}
-	_ = finalizeFromNotices(r.Context(), cl, s.ob, ns)
+	_ = workstation.FollowNotices(r.Context(), cl, s.ob, ns)
 	writeJSON(w, http.StatusOK, map[string]any{"notices": ns})
 }
 
@@ -644,25 +652,38 @@ func (s *server) drain(ctx context.Context, every time.Duration) {
 		if err != nil || len(due) == 0 {
 			continue
 		}
-		cl := s.client(ctx)
-		if cl == nil {
+		s.mu.Lock()
+		_, sender, err := s.openCard(ctx)
+		s.mu.Unlock()
+		if err != nil {
 			failures++
 			continue
 		}
+		keys := make([]string, len(due))
+		for i, e := range due {
+			keys[i] = e.Key
+		}
 		sent := 0
-		for _, e := range due {
-			res := sendOne(ctx, cl, s.ob, e.Key)
-			if res.Err != nil {
-				s.log.Printf("outbox: %v", res.Err)
-				break
-			}
-			if res.Outcome == outcomeOffline {
+		err = sender.SendAll(ctx, keys, func(res workstation.SendResult) bool {
+			switch res.Outcome {
+			case workstation.Held:
+				if !s.held[res.Key] {
+					s.held[res.Key] = true
+					s.log.Printf("outbox: %s kept, not sent with this card: %v", res.Key, res.Held)
+				}
+				return true
+			case workstation.Offline:
 				failures++
 				s.log.Printf("gateway not reachable, %d sheets wait: %v", len(due)-sent, res.Cause)
-				break
+				return false
 			}
 			sent++
 			failures = 0
+			return true
+		})
+		if err != nil {
+			failures++
+			s.log.Printf("outbox: %v", err)
 		}
 		if sent > 0 {
 			s.log.Printf("outbox: %d sheets sent", sent)

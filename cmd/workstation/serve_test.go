@@ -119,8 +119,10 @@ func TestServe(t *testing.T) {
 	if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity || len(p.Errors) == 0 {
 		t.Errorf("invalid sheet: %v", err)
 	}
-	// A sheet the gateway refuses (another practice's billing number).
-	_, err = ws.PostSheet(ctx, generated(t, 52, 1, "pharmacist")[0], workstation.XML)
+	// A sheet the gateway refuses: the doctor's, billed under the
+	// pharmacy's number.
+	other := bytes.Replace(generated(t, 52, 1, "doctor")[0], []byte("<Billing>751000017<"), []byte("<Billing>751000025<"), 1)
+	_, err = ws.PostSheet(ctx, other, workstation.XML)
 	if !errors.As(err, &p) || !p.Has("SIGNER_NOT_ALLOWED") {
 		t.Errorf("refused sheet: %v", err)
 	}
@@ -209,6 +211,41 @@ func TestServeGuards(t *testing.T) {
 	res, err := ws.PostSheet(context.Background(), generated(t, 53, 1, "doctor")[0], workstation.XML)
 	if err != nil || res.State != "pending" {
 		t.Errorf("gateway down: %v %+v", err, res)
+	}
+}
+
+// TestServeOtherPractitioner: a sheet that names another practitioner
+// than the card's holder is refused (403 SIGNER_MISMATCH) from the card's
+// certificate, before the PIN: the PIN command never runs and nothing is
+// kept. The holder's own sheet is then signed with the PIN asked once.
+func TestServeOtherPractitioner(t *testing.T) {
+	asked := filepath.Join(t.TempDir(), "asked")
+	url, tokenFile := serveInProcess(t, "https://127.0.0.1:1", "--pin-command", "echo asked >> "+asked+"; echo 1234")
+	ws, err := workstation.FromTokenFile(url, tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, sheet := range [][]byte{generated(t, 54, 1, "pharmacist")[0], generated(t, 56, 1, "nurse")[0]} {
+		_, err = ws.PostSheet(ctx, sheet, workstation.XML)
+		var p *client.Problem
+		if !errors.As(err, &p) || p.Status != http.StatusForbidden || !p.Has("SIGNER_MISMATCH") {
+			t.Fatalf("got %v, want 403 SIGNER_MISMATCH", err)
+		}
+	}
+	if b, err := os.ReadFile(asked); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the PIN command ran (%q): the PIN was asked for another practitioner's sheet", b)
+	}
+	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 0 {
+		t.Errorf("got outbox %+v, %v; want it empty", sheets, err)
+	}
+
+	res, err := ws.PostSheet(ctx, generated(t, 55, 1, "doctor")[0], workstation.XML)
+	if err != nil || res.State != "pending" {
+		t.Fatalf("the holder's sheet (gateway down): got %+v, %v; want pending", res, err)
+	}
+	if b, err := os.ReadFile(asked); err != nil || string(b) != "asked\n" {
+		t.Errorf("PIN command runs: got %q, %v; want one", b, err)
 	}
 }
 

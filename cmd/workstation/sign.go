@@ -1,26 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/signature"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 func init() {
 	program.Add(&cli.Command{Name: "sign", Summary: "check care sheets, then sign them with the card (one PIN entry)", Run: runSign})
-	// workstation check also verifies the signature of signed sheets.
-	verifySignature = checkSignature
 }
 
 const signUsage = `workstation sign — check care sheets, then sign them with the CPS card
@@ -75,20 +67,12 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 	}
 
 	// 1. Check every sheet before any PIN.
-	docs := make([][]byte, len(files))
+	flow := &workstation.Flow{Rules: opts}
+	sheets := make([]*workstation.Sheet, len(files))
 	invalid := 0
 	for i, file := range files {
-		r := checkFile(ctx, file, opts)
-		if r.Valid {
-			docs[i], err = os.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			if bytes.Contains(docs[i], []byte(signature.NSDSig)) {
-				r.Valid = false
-				r.Errors = append(r.Errors, finding{Code: "ALREADY_SIGNED", Message: "the sheet is already signed"})
-			}
-		}
+		var r checkReport
+		sheets[i], r = checkFile(flow, file, nil)
 		if !r.Valid {
 			invalid++
 			printReport(env.Stderr, r)
@@ -102,47 +86,28 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 	// 2. One card session, one PIN entry, every sheet. The card's holder
 	// must be each sheet's practitioner, with a card that may bill: checked
 	// from the certificate, before the PIN is asked.
-	c, err := cf.open(ctx, env)
+	sess, err := cf.session(ctx, env, signingClock(*nowFlag, now))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	sigCert, _, err := c.Certificates(ctx)
-	if err != nil {
-		return cardHint(err)
-	}
-	holder := signature.IdentityOf(sigCert)
+	defer sess.Close()
 	mismatched := 0
-	for i, file := range files {
-		sheet, err := fse.Decode(docs[i])
-		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
-		if err := signature.CheckSigner(holder, sheet.Practitioner.NationalID, true); err != nil {
+	for _, sh := range sheets {
+		if err := sess.Check(sh); err != nil {
 			mismatched++
-			fmt.Fprintf(env.Stderr, "%s: not signed: %v (sheet billed by %s, card of %s)\n", file, err, sheet.Practitioner.NationalID, holder.NationalID)
+			fmt.Fprintf(env.Stderr, "%s: not signed: %s\n", sh.Name, strings.Join(reasons(err), "; "))
 		}
 	}
 	if mismatched > 0 {
 		return cli.WithHint(fmt.Errorf("sign: %d of %d sheets cannot be signed with this card; nothing was signed", mismatched, len(files)),
 			"sign each sheet with the card of the practitioner it names")
 	}
-	key, err := c.SignatureKey(ctx)
-	if err != nil {
-		return cardHint(err)
-	}
-	so := signature.SignOptions{Now: func() time.Time {
-		if *nowFlag != "" {
-			return now
-		}
-		return time.Now()
-	}}
-	for i, file := range files {
-		signed, err := so.Sign(ctx, docs[i], key, []*x509.Certificate{sigCert})
+	for _, sh := range sheets {
+		signed, err := sess.Sign(ctx, sh)
 		if err != nil {
-			return cardHint(fmt.Errorf("%s: %w", file, err))
+			return cardHint(fmt.Errorf("%s: %w", sh.Name, err))
 		}
-		dst := signedName(file, *out, *outDir)
+		dst := signedName(sh.Name, *out, *outDir)
 		if *outDir != "" {
 			if err := os.MkdirAll(*outDir, 0o755); err != nil {
 				return err
@@ -151,7 +116,7 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 		if err := os.WriteFile(dst, signed, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "%s: signed -> %s\n", file, dst)
+		fmt.Fprintf(env.Stdout, "%s: signed -> %s\n", sh.Name, dst)
 	}
 	return nil
 }
@@ -165,52 +130,4 @@ func signedName(file, out, outDir string) string {
 	}
 	ext := filepath.Ext(file)
 	return strings.TrimSuffix(file, ext) + ".signed" + ext
-}
-
-// checkSignature is the signature part of 'workstation check': for a signed
-// XML sheet, the signature, the chain to the trust anchors (FSEGATE_TRUST_DIR,
-// else the test PKI in development; with neither, the signature is left to
-// the gateway), and that the signer is the sheet's practitioner with a card
-// that may bill.
-func checkSignature(ctx context.Context, data []byte, sheet *fse.Sheet) []finding {
-	if !bytes.Contains(data, []byte(signature.NSDSig)) {
-		return nil // not signed: nothing to check
-	}
-	env := &cli.Env{Getenv: os.Getenv}
-	var trust *signature.TrustStore
-	var err error
-	switch dir := os.Getenv("FSEGATE_TRUST_DIR"); {
-	case dir != "":
-		trust, err = signature.LoadDir(dir)
-	case env.Dev():
-		trust, err = signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
-	default:
-		// No trust anchors configured on this workstation: the gateway
-		// verifies the signature; check keeps to the caisse's rules.
-		return nil
-	}
-	if err != nil {
-		return []finding{{Code: string(signature.CodeCertUntrusted), Path: "Signature", Message: err.Error()}}
-	}
-	v := &signature.Verifier{Trust: trust}
-	res, err := v.Verify(data)
-	if err == nil {
-		err = signature.CheckSigner(res.Signer, sheet.Practitioner.NationalID, true)
-	}
-	var ve *signature.VerifyError
-	if err == nil {
-		return nil
-	}
-	if !errors.As(err, &ve) {
-		return []finding{{Code: string(signature.CodeSignatureInvalid), Path: "Signature", Message: err.Error()}}
-	}
-	var out []finding
-	for _, p := range ve.Problems {
-		path := p.Path
-		if path == "" {
-			path = "Signature"
-		}
-		out = append(out, finding{Code: string(p.Code), Path: path, Message: p.Message, Hint: "docs/errors.md#" + string(p.Code)})
-	}
-	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
+	"github.com/fsegate/fsegate/workstation"
 )
 
 func init() {
@@ -83,7 +84,7 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return gatewayHint(err, gf.URL)
 		}
-		if err := followOutbox(ob, st); err != nil {
+		if err := workstation.Follow(ob, st); err != nil {
 			return err
 		}
 		if *asJSON {
@@ -119,37 +120,6 @@ func outboxKeyFor(ob *outbox.Outbox, billing, number string) (string, bool) {
 		}
 	}
 	return found, found != ""
-}
-
-// followOutbox marks the outbox entry of st final when st is.
-func followOutbox(ob *outbox.Outbox, st *client.Status) error {
-	if !st.Final() {
-		return nil
-	}
-	key, err := outbox.Key(st.Billing, st.Number)
-	if err != nil {
-		return nil
-	}
-	err = ob.Finalize(key, finalState(st))
-	if errors.Is(err, outbox.ErrNotFound) {
-		return nil // sent from another workstation
-	}
-	return err
-}
-
-// finalState names a final sheet's outcome in one word: rejected when a
-// destination rejected it, else paid when one paid, else the state.
-func finalState(st *client.Status) string {
-	out := ""
-	for _, d := range st.Destinations {
-		switch {
-		case d.State == "rejected":
-			return "rejected"
-		case d.State == "paid" || out == "":
-			out = d.State
-		}
-	}
-	return out
 }
 
 func printStatus(w io.Writer, st *client.Status) {
