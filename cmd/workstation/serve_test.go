@@ -219,13 +219,30 @@ func TestServeGuards(t *testing.T) {
 // certificate, before the PIN: the PIN command never runs and nothing is
 // kept. The holder's own sheet is then signed with the PIN asked once.
 func TestServeOtherPractitioner(t *testing.T) {
-	asked := filepath.Join(t.TempDir(), "asked")
-	url, tokenFile := serveInProcess(t, "https://127.0.0.1:1", "--pin-command", "echo asked >> "+asked+"; echo 1234")
+	// The outbox holds a pending sheet the pharmacist signed (a copied
+	// outbox): the drain does not send it with the doctor's card.
+	dir := t.TempDir()
+	in, ob := filepath.Join(dir, "in"), filepath.Join(dir, "ob")
+	for _, args := range [][]string{
+		{"generate", "--count", "1", "--seed", "57", "--profession", "pharmacist", "--out-dir", in},
+		{"batch", "--offline", "--outbox", ob, in},
+	} {
+		vars := map[string]string{"FSEGATE_DEV": "1", "FSEGATE_VIRTUAL_CARD": "pharmacist", "FSEGATE_PIN": "1234"}
+		if code, out, errs := run(context.Background(), t, vars, args...); code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", args[0], code, out, errs)
+		}
+	}
+	asked := filepath.Join(dir, "asked")
+	url, tokenFile := serveInProcess(t, "https://127.0.0.1:1", "--outbox", ob, "--pin-command", "echo asked >> "+asked+"; echo 1234")
 	ws, err := workstation.FromTokenFile(url, tokenFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	time.Sleep(time.Second) // the drain looks every 200 ms
+	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 1 || sheets[0].State != "pending" || sheets[0].Attempts != 0 {
+		t.Fatalf("got outbox %+v, %v; want the pharmacist's sheet pending, never tried", sheets, err)
+	}
 	for _, sheet := range [][]byte{generated(t, 54, 1, "pharmacist")[0], generated(t, 56, 1, "nurse")[0]} {
 		_, err = ws.PostSheet(ctx, sheet, workstation.XML)
 		var p *client.Problem
@@ -236,8 +253,8 @@ func TestServeOtherPractitioner(t *testing.T) {
 	if b, err := os.ReadFile(asked); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the PIN command ran (%q): the PIN was asked for another practitioner's sheet", b)
 	}
-	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 0 {
-		t.Errorf("got outbox %+v, %v; want it empty", sheets, err)
+	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 1 {
+		t.Errorf("got outbox %+v, %v; want the pharmacist's sheet only", sheets, err)
 	}
 
 	res, err := ws.PostSheet(ctx, generated(t, 55, 1, "doctor")[0], workstation.XML)
