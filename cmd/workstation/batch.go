@@ -166,16 +166,19 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		b.Sender = &workstation.Sender{Outbox: ob, Session: sess, Connect: gf.client}
 		defer b.Sender.Close()
 	}
+	var p *progressView
 	if len(toSign) > 0 {
-		p := newProgress(env, *progress, len(toSign))
+		p = newProgress(env, *progress, len(toSign))
 		b.Kept = func(done, _ int, key string) { p.step(done, key) }
-		defer p.finish()
 	}
 	pending := make([]string, len(toSend))
 	for i, sh := range toSend {
 		pending[i] = sh.Key
 	}
 	st, runErr := b.Run(ctx, toSign, pending)
+	if p != nil {
+		p.finish()
+	}
 	sum.Signed, sum.SignTime, sum.PINEntries = st.Signed, st.SignTime, sess.PINEntries()
 	sum.Offline += st.Queued
 	if err := batchEnd(env, sum, ob, gf.URL, *offline); runErr == nil {
