@@ -37,6 +37,9 @@ func init() {
 	reg(http.StatusForbidden, false,
 		"SIGNER_NOT_ALLOWED", "the signer may not sign for this billing number",
 		"SENDER_MISMATCH", "the authenticated sender is not the signer of the sheet",
+		"PROFESSION_MISMATCH", "the sheet's profession is not its billing number's, or not the signer certificate's",
+		"SPECIALTY_MISMATCH", "the sheet's specialty is not its billing number's",
+		"REMPLACANT_NOT_ALLOWED", "the remplaçant the sheet names may not replace on this billing number that day",
 	)
 	reg(http.StatusRequestEntityTooLarge, false,
 		"BODY_TOO_LARGE", "the request body is over the size limit",

@@ -69,6 +69,27 @@ type Practitioner struct {
 	Profession string `json:"profession"`       // G15 code: "10" doctor, "21" pharmacist, …
 	Specialty  string `json:"specialty"`        // 2 digits ("01" general medicine)
 	FINESS     string `json:"finess,omitempty"` // structure (pharmacy), 9 characters, Luhn
+	// Remplacant is who gave the care and signed in the practitioner's
+	// place (a remplaçant, replacing them): the sheet is billed under the
+	// practitioner's billing situation and signed with the remplaçant's
+	// card. Nil when the practitioner signs.
+	Remplacant *Remplacant `json:"remplacant,omitempty"`
+}
+
+// Remplacant identifies a professional replacing the sheet's practitioner.
+type Remplacant struct {
+	IDType     string `json:"id_type"`     // IDTypeRPPS or IDTypeADELI
+	ID         string `json:"id"`          // the RPPS (11) or ADELI (9) number
+	NationalID string `json:"national_id"` // IDNPS: "8"+RPPS or "0"+ADELI
+}
+
+// SignerID is the national id of whoever must sign the sheet: the
+// remplaçant when the sheet names one, else the practitioner.
+func (s *Sheet) SignerID() string {
+	if r := s.Practitioner.Remplacant; r != nil {
+		return r.NationalID
+	}
+	return s.Practitioner.NationalID
 }
 
 // Patient is the insured person as read from the Vitale card.

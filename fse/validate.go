@@ -184,22 +184,9 @@ func (v *validator) run() {
 
 func (v *validator) practitioner() {
 	p := &v.s.Practitioner
-	v.enum("practitioner/id_type", p.IDType, IDTypeRPPS, IDTypeADELI)
-	if v.required("practitioner/id", p.ID) {
-		switch p.IDType {
-		case IDTypeRPPS:
-			if !ValidRPPS(p.ID) {
-				v.add(ErrRPPSInvalid, "practitioner/id", p.ID, "RPPS "+strconv.Quote(p.ID)+" is not 11 digits with a valid key")
-			} else if !nationalID(p.NationalID, '8', p.ID) {
-				v.add(ErrNationalID, "practitioner/national_id", p.NationalID, "national id "+strconv.Quote(p.NationalID)+" is not 8 followed by the RPPS")
-			}
-		case IDTypeADELI:
-			if !ValidADELI(p.ID) {
-				v.add(ErrADELIInvalid, "practitioner/id", p.ID, "ADELI "+strconv.Quote(p.ID)+" is not 9 digits with a valid key")
-			} else if !nationalID(p.NationalID, '0', p.ID) {
-				v.add(ErrNationalID, "practitioner/national_id", p.NationalID, "national id "+strconv.Quote(p.NationalID)+" is not 0 followed by the ADELI number")
-			}
-		}
+	v.professional("practitioner", p.IDType, p.ID, p.NationalID)
+	if r := p.Remplacant; r != nil {
+		v.professional("practitioner/remplacant", r.IDType, r.ID, r.NationalID)
 	}
 	if v.required("practitioner/billing", p.Billing) && !digits(p.Billing, 9) {
 		v.add(ErrBillingFormat, "practitioner/billing", p.Billing, "billing number "+strconv.Quote(p.Billing)+" is not 9 digits")
@@ -212,6 +199,28 @@ func (v *validator) practitioner() {
 	}
 	if p.FINESS != "" && !ValidFINESS(p.FINESS) {
 		v.add(ErrFINESSInvalid, "practitioner/finess", p.FINESS, "FINESS "+strconv.Quote(p.FINESS)+" is not 9 digits with a valid key")
+	}
+}
+
+// professional checks an identifier type, its number and the national id
+// built from it, under path.
+func (v *validator) professional(path, idType, id, natID string) {
+	v.enum(path+"/id_type", idType, IDTypeRPPS, IDTypeADELI)
+	if v.required(path+"/id", id) {
+		switch idType {
+		case IDTypeRPPS:
+			if !ValidRPPS(id) {
+				v.add(ErrRPPSInvalid, path+"/id", id, "RPPS "+strconv.Quote(id)+" is not 11 digits with a valid key")
+			} else if !nationalID(natID, '8', id) {
+				v.add(ErrNationalID, path+"/national_id", natID, "national id "+strconv.Quote(natID)+" is not 8 followed by the RPPS")
+			}
+		case IDTypeADELI:
+			if !ValidADELI(id) {
+				v.add(ErrADELIInvalid, path+"/id", id, "ADELI "+strconv.Quote(id)+" is not 9 digits with a valid key")
+			} else if !nationalID(natID, '0', id) {
+				v.add(ErrNationalID, path+"/national_id", natID, "national id "+strconv.Quote(natID)+" is not 0 followed by the ADELI number")
+			}
+		}
 	}
 }
 

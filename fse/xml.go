@@ -103,8 +103,10 @@ func (d *decoder) document(doc *etree.Element) (*Sheet, error) {
 var (
 	sheetFields        = []string{"Number", "Created", "CareDate", "Securing", "Practitioner", "Patient", "Prescription", "Lines", "Totals"}
 	sheetPaths         = []string{"number", "created", "care_date", "securing", "practitioner", "patient", "prescription", "lines", "totals"}
-	practitionerFields = []string{"IdType", "Id", "NationalId", "Billing", "Profession", "Specialty", "FINESS"}
-	practitionerPaths  = []string{"id_type", "id", "national_id", "billing", "profession", "specialty", "finess"}
+	practitionerFields = []string{"IdType", "Id", "NationalId", "Billing", "Profession", "Specialty", "FINESS", "Remplacant"}
+	practitionerPaths  = []string{"id_type", "id", "national_id", "billing", "profession", "specialty", "finess", "remplacant"}
+	remplacantFields   = []string{"IdType", "Id", "NationalId"}
+	remplacantPaths    = []string{"id_type", "id", "national_id"}
 	patientFields      = []string{"NIR", "BirthDate", "Rank", "Regime", "Caisse", "Centre", "AMC", "Coverage"}
 	patientPaths       = []string{"nir", "birth_date", "rank", "regime", "caisse", "centre", "amc", "coverage"}
 	prescriptionFields = []string{"Id", "Prescriber"}
@@ -122,7 +124,8 @@ var (
 
 const (
 	allBut6    = 0x1ff &^ (1 << 6) // sheet: all but Prescription
-	allBut6of7 = 0x7f &^ (1 << 6)  // practitioner: all but FINESS
+	allBut6of7 = 0x7f &^ (1 << 6)  // practitioner: all but FINESS (and Remplacant, the 8th)
+	all3       = 0x7
 	allBut6of8 = 0xff &^ (1 << 6)  // patient: all but AMC
 	all2       = 0x3
 	ngapReq    = 0x1f &^ (1 << 2) // all but Label
@@ -196,6 +199,20 @@ func (d *decoder) practitioner(el *etree.Element, path string, p *Practitioner) 
 			p.Specialty, err = d.text(el, at)
 		case 6:
 			p.FINESS, err = d.text(el, at)
+		case 7:
+			p.Remplacant = &Remplacant{}
+			err = d.fields(el, at.String(), remplacantFields, remplacantPaths, all3, false, func(i int, el *etree.Element, at loc) error {
+				var err error
+				switch i {
+				case 0:
+					p.Remplacant.IDType, err = d.enum(el, at, IDTypeRPPS, IDTypeADELI)
+				case 1:
+					p.Remplacant.ID, err = d.text(el, at)
+				case 2:
+					p.Remplacant.NationalID, err = d.text(el, at)
+				}
+				return err
+			})
 		}
 		return err
 	})
@@ -723,6 +740,14 @@ func (s *Sheet) Encode() []byte {
 	e.leaf(2, "Specialty", p.Specialty)
 	if p.FINESS != "" {
 		e.leaf(2, "FINESS", p.FINESS)
+	}
+	if r := p.Remplacant; r != nil {
+		e.open(2, "Remplacant")
+		e.raw("\n")
+		e.leaf(3, "IdType", r.IDType)
+		e.leaf(3, "Id", r.ID)
+		e.leaf(3, "NationalId", r.NationalID)
+		e.close(2, "Remplacant")
 	}
 	e.close(1, "Practitioner")
 

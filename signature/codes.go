@@ -30,6 +30,7 @@ const (
 	CodeCRLUnavailable      Code = "CRL_UNAVAILABLE"
 	CodeKeyUsage            Code = "KEY_USAGE"
 	CodeSignerMismatch      Code = "SIGNER_MISMATCH"
+	CodeSignerIDMissing     Code = "SIGNER_ID_MISSING"
 	CodeCardTypeForbidden   Code = "CARD_TYPE_FORBIDDEN"
 	CodePDFMalformed        Code = "PDF_MALFORMED"
 	CodePDFIncompleteCover  Code = "PDF_INCOMPLETE_COVERAGE"
@@ -65,6 +66,7 @@ func Codes() []CodeInfo {
 		{CodeCRLUnavailable, 503, "no revocation list is known for an issuer of the chain"},
 		{CodeKeyUsage, 422, "the certificate's key usage does not allow this use"},
 		{CodeSignerMismatch, 403, "the signer is not the professional the document names"},
+		{CodeSignerIDMissing, 403, "the signer's certificate carries no national id"},
 		{CodeCardTypeForbidden, 403, "this card type may not sign for billing"},
 		{CodePDFMalformed, 400, "the PDF or its signature dictionary cannot be read"},
 		{CodePDFIncompleteCover, 422, "the PDF signature does not cover the whole file"},

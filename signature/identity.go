@@ -18,12 +18,32 @@ var (
 
 // Identity is who signed, as the card certificate says.
 type Identity struct {
-	NationalID  string // IDNPS from OID 1.2.250.1.71.4.2.1, else the subject CN
-	CardType    string // subject OU: CPS, CPF, CPE, CPA
-	Surname     string
-	GivenName   string
-	Profession  string // subject title, e.g. "Médecin"
-	Certificate *x509.Certificate
+	NationalID string // IDNPS from OID 1.2.250.1.71.4.2.1, else the subject CN
+	CardType   string // subject OU: CPS, CPF, CPE, CPA
+	Surname    string
+	GivenName  string
+	Profession string // subject title, e.g. "Médecin"
+	// ProfessionCode is the G15 code of Profession ("10" for "Médecin"),
+	// empty when the title names no profession this table knows (a CPE's
+	// "Carte de service santé ou social").
+	ProfessionCode string
+	Certificate    *x509.Certificate
+}
+
+// professionCodes maps IGC-Santé subject titles to G15 profession codes
+// (nomenclature 1.2.250.1.71.1.2.7: 10 Médecin, 21 Pharmacien, 40
+// Chirurgien-dentiste, 50 Sage-femme, 60 Infirmier, 70
+// Masseur-kinésithérapeute). The titles are those seen in CPS certificates
+// ("title=Médecin", "title=Pharmacien", "OU=Masseur-Kinésithérapeute"):
+// docs/who-may-bill.md says what this rests on. Compared case-insensitively.
+var professionCodes = map[string]string{
+	"médecin":                  "10",
+	"pharmacien":               "21",
+	"chirurgien-dentiste":      "40",
+	"sage-femme":               "50",
+	"infirmier":                "60",
+	"infirmière":               "60",
+	"masseur-kinésithérapeute": "70",
 }
 
 // Name is "GivenName Surname".
@@ -48,6 +68,7 @@ func IdentityOf(cert *x509.Certificate) Identity {
 			id.GivenName = s
 		}
 	}
+	id.ProfessionCode = professionCodes[strings.ToLower(id.Profession)]
 	for _, e := range cert.Extensions {
 		if e.Id.Equal(OIDNationalID) {
 			var s string
@@ -66,9 +87,13 @@ var BillingCardTypes = []string{"CPS"}
 // CheckSigner compares a verified signer with what the document claims: the
 // national id of the professional it names and, when billing is true, that
 // the card type may bill. It returns nil or a *VerifyError holding
-// SIGNER_MISMATCH and/or CARD_TYPE_FORBIDDEN.
+// SIGNER_ID_MISSING (a certificate naming nobody is refused, whatever the
+// document claims), SIGNER_MISMATCH and/or CARD_TYPE_FORBIDDEN.
 func CheckSigner(id Identity, claimedNationalID string, billing bool) error {
 	var ps []Problem
+	if id.NationalID == "" {
+		return &VerifyError{Problems: []Problem{problem(CodeSignerIDMissing, "Signature/KeyInfo", "the signer's certificate carries no national id")}}
+	}
 	if claimedNationalID != id.NationalID {
 		ps = append(ps, problem(CodeSignerMismatch, "", "the document names another professional than the signer"))
 	}

@@ -371,7 +371,8 @@ func (s *TrustStore) checkCert(e *certEntry, t time.Time, eku x509.ExtKeyUsage) 
 // VerifyClient checks a TLS client certificate chain as presented in the
 // handshake (rawCerts[0] is the leaf): chain to the store's roots, validity
 // now, revocation, key usage digitalSignature and extended key usage
-// clientAuth. It returns who authenticated. It fits
+// clientAuth, and a national id (SIGNER_ID_MISSING without). It returns
+// who authenticated. It fits
 // tls.Config.VerifyPeerCertificate (ignore the identity there) or a check
 // after the handshake with the connection state's PeerCertificates.
 func (s *TrustStore) VerifyClient(rawCerts [][]byte) (Identity, error) {
@@ -388,6 +389,10 @@ func (s *TrustStore) VerifyClient(rawCerts [][]byte) (Identity, error) {
 		ps = append(ps, problem(CodeKeyUsage, "", "client certificate lacks digitalSignature"))
 	}
 	ps = append(ps, s.checkCert(e, s.now(), x509.ExtKeyUsageClientAuth)...)
+	if id.NationalID == "" {
+		// A trusted certificate that names nobody authenticates nobody.
+		ps = append(ps, problem(CodeSignerIDMissing, "", "client certificate carries no national id"))
+	}
 	if len(ps) > 0 {
 		return id, &VerifyError{Problems: ps}
 	}

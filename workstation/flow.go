@@ -47,7 +47,7 @@ func (f *Flow) Check(sh *Sheet) error {
 		case f.Verifier != nil:
 			res, err := f.Verifier.VerifyDocument(sh.doc)
 			if err == nil {
-				err = signature.CheckSigner(res.Signer, sh.Sheet.Practitioner.NationalID, true)
+				err = signature.CheckSigner(res.Signer, sh.Sheet.SignerID(), true)
 			}
 			ps = append(ps, ProblemsOf(err)...)
 		}

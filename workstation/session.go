@@ -97,11 +97,11 @@ func (s *Session) Card() *card.Card {
 func (s *Session) PINEntries() int { return int(s.pins.Load()) }
 
 // Check checks, without the PIN, that the card's holder is the sheet's
-// practitioner and holds a card that may bill (a CPS: not a CPF nor a
+// practitioner (or the remplaçant it names) and holds a card that may bill (a CPS: not a CPF nor a
 // CPE). The error is a *SheetError with SIGNER_MISMATCH and/or
 // CARD_TYPE_FORBIDDEN (signature's codes).
 func (s *Session) Check(sh *Sheet) error {
-	err := signature.CheckSigner(s.holder, sh.Sheet.Practitioner.NationalID, true)
+	err := signature.CheckSigner(s.holder, sh.Sheet.SignerID(), true)
 	if err == nil {
 		return nil
 	}
@@ -110,8 +110,12 @@ func (s *Session) Check(sh *Sheet) error {
 		ps[i].Path = ""
 		switch ps[i].Code {
 		case string(signature.CodeSignerMismatch):
-			ps[i].Message = fmt.Sprintf("the sheet names practitioner %s, the card is %s's", sh.Sheet.Practitioner.NationalID, s.holder.NationalID)
-			ps[i].Hint = "use the card of the practitioner the sheet names"
+			who := "practitioner"
+			if sh.Sheet.Practitioner.Remplacant != nil {
+				who = "remplaçant"
+			}
+			ps[i].Message = fmt.Sprintf("the sheet names %s %s, the card is %s's", who, sh.Sheet.SignerID(), s.holder.NationalID)
+			ps[i].Hint = "use the card of the " + who + " the sheet names"
 		case string(signature.CodeCardTypeForbidden):
 			ps[i].Hint = "only a CPS may sign care sheets for billing"
 		}

@@ -19,7 +19,7 @@ func (m *Main) mountDashboard(ctx context.Context, mux *http.ServeMux) error {
 			id, err := m.trust.VerifyClient(raw)
 			return id.NationalID, err
 		},
-		Practices: m.practices.d,
+		Practices: m.practices,
 	}
 	if err := m.mountECPS(ctx, mux, &acc); err != nil { // e-CPS sign-in (psc.go)
 		return err

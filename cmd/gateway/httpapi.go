@@ -55,7 +55,7 @@ func (m *Main) authed(h handler) http.HandlerFunc {
 			api.WriteProblem(w, p)
 			return
 		}
-		h(w, r, &caller{NationalID: id.NationalID, Billings: m.practices.billings(id.NationalID)})
+		h(w, r, &caller{NationalID: id.NationalID, Billings: m.practices.Billings(id.NationalID)})
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
+	pdir "github.com/fsegate/fsegate/internal/practices"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -112,22 +114,32 @@ func (p *pipeline) check(ctx context.Context, raw []byte, caller string) (queue.
 		return queue.Sheet{}, res
 	}
 	billing := sheet.Practitioner.Billing
-	if vres != nil && vres.Signer.NationalID != "" {
-		signer := vres.Signer.NationalID
+	// Who may bill: the signer's certificate and the practices directory
+	// decide, never what the sheet says of itself (docs/who-may-bill.md).
+	var signerProfession string
+	if vres != nil && vres.Signer.Certificate != nil {
+		signerProfession = vres.Signer.ProfessionCode
 		if verr == nil {
-			if err := signature.CheckSigner(vres.Signer, sheet.Practitioner.NationalID, true); err != nil {
+			// The signer is the practitioner, or the remplaçant the sheet
+			// names; a certificate naming nobody is refused.
+			if err := signature.CheckSigner(vres.Signer, sheet.SignerID(), true); err != nil {
 				res.Errors = append(res.Errors, sigErrors(err)...)
 			}
 		}
-		if !p.practices.allowed(signer, billing) {
-			res.Errors = append(res.Errors, api.NewError("SIGNER_NOT_ALLOWED", "practitioner/billing", fmt.Sprintf("signer %s may not sign for billing number %s", signer, billing), "sign with a card listed for this billing number"))
-		}
-		if signer != caller {
+		if signer := vres.Signer.NationalID; signer != "" && signer != caller {
 			res.Errors = append(res.Errors, api.NewError("SENDER_MISMATCH", "", fmt.Sprintf("the connection is authenticated as %s, the sheet is signed by %s", caller, signer), "send with the card that signed"))
 		}
 	}
-	if !p.practices.allowed(caller, billing) {
-		res.Errors = append(res.Errors, api.NewError("SENDER_MISMATCH", "practitioner/billing", fmt.Sprintf("%s may not send for billing number %s", caller, billing), ""))
+	claim := pdir.Claim{
+		Billing: billing, Profession: sheet.Practitioner.Profession, Specialty: sheet.Practitioner.Specialty,
+		Practitioner: sheet.Practitioner.NationalID, CareDate: sheet.CareDate.Time(time.UTC),
+		SignerProfession: signerProfession, Sender: caller,
+	}
+	if r := sheet.Practitioner.Remplacant; r != nil {
+		claim.Remplacant = r.NationalID
+	}
+	for _, pb := range p.practices.d.Check(claim) {
+		res.Errors = append(res.Errors, api.NewError(pb.Code, pb.Path, pb.Message, pb.Hint))
 	}
 	warnings, rerr := fse.Validate(sheet, p.rules)
 	if rerr != nil {

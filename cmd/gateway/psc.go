@@ -115,7 +115,7 @@ func (m *Main) bearerCaller(w http.ResponseWriter, r *http.Request) (*caller, bo
 		refuse(w, "bearer token refused", bearerInvalid())
 		return nil, false
 	}
-	return &caller{NationalID: id, Billings: m.practices.billings(id)}, true
+	return &caller{NationalID: id, Billings: m.practices.Billings(id)}, true
 }
 
 // bearerInvalid says nothing of why (the log does).

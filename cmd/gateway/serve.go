@@ -188,7 +188,7 @@ func (m *Main) loadDirectories() error {
 	if err != nil {
 		return err
 	}
-	if m.practices, err = loadPractices(m.Practices, m.Dev); err != nil {
+	if m.practices, err = loadPractices(m.Practices, m.Dev, m.Now); err != nil {
 		return err
 	}
 	switch {

@@ -175,7 +175,7 @@ func verifyFile(v *signature.Verifier, file string) verifyReport {
 			if derr != nil {
 				r.Errors = append(r.Errors, verifyError{Code: "SHEET_MALFORMED", Message: derr.Error()})
 			} else {
-				addProblems(&r, signature.CheckSigner(id, sheet.Practitioner.NationalID, true))
+				addProblems(&r, signature.CheckSigner(id, sheet.SignerID(), true))
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/practices"
@@ -35,9 +36,14 @@ func fixtureAccess(t *testing.T) Access {
 			id, err := trust.VerifyClient(raw)
 			return id.NationalID, err
 		},
-		Practices: dir,
+		Practices: directoryNow{dir},
 	}
 }
+
+// directoryNow reads the directory at the real clock.
+type directoryNow struct{ d *practices.Directory }
+
+func (d directoryNow) Billings(natID string) []string { return d.d.Billings(natID, time.Now()) }
 
 func cardCert(t *testing.T, card string) *x509.Certificate {
 	t.Helper()

@@ -198,21 +198,7 @@ func practitioner(h card.Holder) (fse.Practitioner, error) {
 	if err != nil {
 		return fse.Practitioner{}, err
 	}
-	billings := dir.Billings(h.NationalID)
-	if len(billings) == 0 {
-		return fse.Practitioner{}, fmt.Errorf("no practice of fixtures/practices.yaml lists the card holder %s", h.NationalID)
-	}
-	p, _ := dir.Practice(billings[0])
-	pr := fse.Practitioner{NationalID: h.NationalID, Billing: p.Billing, Profession: p.Profession, FINESS: p.FINESS, Specialty: "00"}
-	if pr.Profession == fse.ProfessionDoctor {
-		pr.Specialty = "01"
-	}
-	if h.RPPS != "" {
-		pr.IDType, pr.ID = fse.IDTypeRPPS, h.RPPS
-	} else {
-		pr.IDType, pr.ID = fse.IDTypeADELI, h.ADELI
-	}
-	return pr, nil
+	return dir.SheetPractitioner(h.NationalID, time.Now())
 }
 
 func loadTariffs() (*fse.Tariffs, error) {

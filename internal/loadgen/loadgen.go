@@ -115,19 +115,9 @@ func loadPractitioner(name string, dir *practices.Directory) (*Practitioner, err
 		return nil, err
 	}
 	id := signature.IdentityOf(cert)
-	billings := dir.Billings(id.NationalID)
-	if len(billings) == 0 {
-		return nil, fmt.Errorf("no practice lists %s", id.NationalID)
-	}
-	pr, _ := dir.Practice(billings[0])
-	p := fse.Practitioner{NationalID: id.NationalID, Billing: pr.Billing, Profession: pr.Profession, FINESS: pr.FINESS, Specialty: "00"}
-	if p.Profession == fse.ProfessionDoctor {
-		p.Specialty = "01"
-	}
-	if len(id.NationalID) == 12 && id.NationalID[0] == '8' {
-		p.IDType, p.ID = fse.IDTypeRPPS, id.NationalID[1:]
-	} else {
-		p.IDType, p.ID = fse.IDTypeADELI, id.NationalID[1:]
+	p, err := dir.SheetPractitioner(id.NationalID, time.Now())
+	if err != nil {
+		return nil, err
 	}
 	return &Practitioner{Profile: name, Prac: p, TLS: tc, sigKey: k.(crypto.Signer), sigCert: cert}, nil
 }

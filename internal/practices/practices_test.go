@@ -1,31 +1,126 @@
 package practices
 
-import "testing"
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+var day = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 func TestFixtureDirectory(t *testing.T) {
 	d, err := Load("", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Allowed("899700218896", "751000017") || !d.Allowed("810107592585", "751000017") {
-		t.Fatal("doctor and remplaçant may not sign for the doctor's practice")
+	if !d.Allowed("899700218896", "751000017", day) || !d.Allowed("810107592585", "751000017", day) {
+		t.Fatal("doctor and remplaçant may not act for the doctor's practice")
 	}
-	if d.Allowed("899700075122", "751000017") {
+	if d.Allowed("810107592585", "751000017", time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatal("the remplaçant acts for the practice after the replacement")
+	}
+	if d.Allowed("899700075122", "751000017", day) {
 		t.Fatal("the pharmacist may sign for the doctor's practice")
 	}
-	if got := d.Billings("899700075122"); len(got) != 1 || got[0] != "751000025" {
+	if got := d.Billings("899700075122", day); len(got) != 1 || got[0] != "751000025" {
 		t.Fatalf("pharmacist billings: got %v, want [751000025]", got)
 	}
 }
 
 func TestParseRefuses(t *testing.T) {
 	for name, doc := range map[string]string{
-		"short billing": "practices:\n  - billing: \"123\"\n",
-		"duplicate":     "practices:\n  - billing: \"751000017\"\n  - billing: \"751000017\"\n",
-		"unknown field": "practices:\n  - billing: \"751000017\"\n    color: red\n",
+		"short billing":      "practices:\n  - billing: \"123\"\n    profession: \"10\"\n",
+		"duplicate":          "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n  - billing: \"751000017\"\n    profession: \"10\"\n",
+		"unknown field":      "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    color: red\n",
+		"no profession":      "practices:\n  - billing: \"751000017\"\n",
+		"unknown profession": "practices:\n  - billing: \"751000017\"\n    profession: \"99\"\n",
+		"specialty":          "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    specialty: \"1\"\n",
+		"dates reversed":     "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    remplacants: [{national_id: \"810107592585\", from: \"2026-02-01\", to: \"2026-01-01\"}]\n",
+		"date format":        "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    remplacants: [{national_id: \"810107592585\", from: \"01/02/2026\", to: \"2026-03-01\"}]\n",
+		"signer replaces":    "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    signers: [\"810107592585\"]\n    remplacants: [{national_id: \"810107592585\", from: \"2026-01-01\", to: \"2026-03-01\"}]\n",
 	} {
 		if _, err := Parse([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestCheck: the directory and the certificate decide who bills, never the
+// sheet (docs/who-may-bill.md).
+func TestCheck(t *testing.T) {
+	d, err := Parse([]byte(`practices:
+  - billing: "751000017"
+    profession: "10"
+    specialty: "01"
+    signers: ["899700218896"]
+    remplacants:
+      - {national_id: "810107592585", from: "2026-11-01", to: "2026-11-30"}
+  - billing: "751000033"
+    profession: "60"
+    signers: ["0012800736"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doctor := Claim{Billing: "751000017", Profession: "10", Specialty: "01", Practitioner: "899700218896", CareDate: day, SignerProfession: "10", Sender: "899700218896"}
+	with := func(f func(*Claim)) Claim { c := doctor; f(&c); return c }
+	for _, tc := range []struct {
+		name  string
+		claim Claim
+		want  []string
+	}{
+		{"doctor", doctor, nil},
+		{"unknown billing", with(func(c *Claim) { c.Billing = "751000999" }), []string{CodeSignerNotAllowed}},
+		{"nurse bills G as a doctor under her own number", Claim{Billing: "751000033", Profession: "10", Specialty: "00", Practitioner: "0012800736", CareDate: day, SignerProfession: "60", Sender: "0012800736"},
+			[]string{CodeProfessionMismatch, CodeProfessionMismatch}},
+		{"certificate of another profession", with(func(c *Claim) { c.SignerProfession = "21" }), []string{CodeProfessionMismatch}},
+		{"certificate without profession", with(func(c *Claim) { c.SignerProfession = "" }), nil},
+		{"specialty", with(func(c *Claim) { c.Specialty = "02" }), []string{CodeSpecialtyMismatch}},
+		{"practitioner not listed", with(func(c *Claim) { c.Practitioner = "810107592544"; c.Sender = "810107592544" }), []string{CodeSignerNotAllowed, CodeSenderMismatch}},
+		{"remplaçant inside dates", with(func(c *Claim) { c.Remplacant = "810107592585"; c.Sender = "810107592585" }), nil},
+		{"remplaçant on the last day", with(func(c *Claim) {
+			c.Remplacant, c.Sender, c.CareDate = "810107592585", "810107592585", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+		}), nil},
+		{"remplaçant after the dates", with(func(c *Claim) {
+			c.Remplacant, c.Sender, c.CareDate = "810107592585", "810107592585", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		}), []string{CodeRemplacantNotAllowed}},
+		{"remplaçant unlisted", with(func(c *Claim) { c.Remplacant = "810107592544"; c.Sender = "810107592544" }), []string{CodeRemplacantNotAllowed}},
+		{"remplaçant as the practitioner", with(func(c *Claim) { c.Practitioner = "810107592585"; c.Sender = "810107592585" }), []string{CodeSignerNotAllowed, CodeSenderMismatch}},
+		{"another card sends", with(func(c *Claim) { c.Sender = "899700075122" }), []string{CodeSenderMismatch}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, p := range d.Check(tc.claim) {
+				got = append(got, p.Code)
+				if p.Message == "" || p.Path == "" {
+					t.Errorf("problem without message or path: %+v", p)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSheetPractitioner(t *testing.T) {
+	d, err := Load("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := d.SheetPractitioner("810107592585", day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.NationalID != "899700218896" || pr.ID != "99700218896" || pr.Billing != "751000017" || pr.Specialty != "01" ||
+		pr.Remplacant == nil || pr.Remplacant.NationalID != "810107592585" || pr.Remplacant.ID != "10107592585" || pr.Remplacant.IDType != "RPPS" {
+		t.Fatalf("remplaçant: got %+v %+v", pr, pr.Remplacant)
+	}
+	nurse, err := d.SheetPractitioner("0012800736", day)
+	if err != nil || nurse.IDType != "ADELI" || nurse.ID != "012800736" || nurse.Profession != "60" || nurse.Remplacant != nil {
+		t.Fatalf("nurse: got %+v, %v", nurse, err)
+	}
+	if _, err := d.SheetPractitioner("810107592585", time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+		t.Fatal("a remplaçant after the replacement makes sheets")
 	}
 }
