@@ -126,6 +126,8 @@ type Card struct {
 	closed   bool
 	sigCert  *x509.Certificate
 	authCert *x509.Certificate
+	// situations read once (Situations); nil until then
+	situations []Situation
 }
 
 // Open recognises the card behind t by its ATR and selects the IAS

@@ -74,8 +74,12 @@ const unblockTries = 10
 
 // New makes a card from a profile.
 func New(p *Profile, opts Options) (*CPS, error) {
+	situations, err := p.situationFiles()
+	if err != nil {
+		return nil, fmt.Errorf("virtual card: %w", err)
+	}
 	c := &CPS{p: p, opts: opts, present: true}
-	c.mf = buildTree(p)
+	c.mf = buildTree(p, situations)
 	c.st = state{PINTriesLeft: p.PINTries, UnblockTriesLeft: unblockTries}
 	if p.Blocked {
 		c.st.PINTriesLeft = 0

@@ -1,6 +1,10 @@
 package virtual
 
-import "encoding/hex"
+import (
+	"encoding/hex"
+
+	"github.com/fsegate/fsegate/signature/card"
+)
 
 // The card's file tree. The AIDs, file ids and the PKCS#15 encodings follow
 // what OpenSC's iasecc driver and PKCS#15 parser read from a real CPx
@@ -98,8 +102,10 @@ func (f *file) fcp() []byte {
 }
 
 // buildTree lays out MF, EF.ATR, EF.DIR, EF.SN and the IAS application DF
-// with its PKCS#15 files and the two certificates.
-func buildTree(p *Profile) *file {
+// with its PKCS#15 files, the two certificates and the 16 billing
+// situation files (D120 to D12F; those the profile does not fill are
+// empty). The profile's situations were checked when it was loaded.
+func buildTree(p *Profile, situations [][]byte) *file {
 	mf := &file{fid: 0x3F00, name: AIDMF, df: true}
 	mf.add(&file{fid: 0x2F01, sfi: 0x1D, data: efATR()})
 	appAID := AIDIAS
@@ -168,6 +174,13 @@ func buildTree(p *Profile) *file {
 		cert("CPS_AUT", AuthenticationKeyID, 0xC002)...)})
 	app.add(&file{fid: 0xC001, data: p.sigCert})
 	app.add(&file{fid: 0xC002, data: p.authCert})
+	for i := range card.MaxSituations {
+		var data []byte
+		if i < len(situations) {
+			data = situations[i]
+		}
+		app.add(&file{fid: uint16(card.FirstSituationFile + i), data: data})
+	}
 	if !p.contactless {
 		// Readable only with contact: a read failure means contactless mode.
 		app.add(&file{fid: 0x7001, data: []byte{0x00}})

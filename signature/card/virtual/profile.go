@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/signature/card"
 )
 
 // DefaultProfile is the card a bare 'workstation virtual-card' inserts.
@@ -44,6 +45,9 @@ type Profile struct {
 	Signature       KeyRef `yaml:"signature"`
 	Authentication  KeyRef `yaml:"authentication"`
 	CAChain         string `yaml:"ca_chain"`
+	// Situations are the holder's billing situations, at most 16, written
+	// to the files D120 to D12F in this order (the others are empty).
+	Situations []Situation `yaml:"situations"`
 
 	atr                []byte
 	serial             []byte
@@ -51,6 +55,25 @@ type Profile struct {
 	sigCert, authCert  []byte // DER
 	sigX509, authX509  *x509.Certificate
 	contactless, chan1 bool
+}
+
+// Situation is one billing situation of a profile (card.Situation in
+// YAML): mode is liberal, salaried or remplacant; a remplaçant situation's
+// billing number is the one its holder may replace a titulaire on.
+type Situation struct {
+	Billing        string    `yaml:"billing"`
+	Mode           card.Mode `yaml:"mode"`
+	Convention     string    `yaml:"convention"`
+	Specialty      string    `yaml:"specialty"`
+	Zone           string    `yaml:"zone"`
+	MaySignInvoice bool      `yaml:"may_sign_invoice"`
+	MaySignLot     bool      `yaml:"may_sign_lot"`
+}
+
+// Card is the situation as the card client reads it.
+func (s Situation) Card() card.Situation {
+	return card.Situation{Billing: s.Billing, Mode: s.Mode, Convention: s.Convention, Specialty: s.Specialty,
+		Zone: s.Zone, MaySignInvoice: s.MaySignInvoice, MaySignLot: s.MaySignLot}
 }
 
 // KeyRef names one key pair of the profile; paths are relative to the
@@ -134,6 +157,9 @@ func (p *Profile) complete(read func(string) ([]byte, error)) error {
 	if p.serial, err = hex.DecodeString(p.Serial); err != nil || len(p.serial) != 10 {
 		return fmt.Errorf("serial %q: want 20 hex digits", p.Serial)
 	}
+	if _, err := p.situationFiles(); err != nil {
+		return err
+	}
 	p.contactless = p.Model == "CPS3-CL"
 	p.chan1 = p.Model == "CPS4"
 	if p.sigKey, p.sigCert, p.sigX509, err = loadPair(read, p.Signature); err != nil {
@@ -186,3 +212,20 @@ func (p *Profile) SignatureCertificate() *x509.Certificate { return p.sigX509 }
 
 // AuthenticationCertificate is the certificate of the authentication key.
 func (p *Profile) AuthenticationCertificate() *x509.Certificate { return p.authX509 }
+
+// situationFiles encodes the profile's situations, one file each, in
+// fsegate's layout (card.Situation.MarshalBinary).
+func (p *Profile) situationFiles() ([][]byte, error) {
+	if len(p.Situations) > card.MaxSituations {
+		return nil, fmt.Errorf("situations: %d, a card holds %d at most", len(p.Situations), card.MaxSituations)
+	}
+	out := make([][]byte, len(p.Situations))
+	for i, s := range p.Situations {
+		b, err := s.Card().MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("situation %d: %w", i+1, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
