@@ -23,4 +23,6 @@ func init() {
 func init() {
 	Register(http.StatusBadRequest, false, "FILE_UNREADABLE", "the care sheet's file cannot be read")
 	Register(http.StatusConflict, false, "ALREADY_IN_OUTBOX", "another sheet with the same billing number and number is already in the outbox")
+	Register(http.StatusForbidden, false, "SITUATION_UNKNOWN", "the card holds no billing situation for the sheet's billing number (or not of the kind the sheet needs)")
+	Register(http.StatusForbidden, false, "SITUATION_MAY_NOT_SIGN", "the card's billing situation for the sheet's billing number may not sign invoices")
 }
