@@ -37,10 +37,10 @@ type BatchStats struct {
 }
 
 // Run signs and keeps the sheets, and sends the pending outbox keys then
-// each kept sheet. Every sheet is checked against the card's holder
-// first (Session.Check): when one names another practitioner, Run returns
-// its *SheetError before the PIN is asked, having done nothing; the
-// caller leaves such sheets out. With nothing to sign, and nothing to
+// each kept sheet. Every sheet is checked against the card first
+// (Session.Check: its holder, its billing situations): when the card may
+// not sign one, Run returns its *SheetError before the PIN is asked,
+// having done nothing; the caller leaves such sheets out. With nothing to sign, and nothing to
 // send or no Sender, it does nothing: no PIN. A card error stops the
 // signing: what was kept stays kept, and what was sent sent. The error is
 // the signing's, else the sender's.

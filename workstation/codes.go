@@ -19,6 +19,9 @@ const (
 	CodeFileUnreadable  Code = "FILE_UNREADABLE"
 	CodeAlreadySigned   Code = "ALREADY_SIGNED"
 	CodeAlreadyInOutbox Code = "ALREADY_IN_OUTBOX"
+	// The card's billing situations (Session.Check).
+	CodeSituationUnknown    Code = "SITUATION_UNKNOWN"
+	CodeSituationMayNotSign Code = "SITUATION_MAY_NOT_SIGN"
 )
 
 // Error makes a Code usable as an errors.Is target.
@@ -37,6 +40,8 @@ func Codes() []CodeInfo {
 		{CodeFileUnreadable, "the care sheet's file cannot be read"},
 		{CodeAlreadySigned, "the care sheet is already signed"},
 		{CodeAlreadyInOutbox, "another sheet with the same billing number and number is already in the outbox"},
+		{CodeSituationUnknown, "the card holds no billing situation for the sheet's billing number (or not of the kind the sheet needs)"},
+		{CodeSituationMayNotSign, "the card's billing situation for the sheet's billing number may not sign invoices"},
 	}
 }
 

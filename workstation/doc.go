@@ -14,8 +14,11 @@
 //     refuses a signed sheet where signing is asked, and verifies a signed
 //     sheet's signature when a Verifier is set.
 //  2. The card, without the PIN: OpenSession reads the holder from the
-//     signature certificate; Session.Check refuses a sheet that names
-//     another practitioner, or a card type that may not bill.
+//     signature certificate and the card's billing situations;
+//     Session.Check refuses a sheet that names another practitioner, a
+//     card type that may not bill, and a billing number the card holds no
+//     situation for, or whose situation may not sign invoices (a
+//     remplaçant's sheet needs a remplaçant situation for it).
 //  3. Sign: Session.Sign checks again and signs with one PIN entry per
 //     session (SessionConfig.PIN is the prompt hook; PINEntries counts);
 //     a card reset in the middle is opened again.
@@ -37,7 +40,9 @@
 // comes from: an *fse.FieldError (the rules' codes), a signature.Problem
 // (signature codes; SIGNER_MISMATCH and CARD_TYPE_FORBIDDEN for the card
 // holder check) or a Code of this package (FILE_UNREADABLE,
-// ALREADY_SIGNED, ALREADY_IN_OUTBOX), so errors.Is works with each. The
+// ALREADY_SIGNED, ALREADY_IN_OUTBOX; SITUATION_UNKNOWN and
+// SITUATION_MAY_NOT_SIGN for the card's billing situations), so errors.Is
+// works with each. The
 // card's errors (card.ErrWrongPIN, card.ErrNoCard, …) and the outbox's
 // (outbox.ErrConflict) come as they are, wrapped. docs/errors.md lists
 // every code.

@@ -54,7 +54,18 @@ func testSheet(t *testing.T, name string) *Sheet {
 // asked counts the PIN entries the session's prompt was called for.
 func testSession(t *testing.T, profile string) (s *Session, asked *atomic.Int32) {
 	t.Helper()
-	v, err := virtual.Open(profile, virtual.Options{})
+	p, err := virtual.LoadProfile(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testSessionOf(t, p)
+}
+
+// testSessionOf is testSession on a card made from the profile p (a
+// fixture's, changed by the test).
+func testSessionOf(t *testing.T, p *virtual.Profile) (s *Session, asked *atomic.Int32) {
+	t.Helper()
+	v, err := virtual.New(p, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +95,41 @@ func signedBy(t *testing.T, profile, name string) []byte {
 		t.Fatalf("sign %s with %s's card: %v", name, profile, err)
 	}
 	return b
+}
+
+// editedSheet reads testdata/name, changes it with edit and encodes it
+// again (an unsigned sheet).
+func editedSheet(t *testing.T, name string, edit func(*fse.Sheet)) *Sheet {
+	t.Helper()
+	sh := testSheet(t, name)
+	edit(sh.Sheet)
+	out, err := Decode(sh.Name, sh.Sheet.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// billedUnder sets a sheet's billing number.
+func billedUnder(billing string) func(*fse.Sheet) {
+	return func(s *fse.Sheet) { s.Practitioner.Billing = billing }
+}
+
+// replacedBy names the holder of national id natID (an RPPS one) as the
+// sheet's remplaçant.
+func replacedBy(natID string) func(*fse.Sheet) {
+	return func(s *fse.Sheet) {
+		s.Practitioner.Remplacant = &fse.Remplacant{IDType: fse.IDTypeRPPS, ID: natID[1:], NationalID: natID}
+	}
+}
+
+// practitioner names the holder of national id natID (an RPPS one) as the
+// sheet's practitioner, billing under billing.
+func practitioner(natID, billing string) func(*fse.Sheet) {
+	return func(s *fse.Sheet) {
+		s.Practitioner.IDType, s.Practitioner.ID, s.Practitioner.NationalID = fse.IDTypeRPPS, natID[1:], natID
+		s.Practitioner.Billing = billing
+	}
 }
 
 // testOutbox is an empty outbox in a temporary directory.

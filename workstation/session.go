@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,9 +39,10 @@ type SessionConfig struct {
 // signature. Its methods are safe for concurrent use (a batch signs while
 // its sender authenticates).
 type Session struct {
-	cfg    SessionConfig
-	holder signature.Identity
-	pins   atomic.Int64
+	cfg        SessionConfig
+	holder     signature.Identity
+	situations []card.Situation
+	pins       atomic.Int64
 
 	mu      sync.Mutex
 	card    *card.Card
@@ -49,7 +51,9 @@ type Session struct {
 }
 
 // OpenSession opens the card and reads its holder from the signature
-// certificate; no PIN is asked.
+// certificate, and its billing situations; no PIN is asked. A card whose
+// situation files cannot be read (card.ErrSituationMalformed) does not
+// open.
 func OpenSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	s := &Session{cfg: cfg}
 	c, err := s.open(ctx)
@@ -61,7 +65,12 @@ func OpenSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		c.Close()
 		return nil, err
 	}
-	s.card, s.holder = c, signature.IdentityOf(sig)
+	sits, err := c.Situations(ctx)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	s.card, s.holder, s.situations = c, signature.IdentityOf(sig), sits
 	return s, nil
 }
 
@@ -85,6 +94,9 @@ func (s *Session) open(ctx context.Context) (*card.Card, error) {
 // Holder is who holds the card, from its signature certificate.
 func (s *Session) Holder() signature.Identity { return s.holder }
 
+// Situations are the billing situations the card holds.
+func (s *Session) Situations() []card.Situation { return append([]card.Situation{}, s.situations...) }
+
 // Card is the card of the session (the one opened again after a reset).
 // The gateway client authenticates with it.
 func (s *Session) Card() *card.Card {
@@ -96,16 +108,17 @@ func (s *Session) Card() *card.Card {
 // PINEntries counts the PIN entries of the session so far.
 func (s *Session) PINEntries() int { return int(s.pins.Load()) }
 
-// Check checks, without the PIN, that the card's holder is the sheet's
-// practitioner (or the remplaçant it names) and holds a card that may bill (a CPS: not a CPF nor a
-// CPE). The error is a *SheetError with SIGNER_MISMATCH and/or
-// CARD_TYPE_FORBIDDEN (signature's codes).
+// Check checks, without the PIN, that the card may sign sh: its holder is
+// the sheet's practitioner (or the remplaçant it names) and holds a card
+// that may bill (a CPS: not a CPF nor a CPE), and, when the holder is the
+// sheet's signer, the card holds a billing situation for the sheet's
+// billing number that may sign invoices: a remplaçant situation when the
+// sheet names the holder as its remplaçant, another one when it does not.
+// The error is a *SheetError with SIGNER_MISMATCH and/or
+// CARD_TYPE_FORBIDDEN (signature's codes), or SITUATION_UNKNOWN or
+// SITUATION_MAY_NOT_SIGN (this package's).
 func (s *Session) Check(sh *Sheet) error {
-	err := signature.CheckSigner(s.holder, sh.Sheet.SignerID(), true)
-	if err == nil {
-		return nil
-	}
-	ps := ProblemsOf(err)
+	ps := ProblemsOf(signature.CheckSigner(s.holder, sh.Sheet.SignerID(), true))
 	for i := range ps {
 		ps[i].Path = ""
 		switch ps[i].Code {
@@ -120,7 +133,65 @@ func (s *Session) Check(sh *Sheet) error {
 			ps[i].Hint = "only a CPS may sign care sheets for billing"
 		}
 	}
+	if s.holder.NationalID != "" && s.holder.NationalID == sh.Sheet.SignerID() {
+		if p := situationProblem(s.situations, sh.Sheet.Practitioner.Billing, sh.Sheet.Practitioner.Remplacant != nil); p != nil {
+			ps = append(ps, *p)
+		}
+	}
 	return sheetError(sh.Name, ps)
+}
+
+// situationProblem says why situations do not let their card's holder
+// sign a sheet billed under billing, as its remplaçant or not; nil when
+// they do. The may-sign-lot flag is not looked at: the workstation signs
+// no lot (the gateway makes them).
+func situationProblem(situations []card.Situation, billing string, remplacant bool) *Problem {
+	var found, other *card.Situation
+	for i, st := range situations {
+		if st.Billing != billing {
+			continue
+		}
+		if (st.Mode == card.ModeRemplacant) != remplacant {
+			other = &situations[i]
+		} else if found == nil || (!found.MaySignInvoice && st.MaySignInvoice) {
+			found = &situations[i]
+		}
+	}
+	const path = "practitioner/billing"
+	unknown := func(msg, hint string) *Problem {
+		return &Problem{Code: string(CodeSituationUnknown), Path: path, Message: msg, Hint: hint, Err: CodeSituationUnknown}
+	}
+	switch {
+	case found != nil && !found.MaySignInvoice:
+		return &Problem{Code: string(CodeSituationMayNotSign), Path: path,
+			Message: fmt.Sprintf("the card's %s situation for billing number %s may not sign invoices", found.Mode, billing),
+			Hint:    "sign with the card of a practitioner who may bill under " + billing, Err: CodeSituationMayNotSign}
+	case found != nil:
+		return nil
+	case other != nil && remplacant:
+		return unknown(fmt.Sprintf("the sheet names the card's holder as remplaçant on billing number %s, and the card holds no remplaçant situation for it (its situation there is %s)", billing, other.Mode),
+			"name no remplaçant: the card's holder bills under "+billing+" in their own name")
+	case other != nil:
+		return unknown(fmt.Sprintf("the card holds only a remplaçant situation for billing number %s, and the sheet names no remplaçant", billing),
+			"name the replaced titulaire as the sheet's practitioner and the card's holder in Practitioner/Remplacant")
+	case remplacant:
+		return unknown(fmt.Sprintf("the card holds no remplaçant situation for billing number %s (it holds %s)", billing, billingsOf(situations)),
+			"a remplaçant signs with a card that holds a remplaçant situation for the billing number; 'workstation card info' lists the card's situations")
+	}
+	return unknown(fmt.Sprintf("the card holds no billing situation for billing number %s (it holds %s)", billing, billingsOf(situations)),
+		"sign with the card of a practitioner of "+billing+"; 'workstation card info' lists the card's situations")
+}
+
+// billingsOf lists the billing numbers of situations for a message.
+func billingsOf(situations []card.Situation) string {
+	if len(situations) == 0 {
+		return "none"
+	}
+	var b []string
+	for _, st := range situations {
+		b = append(b, st.Billing+" ("+st.Mode.String()+")")
+	}
+	return strings.Join(b, ", ")
 }
 
 // Login asks the PIN (through SessionConfig.PIN) and verifies it, so that

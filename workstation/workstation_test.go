@@ -20,6 +20,7 @@ import (
 	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 
 func TestDecode(t *testing.T) {
@@ -166,22 +167,50 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// TestSessionRefusesBeforePIN: a sheet of another practitioner, or a card
-// that may not bill, is refused from the certificate: the PIN is never
-// asked and nothing is signed.
+// TestSessionRefusesBeforePIN: a sheet of another practitioner, a card
+// that may not bill, or a billing number the card's situations do not
+// allow, is refused from the certificate and the situations: the PIN is
+// never asked and nothing is signed.
 func TestSessionRefusesBeforePIN(t *testing.T) {
 	ctx := context.Background()
+	const (
+		doctorID     = "899700218896"
+		remplacantID = "810107592585"
+		cps4ID       = "810107592544"
+		cpfID        = "899900023351"
+	)
 	for _, tc := range []struct {
 		name, profile, sheet string
+		edit                 func(*fse.Sheet)       // nil: the sheet as it is
+		card                 func(*virtual.Profile) // nil: the profile as it is
 		wantErr              []error
 	}{
 		{name: "another practitioner", profile: "doctor", sheet: "pharmacist.xml", wantErr: []error{signature.CodeSignerMismatch}},
 		{name: "remplaçant", profile: "remplacant", sheet: "doctor.xml", wantErr: []error{signature.CodeSignerMismatch}},
 		{name: "student card", profile: "cpf", sheet: "doctor.xml", wantErr: []error{signature.CodeSignerMismatch, signature.CodeCardTypeForbidden}},
+		{name: "billing number outside the situations", profile: "doctor", sheet: "doctor.xml", edit: billedUnder("751000041"), wantErr: []error{CodeSituationUnknown}},
+		{name: "remplaçant without a remplaçant situation", profile: "cps4", sheet: "doctor.xml", edit: replacedBy(cps4ID), wantErr: []error{CodeSituationUnknown}},
+		{name: "remplaçant situation, no remplaçant named", profile: "remplacant", sheet: "doctor.xml", edit: practitioner(remplacantID, "751000017"), wantErr: []error{CodeSituationUnknown}},
+		{name: "remplaçant on another billing number", profile: "remplacant", sheet: "doctor.xml", edit: func(s *fse.Sheet) { replacedBy(remplacantID)(s); s.Practitioner.Billing = "751000041" }, wantErr: []error{CodeSituationUnknown}},
+		{name: "titulaire named as remplaçant", profile: "doctor", sheet: "pharmacist.xml", edit: func(s *fse.Sheet) { replacedBy(doctorID)(s); s.Practitioner.Billing = "751000017" }, wantErr: []error{CodeSituationUnknown}},
+		{name: "student card, its own sheet", profile: "cpf", sheet: "doctor.xml", edit: practitioner(cpfID, "751000116"), wantErr: []error{signature.CodeCardTypeForbidden, CodeSituationMayNotSign}},
+		{name: "situation that may not sign", profile: "doctor", sheet: "doctor.xml", card: func(p *virtual.Profile) { p.Situations[0].MaySignInvoice = false }, wantErr: []error{CodeSituationMayNotSign}},
+		{name: "remplaçant situation that may not sign", profile: "remplacant", sheet: "doctor.xml", edit: replacedBy(remplacantID), card: func(p *virtual.Profile) { p.Situations[0].MaySignInvoice = false }, wantErr: []error{CodeSituationMayNotSign}},
+		{name: "card without situations", profile: "doctor", sheet: "doctor.xml", card: func(p *virtual.Profile) { p.Situations = nil }, wantErr: []error{CodeSituationUnknown}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, asked := testSession(t, tc.profile)
+			p, err := virtual.LoadProfile(tc.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.card != nil {
+				tc.card(p)
+			}
+			s, asked := testSessionOf(t, p)
 			sh := testSheet(t, tc.sheet)
+			if tc.edit != nil {
+				sh = editedSheet(t, tc.sheet, tc.edit)
+			}
 			for what, err := range map[string]error{"Check": s.Check(sh), "Sign": signErr(s.Sign(ctx, sh))} {
 				var se *SheetError
 				if !errors.As(err, &se) || len(se.Problems) != len(tc.wantErr) {
@@ -216,6 +245,66 @@ func TestSessionRefusesBeforePIN(t *testing.T) {
 	if s.PINEntries() != 1 {
 		t.Errorf("got PINEntries %d, want 1", s.PINEntries())
 	}
+}
+
+// TestSessionRemplacant: the remplaçant's card, whose remplaçant situation
+// names the doctor's billing number, signs a sheet that names the doctor
+// as practitioner and the card's holder as remplaçant (with the PIN).
+func TestSessionRemplacant(t *testing.T) {
+	s, asked := testSession(t, "remplacant")
+	if got := s.Situations(); len(got) != 1 || got[0].Billing != "751000017" || got[0].Mode != card.ModeRemplacant || !got[0].MaySignInvoice {
+		t.Fatalf("got situations %+v, want one remplaçant situation on 751000017 that may sign", got)
+	}
+	sh := editedSheet(t, "doctor.xml", replacedBy("810107592585"))
+	if sh.Sheet.Practitioner.NationalID != "899700218896" || sh.Sheet.SignerID() != "810107592585" {
+		t.Fatalf("got practitioner %s, signer %s", sh.Sheet.Practitioner.NationalID, sh.Sheet.SignerID())
+	}
+	b, err := s.Sign(context.Background(), sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := Decode("signed.xml", b)
+	if err != nil || !signed.Signed || signed.Sheet.SignerID() != "810107592585" {
+		t.Fatalf("got %v, %+v; want the sheet signed, naming the remplaçant", err, signed)
+	}
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the PIN was asked %d times, want 1", n)
+	}
+}
+
+// TestOpenSessionSituationMalformed: a card whose situation file is not in
+// fsegate's layout does not open a session (before any PIN).
+func TestOpenSessionSituationMalformed(t *testing.T) {
+	v, err := virtual.Open("doctor", virtual.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenSession(context.Background(), SessionConfig{
+		Open: func(ctx context.Context) (*card.Card, error) {
+			return card.Open(ctx, card.Loopback(&badSituation{CPS: v}), card.Options{})
+		},
+	})
+	if !errors.Is(err, card.ErrSituationMalformed) || !strings.Contains(err.Error(), "D120") {
+		t.Fatalf("got %v, want ErrSituationMalformed naming file D120", err)
+	}
+}
+
+// badSituation is a virtual card whose first situation file reads as
+// something else than fsegate's layout.
+type badSituation struct {
+	*virtual.CPS
+	fid uint16 // the file last selected
+}
+
+func (b *badSituation) APDU(cmd []byte) []byte {
+	r := b.CPS.APDU(cmd)
+	switch {
+	case len(cmd) == 7 && cmd[1] == 0xA4 && cmd[4] == 2:
+		b.fid = uint16(cmd[5])<<8 | uint16(cmd[6])
+	case len(cmd) >= 4 && cmd[1] == 0xB0 && b.fid == card.FirstSituationFile && len(r) > 2:
+		r[0] = 0x42
+	}
+	return r
 }
 
 func signErr(_ []byte, err error) error { return err }
@@ -358,6 +447,44 @@ func TestSenderHoldsOtherPractitioner(t *testing.T) {
 	}
 	if connected != 1 {
 		t.Errorf("connected %d times, want 1", connected)
+	}
+}
+
+// TestSenderHoldsOutsideSituations: an outbox entry of the card's holder
+// billed under a number the card holds no situation for (signed with
+// another card of the same holder, or before a situation ended) is held
+// before the client is opened: no PIN, no connection, left pending.
+func TestSenderHoldsOutsideSituations(t *testing.T) {
+	p, err := virtual.LoadProfile("doctor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Situations[0].Billing = "751000041"
+	old, _ := testSessionOf(t, p)
+	signed, err := old.Sign(context.Background(), editedSheet(t, "doctor.xml", billedUnder("751000041")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := testOutbox(t)
+	if _, err := ob.Put("751000041", "000100001", signed); err != nil {
+		t.Fatal(err)
+	}
+	const key = "751000041-000100001"
+
+	s, asked := testSession(t, "doctor")
+	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, *card.Card) (*client.Client, error) {
+		t.Error("the sender connected to the gateway")
+		return nil, errors.New("no gateway in this test")
+	}}
+	res, err := sender.Send(context.Background(), key)
+	if err != nil || res.Outcome != Held || !errors.Is(res.Held, CodeSituationUnknown) {
+		t.Fatalf("got %+v, %v; want Held with SITUATION_UNKNOWN", res, err)
+	}
+	if asked.Load() != 0 {
+		t.Errorf("the PIN was asked %d times, want 0", asked.Load())
+	}
+	if e, err := ob.Get(key); err != nil || e.State != outbox.Pending || e.Attempts != 0 {
+		t.Errorf("got %+v, %v; want the entry pending, untouched", e, err)
 	}
 }
 
