@@ -184,3 +184,30 @@ func BenchmarkSignInProcess(b *testing.B) {
 		}
 	}
 }
+
+// TestPCSCSituations: the billing situations read through pcscd and vpcd
+// (SELECT and READ BINARY of D120..D12F, no PIN), on channel 0 and on a
+// CPS4's channel 1, contact or not.
+func TestPCSCSituations(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		want    card.Situation
+	}{
+		{"doctor", card.Situation{Billing: "751000017", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"remplacant", card.Situation{Billing: "751000017", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"cps4", card.Situation{Billing: "751000041", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"contactless", card.Situation{Billing: "751000058", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"cpe", card.Situation{Billing: "751000116", Mode: card.ModeSalaried, Convention: "1", Specialty: "00", Zone: "10"}},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			c, _, _ := insert(t, tc.profile, virtual.Options{}, card.Options{}) // no PIN prompt
+			got, err := c.Situations(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Fatalf("got %+v, want [%+v]", got, tc.want)
+			}
+		})
+	}
+}
