@@ -275,36 +275,16 @@ func TestSessionRemplacant(t *testing.T) {
 // TestOpenSessionSituationMalformed: a card whose situation file is not in
 // fsegate's layout does not open a session (before any PIN).
 func TestOpenSessionSituationMalformed(t *testing.T) {
-	v, err := virtual.Open("doctor", virtual.Options{})
+	v, err := virtual.Open("doctor", virtual.Options{Files: map[uint16][]byte{card.FirstSituationFile: []byte("garbage")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = OpenSession(context.Background(), SessionConfig{
-		Open: func(ctx context.Context) (*card.Card, error) {
-			return card.Open(ctx, card.Loopback(&badSituation{CPS: v}), card.Options{})
-		},
+		Open: func(ctx context.Context) (*card.Card, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
 	})
 	if !errors.Is(err, card.ErrSituationMalformed) || !strings.Contains(err.Error(), "D120") {
 		t.Fatalf("got %v, want ErrSituationMalformed naming file D120", err)
 	}
-}
-
-// badSituation is a virtual card whose first situation file reads as
-// something else than fsegate's layout.
-type badSituation struct {
-	*virtual.CPS
-	fid uint16 // the file last selected
-}
-
-func (b *badSituation) APDU(cmd []byte) []byte {
-	r := b.CPS.APDU(cmd)
-	switch {
-	case len(cmd) == 7 && cmd[1] == 0xA4 && cmd[4] == 2:
-		b.fid = uint16(cmd[5])<<8 | uint16(cmd[6])
-	case len(cmd) >= 4 && cmd[1] == 0xB0 && b.fid == card.FirstSituationFile && len(r) > 2:
-		r[0] = 0x42
-	}
-	return r
 }
 
 func signErr(_ []byte, err error) error { return err }

@@ -214,32 +214,15 @@ func TestSituations(t *testing.T) {
 		t.Fatalf("16 situations: got %d, %v; want 16, the last %+v", len(got), err, rempl)
 	}
 
-	v, err = virtual.Open("doctor", virtual.Options{})
+	v, err = virtual.Open("doctor", virtual.Options{Files: map[uint16][]byte{0xD121: []byte("garbage")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err = card.Open(ctx, card.Loopback(&corrupt{CPS: v, fid: 0xD120}), card.Options{})
+	c, err = card.Open(ctx, card.Loopback(v), card.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Situations(ctx); !errors.Is(err, card.ErrSituationMalformed) || !strings.Contains(err.Error(), "file D120") {
-		t.Fatalf("got %v, want ErrSituationMalformed naming file D120", err)
+	if _, err := c.Situations(ctx); !errors.Is(err, card.ErrSituationMalformed) || !strings.Contains(err.Error(), "file D121") {
+		t.Fatalf("got %v, want ErrSituationMalformed naming file D121", err)
 	}
-}
-
-// corrupt is a virtual card whose file fid reads with another first byte.
-type corrupt struct {
-	*virtual.CPS
-	fid, selected uint16
-}
-
-func (c *corrupt) APDU(cmd []byte) []byte {
-	r := c.CPS.APDU(cmd)
-	switch {
-	case len(cmd) == 7 && cmd[1] == 0xA4 && cmd[4] == 2:
-		c.selected = uint16(cmd[5])<<8 | uint16(cmd[6])
-	case len(cmd) >= 4 && cmd[1] == 0xB0 && c.selected == c.fid && len(r) > 2:
-		r[0] = 0x42
-	}
-	return r
 }

@@ -36,6 +36,10 @@ type Options struct {
 	// OnAPDU, when set, sees every command before the card answers it
 	// (tests pull the card in the middle of an operation from here).
 	OnAPDU func(cmd []byte)
+	// Files replaces the content of the card's EFs, by file id (tests: a
+	// malformed billing situation file). A file id the card does not have
+	// is an error of New.
+	Files map[uint16][]byte
 }
 
 // CPS is a software CPx card (IAS-ECC): it implements Card for Serve and
@@ -80,6 +84,13 @@ func New(p *Profile, opts Options) (*CPS, error) {
 	}
 	c := &CPS{p: p, opts: opts, present: true}
 	c.mf = buildTree(p, situations)
+	for fid, data := range opts.Files {
+		f := c.mf.find(fid)
+		if f == nil || f.df {
+			return nil, fmt.Errorf("virtual card: Options.Files: no EF %04X", fid)
+		}
+		f.data = append([]byte{}, data...)
+	}
 	c.st = state{PINTriesLeft: p.PINTries, UnblockTriesLeft: unblockTries}
 	if p.Blocked {
 		c.st.PINTriesLeft = 0

@@ -76,6 +76,19 @@ func (f *file) child(fid uint16) *file {
 	return nil
 }
 
+// find is the file fid under f (f itself included), depth first.
+func (f *file) find(fid uint16) *file {
+	if f.fid == fid {
+		return f
+	}
+	for _, c := range f.children {
+		if g := c.find(fid); g != nil {
+			return g
+		}
+	}
+	return nil
+}
+
 // fcp is the FCP template SELECT returns (P2=04). Tag 8C (access rules) is
 // mandatory for OpenSC; SCB 00 = always, FF = never.
 func (f *file) fcp() []byte {
