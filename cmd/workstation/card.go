@@ -25,8 +25,10 @@ Usage:
   workstation card unblock [--reader NAME] [--code-file FILE] [--new-pin-file FILE]
 
 list        the readers pcscd sees, whether a card is in each, and which
-info        holder, RPPS/ADELI, profession, card type, certificate validity
-            and PIN tries left; no PIN needed
+info        holder, RPPS/ADELI, profession, card type, certificate validity,
+            PIN tries left and the billing situations the card holds (billing
+            number, mode, specialty, convention, zone, may-sign flags); no PIN
+            needed
 verify-pin  checks the PIN (the card blocks after 3 wrong entries)
 unblock     resets a blocked PIN with the 8-digit unblock code from the
             card's letter; with a new PIN the PIN becomes that one
@@ -146,10 +148,43 @@ func cardInfo(ctx context.Context, env *cli.Env, args []string) error {
 		pin = "BLOCKED (workstation card unblock)"
 	}
 	fmt.Fprintf(w, "PIN:\t%s\n", pin)
+	sits, sitErr := c.Situations(ctx)
+	switch {
+	case sitErr != nil:
+		fmt.Fprintf(w, "situations:\tunreadable\n")
+	case len(sits) == 0:
+		fmt.Fprintf(w, "situations:\tnone: the card bills under no billing number\n")
+	}
+	for _, st := range sits {
+		fmt.Fprintf(w, "situation:\t%s\n", describeSituation(st))
+	}
 	if info.Model.Contactless() {
 		fmt.Fprintf(w, "note:\tread without contact: the card signs nothing this way\n")
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if sitErr != nil {
+		return cli.WithHint(sitErr, "the situation files are read in fsegate's own layout (docs/card.md), which a real CPS does not use")
+	}
+	return nil
+}
+
+// describeSituation is one line of 'card info': "751000017 liberal,
+// specialty 01, convention 1, zone 10; may sign invoices and lots".
+func describeSituation(s card.Situation) string {
+	var may string
+	switch {
+	case s.MaySignInvoice && s.MaySignLot:
+		may = "may sign invoices and lots"
+	case s.MaySignInvoice:
+		may = "may sign invoices, not lots"
+	case s.MaySignLot:
+		may = "may sign lots, not invoices"
+	default:
+		may = "may sign neither invoices nor lots"
+	}
+	return fmt.Sprintf("%s %s, specialty %s, convention %s, zone %s; %s", s.Billing, s.Mode, s.Specialty, s.Convention, s.Zone, may)
 }
 
 func cardVerifyPIN(ctx context.Context, env *cli.Env, args []string) error {

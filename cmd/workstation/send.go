@@ -215,7 +215,8 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 
 // sendKeys sends the outbox entries keys with the card's session: each
 // is checked against the card's holder before the card logs in to the
-// gateway; one that names another practitioner stays in the outbox.
+// gateway; one the card may not send (another practitioner's, a billing
+// number outside the card's situations) stays in the outbox.
 func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, ob *outbox.Outbox, keys []string) error {
 	sess, err := cf.session(ctx, env, nil)
 	if err != nil {
@@ -256,8 +257,8 @@ func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags
 	case offline > 0:
 		return gatewayHint(fmt.Errorf("%d of %d sheets wait in the outbox (%s)", offline, len(keys), ob.Dir()), gf.URL)
 	case held > 0:
-		return cli.WithHint(fmt.Errorf("%d of %d sheets name another practitioner than the card's holder (%s): kept in the outbox, not sent", held, len(keys), sess.Holder().NationalID),
-			"put the card of the practitioner they name in the reader and run 'workstation outbox --send' again")
+		return cli.WithHint(fmt.Errorf("%d of %d sheets may not be sent with this card (%s's): kept in the outbox, not sent", held, len(keys), sess.Holder().NationalID),
+			"put the card of the practitioner they name in the reader (one with a billing situation for their billing number) and run 'workstation outbox --send' again")
 	case refused > 0:
 		return fmt.Errorf("%d of %d sheets refused", refused, len(keys))
 	}

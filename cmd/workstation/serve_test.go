@@ -119,11 +119,11 @@ func TestServe(t *testing.T) {
 	if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity || len(p.Errors) == 0 {
 		t.Errorf("invalid sheet: %v", err)
 	}
-	// A sheet the gateway refuses: the doctor's, billed under the
-	// pharmacy's number.
-	other := bytes.Replace(generated(t, 52, 1, "doctor")[0], []byte("<Billing>751000017<"), []byte("<Billing>751000025<"), 1)
+	// A sheet the gateway refuses: the doctor's, with another specialty
+	// than the directory's for the billing number.
+	other := bytes.Replace(generated(t, 52, 1, "doctor")[0], []byte("<Specialty>01<"), []byte("<Specialty>03<"), 1)
 	_, err = ws.PostSheet(ctx, other, workstation.XML)
-	if !errors.As(err, &p) || !p.Has("SIGNER_NOT_ALLOWED") {
+	if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity || !p.Has("SPECIALTY_MISMATCH") {
 		t.Errorf("refused sheet: %v", err)
 	}
 
@@ -216,8 +216,10 @@ func TestServeGuards(t *testing.T) {
 
 // TestServeOtherPractitioner: a sheet that names another practitioner
 // than the card's holder is refused (403 SIGNER_MISMATCH) from the card's
-// certificate, before the PIN: the PIN command never runs and nothing is
-// kept. The holder's own sheet is then signed with the PIN asked once.
+// certificate, and one billed under a number outside the card's billing
+// situations (403 SITUATION_UNKNOWN) from its situations, before the PIN:
+// the PIN command never runs and nothing is kept. The holder's own sheet
+// is then signed with the PIN asked once.
 func TestServeOtherPractitioner(t *testing.T) {
 	// The outbox holds a pending sheet the pharmacist signed (a copied
 	// outbox): the drain does not send it with the doctor's card.
@@ -243,11 +245,19 @@ func TestServeOtherPractitioner(t *testing.T) {
 	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 1 || sheets[0].State != "pending" || sheets[0].Attempts != 0 {
 		t.Fatalf("got outbox %+v, %v; want the pharmacist's sheet pending, never tried", sheets, err)
 	}
-	for _, sheet := range [][]byte{generated(t, 54, 1, "pharmacist")[0], generated(t, 56, 1, "nurse")[0]} {
-		_, err = ws.PostSheet(ctx, sheet, workstation.XML)
+	outside := bytes.Replace(generated(t, 58, 1, "doctor")[0], []byte("<Billing>751000017<"), []byte("<Billing>751000025<"), 1)
+	for _, tc := range []struct {
+		sheet []byte
+		code  string
+	}{
+		{generated(t, 54, 1, "pharmacist")[0], "SIGNER_MISMATCH"},
+		{generated(t, 56, 1, "nurse")[0], "SIGNER_MISMATCH"},
+		{outside, "SITUATION_UNKNOWN"},
+	} {
+		_, err = ws.PostSheet(ctx, tc.sheet, workstation.XML)
 		var p *client.Problem
-		if !errors.As(err, &p) || p.Status != http.StatusForbidden || !p.Has("SIGNER_MISMATCH") {
-			t.Fatalf("got %v, want 403 SIGNER_MISMATCH", err)
+		if !errors.As(err, &p) || p.Status != http.StatusForbidden || !p.Has(tc.code) {
+			t.Fatalf("got %v, want 403 %s", err, tc.code)
 		}
 	}
 	if b, err := os.ReadFile(asked); !errors.Is(err, os.ErrNotExist) {
