@@ -14,7 +14,9 @@
 //
 // Entry points: OpenPCSC (through pcscd) or Open over a Transport
 // (Loopback for an in-process virtual.CPS); Card.Info, Card.Certificates,
-// Card.PINStatus, Card.Login, Card.Unblock; Card.SignatureKey (a Signer),
+// Card.Situations (the billing situations of files D120 to D12F, in
+// fsegate's own layout: Situation is its one codec), Card.PINStatus,
+// Card.Login, Card.Unblock; Card.SignatureKey (a Signer),
 // Card.AuthenticationKey and Card.TLSCertificate (crypto/tls client
 // authentication: cap the tls.Config at TLS 1.2); Card.SignBatch (one PIN
 // entry for many signatures, resumable); Readers, WaitForCard. Close
@@ -23,5 +25,6 @@
 // Errors: status words are typed (*StatusError: ErrWrongPIN with
 // TriesLeft, ErrPINBlocked, ...) and compare with errors.Is; the reader
 // errors are ErrNoPCSC, ErrNoReader, ErrNoCard, ErrCardRemoved, ErrNotCPS,
-// ErrContactless.
+// ErrContactless; a situation file that is not a record of fsegate's
+// layout is ErrSituationMalformed.
 package card
