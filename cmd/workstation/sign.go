@@ -100,7 +100,7 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	if mismatched > 0 {
 		return cli.WithHint(fmt.Errorf("sign: %d of %d sheets cannot be signed with this card; nothing was signed", mismatched, len(files)),
-			"sign each sheet with the card of the practitioner it names")
+			"sign each sheet with the card of the practitioner it names, one with a billing situation for its billing number ('workstation card info' lists them)")
 	}
 	for _, sh := range sheets {
 		signed, err := sess.Sign(ctx, sh)
