@@ -184,9 +184,9 @@ func (v *validator) run() {
 
 func (v *validator) practitioner() {
 	p := &v.s.Practitioner
-	v.professional("practitioner", p.IDType, p.ID, p.NationalID)
+	v.professional(&practitionerIDPaths, p.IDType, p.ID, p.NationalID)
 	if r := p.Remplacant; r != nil {
-		v.professional("practitioner/remplacant", r.IDType, r.ID, r.NationalID)
+		v.professional(&remplacantIDPaths, r.IDType, r.ID, r.NationalID)
 	}
 	if v.required("practitioner/billing", p.Billing) && !digits(p.Billing, 9) {
 		v.add(ErrBillingFormat, "practitioner/billing", p.Billing, "billing number "+strconv.Quote(p.Billing)+" is not 9 digits")
@@ -202,23 +202,31 @@ func (v *validator) practitioner() {
 	}
 }
 
+// idPaths are where a professional's identifiers are, for messages.
+type idPaths struct{ idType, id, natID string }
+
+var (
+	practitionerIDPaths = idPaths{"practitioner/id_type", "practitioner/id", "practitioner/national_id"}
+	remplacantIDPaths   = idPaths{"practitioner/remplacant/id_type", "practitioner/remplacant/id", "practitioner/remplacant/national_id"}
+)
+
 // professional checks an identifier type, its number and the national id
-// built from it, under path.
-func (v *validator) professional(path, idType, id, natID string) {
-	v.enum(path+"/id_type", idType, IDTypeRPPS, IDTypeADELI)
-	if v.required(path+"/id", id) {
+// built from it.
+func (v *validator) professional(at *idPaths, idType, id, natID string) {
+	v.enum(at.idType, idType, IDTypeRPPS, IDTypeADELI)
+	if v.required(at.id, id) {
 		switch idType {
 		case IDTypeRPPS:
 			if !ValidRPPS(id) {
-				v.add(ErrRPPSInvalid, path+"/id", id, "RPPS "+strconv.Quote(id)+" is not 11 digits with a valid key")
+				v.add(ErrRPPSInvalid, at.id, id, "RPPS "+strconv.Quote(id)+" is not 11 digits with a valid key")
 			} else if !nationalID(natID, '8', id) {
-				v.add(ErrNationalID, path+"/national_id", natID, "national id "+strconv.Quote(natID)+" is not 8 followed by the RPPS")
+				v.add(ErrNationalID, at.natID, natID, "national id "+strconv.Quote(natID)+" is not 8 followed by the RPPS")
 			}
 		case IDTypeADELI:
 			if !ValidADELI(id) {
-				v.add(ErrADELIInvalid, path+"/id", id, "ADELI "+strconv.Quote(id)+" is not 9 digits with a valid key")
+				v.add(ErrADELIInvalid, at.id, id, "ADELI "+strconv.Quote(id)+" is not 9 digits with a valid key")
 			} else if !nationalID(natID, '0', id) {
-				v.add(ErrNationalID, path+"/national_id", natID, "national id "+strconv.Quote(natID)+" is not 0 followed by the ADELI number")
+				v.add(ErrNationalID, at.natID, natID, "national id "+strconv.Quote(natID)+" is not 0 followed by the ADELI number")
 			}
 		}
 	}

@@ -3,7 +3,9 @@ package signature
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -188,83 +190,117 @@ func walk(el *etree.Element) *Problem {
 // checkIDs refuses two elements with the same Id: a reference "#id" must
 // name one element, whichever reader resolves it.
 func checkIDs(root *etree.Element) []Problem {
-	var ids []string // a few per document: a slice beats a map
-	var visit func(el *etree.Element) []Problem
-	visit = func(el *etree.Element) []Problem {
-		for _, a := range el.Attr {
-			if a.Space != "" || a.Key != "Id" {
-				continue
-			}
-			for _, id := range ids {
-				if id == a.Value {
-					return fail(CodeXMLDuplicateID, el.Tag, "two elements have the Id %s", strconv.Quote(a.Value))
-				}
-			}
-			ids = append(ids, a.Value)
+	var c idChecker
+	c.ids = c.buf[:0]
+	return c.visit(root)
+}
+
+// idChecker holds the Ids seen: a few per document, so a slice (on the
+// stack while it fits buf) beats a map.
+type idChecker struct {
+	buf [8]string
+	ids []string
+}
+
+func (c *idChecker) visit(el *etree.Element) []Problem {
+	for _, a := range el.Attr {
+		if a.Space != "" || a.Key != "Id" {
+			continue
 		}
-		for _, t := range el.Child {
-			if c, ok := t.(*etree.Element); ok {
-				if ps := visit(c); ps != nil {
-					return ps
-				}
-			}
+		if slices.Contains(c.ids, a.Value) {
+			return fail(CodeXMLDuplicateID, el.Tag, "two elements have the Id %s", strconv.Quote(a.Value))
 		}
-		return nil
+		c.ids = append(c.ids, a.Value)
 	}
-	return visit(root)
+	for _, t := range el.Child {
+		if ch, ok := t.(*etree.Element); ok {
+			if ps := c.visit(ch); ps != nil {
+				return ps
+			}
+		}
+	}
+	return nil
 }
 
 // checkSigned checks what a signed document must be beyond well-formed:
 // exactly one ds:Signature, whose unsigned parts (KeyInfo, SignatureValue,
 // DigestValue) hold nothing a digest does not cover.
 func checkSigned(root *etree.Element) []Problem {
-	var sigs []*etree.Element
-	findSignatures(root, &sigs)
-	switch {
-	case len(sigs) == 0:
+	var sig *etree.Element
+	switch n := findSignatures(root, &sig); {
+	case n == 0:
 		return fail(CodeSignatureMissing, "", "no ds:Signature")
-	case len(sigs) > 1:
+	case n > 1:
 		return fail(CodeSignatureWrapping, "", "more than one ds:Signature in the document")
 	}
-	return checkUnsigned(sigs[0], "Signature")
+	if bad := checkUnsigned(sig); bad != nil {
+		return fail(CodeSignatureWrapping, pathOf(bad), "%s", unsignedRule(bad))
+	}
+	return nil
 }
 
-func findSignatures(el *etree.Element, out *[]*etree.Element) {
+// findSignatures counts the ds:Signature elements under el and keeps the
+// first in *first.
+func findSignatures(el *etree.Element, first **etree.Element) int {
+	n := 0
 	for _, t := range el.Child {
 		if c, ok := t.(*etree.Element); ok {
 			if c.Tag == "Signature" && nsOf(c) == NSDSig {
-				*out = append(*out, c)
+				if n == 0 && *first == nil {
+					*first = c
+				}
+				n++
 			}
-			findSignatures(c, out)
+			n += findSignatures(c, first)
 		}
 	}
+	return n
 }
 
 // checkUnsigned walks the signature for its KeyInfo, SignatureValue and
-// DigestValue elements.
-func checkUnsigned(el *etree.Element, path string) []Problem {
+// DigestValue elements and returns the first one of the wrong shape.
+func checkUnsigned(el *etree.Element) *etree.Element {
 	for _, t := range el.Child {
 		c, ok := t.(*etree.Element)
 		if !ok {
 			continue
 		}
-		p := path + "/" + c.Tag
 		switch {
 		case isDS(c, "KeyInfo"):
 			if !keyInfoShape(c) {
-				return fail(CodeSignatureWrapping, p, "KeyInfo must hold exactly one X509Data with one X509Certificate")
+				return c
 			}
 		case isDS(c, "SignatureValue") || isDS(c, "DigestValue"):
 			if !textOnly(c) {
-				return fail(CodeSignatureWrapping, p, "%s must hold text only", c.Tag)
+				return c
 			}
 		default:
-			if ps := checkUnsigned(c, p); ps != nil {
-				return ps
+			if bad := checkUnsigned(c); bad != nil {
+				return bad
 			}
 		}
 	}
 	return nil
+}
+
+func unsignedRule(el *etree.Element) string {
+	if el.Tag == "KeyInfo" {
+		return "KeyInfo must hold exactly one X509Data with one X509Certificate"
+	}
+	return el.Tag + " must hold text only"
+}
+
+// pathOf is el's path from the signature, for messages: Signature/KeyInfo.
+func pathOf(el *etree.Element) string {
+	var parts []string
+	for e := el; e != nil; e = e.Parent() {
+		parts = append(parts, e.Tag)
+		if e.Tag == "Signature" {
+			break
+		}
+	}
+	slices.Reverse(parts)
+	return strings.Join(parts, "/")
 }
 
 func keyInfoShape(ki *etree.Element) bool {
