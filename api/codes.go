@@ -43,7 +43,10 @@ func init() {
 	)
 	reg(http.StatusRequestEntityTooLarge, false,
 		"BODY_TOO_LARGE", "the request body is over the size limit",
-		"BATCH_TOO_LARGE", "the batch holds more items than allowed",
+		"BATCH_TOO_LARGE", "the batch holds more items or bytes than allowed",
+	)
+	reg(http.StatusTooManyRequests, false,
+		"TOO_MANY_REQUESTS", "the client has as many batches in progress as allowed",
 	)
 	reg(http.StatusConflict, false,
 		"DUPLICATE_SHEET", "another sheet with the same billing number and number was already received",

@@ -108,6 +108,7 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 		r.q.log.Warn("acknowledgement not readable; dropped", "insurer", insurer, "err", err)
 		r.q.auditLog(ctx, AuditEntry{Kind: "refused", Insurer: insurer, Detail: "unreadable acknowledgement"})
 		_ = msg.Term()
+		r.forget(ctx, msg)
 		return
 	}
 	// One message carries the returns of a whole lot: the lot record is
@@ -165,6 +166,36 @@ func (r *router) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	}
 	_ = msg.Ack()
+	r.forget(ctx, msg)
+}
+
+// forget deletes an applied (or refused) acknowledgement from FSE_ACKS:
+// its effects are in the status records, FSE_HISTORY and FSE_AUDIT, and
+// the stream keeps only what waits, which is what each insurer's bound
+// (TopologyConfig.AckBacklog) counts. A failed delete leaves the message
+// until the stream's MaxAge: harmless, it is acked.
+func (r *router) forget(ctx context.Context, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return
+	}
+	if err := r.q.top.Acks.DeleteMsg(ctx, md.Sequence.Stream); err != nil && ctx.Err() == nil {
+		r.q.log.Debug("applied acknowledgement not deleted", "seq", md.Sequence.Stream, "err", err)
+	}
+}
+
+// AckBacklog is the number of acknowledgement messages waiting in FSE_ACKS
+// per insurer, and each insurer's bound (TopologyConfig.AckBacklog).
+func (q *Queue) AckBacklog(ctx context.Context) (map[string]uint64, int64, error) {
+	info, err := q.top.Acks.Info(ctx, jetstream.WithSubjectFilter(SubjectAcks+".>"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("ack backlog: %w", err)
+	}
+	out := make(map[string]uint64, len(info.State.Subjects))
+	for subj, n := range info.State.Subjects {
+		out[strings.TrimPrefix(subj, SubjectAcks+".")] = n
+	}
+	return out, q.top.AckBacklog, nil
 }
 
 var errRetry = errors.New("acknowledgement to retry")

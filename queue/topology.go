@@ -105,7 +105,30 @@ type TopologyConfig struct {
 	// message before JetStream redelivers it (30 s by default; the batcher
 	// acks each sheet as soon as its manifest is written).
 	AckWait time.Duration
+	// AckBacklog is how many acknowledgement messages one insurer may have
+	// waiting in FSE_ACKS for the ack router. Past it that insurer's
+	// publications are refused, and only its own: one insurer filling its
+	// subject cannot block another's ARLs (the refused insurer answers the
+	// lot again later, the lot message not being acked). 0 derives it from
+	// the byte budget: the acks' share (4 %) split between the insurers, in
+	// messages of AckMaxMsgSize, between MinAckBacklog and
+	// DefaultAckBacklog; DefaultAckBacklog without a budget.
+	AckBacklog int64
 }
+
+// The bounds of a derived AckBacklog. An ack message answers a whole lot:
+// 1,000 waiting messages are hours of a busy insurer's lots with the router
+// stopped.
+const (
+	DefaultAckBacklog = 1000
+	MinAckBacklog     = 16
+)
+
+// AckMaxMsgSize is the largest acknowledgement message FSE_ACKS takes: the
+// NATS server's default maximum payload. A returns message for a lot of 500
+// sheets is about 100 KB. With AckBacklog, it bounds what one insurer can
+// hold of the stream: AckBacklog × AckMaxMsgSize.
+const AckMaxMsgSize = 1 << 20
 
 // Topology is the opened streams and buckets.
 type Topology struct {
@@ -122,6 +145,8 @@ type Topology struct {
 	Batches  jetstream.KeyValue
 	Cursors  jetstream.KeyValue
 	Replicas int
+	// AckBacklog is each insurer's bound in FSE_ACKS, in messages.
+	AckBacklog int64
 }
 
 // share of the byte budget per stream and bucket, in percent. FSE_STATUS
@@ -131,7 +156,7 @@ type Topology struct {
 // sheet in flight (seen at 150,000 sheets with a 1 % share).
 var budgetShare = map[string]int64{
 	StreamSheets: 26, BucketStatus: 26, StreamLots: 14, StreamHistory: 8, StreamPrescriptions: 6,
-	StreamNotices: 5, StreamAcks: 4, StreamDead: 3, StreamAudit: 2,
+	StreamNotices: 5, StreamAcks: 4, StreamDead: 3, StreamAudit: 2, // FSE_ACKS' share is split between the insurers (AckBacklog)
 	BucketBatches: 5, BucketCursors: 1,
 }
 
@@ -183,7 +208,14 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 		}
 		return 1 << 20
 	}
-	t := &Topology{JS: js, Replicas: cfg.Replicas}
+	if cfg.AckBacklog <= 0 {
+		cfg.AckBacklog = DefaultAckBacklog
+		if budget > 0 {
+			per := budget / 100 * budgetShare[StreamAcks] / int64(max(1, len(cfg.Insurers))) / AckMaxMsgSize
+			cfg.AckBacklog = min(DefaultAckBacklog, max(MinAckBacklog, per))
+		}
+	}
+	t := &Topology{JS: js, Replicas: cfg.Replicas, AckBacklog: cfg.AckBacklog}
 	stream := func(name, subject string, maxAge, dedup time.Duration) (jetstream.Stream, error) {
 		sc := jetstream.StreamConfig{
 			Name:       name,
@@ -198,6 +230,18 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 			// Notices are read in batches by subject (direct get, one
 			// request for many messages).
 			AllowDirect: name == StreamNotices,
+		}
+		if name == StreamAcks {
+			// Each insurer's subject has its own bound and a full one
+			// refuses only its own publications (DiscardNewPerSubject);
+			// the ack router deletes each message once applied, so the
+			// bound counts what waits. The stream has no shared byte limit
+			// for one insurer to fill: its size is at most the insurers'
+			// bounds together.
+			sc.MaxMsgsPerSubject = cfg.AckBacklog
+			sc.DiscardNewPerSubject = true
+			sc.MaxMsgSize = AckMaxMsgSize
+			sc.MaxBytes = -1
 		}
 		var s jetstream.Stream
 		err := placeRetry(ctx, func() (err error) { s, err = js.CreateOrUpdateStream(ctx, sc); return err })

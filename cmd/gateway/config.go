@@ -40,8 +40,10 @@ type fileConfig struct {
 	Holidays     string `yaml:"holidays"`
 	MockInsurers *bool  `yaml:"mock_insurers"`
 	Intake       struct {
-		MaxBody  int64 `yaml:"max_body"`
-		MaxBatch int   `yaml:"max_batch"`
+		MaxBody             int64 `yaml:"max_body"`
+		MaxBatch            int   `yaml:"max_batch"`
+		MaxBatchBytes       int64 `yaml:"max_batch_bytes"`
+		MaxBatchesPerClient int   `yaml:"max_batches_per_client"`
 	} `yaml:"intake"`
 	Lots struct {
 		Key        string `yaml:"key"`
@@ -100,6 +102,12 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	}
 	if !set["max-batch"] && c.Intake.MaxBatch > 0 {
 		m.MaxBatch = c.Intake.MaxBatch
+	}
+	if !set["max-batch-bytes"] && c.Intake.MaxBatchBytes > 0 {
+		m.MaxBatchBytes = c.Intake.MaxBatchBytes
+	}
+	if !set["max-batches-per-client"] && c.Intake.MaxBatchesPerClient > 0 {
+		m.MaxBatchesPerClient = c.Intake.MaxBatchesPerClient
 	}
 	if !set["drain-yield"] && c.Lots.DrainYield != nil {
 		m.DrainYield = *c.Lots.DrainYield

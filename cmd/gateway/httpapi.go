@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -169,14 +170,35 @@ type batchItem struct {
 	Warnings []api.Error   `json:"-"`
 }
 
-// readBatch splits a batch into sheets: NDJSON (one base64 sheet per line,
-// as a JSON string or {"id": …, "sheet": …}) or multipart (one sheet per
-// part).
-func (m *Main) readBatch(w http.ResponseWriter, r *http.Request) (ids []string, sheets [][]byte, errs []api.Error) {
-	body := http.MaxBytesReader(w, r.Body, m.MaxBody*int64(m.MaxBatch))
+// batchLimit is what ends the reading of a batch early: the item where
+// reading stopped gets it as its problem (the items before it are
+// processed, the rest are not read).
+type batchLimit struct {
+	err    api.Error
+	status int
+}
+
+// readBatch reads a batch item by item, handing each to fn as it comes
+// (index from 1; raw nil when the item is not base64): NDJSON (one base64
+// sheet per line, as a JSON string or {"id": …, "sheet": …}) or multipart
+// (one sheet per part). Nothing but the item being read is held: a batch
+// is not buffered whole. Past --max-batch items or --max-batch-bytes, it
+// stops and returns the limit; a body that cannot be read at all returns
+// errs (then fn was not called).
+func (m *Main) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int, id string, raw []byte)) (stop *batchLimit, errs []api.Error) {
+	body := &capReader{r: http.MaxBytesReader(w, r.Body, m.MaxBatchBytes)}
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	tooMany := func() []api.Error {
-		return []api.Error{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("more than %d items", m.MaxBatch), "split the batch")}
+	n := 0
+	tooMany := &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("more than %d items: this item and the next were not read", m.MaxBatch), "send them in another batch"), http.StatusRequestEntityTooLarge}
+	readErr := func(err error, what string) (*batchLimit, []api.Error) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is over %d bytes: this item and the next were not read", m.MaxBatchBytes), "send them in another batch"), http.StatusRequestEntityTooLarge}, nil
+		}
+		if n == 0 {
+			return nil, []api.Error{api.NewError("REQUEST_INVALID", "", what+": "+err.Error(), "")}
+		}
+		return &batchLimit{api.NewError("REQUEST_INVALID", "", what+": "+err.Error()+": this item and the next were not read", ""), http.StatusBadRequest}, nil
 	}
 	switch {
 	case strings.HasPrefix(mt, "multipart/"):
@@ -184,20 +206,20 @@ func (m *Main) readBatch(w http.ResponseWriter, r *http.Request) (ids []string, 
 		for {
 			p, err := mr.NextPart()
 			if err == io.EOF {
-				return
+				return nil, nil
 			}
 			if err != nil {
-				return nil, nil, []api.Error{api.NewError("REQUEST_INVALID", "", "multipart body: "+err.Error(), "")}
+				return readErr(err, "multipart body")
 			}
-			if len(sheets) >= m.MaxBatch {
-				return nil, nil, tooMany()
+			if n >= m.MaxBatch {
+				return tooMany, nil
 			}
 			b, err := io.ReadAll(io.LimitReader(p, m.MaxBody+1))
 			if err != nil {
-				return nil, nil, []api.Error{api.NewError("REQUEST_INVALID", "", "multipart body: "+err.Error(), "")}
+				return readErr(err, "multipart body")
 			}
-			ids = append(ids, p.FileName())
-			sheets = append(sheets, b)
+			n++
+			fn(n, p.FileName(), b)
 		}
 	case mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/json-seq" || mt == "":
 		sc := bufio.NewScanner(body)
@@ -207,62 +229,99 @@ func (m *Main) readBatch(w http.ResponseWriter, r *http.Request) (ids []string, 
 			if len(line) == 0 {
 				continue
 			}
-			if len(sheets) >= m.MaxBatch {
-				return nil, nil, tooMany()
+			if n >= m.MaxBatch {
+				return tooMany, nil
 			}
 			var item struct {
 				ID    string `json:"id"`
 				Sheet string `json:"sheet"`
 			}
+			var err error
 			if line[0] == '"' {
-				if err := json.Unmarshal(line, &item.Sheet); err != nil {
-					return nil, nil, []api.Error{api.NewError("REQUEST_INVALID", fmt.Sprintf("items/%d", len(sheets)+1), "not a JSON string", "")}
+				err = json.Unmarshal(line, &item.Sheet)
+			} else {
+				err = json.Unmarshal(line, &item)
+			}
+			if err != nil {
+				if body.err != nil {
+					// The line was cut by the byte cap: the scanner hands
+					// over what it had read (complete lines parse).
+					return readErr(body.err, "NDJSON body")
 				}
-			} else if err := json.Unmarshal(line, &item); err != nil {
-				return nil, nil, []api.Error{api.NewError("REQUEST_INVALID", fmt.Sprintf("items/%d", len(sheets)+1), "not a JSON object", "")}
+				what := "not a JSON object"
+				if line[0] == '"' {
+					what = "not a JSON string"
+				}
+				return readErr(errors.New(what), fmt.Sprintf("items/%d", n+1))
 			}
 			b, err := base64.StdEncoding.DecodeString(item.Sheet)
 			if err != nil {
-				b = nil // refused per item below
+				b = nil // refused per item
 			}
-			ids = append(ids, item.ID)
-			sheets = append(sheets, b)
+			n++
+			fn(n, item.ID, b)
 		}
 		if err := sc.Err(); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, nil, []api.Error{api.NewError("BODY_TOO_LARGE", "", "the batch is over the size limit", "split the batch")}
-			}
-			return nil, nil, []api.Error{api.NewError("REQUEST_INVALID", "", "NDJSON body: "+err.Error(), "")}
+			return readErr(err, "NDJSON body")
 		}
-		return
+		return nil, nil
 	}
-	return nil, nil, []api.Error{api.NewError("REQUEST_INVALID", "", "content type "+mt+": want application/x-ndjson or multipart/form-data", "")}
+	return nil, []api.Error{api.NewError("REQUEST_INVALID", "", "content type "+mt+": want application/x-ndjson or multipart/form-data", "")}
 }
 
+// capReader remembers the byte cap's error, so that a line it cut is not
+// taken for an item.
+type capReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		c.err = err
+	}
+	return n, err
+}
+
+// postBatch checks and queues each item as it is read, a few at a time:
+// every item read gets its own result; a bad item never sinks the good
+// ones; where reading stopped (a limit, a broken body) is the last result.
 func (m *Main) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
-	ids, sheets, errs := m.readBatch(w, r)
-	if len(errs) > 0 {
-		refuse(w, "batch refused", errs...)
+	release, ok := m.batchSlots.take(c.NationalID)
+	if !ok {
+		p := api.NewProblem("too many batches at once", []api.Error{api.NewError("TOO_MANY_REQUESTS", "", fmt.Sprintf("%s already has %d batches in progress", c.NationalID, m.MaxBatchesPerClient), "wait for them to end, then send this one")})
+		p.Status = http.StatusTooManyRequests
+		api.WriteProblem(w, p)
+		return
+	}
+	defer release()
+	if r.ContentLength > m.MaxBatchBytes {
+		w.Header().Set("Connection", "close")
+		refuse(w, "batch refused", api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, m.MaxBatchBytes), "split the batch"))
 		return
 	}
 	dry := dryRun(r)
-	items := make([]batchItem, len(sheets))
-	var wg sync.WaitGroup
+	var (
+		mu    sync.Mutex
+		items []batchItem
+		wg    sync.WaitGroup
+	)
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0)*2)
-	for i, raw := range sheets {
+	stop, errs := m.readBatch(w, r, func(i int, id string, raw []byte) {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			it := batchItem{Index: i + 1, ID: ids[i]}
+			it := batchItem{Index: i, ID: id}
 			var res *result
 			switch {
 			case raw == nil:
-				res = &result{Errors: []api.Error{api.NewError("REQUEST_INVALID", fmt.Sprintf("items/%d", i+1), "not base64", "")}}
+				res = &result{Errors: []api.Error{api.NewError("REQUEST_INVALID", fmt.Sprintf("items/%d", i), "not base64", "")}}
 			case int64(len(raw)) > m.MaxBody:
-				res = &result{Errors: []api.Error{api.NewError("BODY_TOO_LARGE", fmt.Sprintf("items/%d", i+1), "the sheet is over the size limit", "")}}
+				res = &result{Errors: []api.Error{api.NewError("BODY_TOO_LARGE", fmt.Sprintf("items/%d", i), "the sheet is over the size limit", "")}}
 			default:
 				res = m.pipe.submit(r.Context(), raw, c.NationalID, dry)
 			}
@@ -276,10 +335,21 @@ func (m *Main) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 					it.Status = http.StatusCreated
 				}
 			}
-			items[i] = it
+			mu.Lock()
+			items = append(items, it)
+			mu.Unlock()
 		}()
-	}
+	})
 	wg.Wait()
+	if len(errs) > 0 {
+		refuse(w, "batch refused", errs...)
+		return
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Index < items[j].Index })
+	if stop != nil {
+		p := api.NewProblem("batch not read to the end", []api.Error{stop.err})
+		items = append(items, batchItem{Index: len(items) + 1, Status: stop.status, Problem: &p})
+	}
 	accepted := 0
 	for _, it := range items {
 		if it.Problem == nil {
@@ -287,6 +357,34 @@ func (m *Main) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "accepted": accepted, "refused": len(items) - accepted})
+}
+
+// batchSlots bounds the batches one client has in progress at once
+// (--max-batches-per-client): a batch holds workers and a connection for
+// as long as it is read.
+type batchSlots struct {
+	max  int
+	mu   sync.Mutex
+	busy map[string]int
+}
+
+func (s *batchSlots) take(client string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy == nil {
+		s.busy = map[string]int{}
+	}
+	if s.busy[client] >= s.max {
+		return nil, false
+	}
+	s.busy[client]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.busy[client]--; s.busy[client] == 0 {
+			delete(s.busy, client)
+		}
+	}, true
 }
 
 func (m *Main) postPrescription(w http.ResponseWriter, r *http.Request, c *caller) {

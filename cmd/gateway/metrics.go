@@ -73,16 +73,25 @@ type queueDepth struct {
 	insurers func() []string
 	pending  *prometheus.Desc
 	breaker  *prometheus.Desc
+	backlog  *prometheus.Desc
+	bound    *prometheus.Desc
 }
 
 func newQueueDepth(q func() *queue.Queue, insurers func() []string) *queueDepth {
 	return &queueDepth{q: q, insurers: insurers,
 		pending: prometheus.NewDesc("fsegate_queue_depth", "Lots published and not yet acked by the insurer's consumer.", []string{"insurer"}, nil),
 		breaker: prometheus.NewDesc("fsegate_insurer_circuit_open", "1 while re-sends to the insurer are paused by its circuit breaker.", []string{"insurer"}, nil),
+		backlog: prometheus.NewDesc("fsegate_ack_backlog", "Acknowledgement messages of the insurer waiting in FSE_ACKS for the ack router.", []string{"insurer"}, nil),
+		bound:   prometheus.NewDesc("fsegate_ack_backlog_limit", "Acknowledgement messages one insurer may have waiting; past it its publications are refused (alert near it).", nil, nil),
 	}
 }
 
-func (c *queueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.breaker }
+func (c *queueDepth) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.pending
+	ch <- c.breaker
+	ch <- c.backlog
+	ch <- c.bound
+}
 
 func (c *queueDepth) Collect(ch chan<- prometheus.Metric) {
 	q := c.q()
@@ -100,5 +109,11 @@ func (c *queueDepth) Collect(ch chan<- prometheus.Metric) {
 			open = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.breaker, prometheus.GaugeValue, open, ins)
+	}
+	if waiting, bound, err := q.AckBacklog(ctx); err == nil {
+		for _, ins := range c.insurers() {
+			ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(waiting[ins]), ins)
+		}
+		ch <- prometheus.MustNewConstMetric(c.bound, prometheus.GaugeValue, float64(bound))
 	}
 }

@@ -74,6 +74,11 @@ type Main struct {
 	LotMaxSize int           // overrides the directory's lot size limit when > 0
 	MaxBody    int64
 	MaxBatch   int
+	// MaxBatchBytes caps one batch's body; MaxBatchesPerClient the batches
+	// one national id has in progress at once.
+	MaxBatchBytes       int64
+	MaxBatchesPerClient int
+	batchSlots          batchSlots
 	GCPercent  int
 	DrainYield int       // sheets in the intake at which the batcher slows down (0: never)
 	YieldRate  int       // sheets per second the batcher takes while it yields
@@ -140,6 +145,8 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.IntVar(&m.LotMaxSize, "lot-max-sheets", 0, "close lots at this many sheets, for every insurer (0: the directory's)")
 	fs.Int64Var(&m.MaxBody, "max-body", 1<<20, "size limit of one sheet in `bytes`")
 	fs.IntVar(&m.MaxBatch, "max-batch", 1000, "most sheets in one batch")
+	fs.Int64Var(&m.MaxBatchBytes, "max-batch-bytes", 64<<20, "size limit of one batch's body in `bytes`")
+	fs.IntVar(&m.MaxBatchesPerClient, "max-batches-per-client", 4, "batches one card may have in progress at once")
 	fs.IntVar(&m.DrainYield, "drain-yield", 0, "sheets in the intake at once from which lots are built at a slower pace, so that a burst is receipted first (0: never)")
 	fs.IntVar(&m.YieldRate, "drain-yield-rate", 400, "sheets per second batched while the batcher yields to the intake (--drain-yield)")
 	fs.IntVar(&m.GCPercent, "gc-percent", 400, "GOGC of the process unless GOGC is set (verification allocates a lot)")
@@ -280,6 +287,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.MaxBatch == 0 {
 		m.MaxBatch = 1000
 	}
+	if m.MaxBatchBytes == 0 {
+		m.MaxBatchBytes = 64 << 20
+	}
+	if m.MaxBatchesPerClient == 0 {
+		m.MaxBatchesPerClient = 4
+	}
+	m.batchSlots.max = m.MaxBatchesPerClient
 	if m.Sync == "" {
 		m.Sync = "interval"
 	}
