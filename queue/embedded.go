@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -25,6 +26,20 @@ type EmbeddedConfig struct {
 	Users []*server.NkeyUser
 	// MaxStore caps JetStream's file storage in bytes (0: the server's default, a share of the disk).
 	MaxStore int64
+	// StoreKey encrypts JetStream's files at rest (the server's own
+	// encryption, AES-GCM by default): signed sheets carry patients' NIR.
+	// Empty stores in clear, which only tests and benchmarks do.
+	StoreKey string
+	// StoreOldKey is the key the files were encrypted with before a
+	// rotation: at start the server re-encrypts them with StoreKey
+	// (docs/operations.md, "Keys at rest").
+	StoreOldKey string
+	// StoreCipher is "aes" (default) or "chacha".
+	StoreCipher string
+	// TLS, when set, is required of NATS clients (insurers); with
+	// TLS.ClientCAs set, their certificates are verified too (mutual TLS).
+	// The gateway's own connection is in-process.
+	TLS *tls.Config
 }
 
 // Embedded is a running in-process nats-server with JetStream.
@@ -64,6 +79,25 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		SyncAlways:         cfg.SyncAlways,
 		Nkeys:              cfg.Users,
 		JetStreamMaxMemory: 256 << 20,
+		JetStreamKey:       cfg.StoreKey,
+		JetStreamOldKey:    cfg.StoreOldKey,
+	}
+	switch cfg.StoreCipher {
+	case "", "aes":
+		opts.JetStreamCipher = server.AES
+	case "chacha":
+		opts.JetStreamCipher = server.ChaCha
+	default:
+		return nil, fmt.Errorf("start nats: store cipher %q: want aes or chacha", cfg.StoreCipher)
+	}
+	if cfg.StoreOldKey != "" && cfg.StoreKey == "" {
+		return nil, fmt.Errorf("start nats: an old store key without a new one")
+	}
+	if cfg.TLS != nil {
+		opts.TLSConfig = cfg.TLS
+		opts.TLS = true
+		opts.TLSVerify = cfg.TLS.ClientCAs != nil
+		opts.TLSTimeout = 5
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

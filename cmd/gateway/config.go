@@ -33,6 +33,13 @@ type fileConfig struct {
 		Replicas int    `yaml:"replicas"`
 		Sync     string `yaml:"sync"`
 		MaxBytes int64  `yaml:"max_bytes"`
+		// The store key's file, never the key: a configuration file is
+		// read by more people than a secret may be.
+		StoreKeyFile string `yaml:"store_key_file"`
+		StoreCipher  string `yaml:"store_cipher"`
+		TLSCert      string `yaml:"tls_cert"`
+		TLSKey       string `yaml:"tls_key"`
+		TLSCA        string `yaml:"tls_ca"`
 	} `yaml:"nats"`
 	Practices    string `yaml:"practices"`
 	Insurers     string `yaml:"insurers"`
@@ -97,6 +104,16 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	if !set["crl-refresh"] && c.Trust.CRLRefresh > 0 {
 		m.CRLRefresh = c.Trust.CRLRefresh
 	}
+	setStr := func(flag string, dst *string, v string) {
+		if !set[flag] && v != "" {
+			*dst = v
+		}
+	}
+	setStr("store-key-file", &m.StoreKeyFile, c.NATS.StoreKeyFile)
+	setStr("store-cipher", &m.StoreCipher, c.NATS.StoreCipher)
+	setStr("nats-tls-cert", &m.NATSTLSCert, c.NATS.TLSCert)
+	setStr("nats-tls-key", &m.NATSTLSKey, c.NATS.TLSKey)
+	setStr("nats-tls-ca", &m.NATSTLSCA, c.NATS.TLSCA)
 	if !set["max-body"] && c.Intake.MaxBody > 0 {
 		m.MaxBody = c.Intake.MaxBody
 	}

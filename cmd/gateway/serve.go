@@ -59,32 +59,42 @@ type Main struct {
 	Replicas   int
 	Sync       string // "interval" (default) or "always"
 	MaxStore   int64  // JetStream byte budget (0: 80 % of the free disk)
-	Mock       bool
-	Dev        bool
-	TLSCert    string
-	TLSKey     string
-	TrustDir   string
-	CRLRefresh time.Duration
-	Practices  string
-	Insurers   string
-	Tariffs    string
-	Holidays   string
-	LotKey     string
-	LotMaxAge  time.Duration // overrides the directory's lot age limit when > 0
-	LotMaxSize int           // overrides the directory's lot size limit when > 0
-	MaxBody    int64
-	MaxBatch   int
+	// The embedded store's encryption at rest (keys.go): the key's file
+	// (else $FSEGATE_STORE_KEY; --dev makes one in the data dir), the old
+	// key's during a rotation, the cipher ("none" only with --dev).
+	StoreKeyFile, StoreOldKeyFile, StoreCipher string
+	// TLS of the embedded NATS listener that insurers reach; with a CA,
+	// insurers authenticate with a certificate too.
+	NATSTLSCert, NATSTLSKey, NATSTLSCA string
+	Mock                               bool
+	Dev                                bool
+	TLSCert                            string
+	TLSKey                             string
+	TrustDir                           string
+	CRLRefresh                         time.Duration
+	Practices                          string
+	Insurers                           string
+	Tariffs                            string
+	Holidays                           string
+	LotKey                             string
+	LotMaxAge                          time.Duration // overrides the directory's lot age limit when > 0
+	LotMaxSize                         int           // overrides the directory's lot size limit when > 0
+	MaxBody                            int64
+	MaxBatch                           int
 	// MaxBatchBytes caps one batch's body; MaxBatchesPerClient the batches
 	// one national id has in progress at once.
 	MaxBatchBytes       int64
 	MaxBatchesPerClient int
 	batchSlots          batchSlots
-	GCPercent  int
-	DrainYield int       // sheets in the intake at which the batcher slows down (0: never)
-	YieldRate  int       // sheets per second the batcher takes while it yields
-	PSC        PSCConfig // e-CPS sign-in through Pro Santé Connect (psc.go)
+	mockTLS             *tls.Config // the mock insurers' NATS TLS, with --nats-tls-cert
+	GCPercent           int
+	DrainYield          int       // sheets in the intake at which the batcher slows down (0: never)
+	YieldRate           int       // sheets per second the batcher takes while it yields
+	PSC                 PSCConfig // e-CPS sign-in through Pro Santé Connect (psc.go)
 
 	Logger *slog.Logger
+	// Getenv reads the environment ($FSEGATE_STORE_KEY); nil: os.Getenv.
+	Getenv func(string) string
 	// Hooks for tests: FailPoint (queue.Config.FailPoint), Now, Tick.
 	FailPoint func(step string) error
 	Now       func() time.Time
@@ -120,6 +130,7 @@ type Main struct {
 // ParseFlags fills m from the command line (and the --config file).
 func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "serve", serveUsage)
+	m.Getenv = env.Getenv
 	fs.StringVar(&m.Config, "config", "", "YAML configuration `file` (flags override it)")
 	fs.StringVar(&m.DataDir, "data-dir", "./data", "data `directory` (JetStream files, state)")
 	fs.StringVar(&m.Listen, "listen", "127.0.0.1:8443", "HTTPS intake `address`")
@@ -130,6 +141,12 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.IntVar(&m.Replicas, "replicas", 1, "JetStream replicas of streams and KV (3 on a cluster)")
 	fs.StringVar(&m.Sync, "sync", "interval", "when JetStream fsyncs: 'interval' (the server's, default) or 'always' (before every receipt)")
 	fs.Int64Var(&m.MaxStore, "max-store", 0, "JetStream byte `budget` (0: 80% of the data dir's free disk)")
+	fs.StringVar(&m.StoreKeyFile, "store-key-file", "", "`file` holding the key that encrypts the embedded store at rest (else $FSEGATE_STORE_KEY; --dev: data-dir/store.key, made once)")
+	fs.StringVar(&m.StoreOldKeyFile, "store-old-key-file", "", "`file` holding the previous store key, to re-encrypt the store with the new one (rotation)")
+	fs.StringVar(&m.StoreCipher, "store-cipher", "aes", "cipher of the store at rest: aes, chacha, or none (--dev only)")
+	fs.StringVar(&m.NATSTLSCert, "nats-tls-cert", "", "certificate `file` (PEM) of the embedded NATS listener: insurers then connect with TLS")
+	fs.StringVar(&m.NATSTLSKey, "nats-tls-key", "", "key `file` (PEM) of --nats-tls-cert")
+	fs.StringVar(&m.NATSTLSCA, "nats-tls-ca", "", "CA `file` (PEM) insurers' client certificates must chain to (mutual TLS)")
 	fs.BoolVar(&m.Mock, "mock-insurers", false, "run the mock insurers of the directory in-process")
 	fs.BoolVar(&m.Dev, "dev", env.Dev(), "development mode: trust the fixtures' test PKI, fixture directories")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "server certificate `file` (PEM)")
@@ -320,12 +337,17 @@ func (m *Main) Run(ctx context.Context) error {
 		if seed, err = insurers.ReadSeed(m.NATSSeed); err != nil {
 			return err
 		}
-	case m.Dev || m.NATSURL == "":
+	case m.Dev:
 		if seed, err = insurers.FixtureSeed("gateway"); err != nil {
 			return err
 		}
-		if !m.Dev {
-			log.Warn("no --nats-seed: the embedded server uses the fixtures' gateway key")
+	case m.NATSURL == "":
+		return cli.WithHint(errors.New("no --nats-seed: the embedded NATS server would take the fixtures' gateway key, which is public"),
+			"make the gateway's own nkey (nsc or nk -gen user), give its seed file with --nats-seed and its public key as gateway_nkey in the insurer directory; --dev is for development only")
+	}
+	if !m.Dev {
+		if err := m.refuseFixtureKeys(seed); err != nil {
+			return err
 		}
 	}
 	storeDir := ""
@@ -337,14 +359,32 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		storeDir = filepath.Join(m.DataDir, "jetstream")
-		e, err := queue.StartEmbedded(queue.EmbeddedConfig{Listen: m.NATSListen, StoreDir: storeDir, SyncAlways: m.Sync == "always", Users: users, MaxStore: m.MaxStore})
+		key, oldKey, err := m.storeKeys()
 		if err != nil {
+			return err
+		}
+		natsTLS, err := m.natsTLS()
+		if err != nil {
+			return err
+		}
+		e, err := queue.StartEmbedded(queue.EmbeddedConfig{Listen: m.NATSListen, StoreDir: storeDir, SyncAlways: m.Sync == "always", Users: users, MaxStore: m.MaxStore,
+			StoreKey: key, StoreOldKey: oldKey, StoreCipher: storeCipher(m.StoreCipher), TLS: natsTLS})
+		if err != nil {
+			if key != "" {
+				return cli.WithHint(err, "a store written with another key cannot be read: give the key it was written with (or that key as --store-old-key-file to rotate)")
+			}
 			return err
 		}
 		m.nats = e
 		url = e.ClientURL()
 		opts = append(opts, nats.InProcessServer(e.Server))
-		log.Info("embedded NATS JetStream started", "url", url, "store", storeDir, "sync", m.Sync)
+		if natsTLS != nil {
+			// The gateway's own connection is in-process: it takes the
+			// listener's own certificate, pinned, whatever names it holds.
+			m.mockTLS = pinned(natsTLS.Certificates[0])
+			opts = append(opts, nats.Secure(m.mockTLS))
+		}
+		log.Info("embedded NATS JetStream started", "url", url, "store", storeDir, "sync", m.Sync, "encrypted", key != "", "tls", natsTLS != nil)
 	}
 	if seed != nil {
 		auth, err := insurers.NATSAuth(seed)
@@ -458,7 +498,7 @@ func (m *Main) startMocks(ctx context.Context, url string) error {
 			return fmt.Errorf("mock insurer %s: %w", in.ID, err)
 		}
 		mi, err := mock.Start(ctx, mock.Config{
-			NATSURL: url, Insurer: in, NKeySeed: seed, Scenario: m.Scenario, Checker: checker,
+			NATSURL: url, TLS: m.mockTLS, Insurer: in, NKeySeed: seed, Scenario: m.Scenario, Checker: checker,
 			Logger: m.Logger.With("part", "mock-insurer", "insurer", in.ID), Now: m.Now,
 		})
 		if err != nil {

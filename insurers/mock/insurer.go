@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,9 @@ import (
 type Config struct {
 	// NATSURL is the server to connect to.
 	NATSURL string
+	// TLS, when set, is the client TLS of the connection (a gateway whose
+	// NATS listener requires TLS).
+	TLS *tls.Config
 	// Insurer is the directory entry: its id names the consumer and the
 	// subjects, its kind says which share it pays.
 	Insurer *insurers.Insurer
@@ -123,6 +127,9 @@ func Start(ctx context.Context, cfg Config) (*Insurer, error) {
 			return nil, fmt.Errorf("mock insurer %s: %w", id, err)
 		}
 		opts = append(opts, auth)
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, nats.Secure(cfg.TLS))
 	}
 	nc, err := nats.Connect(cfg.NATSURL, opts...)
 	if err != nil {
