@@ -332,7 +332,12 @@ func doctorOutbox(d *doctorReport, dir string) {
 			refused++
 		}
 	}
-	msg := fmt.Sprintf("%d waiting to be sent, %d receipted, %d refused (%s)", pending, receipted, refused, dir)
+	msg := fmt.Sprintf("%d waiting to be sent, %d receipted, %d refused (%s, owner-only)", pending, receipted, refused, dir)
+	// Signed sheets carry patients' NIR: the outbox is the owner's alone.
+	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o077 != 0 {
+		d.warn("outbox", fmt.Sprintf("%s is readable by others (%v): it holds patients' data", dir, st.Mode().Perm()), "chmod 700 "+dir)
+		return
+	}
 	switch {
 	case pending > 0 && time.Since(oldest) > time.Hour:
 		d.warn("outbox", msg, fmt.Sprintf("the oldest waits since %s: check the gateway, then 'workstation outbox --send'", oldest.Local().Format(time.DateTime)))
