@@ -79,6 +79,15 @@ func pinLabel(req card.PINRequest) string {
 // else from the terminal without echo.
 func secret(env *cli.Env, file, envVar, label string) ([]byte, error) {
 	if file != "" {
+		// A PIN (or unblock code) others may read is no secret: refused,
+		// as the local API's token file is.
+		st, err := os.Stat(file)
+		if err != nil {
+			return nil, err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return nil, cli.WithHint(fmt.Errorf("%s can be read by others (mode %v)", file, st.Mode().Perm()), "chmod 600 "+file)
+		}
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, err

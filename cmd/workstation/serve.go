@@ -87,6 +87,7 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	pinCommand := fs.String("pin-command", "", "`command` run to ask the PIN (its first output line)")
 	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
 	drainEvery := fs.Duration("drain-every", 2*time.Second, "how often the outbox is looked at")
+	readTimeout := fs.Duration("read-timeout", 2*time.Minute, "how long a request, body included, may take to arrive (a slow client cannot hold the server)")
 	tf := addTableFlags(fs, true)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -132,7 +133,11 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	s.port = ln.Addr().(*net.TCPAddr).Port
-	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	// A slow or stuck client cannot hold a connection: headers within
+	// 10 s, the whole request within --read-timeout, idle keep-alives
+	// closed after 2 min. No write timeout: a notices long poll answers
+	// late by design.
+	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: *readTimeout, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(env.Stdout, "workstation serve: listening on http://%s (token in %s, outbox %s)\n", ln.Addr(), *tokenFile, ob.Dir())
 	go s.drain(ctx, *drainEvery)
 	go func() {

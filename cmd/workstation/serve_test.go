@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -303,5 +305,25 @@ func TestServeOpenAPI(t *testing.T) {
 				t.Errorf("%s %s is documented but not served", method, path)
 			}
 		}
+	}
+}
+
+// TestServeSlowClient: a client that sends its headers and then holds its
+// body back is cut at --read-timeout (it held the connection forever).
+func TestServeSlowClient(t *testing.T) {
+	url, _ := serveInProcess(t, "https://127.0.0.1:1", "--read-timeout", "300ms")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST /v1/sheets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n<a")); err != nil {
+		t.Fatal(err)
+	}
+	// A bound, not a timing: the server closes long before it.
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the server still holds the connection of a client that never sends its body")
 	}
 }
