@@ -45,13 +45,17 @@ func signedPool(b *testing.B) [][]byte { return signedSheets(b, benchPoolSize) }
 // figures of docs/operations.md come from -benchtime 3000x.
 func BenchmarkIntake(b *testing.B) { benchIntake(b, "interval") }
 
+// BenchmarkIntakeClearStore is BenchmarkIntake with the store in clear
+// (--store-cipher none): what encryption at rest costs, by difference.
+func BenchmarkIntakeClearStore(b *testing.B) { benchIntake(b, "interval", "--store-cipher", "none") }
+
 // BenchmarkIntakeSyncAlways is BenchmarkIntake with --sync always: every
 // JetStream write fsync'd before its acknowledgement (docs/protocol.md).
 func BenchmarkIntakeSyncAlways(b *testing.B) { benchIntake(b, "always") }
 
-func benchIntake(b *testing.B, syncMode string) {
+func benchIntake(b *testing.B, syncMode string, extra ...string) {
 	pool := signedPool(b)
-	m := startGateway(b, "--lot-max-age", "1s", "--sync", syncMode)
+	m := startGateway(b, append([]string{"--lot-max-age", "1s", "--sync", syncMode}, extra...)...)
 	// 4 clients of 8 keep-alive connections each, 32 requests in flight:
 	// how many practices' workstations and pharmacies send at once.
 	clients := make([]*client.Client, 4)
