@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -195,6 +196,26 @@ func TestSecuritySlowClients(t *testing.T) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				t.Fatal("a slow client was not cut by the server within 20 s")
 			}
+		}
+	}
+}
+
+// TestAdminSlowClient: the admin listener cuts a client that holds its
+// request body back (it had a header timeout only).
+func TestAdminSlowClient(t *testing.T) {
+	m := startGatewayWith(t, func(m *Main) { m.ReadTimeout = 500 * time.Millisecond })
+	c, err := net.Dial("tcp", m.AdminAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("POST /admin/resubmit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound: the server closes long before
+	if _, err := io.ReadAll(c); err != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("the admin listener still holds a client that never sends its body")
 		}
 	}
 }

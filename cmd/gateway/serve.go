@@ -476,7 +476,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.mountDashboard(ctx, adminMux); err != nil { // internal/dashboard at / and /dashboard/
 		return err
 	}
-	m.admin = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
+	// The admin listener gets the intake's read and idle timeouts: a stuck
+	// client cannot hold it either (no write timeout: pprof profiles and
+	// the dashboard's event stream answer for long).
+	m.admin = &http.Server{Handler: adminMux, ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout}
 	go func() {
 		if err := m.admin.Serve(m.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin listener stopped", "err", err)
