@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Start or stop the pcscd that fsegate's tests use: one pcscd with 6 vpcd
-# entries, i.e. 12 virtual readers "fsegate vpcd N 00 0S" listening for
-# virtual cards on TCP 35963-35974 (vpcd binds all interfaces: test and
-# development machines only).
+# Start or stop the pcscd that fsegate's tests and demos use: one pcscd with
+# 6 vpcd entries, i.e. 12 virtual readers "fsegate vpcd N 00 0S" listening
+# for virtual cards on TCP $FSEGATE_VPCD_BASE.. (35963-35974 by default; vpcd
+# binds all interfaces: test and development machines only).
 #
 #   scripts/pcscd.sh start   start pcscd unless one runs (then check it has our readers)
 #   scripts/pcscd.sh stop    stop pcscd, only if this script started it
 #   scripts/pcscd.sh status
+#
+# scripts/with-pcscd.sh (make test) runs it in a mount namespace of its own,
+# where /run/pcscd is private: a system pcscd is then neither used nor
+# stopped.
 set -euo pipefail
 state=${FSEGATE_PCSCD_DIR:-/tmp/fsegate-pcscd}
 conf=$state/reader.conf.d
 pidfile=$state/pcscd.pid
 log=$state/pcscd.log
-base=35963
+base=${FSEGATE_VPCD_BASE:-35963}
 entries=6
 
-running() { pgrep -x pcscd >/dev/null 2>&1; }
+# running: a pcscd answers on this mount namespace's /run/pcscd (its pid
+# file names a live process and its socket is there).
+running() {
+  [ -S /run/pcscd/pcscd.comm ] && [ -f /run/pcscd/pcscd.pid ] && kill -0 "$(tr -d '\0\n' < /run/pcscd/pcscd.pid 2>/dev/null)" 2>/dev/null
+}
 
 case "${1:-}" in
 start)
@@ -24,7 +32,7 @@ start)
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       echo "pcscd: already running (started by fsegate, pid $(cat "$pidfile"))"
     else
-      echo "pcscd: a pcscd not started by fsegate is running; using it as is (tests need its readers named 'fsegate vpcd N 00 0S')"
+      echo "pcscd: a pcscd not started by fsegate is running; using it as is (tests need its readers named 'fsegate vpcd N 00 0S'; make test runs a pcscd of its own instead when it may make a mount namespace, as root)"
     fi
     exit 0
   fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test: go vet and go test -race over every package, with pcscd and its
+# make test: go vet and go test -race over every package, with a pcscd of its own and its
 # vpcd readers started for the card tests (and stopped after, if we started it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,3 +16,7 @@ echo "== fuzz (short): fse"
 for f in FuzzDecode FuzzValidate; do
   go test -run '^$' -fuzz "^$f\$" -fuzztime 4s -fuzzminimizetime 1s ./fse || exit 1
 done
+# With a pcscd that fsegate did not start (Debian's socket-activated one):
+# the card tests pass beside it and leave it running.
+echo "== card tests beside a foreign pcscd"
+"$here/test-foreign-pcscd.sh" || exit 1

@@ -20,11 +20,20 @@ import (
 
 // The reader.conf that scripts/pcscd.sh writes: entry i is named
 // "fsegate vpcd i" and listens on BasePort+2i (slot 00) and BasePort+2i+1
-// (slot 01); pcscd names the readers "fsegate vpcd i 00 0s".
-const (
-	BasePort = 35963
-	Slots    = 12
-)
+// (slot 01); pcscd names the readers "fsegate vpcd i 00 0s". BasePort is
+// $FSEGATE_VPCD_BASE when set: scripts/with-pcscd.sh runs the suite's own
+// pcscd on ports clear of a system vpcd's 35963.
+var BasePort = basePort()
+
+// Slots is the number of readers.
+const Slots = 12
+
+func basePort() int {
+	if p, err := strconv.Atoi(os.Getenv("FSEGATE_VPCD_BASE")); err == nil && p > 0 {
+		return p
+	}
+	return 35963
+}
 
 // Reader is one leased vpcd reader.
 type Reader struct {
