@@ -13,10 +13,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -411,4 +413,93 @@ func cdpGet[T any](t *testing.T, bctx context.Context, a chromedp.Action[T]) T {
 		t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+// TestECPSSignInReturnStaysLocal: after an e-CPS sign-in whose ?return=
+// names another site in a form the browser reads as one ("/\t/host",
+// "//host", "/\host", "https://host"), headless Chromium stays on the
+// gateway's origin. attacker.example is a test server of its own
+// (host-resolver-rules), which must see no request.
+func TestECPSSignInReturnStaysLocal(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("no Chromium at %s (%v): 'make deps' installs it (Debian package chromium)", chromiumPath, err)
+	}
+	var hits atomic.Int64
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/favicon.ico" { // fetched after a page, at its own pace
+			hits.Add(1)
+		}
+		io.WriteString(w, `<!doctype html><h1 id="attacker">attacker.example</h1>`)
+	}))
+	t.Cleanup(attacker.Close)
+	m := startGateway(t)
+	admin := "http://" + m.AdminAddr()
+	bctx := browserWith(t, chromedp.Flag("host-resolver-rules", "MAP attacker.example "+attacker.Listener.Addr().String()))
+
+	// The browser reaches the test server by that name (the check below
+	// would prove nothing otherwise).
+	if _, err := chromedp.Run(bctx, chromedp.NavigateResponse("http://attacker.example/probe")); err != nil || hits.Load() != 1 {
+		t.Fatalf("the browser does not reach attacker.example: %v, %d hits", err, hits.Load())
+	}
+	hits.Store(0)
+
+	signIn := func(t *testing.T, query string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		defer cancel()
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(admin+"/auth/login?return="+query),
+			chromedp.WaitVisible(chromedp.CSS("#code")),
+			chromedp.SendKeys(chromedp.CSS("#national_id"), doctorID),
+			chromedp.SendKeys(chromedp.CSS("#code"), "1234"),
+			chromedp.Click(chromedp.CSS("#ecps-submit")),
+		)
+		// The browser leaves the provider and the callback for where the
+		// callback sends it; evaluations during a navigation fail and are
+		// tried again.
+		landed := fmt.Sprintf(`document.readyState === "complete" && location.host !== %q && location.pathname !== "/auth/callback"`, m.PSC.Mock().Addr())
+		for err == nil {
+			done, perr := chromedp.Run(ctx, chromedp.Evaluate[bool](landed))
+			if perr == nil && done {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		loc, _ := chromedp.Run(bctx, chromedp.Location())
+		if err != nil {
+			t.Fatalf("sign-in with return=%s: %v (at %s)", query, err, loc)
+		}
+		return loc
+	}
+	for _, query := range []string{
+		"/%09/attacker.example",
+		"/%0A/attacker.example",
+		"/%0D%0A/attacker.example",
+		"//attacker.example",
+		"/%5Cattacker.example",
+		`/\attacker.example`,
+		"https://attacker.example",
+		"http://attacker.example/",
+		"/%2F/attacker.example",
+	} {
+		t.Run(query, func(t *testing.T) {
+			loc := signIn(t, query)
+			u, err := url.Parse(loc)
+			if err != nil || u.Scheme != "http" || u.Host != m.AdminAddr() {
+				t.Errorf("after sign-in with return=%s the browser is at %s, want the gateway's origin %s", query, loc, admin)
+			}
+			if n := hits.Swap(0); n != 0 {
+				t.Errorf("return=%s: attacker.example was reached %d times", query, n)
+			}
+		})
+	}
+	// A path of the gateway is where the browser lands.
+	own := "/dashboard/practices/" + doctorBil + "/rejects?format=html"
+	if loc := signIn(t, url.QueryEscape(own)); loc != admin+own {
+		t.Errorf("return=%s: landed at %s, want %s", own, loc, admin+own)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -376,9 +377,24 @@ func (rp *RP) mac(purpose string, payload []byte) []byte {
 	return h.Sum(nil)
 }
 
-// localPath keeps only a path of this site ("/…", not "//…").
+// localPath is p when it is a path of this site, "/" otherwise. p must
+// start with one "/" and hold only printable ASCII without space or
+// backslash: browsers drop tabs and newlines from a URL and read "\" as
+// "/", so "/\t/host" and "/\\host" would leave the site once the browser
+// has read them. After parsing, it has no scheme, no user, no host, and its
+// path does not start with "//" either ("/%2F/host").
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "/"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.User != nil || u.Host != "" || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p

@@ -218,11 +218,45 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
+// TestLocalPath: the return path after sign-in stays on this site
+// whatever a browser makes of it (it drops tabs and newlines, reads "\\"
+// as "/"): only a path starting with one "/", printable ASCII, no space,
+// no backslash, no scheme or host once parsed.
 func TestLocalPath(t *testing.T) {
-	for in, want := range map[string]string{"/dashboard/": "/dashboard/", "": "/", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/"} {
-		if got := localPath(in); got != want {
-			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
-		}
+	tests := []struct {
+		name, in, want string
+	}{
+		{"dashboard", "/dashboard/", "/dashboard/"},
+		{"with a query", "/dashboard/practices/751000017/rejects?format=csv", "/dashboard/practices/751000017/rejects?format=csv"},
+		{"encoded characters", "/dashboard/sheets/751000017/0%2F1", "/dashboard/sheets/751000017/0%2F1"},
+		{"root", "/", "/"},
+		{"empty", "", "/"},
+		{"relative", "dashboard/", "/"},
+		{"scheme-relative", "//attacker.example", "/"},
+		{"absolute https", "https://attacker.example", "/"},
+		{"absolute http", "http://attacker.example/", "/"},
+		{"javascript", "javascript:alert(1)", "/"},
+		{"tab after the slash", "/\t/attacker.example", "/"},
+		{"newline after the slash", "/\n/attacker.example", "/"},
+		{"carriage return", "/\r/attacker.example", "/"},
+		{"NUL", "/\x00/attacker.example", "/"},
+		{"DEL", "/\x7f/attacker.example", "/"},
+		{"space", "/ /attacker.example", "/"},
+		{"backslash after the slash", "/\\attacker.example", "/"},
+		{"backslash later", "/dashboard\\..\\\\attacker.example", "/"},
+		{"two backslashes", "\\\\attacker.example", "/"},
+		{"encoded slash second", "/%2F/attacker.example", "/"},
+		{"encoded slash first", "%2F%2Fattacker.example", "/"},
+		{"non-ASCII", "/\u3000/attacker.example", "/"},
+		{"fullwidth solidus", "/\uff0fattacker.example", "/"},
+		{"user info", "/@attacker.example", "/@attacker.example"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := localPath(tc.in); got != tc.want {
+				t.Errorf("localPath(%q): got %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 
