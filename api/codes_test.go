@@ -4,6 +4,8 @@ import (
 	"os"
 	"regexp"
 	"testing"
+
+	"github.com/fsegate/fsegate/internal/oidcauth"
 )
 
 // TestDocsMatchRegistry keeps docs/errors.md and the registry in step: every
@@ -28,6 +30,21 @@ func TestDocsMatchRegistry(t *testing.T) {
 	for name := range documented {
 		if _, ok := Lookup(name); !ok {
 			t.Errorf("docs/errors.md documents %s, which no package registers", name)
+		}
+	}
+}
+
+// TestOIDCAuthCodesRegistered: every code internal/oidcauth gives is
+// registered, with the same title.
+func TestOIDCAuthCodesRegistered(t *testing.T) {
+	for _, c := range oidcauth.Codes() {
+		got, ok := Lookup(string(c.Code))
+		if !ok {
+			t.Errorf("oidcauth code %s is not registered", c.Code)
+			continue
+		}
+		if got.Title != c.Title {
+			t.Errorf("%s: registered title %q, oidcauth's %q", c.Code, got.Title, c.Title)
 		}
 	}
 }

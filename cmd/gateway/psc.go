@@ -33,6 +33,10 @@ type PSCConfig struct {
 	ClientID         string
 	ClientSecretFile string
 	ClientSecret     string // tests; the file wins
+	// BearerClients are the client ids (azp) whose access tokens without
+	// aud the API takes (default: ClientID), as Pro Santé Connect issues
+	// them.
+	BearerClients []string
 	// RedirectURL is the dashboard's callback as the browser reaches it
 	// (default http://<admin address>/auth/callback).
 	RedirectURL string
@@ -47,6 +51,15 @@ func (c *PSCConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Issuer, "psc-issuer", "", "Pro Santé Connect issuer `URL` for e-CPS sign-in ('off': none; --dev: an in-process mock)")
 	fs.StringVar(&c.ClientID, "psc-client-id", psc.DevClient.ID, "the gateway's client `id` at Pro Santé Connect")
 	fs.StringVar(&c.ClientSecretFile, "psc-client-secret-file", "", "`file` holding the client secret (--dev mock: its own)")
+	fs.Func("psc-bearer-clients", "comma-separated client `ids` (azp) whose access tokens without aud the API takes (default: --psc-client-id)", func(v string) error {
+		c.BearerClients = nil
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				c.BearerClients = append(c.BearerClients, id)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&c.RedirectURL, "psc-redirect", "", "the dashboard's e-CPS callback `URL` as browsers reach it (default http://<admin>/auth/callback)")
 	fs.StringVar(&c.MockListen, "psc-mock-listen", "127.0.0.1:0", "--dev: `address` of the in-process mock Pro Santé Connect")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 30*time.Minute, "lifetime of an e-CPS dashboard session")
@@ -88,7 +101,7 @@ func (m *Main) mountECPS(ctx context.Context, mux *http.ServeMux, acc *dashboard
 		redirect = "http://" + m.AdminAddr() + "/auth/callback"
 	}
 	rp, err := oidcauth.New(oidcauth.Config{
-		Issuer: issuer, ClientID: c.ClientID, ClientSecret: secret, RedirectURL: redirect,
+		Issuer: issuer, ClientID: c.ClientID, ClientSecret: secret, RedirectURL: redirect, AuthorizedParties: c.BearerClients,
 		SessionTTL: c.SessionTTL, Now: m.Now, Logger: m.Logger.With("part", "oidc"),
 	})
 	if err != nil {

@@ -202,11 +202,13 @@ func TestECPSBearerAPI(t *testing.T) {
 		t.Errorf("ack with a bearer token: %d %s", status, body)
 	}
 
-	// Refused tokens.
+	// Tokens of the shape Pro Santé Connect issues (docs/ecps.md): no
+	// aud, azp the gateway's client, sub "f:<uuid>:<national id>", acr
+	// eidas1, no SubjectNameID (userinfo has it).
 	claims := func(mod func(map[string]any)) map[string]any {
 		now := time.Now()
-		c := map[string]any{"iss": mock.Issuer(), "sub": doctorID, "aud": psc.DevClient.ID, "typ": "Bearer",
-			"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), psc.NationalIDClaim: doctorID}
+		c := map[string]any{"iss": mock.Issuer(), "sub": mock.Subject(doctorID), "azp": psc.DevClient.ID, "typ": "Bearer",
+			"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "acr": "eidas1", "preferred_username": doctorID}
 		if mod != nil {
 			mod(c)
 		}
@@ -219,6 +221,20 @@ func TestECPSBearerAPI(t *testing.T) {
 		}
 		return s
 	}
+	if !strings.HasPrefix(mock.Subject(doctorID), "f:") || !strings.HasSuffix(mock.Subject(doctorID), ":"+doctorID) {
+		t.Fatalf("the mock's subject %q is not f:<uuid>:<national id>", mock.Subject(doctorID))
+	}
+	for _, tc := range []struct{ name, token string }{
+		{"as Pro Santé Connect issues it", sign(claims(nil))},
+		{"acr eidas3, as in the sample", sign(claims(func(c map[string]any) { c["acr"] = "eidas3" }))},
+		{"aud the client and SubjectNameID", sign(claims(func(c map[string]any) { c["aud"] = psc.DevClient.ID; c["sub"] = "opaque"; c[psc.NationalIDClaim] = doctorID }))},
+	} {
+		if status, body := bearerDo(t, m, "GET", "/v1/notices?billing="+doctorBil, tc.token, nil); status != http.StatusOK {
+			t.Errorf("token %s: %d %s, want 200", tc.name, status, body)
+		}
+	}
+
+	// Refused tokens: 401 BEARER_INVALID, the code and the reason in the log only.
 	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -232,19 +248,24 @@ func TestECPSBearerAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	parts := strings.Split(sign(claims(nil)), ".")
-	tamperedClaims, _ := json.Marshal(claims(func(c map[string]any) { c[psc.NationalIDClaim] = nurseID }))
+	tamperedClaims, _ := json.Marshal(claims(func(c map[string]any) { c["sub"] = mock.Subject(nurseID) }))
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(tamperedClaims) + "." + parts[2]
 	refused := []struct {
-		name, token, reason string
+		name, token, code, reason string
 	}{
-		{"forged (another key, same kid)", forged, "signature"},
-		{"tampered claims", tampered, "signature"},
-		{"expired", sign(claims(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() })), "expired"},
-		{"wrong audience", sign(claims(func(c map[string]any) { c["aud"] = "another-app" })), "audience"},
-		{"wrong issuer", sign(claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), "different provider"},
-		{"id token as bearer", idToken, "token type"},
-		{"no national id", sign(claims(func(c map[string]any) { delete(c, psc.NationalIDClaim) })), "SubjectNameID"},
-		{"not a JWT", "abc.def", "malformed"},
+		{"forged (another key, same kid)", forged, "ECPS_SIGNATURE", "signature"},
+		{"tampered claims", tampered, "ECPS_SIGNATURE", "signature"},
+		{"expired", sign(claims(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() })), "ECPS_EXPIRED", "expired"},
+		{"wrong audience", sign(claims(func(c map[string]any) { c["aud"] = "another-app" })), "ECPS_AUDIENCE", "audience"},
+		{"no aud, azp another client", sign(claims(func(c map[string]any) { c["azp"] = "another-app" })), "ECPS_AUDIENCE", "azp"},
+		{"no aud, no azp", sign(claims(func(c map[string]any) { delete(c, "azp") })), "ECPS_AUDIENCE", "azp"},
+		{"wrong issuer", sign(claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), "ECPS_ISSUER", "different provider"},
+		{"id token as bearer", idToken, "ECPS_TOKEN_TYPE", "token type"},
+		{"no acr", sign(claims(func(c map[string]any) { delete(c, "acr") })), "ECPS_ACR", "acr"},
+		{"acr below eidas1", sign(claims(func(c map[string]any) { c["acr"] = "eidas0" })), "ECPS_ACR", "eidas0"},
+		{"no national id", sign(claims(func(c map[string]any) { c["sub"] = "opaque" })), "ECPS_NATIONAL_ID", "SubjectNameID"},
+		{"sub and SubjectNameID disagree", sign(claims(func(c map[string]any) { c[psc.NationalIDClaim] = nurseID })), "ECPS_NATIONAL_ID", "differ"},
+		{"not a JWT", "abc.def", "ECPS_SIGNATURE", "malformed"},
 	}
 	for _, tc := range refused {
 		before := len(logs.String())
@@ -252,12 +273,12 @@ func TestECPSBearerAPI(t *testing.T) {
 		if status != http.StatusUnauthorized || problemCode(body) != "BEARER_INVALID" {
 			t.Errorf("%s: %d %s, want 401 BEARER_INVALID", tc.name, status, body)
 		}
-		if strings.Contains(strings.ToLower(string(body)), tc.reason) {
-			t.Errorf("%s: the answer tells the reason (%q): %s", tc.name, tc.reason, body)
+		if strings.Contains(strings.ToLower(string(body)), strings.ToLower(tc.reason)) || strings.Contains(string(body), tc.code) {
+			t.Errorf("%s: the answer tells the reason (%q, %s): %s", tc.name, tc.reason, tc.code, body)
 		}
 		logged := logs.String()[before:]
-		if !strings.Contains(logged, "bearer token refused") || !strings.Contains(strings.ToLower(logged), strings.ToLower(tc.reason)) {
-			t.Errorf("%s: the log does not say why (want %q): %s", tc.name, tc.reason, logged)
+		if !strings.Contains(logged, "bearer token refused") || !strings.Contains(logged, "code="+tc.code) || !strings.Contains(strings.ToLower(logged), strings.ToLower(tc.reason)) {
+			t.Errorf("%s: the log does not say why (want code=%s and %q): %s", tc.name, tc.code, tc.reason, logged)
 		}
 	}
 

@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,16 +23,27 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Config of a relying party.
+// Config of a relying party. The zero value of every optional field is
+// the strict one.
 type Config struct {
-	Issuer       string // the provider's issuer URL
+	Issuer       string // the provider's issuer URL (Pro Santé Connect: the realm's)
 	ClientID     string
 	ClientSecret string
 	// RedirectURL is where the provider sends the browser back: the
 	// absolute URL of the Callback handler ("…/auth/callback").
 	RedirectURL string
-	// Audience bearer tokens must name (default ClientID).
+	// Audience an access token's aud must name when it has one (default
+	// ClientID). ID tokens always need ClientID in their aud.
 	Audience string
+	// AuthorizedParties are the client ids (azp) whose access tokens are
+	// taken without an aud claim, as Pro Santé Connect issues them
+	// (default: ClientID alone). A token without aud and with another azp
+	// is refused.
+	AuthorizedParties []string
+	// DiscoveryPath is the discovery document's path under Issuer
+	// (default "/.well-known/wallet-openid-configuration", Pro Santé
+	// Connect's).
+	DiscoveryPath string
 	// Claim holding the national id (default "SubjectNameID").
 	Claim string
 	// Scopes asked (default "openid scope_all").
@@ -48,6 +61,13 @@ type Config struct {
 	Logger          *slog.Logger
 }
 
+// DiscoveryPath is where Pro Santé Connect publishes its discovery
+// document under the realm's issuer URL.
+const DiscoveryPath = "/.well-known/wallet-openid-configuration"
+
+// ACRValues is the authentication level asked, and the least taken.
+const ACRValues = "eidas1"
+
 // Cookie names.
 const (
 	SessionCookie = "fsegate_session"
@@ -63,7 +83,8 @@ type RP struct {
 	provider *oidc.Provider
 }
 
-// Errors of Bearer and Session.
+// Errors of Bearer and Session. A refused bearer token is ErrTokenInvalid
+// joined with the Error that says why (its Code).
 var (
 	ErrNoToken      = errors.New("no bearer token")
 	ErrTokenInvalid = errors.New("bearer token refused")
@@ -78,6 +99,12 @@ func New(cfg Config) (*RP, error) {
 	}
 	if cfg.Audience == "" {
 		cfg.Audience = cfg.ClientID
+	}
+	if len(cfg.AuthorizedParties) == 0 {
+		cfg.AuthorizedParties = []string{cfg.ClientID}
+	}
+	if cfg.DiscoveryPath == "" {
+		cfg.DiscoveryPath = DiscoveryPath
 	}
 	if cfg.Claim == "" {
 		cfg.Claim = "SubjectNameID"
@@ -113,20 +140,61 @@ func (rp *RP) ctx(ctx context.Context) context.Context {
 	return ctx
 }
 
-// Provider reads the discovery document once (again after a failure).
+// Provider reads the discovery document (Issuer + DiscoveryPath) once
+// (again after a failure). Its issuer must be Issuer exactly.
 func (rp *RP) Provider(ctx context.Context) (*oidc.Provider, error) {
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	if rp.provider != nil {
 		return rp.provider, nil
 	}
-	// The key set's fetches outlive this request: a background context.
-	p, err := oidc.NewProvider(rp.ctx(context.WithoutCancel(ctx)), rp.cfg.Issuer)
+	pc, err := rp.discover(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("oidcauth: discovery of %s: %w", rp.cfg.Issuer, err)
+		return nil, refusal(CodeProvider, fmt.Errorf("discovery of %s: %w", rp.cfg.Issuer, err))
 	}
-	rp.provider = p
-	return p, nil
+	// The key set's fetches outlive this request: a background context.
+	rp.provider = pc.NewProvider(rp.ctx(context.WithoutCancel(ctx)))
+	return rp.provider, nil
+}
+
+func (rp *RP) discover(ctx context.Context) (*oidc.ProviderConfig, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	u := strings.TrimSuffix(rp.cfg.Issuer, "/") + rp.cfg.DiscoveryPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	c := rp.cfg.HTTPClient
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", u, resp.Status)
+	}
+	var d struct {
+		oidc.ProviderConfig
+		Algorithms []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&d); err != nil {
+		return nil, fmt.Errorf("%s: %w", u, err)
+	}
+	if d.IssuerURL != rp.cfg.Issuer {
+		return nil, fmt.Errorf("%s names issuer %q, want %q", u, d.IssuerURL, rp.cfg.Issuer)
+	}
+	if d.AuthURL == "" || d.TokenURL == "" || d.JWKSURL == "" {
+		return nil, fmt.Errorf("%s: no authorization, token or jwks endpoint", u)
+	}
+	d.ProviderConfig.Algorithms = d.Algorithms
+	return &d.ProviderConfig, nil
 }
 
 func (rp *RP) oauth(p *oidc.Provider) *oauth2.Config {
@@ -134,48 +202,204 @@ func (rp *RP) oauth(p *oidc.Provider) *oauth2.Config {
 		Endpoint: p.Endpoint(), RedirectURL: rp.cfg.RedirectURL, Scopes: rp.cfg.Scopes}
 }
 
-// claims checked after the signature, issuer, audience and expiry.
+// Uses of a token: what its typ must say.
+const (
+	useAccess = "Bearer"
+	useID     = "ID"
+)
+
+// claims read after the signature.
 type claims struct {
-	Typ   string `json:"typ"`
-	Nonce string `json:"nonce"`
+	Typ   string   `json:"typ"`
+	Nonce string   `json:"nonce"`
+	Azp   string   `json:"azp"`
+	ACR   string   `json:"acr"`
+	NBF   *float64 `json:"nbf"`
 }
 
-func (rp *RP) nationalID(tok *oidc.IDToken) (string, error) {
+// clockSkew is what nbf may be ahead of the clock.
+const clockSkew = time.Minute
+
+// verify checks a token of the provider for a use: its RS256 signature
+// with a published key, issuer, expiry, type, audience (an ID token's aud
+// names ClientID; an access token's aud, when present, names Audience,
+// and without aud its azp is one of AuthorizedParties) and acr.
+func (rp *RP) verify(ctx context.Context, p *oidc.Provider, raw, use string) (*oidc.IDToken, *claims, error) {
+	v := p.VerifierContext(rp.ctx(context.WithoutCancel(ctx)), &oidc.Config{
+		SkipClientIDCheck: true, SkipExpiryCheck: true, SkipIssuerCheck: true, // checked below, each with its code
+		SupportedSigningAlgs: []string{oidc.RS256},
+	})
+	tok, err := v.Verify(ctx, raw)
+	if err != nil {
+		return nil, nil, refusal(CodeSignature, err)
+	}
+	var c claims
+	if err := tok.Claims(&c); err != nil {
+		return nil, nil, refusal(CodeSignature, err)
+	}
+	now := rp.cfg.Now()
+	switch {
+	case tok.Issuer != rp.cfg.Issuer:
+		return nil, nil, refusal(CodeIssuer, fmt.Errorf("token issued by a different provider: %q", tok.Issuer))
+	case tok.Expiry.IsZero():
+		return nil, nil, refusal(CodeExpired, errors.New("token without exp: never expired is refused"))
+	case !now.Before(tok.Expiry):
+		return nil, nil, refusal(CodeExpired, fmt.Errorf("token expired at %s", tok.Expiry.UTC().Format(time.RFC3339)))
+	case c.NBF != nil && now.Add(clockSkew).Before(time.Unix(int64(*c.NBF), 0)):
+		return nil, nil, refusal(CodeExpired, errors.New("token not valid yet (nbf)"))
+	}
+	switch {
+	case use == useAccess && !strings.EqualFold(c.Typ, useAccess):
+		return nil, nil, refusal(CodeTokenType, fmt.Errorf("token type %q, want Bearer", c.Typ))
+	case use == useID && c.Typ != "" && !strings.EqualFold(c.Typ, useID):
+		return nil, nil, refusal(CodeTokenType, fmt.Errorf("token type %q, want ID", c.Typ))
+	}
+	if err := rp.audience(tok, &c, use); err != nil {
+		return nil, nil, err
+	}
+	if !acrAtLeast(c.ACR, ACRValues) {
+		return nil, nil, refusal(CodeACR, fmt.Errorf("acr %q, want eidas1 or above", c.ACR))
+	}
+	return tok, &c, nil
+}
+
+func (rp *RP) audience(tok *oidc.IDToken, c *claims, use string) error {
+	aud := tok.Audience
+	switch {
+	case use == useID && !slices.Contains(aud, rp.cfg.ClientID):
+		return refusal(CodeAudience, fmt.Errorf("id token audience %q does not name the client %q", aud, rp.cfg.ClientID))
+	case use == useID && len(aud) > 1 && c.Azp != rp.cfg.ClientID:
+		return refusal(CodeAudience, fmt.Errorf("id token for several audiences with azp %q, want %q", c.Azp, rp.cfg.ClientID))
+	case use == useAccess && len(aud) > 0 && !slices.Contains(aud, rp.cfg.Audience):
+		return refusal(CodeAudience, fmt.Errorf("access token audience %q does not name %q", aud, rp.cfg.Audience))
+	case use == useAccess && len(aud) == 0 && !slices.Contains(rp.cfg.AuthorizedParties, c.Azp):
+		return refusal(CodeAudience, fmt.Errorf("access token without aud, and its azp %q is not a client of the gateway", c.Azp))
+	}
+	return nil
+}
+
+// acrAtLeast tells whether acr is an eIDAS level of Pro Santé Connect
+// ("eidas1" < "eidas2" < "eidas3") at least min's.
+func acrAtLeast(acr, min string) bool {
+	level := func(s string) int {
+		n, ok := strings.CutPrefix(s, "eidas")
+		if !ok || len(n) != 1 || n[0] < '1' || n[0] > '3' {
+			return 0
+		}
+		return int(n[0] - '0')
+	}
+	return level(acr) > 0 && level(acr) >= level(min)
+}
+
+// nationalID finds the professional's national id: the Claim
+// (SubjectNameID) of the token, the id that ends a sub of the form
+// "f:<uuid>:<national id>", else the Claim that userinfo answers for
+// accessToken (whose sub must be the token's). Two sources that disagree
+// refuse the token.
+func (rp *RP) nationalID(ctx context.Context, p *oidc.Provider, tok *oidc.IDToken, accessToken string) (string, error) {
 	var all map[string]any
 	if err := tok.Claims(&all); err != nil {
-		return "", err
+		return "", refusal(CodeSignature, err)
 	}
-	id, _ := all[rp.cfg.Claim].(string)
-	if id == "" {
-		return "", fmt.Errorf("no %s claim", rp.cfg.Claim)
+	claimed, _ := all[rp.cfg.Claim].(string)
+	fromSub, subOK := SubjectNationalID(tok.Subject)
+	switch {
+	case claimed != "" && !validNationalID(claimed):
+		return "", refusal(CodeNationalID, fmt.Errorf("claim %s %q is not a national id", rp.cfg.Claim, claimed))
+	case claimed != "" && subOK && claimed != fromSub:
+		return "", refusal(CodeNationalID, fmt.Errorf("claim %s %q and the national id of sub %q differ", rp.cfg.Claim, claimed, fromSub))
+	case claimed != "":
+		return claimed, nil
+	case subOK:
+		return fromSub, nil
+	case accessToken == "" || p.UserInfoEndpoint() == "":
+		return "", refusal(CodeNationalID, fmt.Errorf("no national id: no %s claim, sub not f:<uuid>:<national id>, no userinfo", rp.cfg.Claim))
+	}
+	ui, err := p.UserInfo(rp.ctx(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}))
+	if err != nil {
+		return "", refusal(CodeNationalID, fmt.Errorf("no national id: no %s claim, sub not f:<uuid>:<national id>, userinfo: %w", rp.cfg.Claim, err))
+	}
+	if ui.Subject != tok.Subject {
+		return "", refusal(CodeNationalID, fmt.Errorf("userinfo is of subject %q, the token of %q", ui.Subject, tok.Subject))
+	}
+	var info map[string]any
+	if err := ui.Claims(&info); err != nil {
+		return "", refusal(CodeNationalID, err)
+	}
+	id, _ := info[rp.cfg.Claim].(string)
+	if !validNationalID(id) {
+		return "", refusal(CodeNationalID, fmt.Errorf("no national id: no %s claim in the token or userinfo (%q), sub not f:<uuid>:<national id>", rp.cfg.Claim, id))
 	}
 	return id, nil
 }
 
+// SubjectNationalID reads a Pro Santé Connect subject of the form
+// "f:<uuid>:<national id>" (a user of the realm's federation).
+func SubjectNationalID(sub string) (string, bool) {
+	rest, ok := strings.CutPrefix(sub, "f:")
+	if !ok {
+		return "", false
+	}
+	uuid, id, ok := strings.Cut(rest, ":")
+	if !ok || !validUUID(uuid) || !validNationalID(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// validNationalID: 1 to 32 ASCII letters and digits (IDNPS: "8"+RPPS,
+// "0"+ADELI, …).
+func validNationalID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// validUUID: 8-4-4-4-12 hexadecimal digits.
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // VerifyAccessToken checks a bearer access token and returns the national
-// id. The error says why (for the logs, not for the caller).
+// id. The error, an *Error, says why (for the logs, not for the caller).
 func (rp *RP) VerifyAccessToken(ctx context.Context, raw string) (string, error) {
 	p, err := rp.Provider(ctx)
 	if err != nil {
 		return "", err
 	}
-	v := p.VerifierContext(rp.ctx(context.WithoutCancel(ctx)), &oidc.Config{ClientID: rp.cfg.Audience, Now: rp.cfg.Now, SupportedSigningAlgs: []string{oidc.RS256}})
-	tok, err := v.Verify(ctx, raw)
+	tok, _, err := rp.verify(ctx, p, raw, useAccess)
 	if err != nil {
 		return "", err
 	}
-	var c claims
-	if err := tok.Claims(&c); err != nil {
-		return "", err
-	}
-	if !strings.EqualFold(c.Typ, "Bearer") {
-		return "", fmt.Errorf("token type %q, want Bearer", c.Typ)
-	}
-	return rp.nationalID(tok)
+	return rp.nationalID(ctx, p, tok, raw)
 }
 
 // Bearer reads "Authorization: Bearer …" of r: ErrNoToken when there is
-// none, ErrTokenInvalid (the reason logged) when it is refused.
+// none, ErrTokenInvalid joined with the reason (an *Error, also logged)
+// when it is refused.
 func (rp *RP) Bearer(r *http.Request) (string, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -183,13 +407,13 @@ func (rp *RP) Bearer(r *http.Request) (string, error) {
 	}
 	scheme, raw, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		rp.log.Info("bearer token refused", "reason", "Authorization is not 'Bearer <token>'", "remote", r.RemoteAddr)
-		return "", ErrTokenInvalid
+		rp.log.Info("bearer token refused", "code", CodeSignature, "reason", "Authorization is not 'Bearer <token>'", "remote", r.RemoteAddr)
+		return "", errors.Join(ErrTokenInvalid, refusal(CodeSignature, errors.New("authorization is not 'Bearer <token>'")))
 	}
 	id, err := rp.VerifyAccessToken(r.Context(), strings.TrimSpace(raw))
 	if err != nil {
-		rp.log.Info("bearer token refused", "reason", err.Error(), "remote", r.RemoteAddr, "path", r.URL.Path)
-		return "", ErrTokenInvalid
+		rp.log.Info("bearer token refused", "code", CodeOf(err), "reason", err.Error(), "remote", r.RemoteAddr, "path", r.URL.Path)
+		return "", errors.Join(ErrTokenInvalid, err)
 	}
 	return id, nil
 }
@@ -211,13 +435,14 @@ type flow struct {
 	Expires  int64  `json:"e"`
 }
 
-// Login sends the browser to the provider. ?return=/local/path is where
-// it lands after the callback.
+// Login sends the browser to the provider, asking for acr eidas1.
+// ?return=/local/path is where it lands after the callback (anything but
+// a local path: "/").
 func (rp *RP) Login(w http.ResponseWriter, r *http.Request) {
 	p, err := rp.Provider(r.Context())
 	if err != nil {
-		rp.log.Warn("e-CPS sign-in unavailable", "err", err)
-		http.Error(w, "Pro Santé Connect is not reachable; try again later", http.StatusBadGateway)
+		rp.log.Warn("e-CPS sign-in unavailable", "code", CodeOf(err), "err", err)
+		http.Error(w, "Pro Santé Connect is not reachable ("+string(CodeProvider)+"); try again later", http.StatusBadGateway)
 		return
 	}
 	f := flow{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(),
@@ -225,76 +450,77 @@ func (rp *RP) Login(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.Marshal(f)
 	http.SetCookie(w, rp.cookie(flowCookie, rp.seal("flow", b), 10*time.Minute))
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, rp.oauth(p).AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier), oidc.Nonce(f.Nonce)), http.StatusFound)
+	http.Redirect(w, r, rp.oauth(p).AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier), oidc.Nonce(f.Nonce),
+		oauth2.SetAuthURLParam("acr_values", ACRValues)), http.StatusFound)
 }
 
 // Callback ends the flow: state, code exchange with the PKCE verifier, id
-// token (signature, issuer, audience, expiry, nonce), then the session.
+// token (signature, issuer, audience = the client id, expiry, type, acr,
+// nonce), the national id (the token, its sub, or userinfo), then the
+// session. A refusal answers 401 with its code; the log says why.
 func (rp *RP) Callback(w http.ResponseWriter, r *http.Request) {
-	fail := func(reason string, args ...any) {
-		rp.log.Info("e-CPS sign-in refused", append([]any{"reason", reason}, args...)...)
+	fail := func(err error, args ...any) {
+		code := CodeOf(err)
+		if code == "" {
+			code = CodeSignIn
+		}
+		rp.log.Info("e-CPS sign-in refused", append([]any{"code", code, "reason", err.Error()}, args...)...)
 		http.SetCookie(w, rp.cookie(flowCookie, "", -1))
-		http.Error(w, "sign-in failed; start again", http.StatusUnauthorized)
+		http.Error(w, "sign-in refused ("+string(code)+"); start again", http.StatusUnauthorized)
 	}
 	var f flow
 	c, err := r.Cookie(flowCookie)
 	if err != nil {
-		fail("no flow cookie")
+		fail(errors.New("no flow cookie"))
 		return
 	}
 	b, ok := rp.open("flow", c.Value)
 	if !ok || json.Unmarshal(b, &f) != nil {
-		fail("flow cookie not ours")
+		fail(errors.New("flow cookie not ours"))
 		return
 	}
 	q := r.URL.Query()
 	switch {
 	case rp.cfg.Now().Unix() > f.Expires:
-		fail("flow expired")
+		fail(errors.New("flow expired"))
 		return
 	case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1:
-		fail("state mismatch")
+		fail(errors.New("state mismatch"))
 		return
 	case q.Get("error") != "":
-		fail("provider error", "error", q.Get("error"), "description", q.Get("error_description"))
+		fail(errors.New("provider error"), "error", q.Get("error"), "description", q.Get("error_description"))
 		return
 	case q.Get("iss") != "" && q.Get("iss") != rp.cfg.Issuer:
-		fail("iss parameter of another issuer")
+		fail(refusal(CodeIssuer, errors.New("iss parameter of another issuer")))
 		return
 	}
 	p, err := rp.Provider(r.Context())
 	if err != nil {
-		fail(err.Error())
+		fail(err)
 		return
 	}
 	tok, err := rp.oauth(p).Exchange(rp.ctx(r.Context()), q.Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		fail("code exchange: " + err.Error())
+		fail(fmt.Errorf("code exchange: %w", err))
 		return
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		fail("no id_token")
+		fail(errors.New("no id_token"))
 		return
 	}
-	v := p.VerifierContext(rp.ctx(context.WithoutCancel(r.Context())), &oidc.Config{ClientID: rp.cfg.ClientID, Now: rp.cfg.Now, SupportedSigningAlgs: []string{oidc.RS256}})
-	idt, err := v.Verify(r.Context(), rawID)
+	idt, cl, err := rp.verify(r.Context(), p, rawID, useID)
 	if err != nil {
-		fail("id token: " + err.Error())
+		fail(fmt.Errorf("id token: %w", err))
 		return
 	}
-	var cl claims
-	if err := idt.Claims(&cl); err != nil || subtle.ConstantTimeCompare([]byte(cl.Nonce), []byte(f.Nonce)) != 1 {
-		fail("nonce mismatch")
+	if subtle.ConstantTimeCompare([]byte(cl.Nonce), []byte(f.Nonce)) != 1 {
+		fail(errors.New("nonce mismatch"))
 		return
 	}
-	if cl.Typ != "" && !strings.EqualFold(cl.Typ, "ID") {
-		fail("token type " + cl.Typ + ", want ID")
-		return
-	}
-	id, err := rp.nationalID(idt)
+	id, err := rp.nationalID(r.Context(), p, idt, tok.AccessToken)
 	if err != nil {
-		fail(err.Error())
+		fail(err)
 		return
 	}
 	rp.log.Info("e-CPS sign-in", "national_id", id)

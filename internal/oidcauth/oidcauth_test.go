@@ -2,6 +2,7 @@ package oidcauth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +27,13 @@ type env struct {
 // newEnv runs the mock provider and an app with the relying party's
 // routes and a page that says who is signed in.
 func newEnv(t *testing.T) *env {
-	p, err := psc.New(psc.Config{})
+	return newEnvWith(t, psc.Config{}, nil)
+}
+
+// newEnvWith is newEnv with the provider's configuration and a change to
+// the relying party's.
+func newEnvWith(t *testing.T, pcfg psc.Config, rpcfg func(*Config)) *env {
+	p, err := psc.New(pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +44,12 @@ func newEnv(t *testing.T) *env {
 	mux := http.NewServeMux()
 	e.app = httptest.NewServer(mux)
 	t.Cleanup(e.app.Close)
-	e.rp, err = New(Config{Issuer: idp.URL, ClientID: psc.DevClient.ID, ClientSecret: psc.DevClient.Secret,
-		RedirectURL: e.app.URL + "/auth/callback", SessionTTL: 10 * time.Minute, Now: func() time.Time { return e.now }})
+	cfg := Config{Issuer: idp.URL, ClientID: psc.DevClient.ID, ClientSecret: psc.DevClient.Secret,
+		RedirectURL: e.app.URL + "/auth/callback", SessionTTL: 10 * time.Minute, Now: func() time.Time { return e.now }}
+	if rpcfg != nil {
+		rpcfg(&cfg)
+	}
+	e.rp, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +286,7 @@ func TestBearer(t *testing.T) {
 		t.Errorf("good token: %q %v", id, err)
 	}
 	r.Header.Set("Authorization", "Basic "+tok)
-	if _, err := e.rp.Bearer(r); err != ErrTokenInvalid {
+	if _, err := e.rp.Bearer(r); !errors.Is(err, ErrTokenInvalid) {
 		t.Errorf("basic scheme: %v", err)
 	}
 	// Rotation: a token of a new key is taken after the JWKS is fetched again.

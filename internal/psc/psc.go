@@ -20,8 +20,14 @@ import (
 	"time"
 )
 
-// NationalIDClaim is the claim holding the national id (IDNPS), as in PSC.
+// NationalIDClaim is the claim holding the national id (IDNPS), as in PSC:
+// userinfo's, never the tokens'.
 const NationalIDClaim = "SubjectNameID"
+
+// DiscoveryPath is where Pro Santé Connect publishes its discovery
+// document under the realm; the mock also answers the standard
+// "/.well-known/openid-configuration".
+const DiscoveryPath = "/.well-known/wallet-openid-configuration"
 
 // User is a professional known to the provider.
 type User struct {
@@ -52,8 +58,16 @@ type Config struct {
 	TokenTTL time.Duration
 	// MaxTries wrong e-CPS codes block a user (default 3).
 	MaxTries int
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// OpaqueSubjects gives each user a sub of its own that holds no
+	// national id (a bare UUID): the national id is then only in
+	// userinfo. Default: sub is "f:<uuid>:<national id>", as PSC's.
+	OpaqueSubjects bool
+	// Mutate, when set, changes the claims of every token the token
+	// endpoint issues ("ID" or "Bearer") before it is signed: tests give
+	// the relying party the shapes it must refuse.
+	Mutate func(typ string, claims map[string]any)
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // DevClient is the gateway's client registration in development.
@@ -70,6 +84,8 @@ type Provider struct {
 	log     *slog.Logger
 	users   map[string]*User
 	clients map[string]Client
+	subs    map[string]*User // by sub
+	subOf   map[string]string
 
 	mu     sync.Mutex
 	issuer string
@@ -116,10 +132,17 @@ func New(cfg Config) (*Provider, error) {
 		cfg.Clients = []Client{DevClient}
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
-		users: map[string]*User{}, clients: map[string]Client{},
+		users: map[string]*User{}, clients: map[string]Client{}, subs: map[string]*User{}, subOf: map[string]string{},
 		reqs: map[string]*authRequest{}, codes: map[string]*grant{}, tries: map[string]int{}}
+	federation := uuid() // one per realm, as a Keycloak federation's
 	for i := range cfg.Users {
-		p.users[cfg.Users[i].NationalID] = &cfg.Users[i]
+		u := &cfg.Users[i]
+		p.users[u.NationalID] = u
+		sub := "f:" + federation + ":" + u.NationalID
+		if cfg.OpaqueSubjects {
+			sub = uuid()
+		}
+		p.subs[sub], p.subOf[u.NationalID] = u, sub
 	}
 	for _, c := range cfg.Clients {
 		p.clients[c.ID] = c
@@ -171,6 +194,7 @@ func (p *Provider) KeyID() string {
 // Handler serves the provider's endpoints.
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+DiscoveryPath, p.discovery)
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /jwks", p.jwks)
 	mux.HandleFunc("GET /auth", p.authorize)
@@ -200,7 +224,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"code_challenge_methods_supported":      []string{"S256"},
 		"scopes_supported":                      []string{"openid", "scope_all"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"claims_supported":                      []string{"sub", NationalIDClaim, "preferred_username", "given_name", "family_name", "acr"},
+		"claims_supported":                      []string{"sub", "azp", NationalIDClaim, "preferred_username", "given_name", "family_name", "acr"},
 		"acr_values_supported":                  []string{"eidas1"},
 	})
 }
@@ -401,15 +425,25 @@ func pkceOK(verifier, challenge string) bool {
 	return subtle.ConstantTimeCompare([]byte(b64(sum[:])), []byte(challenge)) == 1
 }
 
-// Claims of a token for u: typ "ID" (with nonce) or "Bearer".
-func (p *Provider) claims(u *User, aud, typ, nonce string, authAt time.Time, scope string) map[string]any {
+// Subject is the sub of a user's tokens ("f:<uuid>:<national id>", or a
+// bare UUID with OpaqueSubjects), "" for an unknown one.
+func (p *Provider) Subject(nationalID string) string { return p.subOf[nationalID] }
+
+// claims of a token for u, in the shape Pro Santé Connect gives them (one
+// public sample, docs/ecps.md): the access token (typ "Bearer") has azp
+// and no aud; the ID token (typ "ID", with the nonce) has aud and azp;
+// neither carries SubjectNameID (userinfo does); sub is
+// "f:<uuid>:<national id>"; acr "eidas1".
+func (p *Provider) claims(u *User, client, typ, nonce string, authAt time.Time, scope string) map[string]any {
 	now := p.cfg.Now()
 	c := map[string]any{
-		"iss": p.Issuer(), "sub": u.NationalID, "aud": aud, "azp": aud, "typ": typ,
+		"iss": p.Issuer(), "sub": p.subOf[u.NationalID], "azp": client, "typ": typ,
 		"iat": now.Unix(), "exp": now.Add(p.cfg.TokenTTL).Unix(), "auth_time": authAt.Unix(),
 		"jti": randomString(12), "acr": "eidas1", "amr": []string{"ecps"},
-		NationalIDClaim: u.NationalID, "preferred_username": u.NationalID,
-		"given_name": u.GivenName, "family_name": u.FamilyName,
+		"preferred_username": u.NationalID, "given_name": u.GivenName, "family_name": u.FamilyName,
+	}
+	if typ == "ID" {
+		c["aud"] = client
 	}
 	if nonce != "" {
 		c["nonce"] = nonce
@@ -417,17 +451,20 @@ func (p *Provider) claims(u *User, aud, typ, nonce string, authAt time.Time, sco
 	if scope != "" {
 		c["scope"] = scope
 	}
+	if p.cfg.Mutate != nil {
+		p.cfg.Mutate(typ, c)
+	}
 	return c
 }
 
-// Token mints a token of type typ ("ID" or "Bearer") for a known user, as
-// the token endpoint would, for tests.
-func (p *Provider) Token(nationalID, audience, typ string) (string, error) {
+// Token mints a token of type typ ("ID" or "Bearer") for a known user and
+// a client, as the token endpoint would, for tests.
+func (p *Provider) Token(nationalID, client, typ string) (string, error) {
 	u := p.users[nationalID]
 	if u == nil {
 		return "", errors.New("psc: unknown user")
 	}
-	return p.Sign(p.claims(u, audience, typ, "", p.cfg.Now(), "openid"))
+	return p.Sign(p.claims(u, client, typ, "", p.cfg.Now(), "openid"))
 }
 
 // Sign signs claims with the current key (RS256, its kid in the header).
@@ -454,20 +491,21 @@ func SignJWT(key *rsa.PrivateKey, kid string, claims map[string]any) (string, er
 	return in + "." + b64(sig), nil
 }
 
-// userinfo answers the claims of a valid access token of this provider.
+// userinfo answers, for a valid access token of this provider, its
+// subject's sub, SubjectNameID (the national id), preferred_username and
+// names.
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	claims, err := p.verify(raw)
-	if !ok || err != nil || claims["typ"] != "Bearer" {
+	sub, _ := claims["sub"].(string)
+	u := p.subs[sub]
+	if !ok || err != nil || claims["typ"] != "Bearer" || u == nil {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		http.Error(w, "invalid token", http.StatusUnauthorized)
 		return
 	}
-	out := map[string]any{}
-	for _, k := range []string{"sub", NationalIDClaim, "preferred_username", "given_name", "family_name"} {
-		out[k] = claims[k]
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"sub": sub, NationalIDClaim: u.NationalID,
+		"preferred_username": u.NationalID, "given_name": u.GivenName, "family_name": u.FamilyName})
 }
 
 // verify checks a token of this provider (signature with a published key,
@@ -526,6 +564,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// uuid is a random (version 4) UUID.
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
 
 func randomString(n int) string {
 	b := make([]byte, n)

@@ -132,12 +132,18 @@ func TestCodeFlow(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("token: %d %v", status, tok)
 	}
+	// The shape of Pro Santé Connect's tokens (docs/ecps.md): sub
+	// "f:<uuid>:<national id>", azp, acr eidas1, no SubjectNameID; the ID
+	// token has aud, the access token none.
 	idc := claimsOf(t, tok["id_token"].(string))
 	ac := claimsOf(t, tok["access_token"].(string))
-	if idc["nonce"] != "n1" || idc["typ"] != "ID" || idc[NationalIDClaim] != "899700218896" || idc["aud"] != DevClient.ID || idc["iss"] != e.srv.URL {
+	sub := regexp.MustCompile(`^f:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:899700218896$`)
+	if idc["nonce"] != "n1" || idc["typ"] != "ID" || idc["aud"] != DevClient.ID || idc["azp"] != DevClient.ID || idc["iss"] != e.srv.URL ||
+		idc["acr"] != "eidas1" || !sub.MatchString(idc["sub"].(string)) || idc[NationalIDClaim] != nil {
 		t.Errorf("id token claims: %v", idc)
 	}
-	if ac["typ"] != "Bearer" || ac[NationalIDClaim] != "899700218896" {
+	if _, hasAud := ac["aud"]; ac["typ"] != "Bearer" || hasAud || ac["azp"] != DevClient.ID || ac["acr"] != "eidas1" ||
+		ac["sub"] != idc["sub"] || ac["preferred_username"] != "899700218896" || ac[NationalIDClaim] != nil {
 		t.Errorf("access token claims: %v", ac)
 	}
 	// The code is single use.
@@ -154,8 +160,61 @@ func TestCodeFlow(t *testing.T) {
 	var ui map[string]any
 	_ = json.NewDecoder(uresp.Body).Decode(&ui)
 	uresp.Body.Close()
-	if uresp.StatusCode != http.StatusOK || ui[NationalIDClaim] != "899700218896" {
+	if uresp.StatusCode != http.StatusOK || ui[NationalIDClaim] != "899700218896" || ui["sub"] != ac["sub"] {
 		t.Errorf("userinfo: %d %v", uresp.StatusCode, ui)
+	}
+}
+
+// TestDiscovery: the document is at Pro Santé Connect's path (and the
+// standard one) and names the issuer and its endpoints.
+func TestDiscovery(t *testing.T) {
+	e := newFlowEnv(t)
+	for _, path := range []string{DiscoveryPath, "/.well-known/openid-configuration"} {
+		resp, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&d)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || d["issuer"] != e.srv.URL || d["userinfo_endpoint"] != e.srv.URL+"/userinfo" || d["jwks_uri"] != e.srv.URL+"/jwks" {
+			t.Errorf("GET %s: %d %v", path, resp.StatusCode, d)
+		}
+	}
+}
+
+// TestOpaqueSubjects: with OpaqueSubjects the sub holds no national id
+// (a UUID of its own per user) and userinfo gives it.
+func TestOpaqueSubjects(t *testing.T) {
+	p, err := New(Config{OpaqueSubjects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(srv.Close)
+	p.SetIssuer(srv.URL)
+	doctor, nurse := p.Subject("899700218896"), p.Subject("0012800736")
+	if strings.Contains(doctor, "899700218896") || doctor == nurse || len(doctor) != 36 {
+		t.Fatalf("subjects %q, %q: want UUIDs of their own", doctor, nurse)
+	}
+	tok, err := p.Token("899700218896", DevClient.ID, "Bearer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := claimsOf(t, tok); c["sub"] != doctor {
+		t.Errorf("token sub %v, want %s", c["sub"], doctor)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ui map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&ui)
+	resp.Body.Close()
+	if ui["sub"] != doctor || ui[NationalIDClaim] != "899700218896" {
+		t.Errorf("userinfo: %v", ui)
 	}
 }
 
