@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/fsegate/fsegate/internal/oidcauth"
+	"github.com/fsegate/fsegate/internal/operator"
+	"github.com/fsegate/fsegate/internal/secretfile"
 )
 
 // TestDocsMatchRegistry keeps docs/errors.md and the registry in step: every
@@ -45,6 +47,20 @@ func TestOIDCAuthCodesRegistered(t *testing.T) {
 		}
 		if got.Title != c.Title {
 			t.Errorf("%s: registered title %q, oidcauth's %q", c.Code, got.Title, c.Title)
+		}
+	}
+}
+
+// TestAdminCodesRegistered: the codes of internal/operator and
+// internal/secretfile are registered.
+func TestAdminCodesRegistered(t *testing.T) {
+	names := []string{secretfile.CodeUnsafe}
+	for _, e := range operator.Codes() {
+		names = append(names, e.Code)
+	}
+	for _, n := range names {
+		if _, ok := Lookup(n); !ok {
+			t.Errorf("code %s is not registered", n)
 		}
 	}
 }

@@ -5,16 +5,20 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/secretfile"
 	"github.com/fsegate/fsegate/queue"
 )
 
@@ -32,7 +36,7 @@ func init() {
 }
 
 // adminResubmit is POST /admin/resubmit?what=LOT|BILLING.NUMBER on the
-// admin listener (loopback by default).
+// admin listener, for operators (adminauth.go).
 func (m *Main) adminResubmit(w http.ResponseWriter, r *http.Request) {
 	what := r.URL.Query().Get("what")
 	if what == "" {
@@ -65,47 +69,78 @@ func (m *Main) adminAuditVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-const resubmitUsage = `Usage: gateway resubmit [--admin ADDRESS] LOT|BILLING.NUMBER
+const resubmitUsage = `Usage: gateway resubmit [--admin ADDRESS] [--token-file FILE] LOT|BILLING.NUMBER
 
 Sends a lot that exhausted its retry budget (in FSE_DEAD) again, as a new
 attempt under the same lot id, once the cause is fixed. Given a sheet
 (billing number and sheet number), resubmits the failed lots it is in.
-Talks to the running gateway's admin listener.
+Talks to the running gateway's admin listener as an operator, with the
+operator token of --token-file (the gateway's --operator-token-file;
+'make run' writes data/operator.token). The file must be readable by its
+owner only.
 
 Examples:
   gateway resubmit cpam751-cpam751-751000017-000042
   gateway resubmit 751000017.000000123
+  gateway resubmit --admin 10.0.0.5:8080 --token-file /etc/fsegate/operator.token 751000017.000000123
 `
 
-func adminCall(ctx context.Context, method, u string) ([]byte, error) {
+// adminClient calls the admin API of a running gateway as an operator.
+type adminClient struct {
+	addr      string // host:port of the admin listener
+	tokenFile string
+}
+
+func (c *adminClient) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "admin", "127.0.0.1:8080", "admin `address` of the running gateway")
+	fs.StringVar(&c.tokenFile, "token-file", filepath.Join("data", operatorTokenFile), "operator token `file` of the running gateway (owner-only)")
+}
+
+// call sends method path with the operator token and returns the answer's
+// body; a refusal is an error with its code and the gateway's hint.
+func (c *adminClient) call(ctx context.Context, method, path string) ([]byte, error) {
+	token, err := secretfile.Read(c.tokenFile)
+	switch {
+	case errors.Is(err, secretfile.ErrUnsafe):
+		return nil, cli.WithHint(fmt.Errorf("operator token file: %w", err), "chmod 600 "+c.tokenFile)
+	case err != nil:
+		return nil, cli.WithHint(fmt.Errorf("operator token file: %w", err), "give the gateway's operator token file with --token-file ('gateway serve --dev' writes operator.token in its data dir)")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+path, nil)
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, cli.WithHint(err, "is 'gateway serve' running with its admin listener there? (--admin)")
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s", strings.TrimSpace(string(b)))
+	if resp.StatusCode == http.StatusOK {
+		return b, nil
 	}
-	return b, nil
+	var p api.Problem
+	if json.Unmarshal(b, &p) == nil && len(p.Errors) > 0 {
+		e := p.Errors[0]
+		return nil, cli.WithHint(fmt.Errorf("%s: %s", e.Code, e.Message), e.Hint)
+	}
+	return nil, fmt.Errorf("%s", strings.TrimSpace(string(b)))
 }
 
 func runResubmit(ctx context.Context, env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "resubmit", resubmitUsage)
-	admin := fs.String("admin", "127.0.0.1:8080", "admin `address` of the running gateway")
+	var c adminClient
+	c.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return cli.Usagef("resubmit takes one lot id or BILLING.NUMBER")
 	}
-	b, err := adminCall(ctx, http.MethodPost, "http://"+*admin+"/admin/resubmit?what="+url.QueryEscape(fs.Arg(0)))
+	b, err := c.call(ctx, http.MethodPost, "/admin/resubmit?what="+url.QueryEscape(fs.Arg(0)))
 	if err != nil {
 		return fmt.Errorf("resubmit %s: %w", fs.Arg(0), err)
 	}
@@ -119,15 +154,17 @@ func runResubmit(ctx context.Context, env *cli.Env, args []string) error {
 	return nil
 }
 
-const auditUsage = `Usage: gateway audit verify [--admin ADDRESS]
+const auditUsage = `Usage: gateway audit verify [--admin ADDRESS] [--token-file FILE]
 
 Reads FSE_AUDIT from its first entry and checks that each entry carries the
 hash of the previous one and its own content's hash. Exit 0 when the chain
-holds, 1 when it is broken (the first broken entry is named).
+holds, 1 when it is broken (the first broken entry is named). Talks to the
+running gateway's admin listener as an operator, with the operator token
+of --token-file (owner-only; 'make run' writes data/operator.token).
 
 Examples:
   gateway audit verify
-  gateway audit verify --admin 10.0.0.5:8080
+  gateway audit verify --admin 10.0.0.5:8080 --token-file /etc/fsegate/operator.token
 `
 
 func runAudit(ctx context.Context, env *cli.Env, args []string) error {
@@ -136,14 +173,15 @@ func runAudit(ctx context.Context, env *cli.Env, args []string) error {
 		fs.Usage()
 		return cli.Usagef("audit: want 'audit verify'")
 	}
-	admin := fs.String("admin", "127.0.0.1:8080", "admin `address` of the running gateway")
+	var c adminClient
+	c.flags(fs)
 	if err := cli.Parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return cli.Usagef("audit verify takes no arguments")
 	}
-	b, err := adminCall(ctx, http.MethodGet, "http://"+*admin+"/admin/audit/verify")
+	b, err := c.call(ctx, http.MethodGet, "/admin/audit/verify")
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}

@@ -14,11 +14,15 @@ import (
 // (documented in fixtures/gateway.yaml, which holds the defaults of 'make
 // run'). Flags given on the command line override it.
 type fileConfig struct {
-	Listen  string `yaml:"listen"`
-	Admin   string `yaml:"admin"`
-	DataDir string `yaml:"data_dir"`
-	Dev     *bool  `yaml:"dev"`
-	TLS     struct {
+	Listen            string   `yaml:"listen"`
+	Admin             string   `yaml:"admin"`
+	AdminHosts        []string `yaml:"admin_hosts"`
+	Operators         []string `yaml:"operators"`
+	OperatorTokenFile string   `yaml:"operator_token_file"`
+	PProf             *bool    `yaml:"pprof"`
+	DataDir           string   `yaml:"data_dir"`
+	Dev               *bool    `yaml:"dev"`
+	TLS               struct {
 		Cert string `yaml:"cert"`
 		Key  string `yaml:"key"`
 	} `yaml:"tls"`
@@ -83,6 +87,16 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	str("listen", &m.Listen, c.Listen)
 	str("admin", &m.Admin, c.Admin)
 	str("data-dir", &m.DataDir, c.DataDir)
+	str("operator-token-file", &m.AdminAuth.TokenFile, c.OperatorTokenFile)
+	if !set["admin-hosts"] && len(c.AdminHosts) > 0 {
+		m.AdminAuth.Hosts = c.AdminHosts
+	}
+	if !set["operators"] && len(c.Operators) > 0 {
+		m.AdminAuth.Operators = c.Operators
+	}
+	if !set["pprof"] && c.PProf != nil {
+		m.AdminAuth.PProf = *c.PProf
+	}
 	str("tls-cert", &m.TLSCert, c.TLS.Cert)
 	str("tls-key", &m.TLSKey, c.TLS.Key)
 	str("trust-dir", &m.TrustDir, c.Trust.Dir)

@@ -9,25 +9,19 @@ import (
 
 // mountDashboard serves the dashboard (internal/dashboard) at "/" and
 // "/dashboard/..." of the admin listener, reading the same registry as
-// /metrics and the running queue. The admin listener is plain HTTP on
-// loopback: the dashboard refuses any request from another host (it would
-// need TLS with a CPS client certificate, checked with the intake's trust
-// store; docs/dashboard.md).
+// /metrics and the running queue. Who sees what is the access rule of the
+// admin listener (setupAdminAuth, adminauth.go): operators by the operator
+// token or e-CPS (--operators), practitioners by e-CPS; nobody by being on
+// loopback (docs/dashboard.md).
 func (m *Main) mountDashboard(ctx context.Context, mux *http.ServeMux) error {
-	acc := dashboard.Access{
-		VerifyClient: func(raw [][]byte) (string, error) {
-			id, err := m.trust.VerifyClient(raw)
-			return id.NationalID, err
-		},
-		Practices: m.practices,
-	}
-	if err := m.mountECPS(ctx, mux, &acc); err != nil { // e-CPS sign-in (psc.go)
+	acc := m.AdminAuth.access
+	if err := m.mountECPS(ctx, mux, acc); err != nil { // e-CPS sign-in (psc.go)
 		return err
 	}
 	d, err := dashboard.New(ctx, dashboard.Config{
 		Gatherer: m.metrics.reg,
 		Store:    dashboard.QueueStore(m.queue),
-		Access:   acc,
+		Access:   *acc,
 		Now:      m.Now,
 		Logger:   m.Logger.With("part", "dashboard"),
 	})

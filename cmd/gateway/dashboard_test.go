@@ -22,6 +22,7 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/loadgen"
+	"github.com/fsegate/fsegate/internal/secretfile"
 )
 
 // chromiumPath is Debian's chromium, which 'make deps' installs.
@@ -89,10 +90,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("no refusal counted after the tampered sheet: %v", metrics)
 	}
 
+	// Sign in as an operator the way a user does: the dashboard's sign-in
+	// page, the content of the gateway's operator token file.
 	bctx := browser(t)
-	if err := chromedp.Do(bctx, chromedp.Navigate(admin+"/")); err != nil {
-		t.Fatal(err)
-	}
+	signInWithToken(t, bctx, admin, operatorToken(t, m))
 	// Two Server-Sent Event updates applied: the figures are live ones.
 	wctx, wcancel := context.WithTimeout(bctx, 30*time.Second)
 	_, err = chromedp.Run(wctx, chromedp.Poll[bool](`Number(document.body.dataset.updates || 0) >= 3`, chromedp.WithPollingInterval(100*time.Millisecond)))
@@ -190,7 +191,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The rejects of every practice, as CSV: one row per sheet rejected.
 	var rejects int64
 	for _, p := range ps {
-		resp, err := http.Get(admin + "/dashboard/practices/" + p.Prac.Billing + "/rejects?format=csv")
+		req, _ := http.NewRequest("GET", admin+"/dashboard/practices/"+p.Prac.Billing+"/rejects?format=csv", nil)
+		req.Header.Set("Authorization", "Bearer "+operatorToken(t, m))
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,6 +225,41 @@ const shownJS = `(() => {
   document.querySelectorAll("tr[data-acks-level]").forEach(tr => o["acks:" + tr.dataset.acksLevel] = num(tr.querySelector("td.num")));
   return o;
 })()`
+
+// signInWithToken opens the dashboard, which answers its sign-in page,
+// types the operator token in its form and lands on the pipeline.
+func signInWithToken(t *testing.T, bctx context.Context, admin, token string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(admin+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#operator-token")),
+		chromedp.SendKeys(chromedp.CSS("#operator-token"), token),
+		chromedp.Click(chromedp.CSS("#token-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#received")),
+	); err != nil {
+		loc, _ := chromedp.Run(bctx, chromedp.Location())
+		t.Fatalf("sign in with the operator token: %v (at %s)", err, loc)
+	}
+	if who, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#who"))); !strings.Contains(who, "operator (token)") {
+		t.Fatalf("signed in as %q, want the operator (token)", who)
+	}
+}
+
+// operatorTokenPath is where the gateway of startGateway keeps its
+// operator token ('gateway serve --dev' creates it in its data dir).
+func operatorTokenPath(m *Main) string { return filepath.Join(m.DataDir, operatorTokenFile) }
+
+// operatorToken reads it as 'gateway resubmit --token-file' does.
+func operatorToken(t *testing.T, m *Main) string {
+	t.Helper()
+	tok, err := secretfile.Read(operatorTokenPath(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
 
 // browser starts headless Chromium for the test.
 func browser(t *testing.T) context.Context {

@@ -227,7 +227,11 @@ func TestECPSBearerAPI(t *testing.T) {
 	for _, tc := range []struct{ name, token string }{
 		{"as Pro Santé Connect issues it", sign(claims(nil))},
 		{"acr eidas3, as in the sample", sign(claims(func(c map[string]any) { c["acr"] = "eidas3" }))},
-		{"aud the client and SubjectNameID", sign(claims(func(c map[string]any) { c["aud"] = psc.DevClient.ID; c["sub"] = "opaque"; c[psc.NationalIDClaim] = doctorID }))},
+		{"aud the client and SubjectNameID", sign(claims(func(c map[string]any) {
+			c["aud"] = psc.DevClient.ID
+			c["sub"] = "opaque"
+			c[psc.NationalIDClaim] = doctorID
+		}))},
 	} {
 		if status, body := bearerDo(t, m, "GET", "/v1/notices?billing="+doctorBil, tc.token, nil); status != http.StatusOK {
 			t.Errorf("token %s: %d %s, want 200", tc.name, status, body)
@@ -413,14 +417,15 @@ func TestECPSBrowserSignIn(t *testing.T) {
 		t.Errorf("an insurer's lots as the doctor: at %s, want the doctor's rejects page", loc)
 	}
 
-	// Sign out: back to the loopback operator view, the session gone.
+	// Sign out: back to the sign-in page (being on loopback is no
+	// credential), the session gone.
 	do("sign out",
 		chromedp.Navigate(admin+"/dashboard/practices/"+doctorBil+"/rejects"),
 		chromedp.Click(chromedp.CSS("#signout")),
-		chromedp.WaitVisible(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#signin-panel")),
 	)
-	if who := cdpGet(t, bctx, chromedp.Text(chromedp.CSS("#who"))); strings.Contains(who, doctorID) {
-		t.Errorf("still signed in after sign-out: %q", who)
+	if who := cdpGet(t, bctx, chromedp.Text(chromedp.CSS("#who"))); strings.Contains(who, doctorID) || !strings.Contains(who, "not signed in") {
+		t.Errorf("after sign-out: %q, want not signed in", who)
 	}
 }
 

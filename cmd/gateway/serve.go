@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -88,9 +87,10 @@ type Main struct {
 	batchSlots          batchSlots
 	mockTLS             *tls.Config // the mock insurers' NATS TLS, with --nats-tls-cert
 	GCPercent           int
-	DrainYield          int       // sheets in the intake at which the batcher slows down (0: never)
-	YieldRate           int       // sheets per second the batcher takes while it yields
-	PSC                 PSCConfig // e-CPS sign-in through Pro Santé Connect (psc.go)
+	DrainYield          int             // sheets in the intake at which the batcher slows down (0: never)
+	YieldRate           int             // sheets per second the batcher takes while it yields
+	PSC                 PSCConfig       // e-CPS sign-in through Pro Santé Connect (psc.go)
+	AdminAuth           AdminAuthConfig // who may do what on the admin listener (adminauth.go)
 
 	Logger *slog.Logger
 	// Getenv reads the environment ($FSEGATE_STORE_KEY); nil: os.Getenv.
@@ -134,7 +134,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.StringVar(&m.Config, "config", "", "YAML configuration `file` (flags override it)")
 	fs.StringVar(&m.DataDir, "data-dir", "./data", "data `directory` (JetStream files, state)")
 	fs.StringVar(&m.Listen, "listen", "127.0.0.1:8443", "HTTPS intake `address`")
-	fs.StringVar(&m.Admin, "admin", "127.0.0.1:8080", "admin `address` (/healthz, /readyz, /metrics)")
+	fs.StringVar(&m.Admin, "admin", "127.0.0.1:8080", "admin `address` (/healthz, /readyz, /metrics open; the dashboard and /admin/* for operators)")
 	fs.StringVar(&m.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS listen `address` (for insurers)")
 	fs.StringVar(&m.NATSURL, "nats-url", "", "use an existing NATS deployment at `URL` instead of the embedded server")
 	fs.StringVar(&m.NATSSeed, "nats-seed", "", "nkey seed `file` of the gateway's NATS user (--dev: the fixtures' one)")
@@ -168,6 +168,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.IntVar(&m.YieldRate, "drain-yield-rate", 400, "sheets per second batched while the batcher yields to the intake (--drain-yield)")
 	fs.IntVar(&m.GCPercent, "gc-percent", 400, "GOGC of the process unless GOGC is set (verification allocates a lot)")
 	m.PSC.flags(fs)
+	m.AdminAuth.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -462,24 +463,25 @@ func (m *Main) Run(ctx context.Context) error {
 			log.Error("intake listener stopped", "err", err)
 		}
 	}()
+	// The admin listener: every request's Host and every state-changing
+	// request's origin checked (adminauth.go); probes, scrapers and the
+	// API description open; /admin/*, pprof (--pprof) and the dashboard's
+	// operator views for operators.
+	if err := m.setupAdminAuth(); err != nil {
+		return err
+	}
 	adminMux := http.NewServeMux()
 	adminMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	adminMux.HandleFunc("GET /readyz", m.readyz)
 	adminMux.Handle("GET /metrics", promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{}))
-	adminMux.HandleFunc("POST /admin/resubmit", m.adminResubmit)
-	adminMux.HandleFunc("GET /admin/audit/verify", m.adminAuditVerify)
 	adminMux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
-	// Profiles for operators (the admin listener is loopback by default).
-	adminMux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	adminMux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	adminMux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	if err := m.mountDashboard(ctx, adminMux); err != nil { // internal/dashboard at / and /dashboard/
 		return err
 	}
 	// The admin listener gets the intake's read and idle timeouts: a stuck
 	// client cannot hold it either (no write timeout: pprof profiles and
 	// the dashboard's event stream answer for long).
-	m.admin = &http.Server{Handler: adminMux, ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout}
+	m.admin = &http.Server{Handler: m.adminRoutes(adminMux), ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout}
 	go func() {
 		if err := m.admin.Serve(m.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin listener stopped", "err", err)

@@ -354,7 +354,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if code := program.Main(ctx, []string{"audit", "verify", "--admin", m.AdminAddr()}, &cli.Env{Stdout: &out, Stderr: &out}); code != 0 {
+	if code := program.Main(ctx, []string{"audit", "verify", "--admin", m.AdminAddr(), "--token-file", operatorTokenPath(m)}, &cli.Env{Stdout: &out, Stderr: &out}); code != 0 {
 		t.Fatalf("audit verify: exit %d: %s", code, out.String())
 	}
 

@@ -2,17 +2,21 @@ package dashboard
 
 import (
 	"errors"
-	"net"
+	"fmt"
 	"net/http"
 	"slices"
 )
 
-// Access decides who may see what. The zero value serves operators on
-// loopback only: a request from another address is refused unless it
-// comes over TLS with a client certificate that VerifyClient accepts.
+// Access decides who may see what. Its zero value lets no one in: a request
+// needs a client certificate that VerifyClient accepts, an e-CPS session
+// (Session) or the operator token (Operator). Where it comes from does not
+// matter (a loopback address is no credential: a web page can reach the
+// loopback listener through the browser).
 type Access struct {
-	// RequireClientCert refuses every request without a verified client
-	// certificate, loopback included (an exposed admin listener).
+	// RequireClientCert answers a request without credentials
+	// ErrCertRequired rather than ErrSignInRequired (an exposed admin
+	// listener, where practitioners come with their card); an e-CPS
+	// session or the operator token still passes.
 	RequireClientCert bool
 	// VerifyClient checks a TLS client chain as presented in the handshake
 	// (rawCerts[0] is the leaf) with the same trust as the intake API
@@ -29,19 +33,27 @@ type Access struct {
 	// the sheets of their own billing numbers.
 	Operators []string
 	// Session, when set, gives the national id of a signed-in session
-	// (e-CPS through Pro Santé Connect, internal/oidcauth). Without a
-	// client certificate, a valid session comes before the loopback rule:
-	// its holder sees only their own billing numbers, like a certificate
-	// holder.
+	// (e-CPS through Pro Santé Connect, internal/oidcauth). Its holder
+	// sees only their own billing numbers, like a certificate holder,
+	// unless listed in Operators.
 	Session func(r *http.Request) (nationalID string, ok bool)
 	// SignIn and SignOut are the URLs of the e-CPS sign-in (GET) and
 	// sign-out (POST), shown on every page when set.
 	SignIn, SignOut string
+	// Operator, when set, tells whether r carries the gateway's operator
+	// token (internal/operator: a bearer token or the cookie of the token
+	// sign-in): ok makes r an operator's; an error (a wrong token)
+	// refuses r with ErrTokenRefused. Nil: no token is taken.
+	Operator func(r *http.Request) (ok bool, err error)
+	// TokenSignIn and TokenSignOut are the URLs (POST) of the operator
+	// token's sign-in form and sign-out, shown when set.
+	TokenSignIn, TokenSignOut string
 }
 
 // Viewer is who is looking.
 type Viewer struct {
-	// NationalID of the client certificate; empty for a loopback operator.
+	// NationalID of the client certificate or e-CPS session; empty for an
+	// operator signed in with the token.
 	NationalID string
 	// Operator sees everything.
 	Operator bool
@@ -49,6 +61,8 @@ type Viewer struct {
 	Billings []string
 	// ECPS: signed in with e-CPS (a session), not a certificate.
 	ECPS bool
+	// Token: an operator by the operator token.
+	Token bool
 }
 
 // MaySee reports whether v may see the sheets of a billing number.
@@ -56,15 +70,31 @@ func (v *Viewer) MaySee(billing string) bool {
 	return v.Operator || slices.Contains(v.Billings, billing)
 }
 
-// Access errors; the handler answers 401 for the first two, 403 for the
+// Access errors; the handler answers 401 for the first four, 403 for the
 // others.
 var (
-	ErrCertRequired  = errors.New("client certificate required")
-	ErrCertRefused   = errors.New("client certificate refused")
-	ErrNotLoopback   = errors.New("dashboard reached from another host without a client certificate")
-	ErrNoBillings    = errors.New("certificate holder acts for no billing number")
-	ErrNotYourSheets = errors.New("not one of your billing numbers")
+	ErrCertRequired   = errors.New("client certificate required")
+	ErrCertRefused    = errors.New("client certificate refused")
+	ErrSignInRequired = errors.New("sign in: with e-CPS, or with the operator token")
+	ErrTokenRefused   = errors.New("operator token refused")
+	ErrNoBillings     = errors.New("certificate holder acts for no billing number")
+	ErrNotYourSheets  = errors.New("not one of your billing numbers")
+	ErrOperatorOnly   = errors.New("operators only")
 )
+
+// Code is the documented code (docs/errors.md) of an access error, ""
+// for those that have none.
+func Code(err error) string {
+	switch {
+	case errors.Is(err, ErrSignInRequired), errors.Is(err, ErrCertRequired):
+		return "OPERATOR_REQUIRED"
+	case errors.Is(err, ErrTokenRefused):
+		return "OPERATOR_TOKEN_INVALID"
+	case errors.Is(err, ErrOperatorOnly):
+		return "OPERATOR_ONLY"
+	}
+	return ""
+}
 
 // Viewer tells who sent r and what they may see.
 func (a *Access) Viewer(r *http.Request) (*Viewer, error) {
@@ -92,6 +122,15 @@ func (a *Access) Viewer(r *http.Request) (*Viewer, error) {
 		}
 		return &Viewer{NationalID: id, Billings: b}, nil
 	}
+	if a.Operator != nil {
+		ok, err := a.Operator(r)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTokenRefused, err)
+		}
+		if ok {
+			return &Viewer{Operator: true, Token: true}, nil
+		}
+	}
 	if a.Session != nil {
 		if id, ok := a.Session(r); ok {
 			if slices.Contains(a.Operators, id) {
@@ -110,23 +149,12 @@ func (a *Access) Viewer(r *http.Request) (*Viewer, error) {
 	if a.RequireClientCert {
 		return nil, ErrCertRequired
 	}
-	if !loopback(r.RemoteAddr) {
-		return nil, ErrNotLoopback
-	}
-	return &Viewer{Operator: true}, nil
-}
-
-func loopback(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return nil, ErrSignInRequired
 }
 
 func accessStatus(err error) int {
-	if errors.Is(err, ErrCertRequired) || errors.Is(err, ErrCertRefused) {
+	switch {
+	case errors.Is(err, ErrCertRequired), errors.Is(err, ErrCertRefused), errors.Is(err, ErrSignInRequired), errors.Is(err, ErrTokenRefused):
 		return http.StatusUnauthorized
 	}
 	return http.StatusForbidden

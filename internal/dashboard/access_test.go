@@ -68,6 +68,7 @@ func TestAccessViewer(t *testing.T) {
 		name      string
 		remote    string
 		card      string // client certificate, "" for none
+		token     string // Authorization header
 		require   bool
 		operators []string
 		directory interface{ Billings(string) []string } // nil: the fixtures'
@@ -75,9 +76,13 @@ func TestAccessViewer(t *testing.T) {
 		wantOp    bool
 		wantBill  []string
 	}{
-		{name: "loopback operator", remote: "127.0.0.1:5000", wantOp: true},
-		{name: "loopback ipv6", remote: "[::1]:5000", wantOp: true},
-		{name: "other host without certificate", remote: "10.1.2.3:5000", wantErr: ErrNotLoopback},
+		{name: "loopback is no credential", remote: "127.0.0.1:5000", wantErr: ErrSignInRequired},
+		{name: "loopback ipv6 is no credential", remote: "[::1]:5000", wantErr: ErrSignInRequired},
+		{name: "other host without certificate", remote: "10.1.2.3:5000", wantErr: ErrSignInRequired},
+		{name: "operator token", remote: "127.0.0.1:5000", token: "Bearer " + testToken, wantOp: true},
+		{name: "operator token from another host", remote: "10.1.2.3:5000", token: "Bearer " + testToken, wantOp: true},
+		{name: "operator token when a certificate is required", remote: "127.0.0.1:5000", token: "Bearer " + testToken, require: true, wantOp: true},
+		{name: "wrong operator token", remote: "127.0.0.1:5000", token: "Bearer nope", wantErr: ErrTokenRefused},
 		{name: "loopback when a certificate is required", remote: "127.0.0.1:5000", require: true, wantErr: ErrCertRequired},
 		{name: "doctor sees their practice", remote: "10.1.2.3:5000", card: "doctor", wantBill: []string{"751000017"}},
 		{name: "remplacant sees the same practice", remote: "10.1.2.3:5000", card: "remplacant", wantBill: []string{"751000017"}},
@@ -91,6 +96,7 @@ func TestAccessViewer(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := base
+			a.Operator = operatorAccess().Operator
 			a.RequireClientCert = tc.require
 			a.Operators = tc.operators
 			if tc.directory != nil {
@@ -98,6 +104,9 @@ func TestAccessViewer(t *testing.T) {
 			}
 			r := httptest.NewRequest("GET", "/dashboard/", nil)
 			r.RemoteAddr = tc.remote
+			if tc.token != "" {
+				r.Header.Set("Authorization", tc.token)
+			}
 			if tc.card != "" {
 				r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cardCert(t, tc.card)}}
 			}
@@ -116,6 +125,23 @@ func TestAccessViewer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testToken is the operator token of operatorAccess.
+const testToken = "operator-test-token"
+
+// operatorAccess takes "Authorization: Bearer <testToken>" as the
+// operator token, as the gateway's internal/operator guard does.
+func operatorAccess() Access {
+	return Access{Operator: func(r *http.Request) (bool, error) {
+		switch r.Header.Get("Authorization") {
+		case "":
+			return false, nil
+		case "Bearer " + testToken:
+			return true, nil
+		}
+		return false, errors.New("wrong operator token")
+	}}
 }
 
 type noBillings struct{}
@@ -168,7 +194,7 @@ func TestExposedPractitionerSeesOwnSheets(t *testing.T) {
 		{"another practice's rejects", "doctor", "/dashboard/practices/751000025/rejects", http.StatusForbidden, ErrNotYourSheets.Error()},
 		{"another practice's sheet", "doctor", "/dashboard/sheets/751000025/000000002", http.StatusForbidden, ErrNotYourSheets.Error()},
 		{"pipeline sends the practitioner home", "doctor", "/dashboard/", http.StatusSeeOther, ""},
-		{"live figures are for operators", "doctor", "/dashboard/events", http.StatusForbidden, "operators only"},
+		{"live figures are for operators", "doctor", "/dashboard/events", http.StatusForbidden, `data-code="OPERATOR_ONLY"`},
 		{"insurer lots are for operators", "doctor", "/dashboard/insurers/cpam751", http.StatusSeeOther, ""},
 		{"pharmacist sees the pharmacy", "pharmacist", "/dashboard/sheets/751000025/000000002", http.StatusOK, "REJ02"},
 	}
@@ -214,4 +240,64 @@ func newTestDashboard(t *testing.T, cfg Config) *Dashboard {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestZeroAccessLetsNoOneIn: with the zero Access every page but the
+// static files answers 401, loopback included.
+func TestZeroAccessLetsNoOneIn(t *testing.T) {
+	st := newFakeStore()
+	st.add("751000017", "000000001", "cpam751", "REJ01")
+	d := newTestDashboard(t, Config{Store: st})
+	for _, path := range []string{"/", "/dashboard/", "/dashboard/snapshot", "/dashboard/events", "/dashboard/insurers/cpam751",
+		"/dashboard/sheets/751000017/000000001", "/dashboard/practices/751000017/rejects", "/dashboard/practices/751000017/rejects?format=csv"} {
+		r := httptest.NewRequest("GET", path, nil)
+		r.RemoteAddr = "127.0.0.1:4000"
+		w := httptest.NewRecorder()
+		d.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), "REJ01") || !strings.Contains(w.Body.String(), `data-code="OPERATOR_REQUIRED"`) {
+			t.Errorf("GET %s from loopback without credentials: %d, want 401 OPERATOR_REQUIRED and nothing shown", path, w.Code)
+		}
+	}
+	if w := serve(t, d, "/dashboard/static/dashboard.css"); w.Code != http.StatusOK {
+		t.Errorf("static files: %d", w.Code)
+	}
+}
+
+// TestSignInPage: a request without credentials gets the sign-in page
+// (e-CPS and the operator token's form); a wrong token is 401
+// OPERATOR_TOKEN_INVALID; the token's operator sees the pipeline, "operator
+// (token)" and a sign-out button.
+func TestSignInPage(t *testing.T) {
+	a := operatorAccess()
+	a.SignIn, a.SignOut = "/auth/login", "/auth/logout"
+	a.TokenSignIn, a.TokenSignOut = "/auth/operator", "/auth/operator/logout"
+	d := newTestDashboard(t, Config{Store: newFakeStore(), Access: a})
+	get := func(auth string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		d.ServeHTTP(w, r)
+		return w
+	}
+	w := get("")
+	body := w.Body.String()
+	if w.Code != http.StatusUnauthorized || !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("no credentials: %d, WWW-Authenticate %q", w.Code, w.Header().Get("WWW-Authenticate"))
+	}
+	for _, want := range []string{`id="signin-panel"`, `action="/auth/operator" method="post"`, `name="token"`, `id="signin-ecps" href="/auth/login"`,
+		`id="signin" href="/auth/login"`, "not signed in", `data-code="OPERATOR_REQUIRED"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("sign-in page lacks %s", want)
+		}
+	}
+	if w := get("Bearer nope"); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), `data-code="OPERATOR_TOKEN_INVALID"`) {
+		t.Errorf("wrong token: %d", w.Code)
+	}
+	w = get("Bearer " + testToken)
+	body = w.Body.String()
+	if w.Code != http.StatusOK || !strings.Contains(body, "operator (token)") || !strings.Contains(body, `action="/auth/operator/logout"`) || strings.Contains(body, `id="signin-panel"`) {
+		t.Errorf("the token's operator: %d\n%s", w.Code, body)
+	}
 }

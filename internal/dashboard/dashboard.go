@@ -33,7 +33,7 @@ type Config struct {
 	// Store reads sheets, lots and rejections; nil: those pages answer
 	// 503 and the pipeline page still works.
 	Store Store
-	// Access decides who sees what (zero value: loopback operators only).
+	// Access decides who sees what (zero value: no one).
 	Access Access
 	// Interval between samples of the throughput series and between
 	// Server-Sent Events (1 s).
@@ -168,11 +168,16 @@ type page struct {
 	Status int
 	// SignIn and SignOut: the e-CPS sign-in links (Access.SignIn, SignOut).
 	SignIn, SignOut string
+	// TokenSignIn and TokenSignOut: the operator token's (Access).
+	TokenSignIn, TokenSignOut string
+	// Code of the error shown (docs/errors.md), when it has one.
+	Code string
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, name string, status int, p page) {
 	p.Viewer = viewerOf(r)
 	p.SignIn, p.SignOut = d.cfg.Access.SignIn, d.cfg.Access.SignOut
+	p.TokenSignIn, p.TokenSignOut = d.cfg.Access.TokenSignIn, d.cfg.Access.TokenSignOut
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -182,7 +187,10 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, name string, 
 }
 
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
-	d.render(w, r, "error", status, page{Title: http.StatusText(status), Error: err.Error(), Status: status})
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fsegate admin"`)
+	}
+	d.render(w, r, "error", status, page{Title: http.StatusText(status), Error: err.Error(), Status: status, Code: Code(err)})
 }
 
 // operator lets operators through; a practitioner is sent to their own
@@ -196,7 +204,7 @@ func (d *Dashboard) operator(w http.ResponseWriter, r *http.Request) bool {
 		http.Redirect(w, r, "/dashboard/practices/"+url.PathEscape(v.Billings[0])+"/rejects", http.StatusSeeOther)
 		return false
 	}
-	d.fail(w, r, http.StatusForbidden, errors.New("operators only"))
+	d.fail(w, r, http.StatusForbidden, ErrOperatorOnly)
 	return false
 }
 

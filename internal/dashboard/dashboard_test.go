@@ -191,6 +191,7 @@ func serve(t *testing.T, d http.Handler, path string) *httptest.ResponseRecorder
 	t.Helper()
 	r := httptest.NewRequest("GET", path, nil)
 	r.RemoteAddr = "127.0.0.1:4000"
+	r.Header.Set("Authorization", "Bearer "+testToken)
 	w := httptest.NewRecorder()
 	d.ServeHTTP(w, r)
 	return w
@@ -200,7 +201,7 @@ func TestPages(t *testing.T) {
 	st := newFakeStore()
 	st.add("751000017", "000000001", "cpam751", "REJ01")
 	st.add("751000017", "000000002", "cpam751", "")
-	d := newTestDashboard(t, Config{Store: st})
+	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess()})
 	tests := []struct {
 		path     string
 		want     int
@@ -240,7 +241,7 @@ func TestRejectsCSV(t *testing.T) {
 	st.add("751000017", "000000003", "cpam751", "REJ03")
 	st.add("751000017", "000000001", "cpam751", "REJ01")
 	st.add("751000017", "000000002", "cpam751", "") // accepted: not to correct
-	d := newTestDashboard(t, Config{Store: st})
+	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess()})
 	w := serve(t, d, "/dashboard/practices/751000017/rejects?format=csv")
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 		t.Fatalf("content type %q, want text/csv", ct)
@@ -268,12 +269,13 @@ func TestRejectsCSV(t *testing.T) {
 }
 
 func TestEvents(t *testing.T) {
-	d := newTestDashboard(t, Config{Interval: 50 * time.Millisecond})
+	d := newTestDashboard(t, Config{Interval: 50 * time.Millisecond, Access: operatorAccess()})
 	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/dashboard/events", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -315,13 +317,15 @@ func TestNewNeedsGatherer(t *testing.T) {
 // held by a browser left open.
 func TestEventsEndWithDashboard(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := New(ctx, Config{Gatherer: testRegistry(t), Interval: 20 * time.Millisecond})
+	d, err := New(ctx, Config{Gatherer: testRegistry(t), Interval: 20 * time.Millisecond, Access: operatorAccess()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
-	resp, err := http.Get(srv.URL + "/dashboard/events")
+	req, _ := http.NewRequest("GET", srv.URL+"/dashboard/events", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"path/filepath"
+	"strings"
+
+	"github.com/fsegate/fsegate/api"
+	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/dashboard"
+	"github.com/fsegate/fsegate/internal/operator"
+	"github.com/fsegate/fsegate/internal/secretfile"
+)
+
+// AdminAuthConfig is how the admin listener is guarded
+// (docs/operations.md, "Security"): the Host header against an allow-list
+// and the origin of state-changing requests on every request; operators
+// (the operator token, or e-CPS for the national ids of Operators) for
+// /admin/*, /debug/pprof/ and the dashboard's operator views; /healthz,
+// /readyz, /metrics and /openapi.yaml open behind the Host check.
+type AdminAuthConfig struct {
+	// Hosts the Host header may name (default: the --admin address's
+	// host, localhost, 127.0.0.1 and ::1).
+	Hosts []string
+	// Operators are the national ids that are operators when they sign in
+	// with e-CPS (or come with their card's certificate).
+	Operators []string
+	// TokenFile holds the operator token (default
+	// <data dir>/operator.token; --dev creates it, owner-only).
+	TokenFile string
+	// PProf serves /debug/pprof/ (to operators only).
+	PProf bool
+
+	guard  *operator.Guard
+	access *dashboard.Access
+}
+
+func (c *AdminAuthConfig) flags(fs *flag.FlagSet) {
+	fs.Func("admin-hosts", "comma-separated `names` the admin listener answers to in the Host header (default: the --admin host, localhost, 127.0.0.1, ::1)", func(v string) error {
+		c.Hosts = splitList(v)
+		return nil
+	})
+	fs.Func("operators", "comma-separated national `ids` that are operators when they sign in with e-CPS", func(v string) error {
+		c.Operators = splitList(v)
+		return nil
+	})
+	fs.StringVar(&c.TokenFile, "operator-token-file", "", "operator token `file`, owner-only (default <data-dir>/operator.token; --dev creates it)")
+	fs.BoolVar(&c.PProf, "pprof", false, "serve /debug/pprof/ on the admin listener, to operators")
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// operatorTokenFile is the default name of the token file in the data dir.
+const operatorTokenFile = "operator.token"
+
+// setupAdminAuth reads (in --dev: creates) the operator token file and
+// builds the guard of the admin listener and the access rules shared by
+// the dashboard and /admin/*.
+func (m *Main) setupAdminAuth() error {
+	c := &m.AdminAuth
+	path, explicit := c.TokenFile, c.TokenFile != ""
+	if !explicit {
+		path = filepath.Join(m.DataDir, operatorTokenFile)
+	}
+	var token string
+	var err error
+	switch {
+	case m.Dev:
+		token, err = secretfile.ReadOrCreate(path)
+	default:
+		token, err = secretfile.Read(path)
+		if errors.Is(err, fs.ErrNotExist) && !explicit {
+			m.Logger.Warn("no operator token file: operators sign in with e-CPS only (--operators)", "file", path)
+			token, err = "", nil
+		}
+	}
+	switch {
+	case errors.Is(err, secretfile.ErrUnsafe):
+		return cli.WithHint(fmt.Errorf("operator token file: %w", err), "chmod 600 "+path)
+	case err != nil:
+		return cli.WithHint(fmt.Errorf("operator token file: %w", err), "create it with 'umask 077; openssl rand -hex 32 > "+path+"', or use --dev")
+	case token != "" && len(token) < 16:
+		return fmt.Errorf("operator token file %s: the token is too short (16 characters at least)", path)
+	}
+	if token != "" {
+		m.Logger.Info("operator token", "file", path)
+	}
+	hosts := c.Hosts
+	if len(hosts) == 0 {
+		hosts = []string{"localhost", "127.0.0.1", "::1"}
+		if h, _, err := net.SplitHostPort(m.Admin); err == nil && h != "" {
+			if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	c.guard = &operator.Guard{Hosts: hosts, Token: token, Now: m.Now, Refuse: refuseAdmin}
+	c.access = &dashboard.Access{
+		VerifyClient: func(raw [][]byte) (string, error) {
+			id, err := m.trust.VerifyClient(raw)
+			return id.NationalID, err
+		},
+		Practices: m.practices,
+		Operators: c.Operators,
+	}
+	if token != "" {
+		c.access.Operator = c.guard.Operator
+		c.access.TokenSignIn, c.access.TokenSignOut = "/auth/operator", "/auth/operator/logout"
+	}
+	return nil
+}
+
+// adminRoutes registers the admin listener's routes on mux and returns the
+// listener's handler (the guard around mux).
+func (m *Main) adminRoutes(mux *http.ServeMux) http.Handler {
+	c := &m.AdminAuth
+	if c.access.TokenSignIn != "" {
+		mux.HandleFunc("POST "+c.access.TokenSignIn, c.guard.SignIn)
+		mux.HandleFunc("POST "+c.access.TokenSignOut, c.guard.SignOut)
+	}
+	mux.HandleFunc("POST /admin/resubmit", m.operatorOnly(m.adminResubmit))
+	mux.HandleFunc("GET /admin/audit/verify", m.operatorOnly(m.adminAuditVerify))
+	if c.PProf {
+		mux.HandleFunc("GET /debug/pprof/", m.operatorOnly(pprof.Index))
+		mux.HandleFunc("GET /debug/pprof/profile", m.operatorOnly(pprof.Profile))
+		mux.HandleFunc("GET /debug/pprof/trace", m.operatorOnly(pprof.Trace))
+	}
+	return c.guard.Handler(mux)
+}
+
+// operatorOnly lets operators through: the operator token, or an e-CPS
+// session (or a certificate) of a national id of --operators.
+func (m *Main) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := m.AdminAuth.access.Viewer(r)
+		code := "OPERATOR_ONLY"
+		switch {
+		case err == nil && v.Operator:
+			h(w, r)
+			return
+		case err != nil && dashboard.Code(err) != "":
+			code = dashboard.Code(err)
+		case err != nil && !errors.Is(err, dashboard.ErrNoBillings):
+			code = "OPERATOR_REQUIRED"
+		}
+		refuseAdmin(w, r, &operator.Error{Code: code})
+	}
+}
+
+// refuseAdmin answers a refusal of the admin listener as problem+json.
+func refuseAdmin(w http.ResponseWriter, r *http.Request, e *operator.Error) {
+	msg, hint := adminRefusal(e.Code)
+	if api.StatusOf([]api.Error{{Code: e.Code}}) == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fsegate admin"`)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	refuse(w, "admin listener: "+msg, api.NewError(e.Code, "", msg, hint))
+}
+
+func adminRefusal(code string) (msg, hint string) {
+	switch code {
+	case "ADMIN_HOST_REFUSED":
+		return "the Host header names no host of the admin listener", "reach it at its address (http://127.0.0.1:8080 by default), or add the name to --admin-hosts"
+	case "ADMIN_ORIGIN_REFUSED":
+		return "a state-changing request from another site", "change things from the dashboard's own pages or with the gateway's commands"
+	case "OPERATOR_TOKEN_INVALID":
+		return "wrong operator token", "use the token of the gateway's operator token file (--operator-token-file; --dev: operator.token in its data dir)"
+	case "OPERATOR_REQUIRED":
+		return "operators only: no operator token and no e-CPS session", "send 'Authorization: Bearer <operator token>' (gateway resubmit --token-file), or sign in on the dashboard"
+	}
+	return "operators only", "sign in with the operator token, or with e-CPS as a national id of --operators"
+}

@@ -1,0 +1,194 @@
+package operator
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is a refusal with its documented code.
+type Error struct {
+	Code string
+	msg  string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// The refusals.
+var (
+	ErrHostRefused  = &Error{"ADMIN_HOST_REFUSED", "the Host header names no host of the admin listener"}
+	ErrCrossOrigin  = &Error{"ADMIN_ORIGIN_REFUSED", "a state-changing request from another origin"}
+	ErrTokenInvalid = &Error{"OPERATOR_TOKEN_INVALID", "wrong operator token"}
+)
+
+// CookieName is the cookie of a browser signed in with the operator token.
+const CookieName = "fsegate_operator"
+
+// Guard guards a listener. Its zero value refuses every request.
+type Guard struct {
+	// Hosts the Host header may name: a name or an address ("localhost",
+	// "127.0.0.1", "::1"), any port; or with a port ("gw.example:8080",
+	// "[::1]:8080"), that port only. Names compare without case and
+	// without a final dot. Empty: every request is refused.
+	Hosts []string
+	// Token is the operator token. Empty: no token is ever taken.
+	Token string
+	// SessionTTL is the lifetime of the cookie SignIn sets (default 12 h).
+	SessionTTL time.Duration
+	// InsecureCookies drops the cookie's Secure attribute (never in
+	// production; browsers keep Secure cookies from http://127.0.0.1).
+	InsecureCookies bool
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Refuse answers a refused request; err is ErrHostRefused,
+	// ErrCrossOrigin or ErrTokenInvalid. Nil: the connection gets an empty
+	// answer with the status of a bad request.
+	Refuse func(w http.ResponseWriter, r *http.Request, err *Error)
+}
+
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, err *Error) {
+	if g.Refuse != nil {
+		g.Refuse(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusBadRequest)
+}
+
+// Handler checks the Host of every request, and the origin of every
+// state-changing one, before next.
+func (g *Guard) Handler(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.HostAllowed(r.Host) {
+			g.refuse(w, r, ErrHostRefused)
+			return
+		}
+		if cop.Check(r) != nil {
+			g.refuse(w, r, ErrCrossOrigin)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// HostAllowed tells whether a Host header value names one of g.Hosts.
+func (g *Guard) HostAllowed(hostport string) bool {
+	host, port := splitHost(hostport)
+	if host == "" {
+		return false
+	}
+	for _, a := range g.Hosts {
+		h, p := splitHost(a)
+		if h == host && (p == "" || p == port) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitHost splits "host", "host:port", "[v6]", "[v6]:port" or a bare
+// IPv6 address, lowercasing the host and dropping a final dot.
+func splitHost(s string) (host, port string) {
+	switch {
+	case strings.HasPrefix(s, "["):
+		if h, p, err := net.SplitHostPort(s); err == nil {
+			host, port = h, p
+		} else {
+			host = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+		}
+	case strings.Count(s, ":") == 1:
+		host, port, _ = net.SplitHostPort(s)
+	default:
+		host = s
+	}
+	return strings.TrimSuffix(strings.ToLower(host), "."), port
+}
+
+// Operator tells whether r carries the operator token: true for the right
+// bearer token or a valid sign-in cookie; false and ErrTokenInvalid for a
+// wrong bearer token; false and nil when it carries neither (an expired
+// or foreign cookie included).
+func (g *Guard) Operator(r *http.Request) (bool, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") || g.Token == "" ||
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(g.Token)) != 1 {
+			return false, ErrTokenInvalid
+		}
+		return true, nil
+	}
+	c, err := r.Cookie(CookieName)
+	return err == nil && g.cookieValid(c.Value), nil
+}
+
+func (g *Guard) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *Guard) ttl() time.Duration {
+	if g.SessionTTL > 0 {
+		return g.SessionTTL
+	}
+	return 12 * time.Hour
+}
+
+// cookieValue is "<expiry>.<mac>", the MAC keyed with the token: a new
+// token ends every session.
+func (g *Guard) cookieValue(exp int64) string {
+	e := strconv.FormatInt(exp, 10)
+	return e + "." + base64.RawURLEncoding.EncodeToString(g.mac(e))
+}
+
+func (g *Guard) mac(exp string) []byte {
+	h := hmac.New(sha256.New, []byte(g.Token))
+	h.Write([]byte("fsegate operator session\x00"))
+	h.Write([]byte(exp))
+	return h.Sum(nil)
+}
+
+func (g *Guard) cookieValid(v string) bool {
+	e, m, ok := strings.Cut(v, ".")
+	exp, err := strconv.ParseInt(e, 10, 64)
+	mac, err2 := base64.RawURLEncoding.DecodeString(m)
+	return ok && err == nil && err2 == nil && g.Token != "" &&
+		hmac.Equal(mac, g.mac(e)) && g.now().Unix() < exp
+}
+
+func (g *Guard) cookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: CookieName, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: !g.InsecureCookies, SameSite: http.SameSiteStrictMode}
+}
+
+// SignIn is the POST of the sign-in form: the form's "token" field is the
+// operator token. Right, it sets the session cookie and sends the browser
+// to "/"; wrong, ErrTokenInvalid goes to Refuse.
+func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	tok := strings.TrimSpace(r.PostFormValue("token"))
+	if g.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(g.Token)) != 1 {
+		g.refuse(w, r, ErrTokenInvalid)
+		return
+	}
+	ttl := g.ttl()
+	http.SetCookie(w, g.cookie(g.cookieValue(g.now().Add(ttl).Unix()), int(ttl.Seconds())))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// SignOut (POST) clears the session cookie and sends the browser to "/".
+func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, g.cookie("", -1))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// Codes lists the codes of this package's refusals.
+func Codes() []*Error { return []*Error{ErrHostRefused, ErrCrossOrigin, ErrTokenInvalid} }
