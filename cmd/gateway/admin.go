@@ -100,11 +100,8 @@ func (c *adminClient) flags(fs *flag.FlagSet) {
 // body; a refusal is an error with its code and the gateway's hint.
 func (c *adminClient) call(ctx context.Context, method, path string) ([]byte, error) {
 	token, err := secretfile.Read(c.tokenFile)
-	switch {
-	case errors.Is(err, secretfile.ErrUnsafe):
-		return nil, cli.WithHint(fmt.Errorf("operator token file: %w", err), "chmod 600 "+c.tokenFile)
-	case err != nil:
-		return nil, cli.WithHint(fmt.Errorf("operator token file: %w", err), "give the gateway's operator token file with --token-file ('gateway serve --dev' writes operator.token in its data dir)")
+	if err != nil {
+		return nil, secretErr("operator token file", c.tokenFile, err, "give the gateway's operator token file with --token-file ('gateway serve --dev' writes operator.token in its data dir)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

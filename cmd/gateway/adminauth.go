@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/fsegate/fsegate/api"
-	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/dashboard"
 	"github.com/fsegate/fsegate/internal/operator"
 	"github.com/fsegate/fsegate/internal/secretfile"
@@ -89,10 +88,8 @@ func (m *Main) setupAdminAuth() error {
 		}
 	}
 	switch {
-	case errors.Is(err, secretfile.ErrUnsafe):
-		return cli.WithHint(fmt.Errorf("operator token file: %w", err), "chmod 600 "+path)
 	case err != nil:
-		return cli.WithHint(fmt.Errorf("operator token file: %w", err), "create it with 'umask 077; openssl rand -hex 32 > "+path+"', or use --dev")
+		return secretErr("operator token file", path, err, "create it with 'umask 077; openssl rand -hex 32 > "+path+"', or use --dev")
 	case token != "" && len(token) < 16:
 		return fmt.Errorf("operator token file %s: the token is too short (16 characters at least)", path)
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	iofs "io/fs"
@@ -18,6 +16,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/secretfile"
 )
 
 // Keys at rest and production safety (docs/operations.md, "Keys at rest").
@@ -72,34 +71,29 @@ func (m *Main) getenv(k string) string {
 
 // readKeyFile reads a secret that only its owner may read.
 func readKeyFile(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("store key: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return "", cli.WithHint(fmt.Errorf("store key %s is readable by others (%v)", path, st.Mode().Perm()), "chmod 600 "+path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("store key: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
+	k, err := secretfile.Read(path)
+	return k, secretErr("store key", path, err, "")
 }
 
 // devStoreKey reads the development key, making it on the first start.
 func devStoreKey(path string) (string, error) {
-	if _, err := os.Stat(path); err == nil {
-		return readKeyFile(path)
+	k, err := secretfile.ReadOrCreate(path)
+	return k, secretErr("store key", path, err, "")
+}
+
+// secretErr is the error of reading the secret file of what at path
+// (internal/secretfile), with the hint that fits: chmod 600 for a file
+// others may read, missingHint for a missing one.
+func secretErr(what, path string, err error, missingHint string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, secretfile.ErrUnsafe):
+		return cli.WithHint(fmt.Errorf("%s: %w", what, err), "chmod 600 "+path)
+	case errors.Is(err, iofs.ErrNotExist) && missingHint != "":
+		return cli.WithHint(fmt.Errorf("%s: %w", what, err), missingHint)
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	k := hex.EncodeToString(b)
-	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("store key: %w", err)
-	}
-	return k, nil
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // natsTLS is the embedded NATS listener's TLS, when configured.

@@ -214,7 +214,7 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 			t.Fatalf("with the new key alone: %v", err)
 		}
 		os.Chmod(keyB, 0o644)
-		if _, err := startGatewayErr(t, "--data-dir", t.TempDir(), "--store-key-file", keyB); err == nil || !strings.Contains(err.Error(), "readable by others") {
+		if _, err := startGatewayErr(t, "--data-dir", t.TempDir(), "--store-key-file", keyB); err == nil || !strings.Contains(err.Error(), "can be read by others") {
 			t.Fatalf("a key readable by others: got %v", err)
 		}
 	})

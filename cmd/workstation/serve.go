@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +23,7 @@ import (
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
+	"github.com/fsegate/fsegate/internal/secretfile"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/workstation"
 )
@@ -155,31 +154,13 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 // loadToken reads the bearer token, creating the file (0600) with a random
 // token when it is missing. A file others may read is refused.
 func loadToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		var r [32]byte
-		_, _ = rand.Read(r[:])
-		tok := hex.EncodeToString(r[:])
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-			return "", err
-		}
-		return tok, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return "", cli.WithHint(fmt.Errorf("token file %s can be read by others (mode %v)", path, st.Mode().Perm()), "chmod 600 "+path)
-	}
-	tok := strings.TrimSpace(string(b))
-	if len(tok) < 16 {
+	tok, err := secretfile.ReadOrCreate(path)
+	switch {
+	case errors.Is(err, secretfile.ErrUnsafe):
+		return "", cli.WithHint(fmt.Errorf("token file: %w", err), "chmod 600 "+path)
+	case err != nil:
+		return "", fmt.Errorf("token file: %w", err)
+	case len(tok) < 16:
 		return "", fmt.Errorf("token file %s: the token is too short (16 characters at least)", path)
 	}
 	return tok, nil

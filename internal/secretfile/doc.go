@@ -1,6 +1,7 @@
 // Package secretfile reads and creates the small secret files fsegate's
-// commands keep on disk (the gateway's operator token): one line, readable
-// by its owner only.
+// commands keep on disk (the gateway's operator token and store key, the
+// workstation's local API token): one line, readable by its owner only.
+// (The workstation's PIN files are read apart, as bytes it clears.)
 //
 // Contract: Read refuses a file that its group or others may read or write
 // (ErrUnsafe, code SECRET_FILE_UNSAFE in docs/errors.md) before reading it,
