@@ -94,7 +94,7 @@ func (m *Main) setupAdminAuth() error {
 		return fmt.Errorf("operator token file %s: the token is too short (16 characters at least)", path)
 	}
 	if token != "" {
-		m.Logger.Info("operator token", "file", path)
+		m.Logger.Info("operator token: paste it on the dashboard's sign-in page; gateway resubmit and audit verify read the file", "file", path)
 	}
 	hosts := c.Hosts
 	if len(hosts) == 0 {

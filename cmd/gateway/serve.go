@@ -35,14 +35,19 @@ const serveUsage = `Usage: gateway serve [flags]
 
 Runs the gateway: the HTTPS intake (client certificates of CPS cards), the
 NATS JetStream queue (an embedded nats-server by default), the batcher and
-the ack router, and an admin listener with /healthz, /readyz and /metrics.
-Flags override the --config file (documented in fixtures/gateway.yaml).
+the ack router, and an admin listener: /healthz, /readyz and /metrics for
+anyone whose Host header it answers to (--admin-hosts); the dashboard,
+/admin/* and /debug/pprof/ (--pprof) for operators, by the operator token
+(--operator-token-file, which --dev creates in the data dir) or e-CPS
+(--operators). Flags override the --config file (documented in
+fixtures/gateway.yaml).
 
 Examples:
   gateway serve --dev --mock-insurers                  # development, what 'make run' does
   gateway serve --config /etc/fsegate/gateway.yaml
   gateway serve --nats-url nats://n1:4222,nats://n2:4222 --nats-seed gw.nk --replicas 3
   gateway serve --dev --sync always                    # fsync every write before the receipt
+  gateway serve --dev --pprof --operators 899700218896 # profiles; the doctor is an e-CPS operator
 `
 
 // Main is the gateway daemon: ParseFlags, Run, Close, so end-to-end tests

@@ -18,11 +18,15 @@
 // "/dashboard/snapshot" answers one snapshot for polling. Nothing here
 // writes to the queue: notices are never confirmed by looking.
 //
-// Access (Access): loopback requests without a certificate are operators;
-// a request from another host needs a TLS client certificate that
-// Access.VerifyClient accepts (the same trust as the intake API), and its
-// holder sees only the sheets of the billing numbers the practices
-// directory gives them, unless listed in Access.Operators. Errors:
-// ErrCertRequired and ErrCertRefused (401), ErrNotLoopback, ErrNoBillings
-// and ErrNotYourSheets (403).
+// Access (Access): nobody is let in for where the request comes from. An
+// operator (sees everything) carries the gateway's operator token
+// (Access.Operator) or is a certificate holder or e-CPS session
+// (Access.Session) listed in Access.Operators; any other certificate
+// holder or session holder sees only the sheets of the billing numbers the
+// practices directory gives them. Anyone else gets the sign-in page (e-CPS,
+// the token's form). The zero Access lets no one in. Errors:
+// ErrCertRequired, ErrCertRefused, ErrSignInRequired and ErrTokenRefused
+// (401), ErrNoBillings, ErrNotYourSheets and ErrOperatorOnly (403); Code
+// gives the documented code of those that have one (OPERATOR_REQUIRED,
+// OPERATOR_TOKEN_INVALID, OPERATOR_ONLY), shown on the page.
 package dashboard
