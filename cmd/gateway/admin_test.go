@@ -215,6 +215,10 @@ func TestAdminListenerGuard(t *testing.T) {
 		if c := cookieNamed(r, operator.CookieName); r.status != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
 			t.Errorf("sign-out: %d, cookie %+v", r.status, c)
 		}
+		// The cookie kept after sign-out is worth nothing.
+		if r := adminDo(t, m, adminReq{method: "GET", path: "/admin/audit/verify", cookies: []*http.Cookie{sess}}); r.status != http.StatusUnauthorized || r.code() != "OPERATOR_REQUIRED" {
+			t.Errorf("audit verify with a signed-out cookie: %d %s, want 401 OPERATOR_REQUIRED", r.status, r.body)
+		}
 	})
 
 	t.Run("e-CPS operators by national id", func(t *testing.T) {

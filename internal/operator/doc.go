@@ -12,9 +12,12 @@
 // Guard.Operator tells whether a request carries the operator token:
 // "Authorization: Bearer <token>" (the gateway's commands, scripts), or the
 // cookie Guard.SignIn sets after the token was typed in a form (a browser:
-// HMAC-signed with the token, SameSite=Strict, HttpOnly, Secure unless
-// told otherwise, SessionTTL). A wrong bearer token is ErrTokenInvalid; a
-// cookie that no longer verifies (expired, another token) counts as none.
+// an expiry and a random id, HMAC-signed with a key drawn for the process,
+// SameSite=Strict, HttpOnly, Secure unless told otherwise, SessionTTL).
+// Guard.SignOut ends that cookie's session in the Guard (a copy is refused
+// too); a restart ends them all. A wrong bearer token is ErrTokenInvalid; a
+// cookie that no longer verifies (expired, signed out, of another process)
+// counts as none.
 //
 // The zero value is strict: no host is allowed, no token is taken. The
 // package chooses no HTTP status: refusals go to Guard.Refuse with one of

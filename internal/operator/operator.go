@@ -2,6 +2,7 @@ package operator
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -50,6 +52,10 @@ type Guard struct {
 	// ErrCrossOrigin or ErrTokenInvalid. Nil: the connection gets an empty
 	// answer with the status of a bad request.
 	Refuse func(w http.ResponseWriter, r *http.Request, err *Error)
+
+	mu        sync.Mutex
+	key       []byte           // the cookies' MAC key, drawn on first use
+	signedOut map[string]int64 // session ids signed out, until their expiry
 }
 
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, err *Error) {
@@ -141,26 +147,55 @@ func (g *Guard) ttl() time.Duration {
 	return 12 * time.Hour
 }
 
-// cookieValue is "<expiry>.<mac>", the MAC keyed with the token: a new
-// token ends every session.
+// cookieValue is "<expiry>.<id>.<mac>": a random id per sign-in, the MAC
+// keyed with a key drawn for this process (a restart, which a new token
+// needs, ends every session).
 func (g *Guard) cookieValue(exp int64) string {
-	e := strconv.FormatInt(exp, 10)
-	return e + "." + base64.RawURLEncoding.EncodeToString(g.mac(e))
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	v := strconv.FormatInt(exp, 10) + "." + base64.RawURLEncoding.EncodeToString(id[:])
+	return v + "." + base64.RawURLEncoding.EncodeToString(g.mac(v))
 }
 
-func (g *Guard) mac(exp string) []byte {
-	h := hmac.New(sha256.New, []byte(g.Token))
+func (g *Guard) mac(v string) []byte {
+	g.mu.Lock()
+	if g.key == nil {
+		g.key = make([]byte, 32)
+		_, _ = rand.Read(g.key)
+	}
+	key := g.key
+	g.mu.Unlock()
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte("fsegate operator session\x00"))
-	h.Write([]byte(exp))
+	h.Write([]byte(v))
 	return h.Sum(nil)
 }
 
+// session reads a cookie value: its id and expiry when it is ours, not
+// expired and not signed out.
+func (g *Guard) session(v string) (id string, exp int64, ok bool) {
+	i := strings.LastIndexByte(v, '.')
+	if i < 0 || g.Token == "" {
+		return "", 0, false
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(v[i+1:])
+	if err != nil || !hmac.Equal(mac, g.mac(v[:i])) {
+		return "", 0, false
+	}
+	e, id, _ := strings.Cut(v[:i], ".")
+	exp, err = strconv.ParseInt(e, 10, 64)
+	if err != nil || g.now().Unix() >= exp {
+		return "", 0, false
+	}
+	g.mu.Lock()
+	_, out := g.signedOut[id]
+	g.mu.Unlock()
+	return id, exp, !out
+}
+
 func (g *Guard) cookieValid(v string) bool {
-	e, m, ok := strings.Cut(v, ".")
-	exp, err := strconv.ParseInt(e, 10, 64)
-	mac, err2 := base64.RawURLEncoding.DecodeString(m)
-	return ok && err == nil && err2 == nil && g.Token != "" &&
-		hmac.Equal(mac, g.mac(e)) && g.now().Unix() < exp
+	_, _, ok := g.session(v)
+	return ok
 }
 
 func (g *Guard) cookie(value string, maxAge int) *http.Cookie {
@@ -184,8 +219,26 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// SignOut (POST) clears the session cookie and sends the browser to "/".
+// SignOut (POST) ends the session of the request's cookie: the gateway
+// refuses it from now on (a copy of it too), the browser is told to drop
+// it and sent to "/".
 func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(CookieName); err == nil {
+		if id, exp, ok := g.session(c.Value); ok {
+			now := g.now().Unix()
+			g.mu.Lock()
+			if g.signedOut == nil {
+				g.signedOut = map[string]int64{}
+			}
+			for k, e := range g.signedOut { // forget those past their expiry
+				if e <= now {
+					delete(g.signedOut, k)
+				}
+			}
+			g.signedOut[id] = exp
+			g.mu.Unlock()
+		}
+	}
 	http.SetCookie(w, g.cookie("", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

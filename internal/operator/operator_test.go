@@ -123,7 +123,7 @@ func TestOperator(t *testing.T) {
 		t.Errorf("cookie %+v", sess)
 	}
 	forged := *sess
-	forged.Value = strings.Replace(sess.Value, ".", "9.", 1)
+	forged.Value = strings.Replace(sess.Value, ".", "9.", 1) // a later expiry
 	other := &Guard{Token: "another-token-0123456789"}
 	otherCookie := *sess
 	otherCookie.Value = other.cookieValue(now.Add(time.Hour).Unix())
@@ -171,10 +171,42 @@ func TestOperator(t *testing.T) {
 	if refused != ErrTokenInvalid || len(w.Result().Cookies()) != 0 {
 		t.Errorf("wrong token in the form: %v, cookies %v", refused, w.Result().Cookies())
 	}
-	// Sign-out clears the cookie.
+	// Sign-out clears the cookie and ends its session in the gateway: a
+	// copy kept elsewhere is refused; another sign-in still works.
+	now = now.Add(-time.Hour)
+	keep := signIn(t, g)
+	second := signIn(t, g)
 	w = httptest.NewRecorder()
-	g.SignOut(w, httptest.NewRequest("POST", "/auth/operator/logout", nil))
+	out := httptest.NewRequest("POST", "/auth/operator/logout", nil)
+	out.AddCookie(keep)
+	g.SignOut(w, out)
 	if cs := w.Result().Cookies(); len(cs) != 1 || cs[0].Name != CookieName || cs[0].MaxAge >= 0 {
 		t.Errorf("sign-out cookies %v", cs)
 	}
+	if ok, _ := g.Operator(req("", keep)); ok {
+		t.Error("a signed-out cookie is still taken")
+	}
+	if ok, _ := g.Operator(req("", second)); !ok {
+		t.Error("another session ended with the sign-out")
+	}
+	// A restart (a new Guard, the same token) ends every session.
+	again := &Guard{Token: g.Token, Now: g.Now}
+	if ok, _ := again.Operator(req("", second)); ok {
+		t.Error("a cookie of the previous process is taken")
+	}
+}
+
+func signIn(t *testing.T, g *Guard) *http.Cookie {
+	t.Helper()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/auth/operator", strings.NewReader(url.Values{"token": {g.Token}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	g.SignIn(w, r)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == CookieName {
+			return c
+		}
+	}
+	t.Fatalf("sign-in: %d, no cookie", w.Code)
+	return nil
 }
