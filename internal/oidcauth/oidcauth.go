@@ -457,7 +457,8 @@ func (rp *RP) Login(w http.ResponseWriter, r *http.Request) {
 // Callback ends the flow: state, code exchange with the PKCE verifier, id
 // token (signature, issuer, audience = the client id, expiry, type, acr,
 // nonce), the national id (the token, its sub, or userinfo), then the
-// session. A refusal answers 401 with its code; the log says why.
+// session. A refusal answers 401 (502 when the provider did not answer)
+// with its code; the log says why.
 func (rp *RP) Callback(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error, args ...any) {
 		code := CodeOf(err)
@@ -466,7 +467,11 @@ func (rp *RP) Callback(w http.ResponseWriter, r *http.Request) {
 		}
 		rp.log.Info("e-CPS sign-in refused", append([]any{"code", code, "reason", err.Error()}, args...)...)
 		http.SetCookie(w, rp.cookie(flowCookie, "", -1))
-		http.Error(w, "sign-in refused ("+string(code)+"); start again", http.StatusUnauthorized)
+		status := http.StatusUnauthorized
+		if code == CodeProvider {
+			status = http.StatusBadGateway
+		}
+		http.Error(w, "sign-in refused ("+string(code)+"); start again", status)
 	}
 	var f flow
 	c, err := r.Cookie(flowCookie)
