@@ -257,25 +257,9 @@ func ecpsSession(t *testing.T, m *Main, nationalID string) *http.Cookie {
 	if r.status != http.StatusFound || flow == nil {
 		t.Fatalf("login: %d %s", r.status, r.body)
 	}
-	page, err := http.Get(r.header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(page.Body)
-	page.Body.Close()
-	mreq := regexp.MustCompile(`name="request" value="([^"]+)"`).FindSubmatch(b)
-	if mreq == nil {
-		t.Fatalf("no e-CPS page: %s", b)
-	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	back, err := noRedirect.PostForm(m.PSC.Mock().Issuer()+"/auth/ecps", url.Values{"request": {string(mreq[1])}, "national_id": {nationalID}, "code": {"1234"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	back.Body.Close()
-	cb, err := url.Parse(back.Header.Get("Location"))
-	if err != nil || cb.Host != m.AdminAddr() {
-		t.Fatalf("e-CPS step: %d %q", back.StatusCode, back.Header.Get("Location"))
+	cb := ecpsStep(t, m.PSC.Mock().Issuer(), r.header.Get("Location"), nationalID, "1234")
+	if cb.Host != m.AdminAddr() {
+		t.Fatalf("e-CPS step: back to %s, want the gateway", cb)
 	}
 	r = adminDo(t, m, adminReq{method: "GET", path: cb.RequestURI(), cookies: []*http.Cookie{flow}})
 	sess := cookieNamed(r, oidcauth.SessionCookie)

@@ -66,31 +66,15 @@ func sendDoctorAndNurse(t *testing.T, ctx context.Context, m *Main, n int, follo
 // then the token endpoint. It returns the access token.
 func ecpsToken(t *testing.T, issuer, nationalID, code string) string {
 	t.Helper()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	verifier := strings.Repeat("v", 50)
 	sum := sha256.Sum256([]byte(verifier))
 	redirect := "http://127.0.0.1:9/callback"
 	q := url.Values{"response_type": {"code"}, "client_id": {psc.DevClient.ID}, "redirect_uri": {redirect},
 		"scope": {"openid scope_all"}, "state": {"st"}, "nonce": {"nn"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
-	resp, err := noRedirect.Get(issuer + "/auth?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	mreq := regexp.MustCompile(`name="request" value="([^"]+)"`).FindSubmatch(page)
-	if resp.StatusCode != http.StatusOK || mreq == nil {
-		t.Fatalf("authorize: %d %s", resp.StatusCode, page)
-	}
-	resp, err = noRedirect.PostForm(issuer+"/auth/ecps", url.Values{"request": {string(mreq[1])}, "national_id": {nationalID}, "code": {code}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != "st" {
-		t.Fatalf("e-CPS step: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	loc := ecpsStep(t, issuer, issuer+"/auth?"+q.Encode(), nationalID, code)
+	if loc.Query().Get("code") == "" || loc.Query().Get("state") != "st" {
+		t.Fatalf("e-CPS step: Location %s", loc)
 	}
 	tr, err := http.PostForm(issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
 		"redirect_uri": {redirect}, "client_id": {psc.DevClient.ID}, "client_secret": {psc.DevClient.Secret}, "code_verifier": {verifier}})
@@ -106,6 +90,34 @@ func ecpsToken(t *testing.T, issuer, nationalID, code string) string {
 		t.Fatalf("token endpoint: %d %v", tr.StatusCode, err)
 	}
 	return tok.AccessToken
+}
+
+// ecpsStep opens the mock provider's authorization page at authURL, types
+// the national id and the e-CPS code, and returns where the provider sends
+// the browser back (the callback, with the code).
+func ecpsStep(t *testing.T, issuer, authURL, nationalID, code string) *url.URL {
+	t.Helper()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mreq := regexp.MustCompile(`name="request" value="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || mreq == nil {
+		t.Fatalf("authorize: %d %s", resp.StatusCode, page)
+	}
+	resp, err = noRedirect.PostForm(issuer+"/auth/ecps", url.Values{"request": {string(mreq[1])}, "national_id": {nationalID}, "code": {code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil {
+		t.Fatalf("e-CPS step: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc
 }
 
 // bearerDo calls the intake API over TLS without a client certificate,
