@@ -151,17 +151,8 @@ func TestCodeFlow(t *testing.T) {
 		t.Errorf("code used twice: %d", status)
 	}
 	// userinfo with the access token.
-	ureq, _ := http.NewRequest("GET", e.srv.URL+"/userinfo", nil)
-	ureq.Header.Set("Authorization", "Bearer "+tok["access_token"].(string))
-	uresp, err := http.DefaultClient.Do(ureq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ui map[string]any
-	_ = json.NewDecoder(uresp.Body).Decode(&ui)
-	uresp.Body.Close()
-	if uresp.StatusCode != http.StatusOK || ui[NationalIDClaim] != "899700218896" || ui["sub"] != ac["sub"] {
-		t.Errorf("userinfo: %d %v", uresp.StatusCode, ui)
+	if status, ui := userinfo(t, e.srv.URL, tok["access_token"].(string)); status != http.StatusOK || ui[NationalIDClaim] != "899700218896" || ui["sub"] != ac["sub"] {
+		t.Errorf("userinfo: %d %v", status, ui)
 	}
 }
 
@@ -204,18 +195,24 @@ func TestOpaqueSubjects(t *testing.T) {
 	if c := claimsOf(t, tok); c["sub"] != doctor {
 		t.Errorf("token sub %v, want %s", c["sub"], doctor)
 	}
-	req, _ := http.NewRequest("GET", srv.URL+"/userinfo", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
+	if status, ui := userinfo(t, srv.URL, tok); status != http.StatusOK || ui["sub"] != doctor || ui[NationalIDClaim] != "899700218896" {
+		t.Errorf("userinfo: %d %v", status, ui)
+	}
+}
+
+// userinfo calls the provider's userinfo with an access token.
+func userinfo(t *testing.T, base, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var ui map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&ui)
-	resp.Body.Close()
-	if ui["sub"] != doctor || ui[NationalIDClaim] != "899700218896" {
-		t.Errorf("userinfo: %v", ui)
-	}
+	return resp.StatusCode, ui
 }
 
 func TestTokenRefusals(t *testing.T) {
