@@ -81,6 +81,9 @@ type RP struct {
 
 	mu       sync.Mutex
 	provider *oidc.Provider
+	// ended are the sessions signed out before their expiry: digest of
+	// the cookie value → its expiry (Unix seconds), forgotten after it.
+	ended map[[32]byte]int64
 }
 
 // Errors of Bearer and Session. A refused bearer token is ErrTokenInvalid
@@ -538,14 +541,48 @@ func (rp *RP) Callback(w http.ResponseWriter, r *http.Request) {
 // Logout ends the session (POST, so another site cannot sign the user
 // out with a link).
 func (rp *RP) Logout(w http.ResponseWriter, r *http.Request) {
+	// The session ends here, not only in this browser: a copy of the
+	// cookie kept elsewhere is refused from now on.
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if _, exp, ok := rp.session(c.Value); ok {
+			rp.end(c.Value, exp)
+		}
+	}
 	http.SetCookie(w, rp.cookie(SessionCookie, "", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// end records a signed-out session until its expiry.
+func (rp *RP) end(value string, exp int64) {
+	now := rp.cfg.Now().Unix()
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if rp.ended == nil {
+		rp.ended = map[[32]byte]int64{}
+	}
+	for k, e := range rp.ended {
+		if e <= now {
+			delete(rp.ended, k)
+		}
+	}
+	rp.ended[sha256.Sum256([]byte(value))] = exp
+}
+
+func (rp *RP) isEnded(value string) bool {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	_, ok := rp.ended[sha256.Sum256([]byte(value))]
+	return ok
 }
 
 // NewSession is the session cookie of nationalID.
 func (rp *RP) NewSession(nationalID string) *http.Cookie {
 	exp := rp.cfg.Now().Add(rp.cfg.SessionTTL).Unix()
-	return rp.cookie(SessionCookie, rp.seal("session", fmt.Appendf(nil, "%s|%d", nationalID, exp)), rp.cfg.SessionTTL)
+	// A random id per sign-in: signing out of one session ends that one
+	// only.
+	var sid [12]byte
+	_, _ = rand.Read(sid[:])
+	return rp.cookie(SessionCookie, rp.seal("session", fmt.Appendf(nil, "%s|%d|%x", nationalID, exp, sid)), rp.cfg.SessionTTL)
 }
 
 // Session is the national id of r's session cookie, if valid and not
@@ -555,20 +592,37 @@ func (rp *RP) Session(r *http.Request) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	b, ok := rp.open("session", c.Value)
+	id, _, ok := rp.session(c.Value)
 	if !ok {
-		rp.log.Info("session cookie refused", "reason", "bad signature", "remote", r.RemoteAddr)
+		rp.log.Info("session cookie refused", "reason", "bad signature, expired or signed out", "remote", r.RemoteAddr)
 		return "", false
 	}
-	id, exp, ok := strings.Cut(string(b), "|")
-	var e int64
-	if _, err := fmt.Sscan(exp, &e); !ok || err != nil || id == "" {
-		return "", false
-	}
-	if rp.cfg.Now().Unix() >= e {
+	if rp.isEnded(c.Value) {
+		rp.log.Info("session cookie refused", "reason", "signed out", "remote", r.RemoteAddr)
 		return "", false
 	}
 	return id, true
+}
+
+// session opens a session cookie's value: its national id and expiry, if
+// its seal holds and it has not expired.
+func (rp *RP) session(value string) (id string, exp int64, ok bool) {
+	b, ok := rp.open("session", value)
+	if !ok {
+		return "", 0, false
+	}
+	parts := strings.Split(string(b), "|")
+	if len(parts) < 2 || parts[0] == "" {
+		return "", 0, false
+	}
+	id = parts[0]
+	if _, err := fmt.Sscan(parts[1], &exp); err != nil {
+		return "", 0, false
+	}
+	if rp.cfg.Now().Unix() >= exp {
+		return "", 0, false
+	}
+	return id, exp, true
 }
 
 func (rp *RP) cookie(name, value string, ttl time.Duration) *http.Cookie {

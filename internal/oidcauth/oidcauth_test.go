@@ -229,6 +229,35 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
+// TestLogoutEndsSession: signing out ends the session in the gateway: a
+// copy of the cookie kept before (another tab, a stolen one) is refused
+// afterwards, though its seal and expiry still hold; another session of
+// the same person is not touched.
+func TestLogoutEndsSession(t *testing.T) {
+	e := newEnv(t)
+	c := e.rp.NewSession("0012800736")
+	other := e.rp.NewSession("0012800736")
+	req := func(c *http.Cookie) *http.Request {
+		r := httptest.NewRequest("POST", "/auth/logout", nil)
+		r.AddCookie(c)
+		return r
+	}
+	if _, ok := e.rp.Session(req(c)); !ok {
+		t.Fatal("session refused before the sign-out")
+	}
+	w := httptest.NewRecorder()
+	e.rp.Logout(w, req(c))
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", w.Code)
+	}
+	if _, ok := e.rp.Session(req(c)); ok {
+		t.Fatal("a signed-out session was taken again (a kept copy of its cookie)")
+	}
+	if _, ok := e.rp.Session(req(other)); !ok {
+		t.Fatal("another session was ended by this sign-out")
+	}
+}
+
 // TestLocalPath: the return path after sign-in stays on this site
 // whatever a browser makes of it (it drops tabs and newlines, reads "\\"
 // as "/"): only a path starting with one "/", printable ASCII, no space,
