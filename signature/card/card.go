@@ -402,7 +402,7 @@ func (c *Card) login(ctx context.Context) error {
 	}
 	req := PINRequest{Reader: c.t.Reader(), TriesLeft: st.TriesLeft}
 	if c.loadCerts(ctx) == nil {
-		hd := holder(c.sigCert)
+		hd := HolderOf(c.sigCert)
 		req.Holder = strings.TrimSpace(hd.Surname + " " + hd.GivenName)
 	}
 	pin, err := c.prompt(ctx, req)
@@ -455,7 +455,8 @@ var (
 	oidTitle     = asn1.ObjectIdentifier{2, 5, 4, 12}
 )
 
-func holder(cert *x509.Certificate) Holder {
+// HolderOf reads who holds a card from its signature certificate.
+func HolderOf(cert *x509.Certificate) Holder {
 	hd := Holder{NationalID: cert.Subject.CommonName}
 	for _, a := range cert.Subject.Names {
 		s, _ := a.Value.(string)
@@ -482,7 +483,8 @@ func holder(cert *x509.Certificate) Holder {
 
 // Info is what 'workstation card info' shows: no PIN needed.
 type Info struct {
-	Reader    string
+	Backend   string // BackendPCSC or BackendPKCS11
+	Reader    string // the reader, or the PKCS#11 module and token
 	Model     Model
 	Holder    Holder
 	NotBefore time.Time // validity of the signature certificate
@@ -503,7 +505,7 @@ func (c *Card) Info(ctx context.Context) (*Info, error) {
 		return nil, err
 	}
 	return &Info{
-		Reader: c.Reader(), Model: c.model, Holder: holder(sig),
+		Backend: BackendPCSC, Reader: c.Reader(), Model: c.model, Holder: HolderOf(sig),
 		NotBefore: sig.NotBefore, NotAfter: sig.NotAfter, PIN: st,
 		Signature: sig, Auth: auth,
 	}, nil

@@ -190,19 +190,9 @@ func (k *AuthenticationKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerO
 	if _, ok := opts.(*rsa.PSSOptions); ok {
 		return nil, ErrPSSNotSupported
 	}
-	var di []byte
-	switch hf := opts.HashFunc(); hf {
-	case 0, crypto.MD5SHA1:
-		di = digest
-	default:
-		prefix, ok := digestInfoPrefix[hf]
-		if !ok {
-			return nil, fmt.Errorf("card: hash %v not supported by the authentication key", hf)
-		}
-		if len(digest) != hf.Size() {
-			return nil, fmt.Errorf("card: digest of %d bytes for %v", len(digest), hf)
-		}
-		di = append(append([]byte{}, prefix...), digest...)
+	di, err := DigestInfo(opts.HashFunc(), digest)
+	if err != nil {
+		return nil, err
 	}
 	c := k.c
 	if c.model.Contactless() {
@@ -220,6 +210,23 @@ func (k *AuthenticationKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerO
 	})
 }
 
+// DigestInfo is what PKCS#1 v1.5 signs for digest: the DER DigestInfo of
+// hash h (RFC 8017 §9.2), or digest itself for h 0 or MD5SHA1 (TLS 1.0's
+// raw signatures).
+func DigestInfo(h crypto.Hash, digest []byte) ([]byte, error) {
+	if h == 0 || h == crypto.MD5SHA1 {
+		return digest, nil
+	}
+	prefix, ok := digestInfoPrefix[h]
+	if !ok {
+		return nil, fmt.Errorf("card: hash %v not supported by the authentication key", h)
+	}
+	if len(digest) != h.Size() {
+		return nil, fmt.Errorf("card: digest of %d bytes for %v", len(digest), h)
+	}
+	return append(append([]byte{}, prefix...), digest...), nil
+}
+
 // TLSCertificate is the card's authentication certificate and key for
 // crypto/tls client authentication. The key signs PKCS#1 v1.5 only, so the
 // tls.Config that uses it must set MaxVersion: tls.VersionTLS12 (TLS 1.3
@@ -230,12 +237,23 @@ func (c *Card) TLSCertificate(ctx context.Context) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
+	return NewTLSCertificate(k.cert, k), nil
+}
+
+// NewTLSCertificate is cert with an authentication key that signs PKCS#1
+// v1.5 only, for crypto/tls client authentication in TLS 1.2 (what every
+// backend's TLSCertificate returns).
+func NewTLSCertificate(cert *x509.Certificate, key crypto.Signer) tls.Certificate {
 	return tls.Certificate{
-		Certificate: [][]byte{k.cert.Raw},
-		PrivateKey:  k,
-		Leaf:        k.cert,
+		Certificate: [][]byte{cert.Raw},
+		PrivateKey:  key,
+		Leaf:        cert,
 		SupportedSignatureAlgorithms: []tls.SignatureScheme{
 			tls.PKCS1WithSHA256, tls.PKCS1WithSHA384, tls.PKCS1WithSHA512,
 		},
-	}, nil
+	}
 }
+
+// CheckSignatureOpts says whether a signature key signs with opts: SHA-256
+// with PKCS#1 v1.5 only (ErrPSSNotSupported, ErrHashNotSupported).
+func CheckSignatureOpts(opts crypto.SignerOpts) error { return checkSigOpts(opts) }
