@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -114,8 +115,8 @@ func open(m *module, cfg Config) (*Token, error) {
 	var names []string
 	for _, s := range slots {
 		ti, err := m.ctx.GetTokenInfo(s)
-		if err != nil {
-			continue
+		if err != nil || ti.Flags&p11.CKF_TOKEN_INITIALIZED == 0 {
+			continue // SoftHSM2 shows an empty token to initialise
 		}
 		si, _ := m.ctx.GetSlotInfo(s)
 		names = append(names, describe(s, ti))
@@ -161,7 +162,7 @@ func matchToken(u URI, slot uint, ti p11.TokenInfo, si p11.SlotInfo) bool {
 	eq := func(want, got string) bool { return want == "" || want == strings.TrimSpace(got) }
 	return eq(u.Token, ti.Label) && eq(u.Serial, ti.SerialNumber) && eq(u.Manufacturer, ti.ManufacturerID) &&
 		eq(u.Model, ti.Model) && eq(u.SlotDescription, si.SlotDescription) && eq(u.SlotManufacturer, si.ManufacturerID) &&
-		(u.SlotID < 0 || uint(u.SlotID) == slot)
+		eq(u.SlotID, strconv.FormatUint(uint64(slot), 10))
 }
 
 // loadCerts reads the token's certificates and picks the signature and

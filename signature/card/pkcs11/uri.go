@@ -14,9 +14,8 @@ import (
 type URI struct {
 	// Token attributes.
 	Token, Manufacturer, Serial, Model string
-	// Slot attributes; SlotID is -1 when not given.
-	SlotDescription, SlotManufacturer string
-	SlotID                            int
+	// Slot attributes; SlotID is decimal.
+	SlotDescription, SlotManufacturer, SlotID string
 	// Library attributes.
 	LibraryManufacturer, LibraryDescription string
 	// Object attributes: the key's label (CKA_LABEL), its id (CKA_ID,
@@ -34,7 +33,7 @@ var errURI = errors.New("pkcs11 URI")
 // ignored; PIN attributes (pin-value, pin-source) are refused: the PIN is
 // asked through the prompt, never written in a URI.
 func ParseURI(s string) (URI, error) {
-	u := URI{SlotID: -1}
+	var u URI
 	rest, ok := strings.CutPrefix(s, "pkcs11:")
 	if !ok {
 		return u, fmt.Errorf("%w %q: does not start with pkcs11:", errURI, s)
@@ -60,11 +59,10 @@ func ParseURI(s string) (URI, error) {
 			case "slot-manufacturer":
 				u.SlotManufacturer = v
 			case "slot-id":
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 0 {
+				if _, err := strconv.ParseUint(v, 10, 64); err != nil {
 					return u, fmt.Errorf("%w %q: slot-id %q is not a number", errURI, s, v)
 				}
-				u.SlotID = n
+				u.SlotID = v
 			case "library-manufacturer":
 				u.LibraryManufacturer = v
 			case "library-description":
