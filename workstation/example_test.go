@@ -24,7 +24,7 @@ func ExampleSession_Check() {
 	}
 	asked := 0
 	sess, err := workstation.OpenSession(ctx, workstation.SessionConfig{
-		Open: func(ctx context.Context) (*card.Card, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
+		Open: func(ctx context.Context) (card.Token, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
 		PIN: func(context.Context, card.PINRequest) ([]byte, error) {
 			asked++
 			return []byte("1234"), nil

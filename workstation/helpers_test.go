@@ -71,7 +71,7 @@ func testSessionOf(t *testing.T, p *virtual.Profile) (s *Session, asked *atomic.
 	}
 	asked = &atomic.Int32{}
 	s, err = OpenSession(context.Background(), SessionConfig{
-		Open: func(ctx context.Context) (*card.Card, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
+		Open: func(ctx context.Context) (card.Token, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
 		PIN: func(context.Context, card.PINRequest) ([]byte, error) {
 			asked.Add(1)
 			return []byte("1234"), nil

@@ -49,7 +49,7 @@ type Sender struct {
 	// authenticates with.
 	Session *Session
 	// Connect opens a gateway client authenticated with the card.
-	Connect func(ctx context.Context, c *card.Card) (*client.Client, error)
+	Connect func(ctx context.Context, c card.Token) (*client.Client, error)
 
 	mu sync.Mutex
 	cl *client.Client

@@ -24,8 +24,9 @@ const maxReopens = 3
 type SessionConfig struct {
 	// Open opens the card. It is called once by OpenSession, and again when
 	// the card was reset (by another program, or pulled and put back) in
-	// the middle of a session, at most 3 times.
-	Open func(ctx context.Context) (*card.Card, error)
+	// the middle of a session, at most 3 times. Either backend: a
+	// *card.Card (PC/SC) or a PKCS#11 token (signature/card/pkcs11).
+	Open func(ctx context.Context) (card.Token, error)
 	// PIN asks the holder for the PIN when the card needs it: once per
 	// session, once more after a reset. The session counts the entries
 	// (PINEntries). Nil: no PIN can be given.
@@ -42,18 +43,22 @@ type Session struct {
 	cfg        SessionConfig
 	holder     signature.Identity
 	situations []card.Situation
-	pins       atomic.Int64
+	// noSituations: the backend cannot read the billing situations (a
+	// PKCS#11 token); Check leaves them to the gateway.
+	noSituations bool
+	pins         atomic.Int64
 
 	mu      sync.Mutex
-	card    *card.Card
-	old     []*card.Card // cards opened before a reset, closed with the session
+	card    card.Token
+	old     []card.Token // cards opened before a reset, closed with the session
 	reopens int
 }
 
 // OpenSession opens the card and reads its holder from the signature
 // certificate, and its billing situations; no PIN is asked. A card whose
 // situation files cannot be read (card.ErrSituationMalformed) does not
-// open.
+// open. A backend that shows no situations (card.ErrNoSituations: a
+// PKCS#11 token) opens: Check then checks the holder only.
 func OpenSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	s := &Session{cfg: cfg}
 	c, err := s.open(ctx)
@@ -66,6 +71,9 @@ func OpenSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		return nil, err
 	}
 	sits, err := c.Situations(ctx)
+	if errors.Is(err, card.ErrNoSituations) {
+		s.noSituations, err = true, nil
+	}
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -75,7 +83,7 @@ func OpenSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 }
 
 // open opens the card with the session's counting PIN prompt.
-func (s *Session) open(ctx context.Context) (*card.Card, error) {
+func (s *Session) open(ctx context.Context) (card.Token, error) {
 	c, err := s.cfg.Open(ctx)
 	if err != nil {
 		return nil, err
@@ -99,7 +107,7 @@ func (s *Session) Situations() []card.Situation { return append([]card.Situation
 
 // Card is the card of the session (the one opened again after a reset).
 // The gateway client authenticates with it.
-func (s *Session) Card() *card.Card {
+func (s *Session) Card() card.Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.card
@@ -116,7 +124,10 @@ func (s *Session) PINEntries() int { return int(s.pins.Load()) }
 // sheet names the holder as its remplaçant, another one when it does not.
 // The error is a *SheetError with SIGNER_MISMATCH and/or
 // CARD_TYPE_FORBIDDEN (signature's codes), or SITUATION_UNKNOWN or
-// SITUATION_MAY_NOT_SIGN (this package's).
+// SITUATION_MAY_NOT_SIGN (this package's). A card whose backend shows no
+// billing situations (a PKCS#11 token: card.ErrNoSituations) is checked
+// on its holder only; the gateway's practices directory decides the
+// billing number, as it does for every sheet.
 func (s *Session) Check(sh *Sheet) error {
 	ps := ProblemsOf(signature.CheckSigner(s.holder, sh.Sheet.SignerID(), true))
 	for i := range ps {
@@ -133,7 +144,7 @@ func (s *Session) Check(sh *Sheet) error {
 			ps[i].Hint = "only a CPS may sign care sheets for billing"
 		}
 	}
-	if s.holder.NationalID != "" && s.holder.NationalID == sh.Sheet.SignerID() {
+	if !s.noSituations && s.holder.NationalID != "" && s.holder.NationalID == sh.Sheet.SignerID() {
 		if p := situationProblem(s.situations, sh.Sheet.Practitioner.Billing, sh.Sheet.Practitioner.Remplacant != nil); p != nil {
 			ps = append(ps, *p)
 		}
@@ -218,7 +229,7 @@ func (s *Session) Sign(ctx context.Context, sh *Sheet) ([]byte, error) {
 	so := signature.SignOptions{Now: s.cfg.Now}
 	for {
 		c := s.Card()
-		key, err := c.SignatureKey(ctx)
+		key, err := c.SigningKey(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +246,7 @@ func (s *Session) Sign(ctx context.Context, sh *Sheet) ([]byte, error) {
 // reopen opens the card again after a reset of was, unless another
 // goroutine did already. The earlier card stays open until Close (a
 // gateway connection authenticated with it may still be in use).
-func (s *Session) reopen(ctx context.Context, was *card.Card) error {
+func (s *Session) reopen(ctx context.Context, was card.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.card != was {

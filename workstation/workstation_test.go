@@ -280,7 +280,7 @@ func TestOpenSessionSituationMalformed(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = OpenSession(context.Background(), SessionConfig{
-		Open: func(ctx context.Context) (*card.Card, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
+		Open: func(ctx context.Context) (card.Token, error) { return card.Open(ctx, card.Loopback(v), card.Options{}) },
 	})
 	if !errors.Is(err, card.ErrSituationMalformed) || !strings.Contains(err.Error(), "D120") {
 		t.Fatalf("got %v, want ErrSituationMalformed naming file D120", err)
@@ -379,7 +379,7 @@ func TestSenderHoldsOtherPractitioner(t *testing.T) {
 
 	s, asked := testSession(t, "doctor")
 	connected := 0
-	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, *card.Card) (*client.Client, error) {
+	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, card.Token) (*client.Client, error) {
 		connected++
 		return nil, errors.New("no gateway in this test")
 	}}
@@ -401,7 +401,7 @@ func TestSenderHoldsOtherPractitioner(t *testing.T) {
 
 	// The holder's entries go; the other one stays.
 	srv, seen := gatewayStub(t, "000100001", "000300001")
-	sender = &Sender{Outbox: ob, Session: s, Connect: func(context.Context, *card.Card) (*client.Client, error) {
+	sender = &Sender{Outbox: ob, Session: s, Connect: func(context.Context, card.Token) (*client.Client, error) {
 		connected++
 		roots := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 		return client.New(client.Config{URL: srv.URL, Roots: roots})
@@ -452,7 +452,7 @@ func TestSenderHoldsOutsideSituations(t *testing.T) {
 	const key = "751000041-000100001"
 
 	s, asked := testSession(t, "doctor")
-	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, *card.Card) (*client.Client, error) {
+	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, card.Token) (*client.Client, error) {
 		t.Error("the sender connected to the gateway")
 		return nil, errors.New("no gateway in this test")
 	}}
@@ -477,7 +477,7 @@ func TestSenderOffline(t *testing.T) {
 	}
 	s, _ := testSession(t, "doctor")
 	srv, _ := gatewayStub(t, "", "")
-	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, *card.Card) (*client.Client, error) {
+	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, card.Token) (*client.Client, error) {
 		roots := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 		return client.New(client.Config{URL: srv.URL, Roots: roots})
 	}}
