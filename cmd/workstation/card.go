@@ -118,12 +118,17 @@ func cardInfo(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	h := info.Holder
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 1, ' ', 0)
+	fmt.Fprintf(w, "backend:\t%s\n", backendName(info.Backend))
 	fmt.Fprintf(w, "reader:\t%s\n", info.Reader)
 	typ := h.CardType
 	if typ == "" {
 		typ = "CPx"
 	}
-	fmt.Fprintf(w, "card:\t%s (%s)\n", typ, info.Model)
+	if info.Backend == card.BackendPKCS11 {
+		fmt.Fprintf(w, "card:\t%s\n", typ)
+	} else {
+		fmt.Fprintf(w, "card:\t%s (%s)\n", typ, info.Model)
+	}
 	fmt.Fprintf(w, "holder:\t%s\n", strings.TrimSpace(h.Surname+" "+h.GivenName))
 	switch {
 	case h.RPPS != "":
@@ -143,13 +148,13 @@ func cardInfo(ctx context.Context, env *cli.Env, args []string) error {
 		validity += " (valid)"
 	}
 	fmt.Fprintf(w, "certificates:\t%s\n", validity)
-	pin := fmt.Sprintf("%d tries left of %d", info.PIN.TriesLeft, info.PIN.MaxTries)
-	if info.PIN.TriesLeft == 0 {
-		pin = "BLOCKED (workstation card unblock)"
-	}
+	pin := describePIN(info.PIN)
 	fmt.Fprintf(w, "PIN:\t%s\n", pin)
 	sits, sitErr := c.Situations(ctx)
 	switch {
+	case errors.Is(sitErr, card.ErrNoSituations):
+		fmt.Fprintf(w, "situations:\tnot shown by a PKCS#11 module: the gateway checks the billing number\n")
+		sitErr = nil
 	case sitErr != nil:
 		fmt.Fprintf(w, "situations:\tunreadable\n")
 	case len(sits) == 0:
@@ -168,6 +173,30 @@ func cardInfo(ctx context.Context, env *cli.Env, args []string) error {
 		return cli.WithHint(sitErr, "the situation files are read in fsegate's own layout (docs/card.md), which a real CPS does not use")
 	}
 	return nil
+}
+
+// backendName says how the card is reached, for card info and doctor.
+func backendName(b string) string {
+	if b == card.BackendPKCS11 {
+		return "PKCS#11 module"
+	}
+	return "PC/SC (pcscd, fsegate's own APDUs)"
+}
+
+// describePIN is the PIN line of card info: a PKCS#11 module tells only
+// flags (locked, final try, count low), not the counts.
+func describePIN(p card.PINStatus) string {
+	switch {
+	case p.TriesLeft == 0:
+		return "BLOCKED (workstation card unblock)"
+	case p.MaxTries == 0 && p.TriesLeft < 0:
+		return "tries left not told by the module"
+	case p.MaxTries == 0 && p.TriesLeft == 1:
+		return "LAST try before the card blocks (as the module tells)"
+	case p.MaxTries == 0:
+		return fmt.Sprintf("count low: %d tries left at most (as the module tells)", p.TriesLeft)
+	}
+	return fmt.Sprintf("%d tries left of %d", p.TriesLeft, p.MaxTries)
 }
 
 // describeSituation is one line of 'card info': "751000017 liberal,
@@ -230,7 +259,12 @@ func cardUnblock(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		defer clear(newPIN)
 	}
-	if err := c.Unblock(ctx, code, newPIN); err != nil {
+	pc, ok := c.(*card.Card)
+	if !ok {
+		return cli.WithHint(errors.New("card unblock: not through a PKCS#11 module (--pkcs11)"),
+			"unblock with the middleware's own tool (Cryptolib CPS: the ANS's CPS management tool), or drop --pkcs11 to unblock through pcscd")
+	}
+	if err := pc.Unblock(ctx, code, newPIN); err != nil {
 		if errors.Is(err, card.ErrWrongPIN) {
 			return cli.WithHint(err, "the unblock code is on the letter that came with the card")
 		}

@@ -21,6 +21,8 @@ type config struct {
 	Gateway      string `yaml:"gateway"`       // --gateway
 	GatewayRoots string `yaml:"gateway_roots"` // --gateway-roots
 	Reader       string `yaml:"reader"`        // --reader
+	PKCS11       string `yaml:"pkcs11"`        // --pkcs11
+	PKCS11Token  string `yaml:"pkcs11_token"`  // --pkcs11-token
 	Outbox       string `yaml:"outbox"`        // --outbox
 	Billing      string `yaml:"billing"`       // --billing
 	PINFile      string `yaml:"pin_file"`      // --pin-file
@@ -84,6 +86,7 @@ func applyConfig(fs *flag.FlagSet, path string, env *cli.Env) (*config, error) {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	for name, v := range map[string]string{
 		"gateway": c.Gateway, "gateway-roots": c.GatewayRoots, "reader": c.Reader,
+		"pkcs11": c.PKCS11, "pkcs11-token": c.PKCS11Token,
 		"outbox": c.Outbox, "billing": c.Billing, "pin-file": c.PINFile,
 		"pin-command": c.PINCommand, "listen": c.Listen, "token-file": c.TokenFile,
 	} {

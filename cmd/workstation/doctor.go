@@ -99,13 +99,17 @@ func runDoctor(ctx context.Context, env *cli.Env, args []string) error {
 	return nil
 }
 
-// doctorCard checks pcscd, the readers, the card and its certificates. It
-// returns the open card (nil when there is none), with no PIN prompt.
-func doctorCard(ctx context.Context, d *doctorReport, cf *cardFlags, env *cli.Env) *card.Card {
+// doctorCard checks pcscd, the readers (or the PKCS#11 module), the card
+// and its certificates. It returns the open card (nil when there is
+// none), with no PIN prompt.
+func doctorCard(ctx context.Context, d *doctorReport, cf *cardFlags, env *cli.Env) card.Token {
 	virtual := env.Getenv("FSEGATE_VIRTUAL_CARD") != "" && env.Dev()
-	if virtual {
+	switch {
+	case cf.PKCS11 != "" || cf.PKCS11Token != "":
+		d.ok("backend", "PKCS#11 module "+cf.PKCS11+" (pcscd not checked: the module reaches the card its own way)")
+	case virtual:
 		d.ok("pcscd", "not used: in-process virtual card (FSEGATE_VIRTUAL_CARD, development)")
-	} else {
+	default:
 		rs, err := card.Readers(ctx)
 		switch {
 		case errors.Is(err, card.ErrNoPCSC):
@@ -168,7 +172,7 @@ func doctorCard(ctx context.Context, d *doctorReport, cf *cardFlags, env *cli.En
 		return nil
 	}
 	h := info.Holder
-	d.ok("card", fmt.Sprintf("%s %s %s (%s, %s) in %q", info.Model, h.CardType, h.GivenName+" "+h.Surname, h.ProfessionLabel, h.NationalID, info.Reader))
+	d.ok("card", fmt.Sprintf("%s %s %s (%s, %s) in %q, through %s", info.Model, h.CardType, h.GivenName+" "+h.Surname, h.ProfessionLabel, h.NationalID, info.Reader, backendName(info.Backend)))
 	if info.Model.Contactless() {
 		d.fail("card", "read without contact: it cannot sign", "put the card in a contact reader")
 	}
@@ -187,6 +191,10 @@ func doctorCard(ctx context.Context, d *doctorReport, cf *cardFlags, env *cli.En
 	switch p := info.PIN; {
 	case p.TriesLeft == 0:
 		d.fail("PIN", "blocked", "workstation card unblock (with the 8-digit unblock code of the card's letter)")
+	case p.MaxTries == 0 && p.TriesLeft > 0:
+		d.warn("PIN", describePIN(p), "a wrong PIN was entered: the card blocks at 0; check the PIN before the next entry")
+	case p.MaxTries == 0:
+		d.ok("PIN", describePIN(p))
 	case p.MaxTries > 0 && p.TriesLeft < p.MaxTries:
 		d.warn("PIN", fmt.Sprintf("%d of %d tries left", p.TriesLeft, p.MaxTries), "a wrong PIN was entered: the card blocks at 0; check the PIN before the next entry")
 	default:
@@ -221,7 +229,7 @@ func doctorRevocation(ctx context.Context, d *doctorReport, env *cli.Env, auth *
 
 // doctorGateway checks that the gateway answers, that its certificate is
 // trusted, that it accepts the card, and the clock skew.
-func doctorGateway(ctx context.Context, d *doctorReport, gf *gatewayFlags, c *card.Card) {
+func doctorGateway(ctx context.Context, d *doctorReport, gf *gatewayFlags, c card.Token) {
 	cl, err := gf.client(ctx, nil)
 	if err != nil {
 		d.fail("gateway", err.Error(), "fix --gateway or the configuration")

@@ -31,7 +31,7 @@ func addGatewayFlags(fs *flag.FlagSet, env *cli.Env) *gatewayFlags {
 
 // connect opens the card and a gateway client authenticated with it;
 // closing releases both.
-func connect(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags) (*card.Card, *client.Client, func(), error) {
+func connect(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags) (card.Token, *client.Client, func(), error) {
 	c, err := cf.open(ctx, env)
 	if err != nil {
 		return nil, nil, nil, err
@@ -46,7 +46,7 @@ func connect(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags)
 
 // client connects to the gateway with the card's authentication key as
 // TLS client certificate (TLS 1.2: the card signs PKCS#1 v1.5 only).
-func (g *gatewayFlags) client(ctx context.Context, c *card.Card) (*client.Client, error) {
+func (g *gatewayFlags) client(ctx context.Context, c card.Token) (*client.Client, error) {
 	var roots *x509.CertPool
 	switch {
 	case g.Roots != "":

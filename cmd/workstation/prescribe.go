@@ -155,7 +155,7 @@ func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
 			chain = append(chain, ca)
 		}
 	}
-	key, err := c.SignatureKey(ctx)
+	key, err := c.SigningKey(ctx)
 	if err != nil {
 		return cardHint(err)
 	}

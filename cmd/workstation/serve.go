@@ -269,14 +269,14 @@ func (s *server) openCard(ctx context.Context) (*workstation.Session, *workstati
 		prompt = commandPrompt(s.pinCommand)
 	}
 	sess, err := workstation.OpenSession(context.WithoutCancel(ctx), workstation.SessionConfig{
-		Open: func(ctx context.Context) (*card.Card, error) { return s.cf.open(ctx, s.env) },
+		Open: func(ctx context.Context) (card.Token, error) { return s.cf.open(ctx, s.env) },
 		PIN:  prompt,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	s.sess = sess
-	s.sender = &workstation.Sender{Outbox: s.ob, Session: sess, Connect: func(ctx context.Context, c *card.Card) (*client.Client, error) {
+	s.sender = &workstation.Sender{Outbox: s.ob, Session: sess, Connect: func(ctx context.Context, c card.Token) (*client.Client, error) {
 		return s.gf.client(context.WithoutCancel(ctx), c)
 	}}
 	return s.sess, s.sender, nil

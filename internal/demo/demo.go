@@ -22,7 +22,7 @@ import (
 // Config is one demo run.
 type Config struct {
 	Client *client.Client // connected with the card's TLS certificate
-	Card   *card.Card     // PIN prompt set, or PIN already verified
+	Card   card.Token     // either backend; PIN prompt set, or PIN already verified
 	Count  int            // sheets to send (20 by default)
 	Seed   uint64         // generator seed
 	Now    func() time.Time
@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := cfg.Card.SignatureKey(ctx)
+	key, err := cfg.Card.SigningKey(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("signature key: %w", err)
 	}
