@@ -172,7 +172,11 @@ func doctorCard(ctx context.Context, d *doctorReport, cf *cardFlags, env *cli.En
 		return nil
 	}
 	h := info.Holder
-	d.ok("card", fmt.Sprintf("%s %s %s (%s, %s) in %q, through %s", info.Model, h.CardType, h.GivenName+" "+h.Surname, h.ProfessionLabel, h.NationalID, info.Reader, backendName(info.Backend)))
+	model := info.Model.String() + " "
+	if info.Backend == card.BackendPKCS11 {
+		model = "" // a PKCS#11 module does not show the ATR
+	}
+	d.ok("card", fmt.Sprintf("%s%s %s (%s, %s) in %q, through %s", model, h.CardType, h.GivenName+" "+h.Surname, h.ProfessionLabel, h.NationalID, info.Reader, backendName(info.Backend)))
 	if info.Model.Contactless() {
 		d.fail("card", "read without contact: it cannot sign", "put the card in a contact reader")
 	}

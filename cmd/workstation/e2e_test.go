@@ -21,6 +21,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/internal/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
@@ -198,6 +199,25 @@ func TestGatewayScripts(t *testing.T) {
 			e.Setenv("FSEGATE_DEV", "1")
 			e.Setenv("FSEGATE_VIRTUAL_CARD", "doctor")
 			e.Setenv("FSEGATE_PIN", "1234")
+			return nil
+		},
+	})
+}
+
+// TestGatewayScriptsPKCS11 runs testdata/pkcs11/*.txt against a real
+// gateway ($GATEWAY) with the doctor's keys in a SoftHSM2 token ($PKCS11,
+// the module; SOFTHSM2_CONF points at the token).
+func TestGatewayScriptsPKCS11(t *testing.T) {
+	mod := testenv.SoftHSM(t, "doctor", "1234")
+	g := newTestGateway(t)
+	g.start()
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/pkcs11",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("GATEWAY", g.URL)
+			e.Setenv("FSEGATE_DEV", "1")
+			e.Setenv("PKCS11", mod)
+			e.Setenv("SOFTHSM2_CONF", os.Getenv("SOFTHSM2_CONF"))
 			return nil
 		},
 	})
