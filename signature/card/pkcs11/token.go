@@ -454,6 +454,19 @@ func mapErr(err error) error {
 	return err
 }
 
+// mapErrPresence is mapErr, and card.ErrCardRemoved when the token has
+// left its slot (OpenSC answers CKR_GENERAL_ERROR to a command whose card
+// was pulled out).
+func (t *Token) mapErrPresence(err error) error {
+	if pe, ok := err.(p11.Error); ok && (pe == p11.CKR_GENERAL_ERROR || pe == p11.CKR_DEVICE_ERROR || pe == p11.CKR_FUNCTION_FAILED) {
+		_, _ = t.mod.ctx.GetSlotList(true) // OpenSC detects cards again here
+		if si, serr := t.mod.ctx.GetSlotInfo(t.slot); serr != nil || si.Flags&p11.CKF_TOKEN_PRESENT == 0 {
+			return fmt.Errorf("%w (%v)", card.ErrCardRemoved, pe)
+		}
+	}
+	return mapErr(err)
+}
+
 // sign signs data with k and mechanism mech, logging in first when the key
 // is not visible or the token says the user is not logged in.
 func (t *Token) sign(ctx context.Context, k *keyRef, mech uint, data []byte, isSig bool) ([]byte, error) {
@@ -489,7 +502,7 @@ func (t *Token) sign(ctx context.Context, k *keyRef, mech uint, data []byte, isS
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("pkcs11: sign: %w", mapErr(err))
+			return nil, fmt.Errorf("pkcs11: sign: %w", t.mapErrPresence(err))
 		}
 		return out, nil
 	}
