@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/go-pdf/fpdf"
+
+	"github.com/fsegate/fsegate/internal/testenv"
 )
 
 func samplePDF(t testing.TB) []byte {
@@ -77,26 +77,9 @@ func TestSignVerifyPDF(t *testing.T) {
 // TestPdfsigInterop: poppler's pdfsig reports our signature valid and the
 // certificate trusted once the test root is in its NSS database.
 func TestPdfsigInterop(t *testing.T) {
-	pdfsig, err1 := exec.LookPath("pdfsig")
-	certutil, err2 := exec.LookPath("certutil")
-	if err1 != nil || err2 != nil {
-		t.Fatal("pdfsig or certutil not found: run 'make deps' (Debian packages poppler-utils, libnss3-tools)")
-	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "nssdb")
-	os.Mkdir(db, 0o700)
-	run := func(name string, args ...string) string {
-		out, err := exec.Command(name, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-		return string(out)
-	}
-	run(certutil, "-N", "--empty-password", "-d", "sql:"+db)
-	run(certutil, "-A", "-d", "sql:"+db, "-n", "fsegate-test-root", "-t", "CT,C,C", "-i", filepath.Join(fixtures.Dir(), "pki", "root.crt"))
-	file := filepath.Join(dir, "rx.pdf")
+	file := filepath.Join(t.TempDir(), "rx.pdf")
 	os.WriteFile(file, signSamplePDF(t, "doctor"), 0o600)
-	out := run(pdfsig, "-nssdir", "sql:"+db, file)
+	out := testenv.Pdfsig(t, file)
 	for _, want := range []string{"Signature is Valid", "Certificate is Trusted", "Total document signed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("pdfsig output lacks %q:\n%s", want, out)
