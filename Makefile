@@ -14,7 +14,7 @@ SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 20s
 BENCHTIME ?= 1s
-DEB_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools xmlsec1 poppler-utils libnss3-tools chromium gcc pkg-config
+DEB_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools xmlsec1 poppler-utils libnss3-tools chromium gcc pkg-config softhsm2 nodejs npm
 
 .PHONY: deps build test run demo bench loadtest fuzz fixtures ci help
 

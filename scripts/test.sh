@@ -4,6 +4,9 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
+# The outside verifiers the tests run: xadesjs (npm ci from the lock file,
+# nothing fetched once installed).
+"$here/xadesjs.sh" || exit 1
 echo "== go vet ./..."
 go vet ./... || exit 1
 echo "== go test -race ./... (pcscd with vpcd readers, embedded NATS per test)"
