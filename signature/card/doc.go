@@ -20,11 +20,15 @@
 // Card.AuthenticationKey and Card.TLSCertificate (crypto/tls client
 // authentication: cap the tls.Config at TLS 1.2); Card.SignBatch (one PIN
 // entry for many signatures, resumable); Readers, WaitForCard. Close
-// resets the card. docs/card.md has the APDUs and the virtual card.
+// resets the card. Token is the card whichever way it is reached: *Card
+// (PC/SC) or a PKCS#11 module's token (package signature/card/pkcs11); both
+// give a Key (SigningKey) and a TLSCertificate. docs/card.md has the APDUs,
+// both backends and the virtual card.
 //
 // Errors: status words are typed (*StatusError: ErrWrongPIN with
 // TriesLeft, ErrPINBlocked, ...) and compare with errors.Is; the reader
 // errors are ErrNoPCSC, ErrNoReader, ErrNoCard, ErrCardRemoved, ErrNotCPS,
 // ErrContactless; a situation file that is not a record of fsegate's
-// layout is ErrSituationMalformed.
+// layout is ErrSituationMalformed; a backend that shows no situations
+// returns ErrNoSituations.
 package card
