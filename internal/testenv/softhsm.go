@@ -33,6 +33,24 @@ func SoftHSMModule(t testing.TB) string {
 	return ""
 }
 
+// OpenSCModule is the path of OpenSC's PKCS#11 module; the test fails
+// (make deps installs opensc) when it is not installed.
+func OpenSCModule(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{
+		"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+		"/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
+		"/usr/lib/opensc-pkcs11.so",
+		"/usr/lib64/opensc-pkcs11.so",
+	} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("testenv: OpenSC's PKCS#11 module (opensc-pkcs11.so) not found: run 'make deps' (Debian package opensc)")
+	return ""
+}
+
 // The ids of the keys in a SoftHSM token: the virtual card's
 // (signature/card/virtual, the PrKDF of a real CPx).
 const (

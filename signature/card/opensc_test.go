@@ -19,23 +19,6 @@ import (
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 
-// openscModule finds OpenSC's PKCS#11 module.
-func openscModule(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{
-		"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-		"/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-		"/usr/lib/opensc-pkcs11.so",
-		"/usr/lib64/opensc-pkcs11.so",
-	} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("OpenSC's PKCS#11 module (opensc-pkcs11.so) not found: install the Debian packages opensc and opensc-pkcs11 (make deps)")
-	return ""
-}
-
 type tools struct {
 	t   *testing.T
 	env []string
@@ -65,7 +48,7 @@ func (x tools) run(wantOK bool, name string, args ...string) string {
 // chosen by its index in pcscd's list (OpenSC lists readers in the same
 // order).
 func TestOpenSC(t *testing.T) {
-	module := openscModule(t)
+	module := testenv.OpenSCModule(t)
 	v, err := virtual.Open("doctor", virtual.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,31 +15,13 @@ import (
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 
-// openscModule finds OpenSC's PKCS#11 module; the test fails (make deps)
-// when it is not installed.
-func openscModule(t testing.TB) string {
-	t.Helper()
-	for _, p := range []string{
-		"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-		"/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-		"/usr/lib/opensc-pkcs11.so",
-		"/usr/lib64/opensc-pkcs11.so",
-	} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("OpenSC's PKCS#11 module (opensc-pkcs11.so) not found: run 'make deps' (Debian package opensc)")
-	return ""
-}
-
 // openscToken puts a virtual card of profile in a vpcd reader of pcscd and
 // opens it through OpenSC's PKCS#11 module, the token named by its slot
 // description (the reader's name). OPENSC_CONF gives OpenSC room for
 // every reader of pcscd.
 func openscToken(t testing.TB, profile string, prompt card.PINPrompt) (*pkcs11.Token, *virtual.CPS, string) {
 	t.Helper()
-	mod := openscModule(t)
+	mod := testenv.OpenSCModule(t)
 	v, err := virtual.Open(profile, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)

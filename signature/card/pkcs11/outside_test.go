@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-pdf/fpdf"
-
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/testenv"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
@@ -87,21 +84,7 @@ func TestOutsideVerifiersBatch(t *testing.T) {
 				}
 			}
 
-			pdf := fpdf.New("P", "mm", "A4", "")
-			pdf.AddPage()
-			pdf.SetFont("Helvetica", "", 12)
-			pdf.Cell(40, 10, "Ordonnance RX-"+b.name)
-			var doc bytes.Buffer
-			if err := pdf.Output(&doc); err != nil {
-				t.Fatal(err)
-			}
-			cas, _ := fixtures.ReadFile("pki/persons-ca.crt")
-			ca, _ := signature.ParseCertificates(cas)
-			signed, err := signature.SignPDF(ctx, doc.Bytes(), key, []*x509.Certificate{key.Certificate(), ca[0]},
-				signature.PDFSignOptions{Now: time.Now, Name: "Dr test", Reason: "prescription"})
-			if err != nil {
-				t.Fatalf("sign the PDF: %v", err)
-			}
+			signed := signPDF(t, key, time.Now())
 			f := filepath.Join(dir, "rx.pdf")
 			if err := os.WriteFile(f, signed, 0o600); err != nil {
 				t.Fatal(err)

@@ -91,21 +91,7 @@ func TestSoftHSMSignSheetAndPrescription(t *testing.T) {
 		t.Errorf("signer = %q", res.Signer.NationalID)
 	}
 
-	f := fpdf.New("P", "mm", "A4", "")
-	f.AddPage()
-	f.SetFont("Helvetica", "", 12)
-	f.Cell(40, 10, "Ordonnance RX1")
-	var doc bytes.Buffer
-	if err := f.Output(&doc); err != nil {
-		t.Fatal(err)
-	}
-	cas, _ := fixtures.ReadFile("pki/persons-ca.crt")
-	ca, _ := signature.ParseCertificates(cas)
-	pdf, err := signature.SignPDF(ctx, doc.Bytes(), key, []*x509.Certificate{key.Certificate(), ca[0]},
-		signature.PDFSignOptions{Now: func() time.Time { return now.Add(-time.Hour) }, Name: "Dr test", Reason: "prescription RX1"})
-	if err != nil {
-		t.Fatalf("sign the PDF: %v", err)
-	}
+	pdf := signPDF(t, key, now.Add(-time.Hour))
 	if _, err := v.VerifyPDF(pdf); err != nil {
 		t.Fatalf("verify the PDF: %v", err)
 	}
@@ -223,6 +209,28 @@ func tlsServer(t testing.TB) (net.Listener, *signature.TrustStore) {
 	}
 	t.Cleanup(func() { ln.Close() })
 	return ln, ts
+}
+
+// signPDF signs a one-page prescription with key, its chain the persons
+// CA, at signing time at.
+func signPDF(t testing.TB, key card.Key, at time.Time) []byte {
+	t.Helper()
+	f := fpdf.New("P", "mm", "A4", "")
+	f.AddPage()
+	f.SetFont("Helvetica", "", 12)
+	f.Cell(40, 10, "Ordonnance RX1")
+	var doc bytes.Buffer
+	if err := f.Output(&doc); err != nil {
+		t.Fatal(err)
+	}
+	cas, _ := fixtures.ReadFile("pki/persons-ca.crt")
+	ca, _ := signature.ParseCertificates(cas)
+	pdf, err := signature.SignPDF(t.Context(), doc.Bytes(), key, []*x509.Certificate{key.Certificate(), ca[0]},
+		signature.PDFSignOptions{Now: func() time.Time { return at }, Name: "Dr test", Reason: "prescription RX1"})
+	if err != nil {
+		t.Fatalf("sign the PDF: %v", err)
+	}
+	return pdf
 }
 
 func TestParseURI(t *testing.T) {
