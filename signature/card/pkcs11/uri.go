@@ -36,7 +36,7 @@ func ParseURI(s string) (URI, error) {
 	var u URI
 	rest, ok := strings.CutPrefix(s, "pkcs11:")
 	if !ok {
-		return u, fmt.Errorf("%w %q: does not start with pkcs11:", errURI, s)
+		return u, fmt.Errorf("%w %q: the scheme is not pkcs11", errURI, s)
 	}
 	path, query, _ := strings.Cut(rest, "?")
 	if path != "" {
