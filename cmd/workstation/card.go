@@ -20,8 +20,8 @@ const cardUsage = `workstation card — the CPS card in the reader
 
 Usage:
   workstation card list
-  workstation card info [--reader NAME]
-  workstation card verify-pin [--reader NAME] [--pin-file FILE]
+  workstation card info [--reader NAME | --pkcs11 MODULE [--pkcs11-token URI]]
+  workstation card verify-pin [--reader NAME | --pkcs11 MODULE [--pkcs11-token URI]] [--pin-file FILE]
   workstation card unblock [--reader NAME] [--code-file FILE] [--new-pin-file FILE]
 
 list        the readers pcscd sees, whether a card is in each, and which
@@ -33,6 +33,10 @@ verify-pin  checks the PIN (the card blocks after 3 wrong entries)
 unblock     resets a blocked PIN with the 8-digit unblock code from the
             card's letter; with a new PIN the PIN becomes that one
 
+With --pkcs11 MODULE the card is reached through that PKCS#11 module (the
+ANS's Cryptolib CPS, OpenSC) instead of pcscd; --pkcs11-token URI (RFC 7512)
+names the token when there are several. Every signing command takes both.
+
 The PIN comes from --pin-file, else FSEGATE_PIN, else a prompt without echo.
 The unblock code from --code-file, else FSEGATE_UNBLOCK_CODE, else a prompt;
 the new PIN from --new-pin-file, else FSEGATE_NEW_PIN (none: the PIN stays).
@@ -40,6 +44,7 @@ the new PIN from --new-pin-file, else FSEGATE_NEW_PIN (none: the PIN stays).
 Examples:
   workstation card list
   workstation card info --reader "fsegate vpcd 0 00 00"
+  workstation card info --pkcs11 /usr/lib/libcps3_pkcs11_lux.so --pkcs11-token 'pkcs11:token=CPS'
   FSEGATE_PIN=1234 workstation card verify-pin
   workstation card unblock --code-file code.txt
 `
