@@ -126,7 +126,7 @@ const (
 	allBut6    = 0x1ff &^ (1 << 6) // sheet: all but Prescription
 	allBut6of7 = 0x7f &^ (1 << 6)  // practitioner: all but FINESS (and Remplacant, the 8th)
 	all3       = 0x7
-	allBut6of8 = 0xff &^ (1 << 6)  // patient: all but AMC
+	allBut6of8 = 0xff &^ (1 << 6) // patient: all but AMC
 	all2       = 0x3
 	ngapReq    = 0x1f &^ (1 << 2) // all but Label
 	ccamReq    = 0xf &^ (1 << 1)
