@@ -34,6 +34,7 @@ const (
 	CodeCardTypeForbidden   Code = "CARD_TYPE_FORBIDDEN"
 	CodePDFMalformed        Code = "PDF_MALFORMED"
 	CodePDFIncompleteCover  Code = "PDF_INCOMPLETE_COVERAGE"
+	CodePDFEmbeddedTooLarge Code = "PDF_EMBEDDED_TOO_LARGE"
 	CodePrescriptionInvalid Code = "PRESCRIPTION_DATA_INVALID"
 )
 
@@ -70,6 +71,7 @@ func Codes() []CodeInfo {
 		{CodeCardTypeForbidden, 403, "this card type may not sign for billing"},
 		{CodePDFMalformed, 400, "the PDF or its signature dictionary cannot be read"},
 		{CodePDFIncompleteCover, 422, "the PDF signature does not cover the whole file"},
+		{CodePDFEmbeddedTooLarge, 413, "the PDF's embedded files are too many or inflate past the limit"},
 		{CodePrescriptionInvalid, 422, "the prescription's embedded data is missing or does not match its 2D code"},
 	}
 }

@@ -67,22 +67,67 @@ func SignPDF(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x50
 	return out.Bytes(), nil
 }
 
+// MaxPDFEmbedded is how many bytes the embedded files of a PDF may inflate
+// to, all together, and MaxPDFEmbeddedFiles how many there may be; past
+// either VerifyPDF refuses the PDF (PDF_EMBEDDED_TOO_LARGE). A few kilobytes
+// of deflated zeros inflate to megabytes: the limit is on what they
+// inflate to, checked without keeping it.
+const (
+	MaxPDFEmbedded      = 1 << 20
+	MaxPDFEmbeddedFiles = 16
+)
+
+// maxPDFTreeNodes bounds the nodes of a tree VerifyPDF walks (signature
+// fields, embedded files): kids may point to one node many times over.
+const maxPDFTreeNodes = 1024
+
 // PDFResult is what VerifyPDF found.
 type PDFResult struct {
 	Signer      Identity
 	SigningTime time.Time // claimed by the signer (unsigned by any TSA)
-	// Attachments are the document's embedded files, by name; they are
-	// covered by the signature (which covers the whole file).
-	Attachments map[string][]byte
 	// Keywords and Subject of the document information dictionary.
 	Keywords, Subject string
+
+	files map[string]pdf.Value // embedded files by name, once verified
 }
+
+// Attachment reads one embedded file of the document by its name (the
+// file specification's UF, else F, else its key in the name tree). Only a
+// PDF VerifyPDF accepted has any: its files are covered by the signature
+// (which covers the whole file) and were measured within MaxPDFEmbedded.
+// A name the document does not hold gives ErrNoAttachment.
+func (r *PDFResult) Attachment(name string) (data []byte, err error) {
+	f, ok := r.files[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNoAttachment, name)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			data, err = nil, &VerifyError{Problems: fail(CodePDFMalformed, "", "embedded file %q cannot be read", name)}
+		}
+	}()
+	var b bytes.Buffer
+	if _, err := inflate(&b, f, MaxPDFEmbedded); err != nil {
+		return nil, &VerifyError{Problems: fail(CodePDFMalformed, "", "embedded file %q: %v", name, err)}
+	}
+	if b.Len() > MaxPDFEmbedded {
+		return nil, &VerifyError{Problems: fail(CodePDFEmbeddedTooLarge, "", "embedded file %q inflates to more than %d bytes", name, MaxPDFEmbedded)}
+	}
+	return b.Bytes(), nil
+}
+
+// ErrNoAttachment is PDFResult.Attachment's error for a name the document
+// does not hold.
+var ErrNoAttachment = errors.New("no such embedded file")
 
 // VerifyPDF verifies a signed PDF: exactly one signature, whose byte range
 // starts at 0 and reaches the end of the file (no update appended after
 // signing), a valid CMS signature (pdfsign/verify), and our own checks of
 // the signer's certificate: RSA ≥ 2048, nonRepudiation, chain to the
-// verifier's roots, validity at the signing time, revocation now.
+// verifier's roots, validity at the signing time, revocation now. Only
+// then are the embedded files looked at: at most MaxPDFEmbeddedFiles,
+// inflating to MaxPDFEmbedded bytes together, measured as they inflate and
+// not kept (PDFResult.Attachment reads the one a caller needs).
 func (v *Verifier) VerifyPDF(data []byte) (res *PDFResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -120,7 +165,7 @@ func (v *Verifier) VerifyPDF(data []byte) (res *PDFResult, err error) {
 		return nil, &VerifyError{Problems: fail(CodeSignatureInvalid, "", "no signer certificate")}
 	}
 	cert := s.Certificates[0].Certificate
-	res = &PDFResult{Signer: IdentityOf(cert), Attachments: attachments(rdr)}
+	res = &PDFResult{Signer: IdentityOf(cert)}
 	info := rdr.Trailer().Key("Info")
 	res.Keywords, res.Subject = info.Key("Keywords").Text(), info.Key("Subject").Text()
 	var ps []Problem
@@ -158,18 +203,25 @@ func (v *Verifier) VerifyPDF(data []byte) (res *PDFResult, err error) {
 	if len(ps) > 0 {
 		return res, &VerifyError{Problems: ps}
 	}
+	files, ps := embeddedFiles(rdr)
+	if len(ps) > 0 {
+		return res, &VerifyError{Problems: ps}
+	}
+	res.files = files
 	return res, nil
 }
 
 // signatureFields lists the signature values (/V of /FT /Sig fields).
 func signatureFields(rdr *pdf.Reader) []pdf.Value {
 	var out []pdf.Value
+	visits := 0
 	var walk func(fields pdf.Value, depth int)
 	walk = func(fields pdf.Value, depth int) {
 		if depth > 8 {
 			return
 		}
-		for i := 0; i < fields.Len(); i++ {
+		for i := 0; i < fields.Len() && visits < maxPDFTreeNodes; i++ {
+			visits++
 			f := fields.Index(i)
 			if f.Key("FT").Name() == "Sig" && !f.Key("V").IsNull() {
 				out = append(out, f.Key("V"))
@@ -181,16 +233,26 @@ func signatureFields(rdr *pdf.Reader) []pdf.Value {
 	return out
 }
 
-// attachments reads the document's embedded files (Names/EmbeddedFiles).
-func attachments(rdr *pdf.Reader) map[string][]byte {
-	out := map[string][]byte{}
+// embeddedFiles finds the document's embedded files (Names/EmbeddedFiles)
+// and measures what they inflate to, together, keeping none of it: past
+// MaxPDFEmbeddedFiles files or MaxPDFEmbedded bytes, PDF_EMBEDDED_TOO_LARGE;
+// two files of one name or one that cannot be read, PDF_MALFORMED.
+func embeddedFiles(rdr *pdf.Reader) (map[string]pdf.Value, []Problem) {
+	out := map[string]pdf.Value{}
+	var ps []Problem
+	var total int64
+	visits := 0
 	var walk func(node pdf.Value, depth int)
 	walk = func(node pdf.Value, depth int) {
 		if depth > 8 {
 			return
 		}
+		if visits++; visits > maxPDFTreeNodes {
+			ps = fail(CodePDFMalformed, "", "the embedded files' name tree has more than %d nodes", maxPDFTreeNodes)
+			return
+		}
 		names := node.Key("Names")
-		for i := 0; i+1 < names.Len(); i += 2 {
+		for i := 0; i+1 < names.Len() && ps == nil; i += 2 {
 			fs := names.Index(i + 1)
 			name := fs.Key("UF").Text()
 			if name == "" {
@@ -203,20 +265,51 @@ func attachments(rdr *pdf.Reader) map[string][]byte {
 			if f.IsNull() {
 				continue
 			}
-			rc := f.Reader()
-			b, err := io.ReadAll(io.LimitReader(rc, 16<<20))
-			rc.Close()
-			if err == nil {
-				out[name] = b
+			if _, dup := out[name]; dup {
+				ps = fail(CodePDFMalformed, "", "two embedded files are named %q", name)
+				return
+			}
+			if len(out) == MaxPDFEmbeddedFiles {
+				ps = fail(CodePDFEmbeddedTooLarge, "", "more than %d embedded files", MaxPDFEmbeddedFiles)
+				return
+			}
+			out[name] = f
+			n, err := inflate(io.Discard, f, MaxPDFEmbedded-total)
+			if err != nil {
+				ps = fail(CodePDFMalformed, "", "embedded file %q: %v", name, err)
+				return
+			}
+			if total += n; total > MaxPDFEmbedded {
+				ps = fail(CodePDFEmbeddedTooLarge, "", "the embedded files inflate to more than %d bytes", MaxPDFEmbedded)
+				return
 			}
 		}
 		kids := node.Key("Kids")
-		for i := 0; i < kids.Len(); i++ {
+		for i := 0; i < kids.Len() && ps == nil; i++ {
 			walk(kids.Index(i), depth+1)
 		}
 	}
 	walk(rdr.Trailer().Key("Root").Key("Names").Key("EmbeddedFiles"), 0)
-	return out
+	return out, ps
+}
+
+// inflate copies an embedded file stream to w, stopping one byte past
+// limit: it returns how many bytes it copied (limit+1 when the file is
+// larger). Only unfiltered and FlateDecode streams without predictor are
+// read (the reader allocates what a predictor's parameters ask).
+func inflate(w io.Writer, f pdf.Value, limit int64) (int64, error) {
+	switch filter := f.Key("Filter"); {
+	case filter.IsNull():
+	case filter.Name() == "FlateDecode", filter.Len() == 1 && filter.Index(0).Name() == "FlateDecode":
+		if !f.Key("DecodeParms").IsNull() {
+			return 0, errors.New("decode parameters are not allowed")
+		}
+	default:
+		return 0, errors.New("only FlateDecode is allowed")
+	}
+	rc := f.Reader()
+	defer rc.Close()
+	return io.Copy(w, io.LimitReader(rc, max(limit, 0)+1))
 }
 
 func rsaBits(c *x509.Certificate) int {

@@ -424,21 +424,17 @@ func (m *Main) postPrescription(w http.ResponseWriter, r *http.Request, c *calle
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "prescriber": prescriber, "signed_at": res.SigningTime})
 }
 
-// prescriptionID finds the prescription id in the PDF: the "id" of the
-// structured data 'workstation prescribe' embeds (prescription.json), an
-// "id" attachment, a "prescription-id:" keyword, or the subject.
+// prescriptionID finds the prescription id in a verified PDF: the "id" of
+// the structured data 'workstation prescribe' embeds (prescription.json,
+// the one embedded file read), a "prescription-id:" keyword, or the
+// subject.
 func prescriptionID(res *signature.PDFResult) string {
-	if b, ok := res.Attachments["prescription.json"]; ok {
+	if b, err := res.Attachment("prescription.json"); err == nil {
 		var rx struct {
 			ID string `json:"id"`
 		}
 		if json.Unmarshal(b, &rx) == nil && rx.ID != "" {
 			return rx.ID
-		}
-	}
-	for _, k := range []string{"id", "prescription-id", "prescription.id"} {
-		if b, ok := res.Attachments[k]; ok {
-			return strings.TrimSpace(string(b))
 		}
 	}
 	for _, kw := range strings.FieldsFunc(res.Keywords, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {

@@ -206,9 +206,12 @@ func checkPrescription(res *signature.PDFResult) error {
 	bad := func(format string, a ...any) error {
 		return &signature.VerifyError{Problems: []signature.Problem{{Code: signature.CodePrescriptionInvalid, Path: "prescription.json", Message: fmt.Sprintf(format, a...)}}}
 	}
-	data, ok := res.Attachments["prescription.json"]
-	if !ok {
+	data, err := res.Attachment("prescription.json")
+	if errors.Is(err, signature.ErrNoAttachment) {
 		return bad("no embedded prescription.json")
+	}
+	if err != nil {
+		return err
 	}
 	// Payload: FSEGATE-RX:1;<id>;<base64url SHA-256 of prescription.json>
 	parts := strings.Split(res.Keywords, ";")
