@@ -2,7 +2,8 @@
 // signed: enveloped XAdES-BES for care sheets (Sign, Verifier.Verify,
 // Verifier.VerifyDocument), CMS through pdfsign for PDF prescriptions
 // (SignPDF, Verifier.VerifyPDF), certificate chains to configured roots, key
-// usage and revocation from CRLs (TrustStore, LoadDir, LoadFS), and TLS
+// usage and revocation from CRLs kept current (TrustStore, LoadDir, LoadFS,
+// ReloadDir, RefreshCRLs from the CRL distribution points), and TLS
 // client certificates (TrustStore.VerifyClient).
 //
 // Contract: signature knows nothing of care sheets. Verify works on the exact

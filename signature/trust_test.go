@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,8 +20,14 @@ import (
 // crlFor makes a CRL of the persons CA with the CA key of the fixtures.
 func crlFor(t *testing.T, thisUpdate, nextUpdate time.Time, number int64, revoked ...*x509.Certificate) []byte {
 	t.Helper()
-	ca := loadCert(t, "pki/persons-ca.crt")
-	key := loadKey(t, "pki/persons-ca.key")
+	return caCRL(t, "persons-ca", thisUpdate, nextUpdate, number, revoked...)
+}
+
+// caCRL makes a CRL of a fixtures CA ("root", "persons-ca") with its key.
+func caCRL(t *testing.T, caName string, thisUpdate, nextUpdate time.Time, number int64, revoked ...*x509.Certificate) []byte {
+	t.Helper()
+	ca := loadCert(t, "pki/"+caName+".crt")
+	key := loadKey(t, "pki/"+caName+".key")
 	var entries []x509.RevocationListEntry
 	for _, c := range revoked {
 		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: thisUpdate})
@@ -85,10 +93,16 @@ func TestAddCRLRefusesForeignSigner(t *testing.T) {
 }
 
 func TestFetchCRL(t *testing.T) {
-	var hits atomic.Int32
+	var hits, notModified atomic.Int32
 	crl := crlFor(t, vectorNow.Add(-time.Hour), vectorNow.Add(24*time.Hour), 20)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
+		w.Header().Set("ETag", `"20"`)
+		if r.Header.Get("If-None-Match") == `"20"` {
+			notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		w.Write(crl)
 	}))
 	defer srv.Close()
@@ -104,8 +118,8 @@ func TestFetchCRL(t *testing.T) {
 	if err := s.RefreshCRLs(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got := hits.Load(); got != 1 {
-		t.Errorf("fetched %d times, want 1 (cached while fresh)", got)
+	if got, got304 := hits.Load(), notModified.Load(); got != 2 || got304 != 1 {
+		t.Errorf("got %d fetches (%d not modified), want 2 (1): a refresh asks again, conditionally", got, got304)
 	}
 	if _, err := (&Verifier{Trust: s, Now: fixedClock(vectorNow)}).Verify(signSample(t, "doctor", "sig")); err != nil {
 		t.Fatalf("verify with the fetched CRL: %v", err)
@@ -177,4 +191,243 @@ func TestCheckSigner(t *testing.T) {
 	if err := CheckSigner(Identity{NationalID: "1", CardType: "CPE"}, "1", false); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestChainCachePerUsage: a certificate whose extended key usage is email
+// protection, not clientAuth, verified once for a signature (any usage),
+// is not thereby accepted for TLS client authentication (the chain cache
+// once served it without the check), and the other way round.
+func TestChainCachePerUsage(t *testing.T) {
+	key := loadKey(t, "pki/cards/doctor-sig.key")
+	cert := issue(t, "persons-ca", "pki/cards/doctor-sig.crt", key.Public(), func(c *x509.Certificate) {
+		c.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
+	})
+	sheet, err := SignOptions{Now: fixedClock(vectorSigningTime)}.Sign(t.Context(), sampleSheet(t), MessageSigner{key}, certs(cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdfDoc, err := SignPDF(t.Context(), samplePDF(t), key, certs(cert, loadCert(t, "pki/persons-ca.crt")), PDFSignOptions{Now: fixedClock(vectorSigningTime)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signatures := []struct {
+		name   string
+		verify func(*Verifier) error
+	}{
+		{"care sheet", func(v *Verifier) error { _, err := v.Verify(sheet); return err }},
+		{"prescription", func(v *Verifier) error { _, err := v.VerifyPDF(pdfDoc); return err }},
+	}
+	for _, sig := range signatures {
+		t.Run(sig.name+" first", func(t *testing.T) {
+			s := devTrust(t, vectorNow)
+			if err := sig.verify(&Verifier{Trust: s, Now: fixedClock(vectorNow)}); err != nil {
+				t.Fatalf("the signature: %v", err)
+			}
+			if _, err := s.VerifyClient([][]byte{cert.Raw}); !errors.Is(err, CodeKeyUsage) {
+				t.Fatalf("TLS client after a signature: got %v, want KEY_USAGE", err)
+			}
+		})
+		t.Run(sig.name+" after", func(t *testing.T) {
+			s := devTrust(t, vectorNow)
+			if _, err := s.VerifyClient([][]byte{cert.Raw}); !errors.Is(err, CodeKeyUsage) {
+				t.Fatalf("TLS client: got %v, want KEY_USAGE", err)
+			}
+			if err := sig.verify(&Verifier{Trust: s, Now: fixedClock(vectorNow)}); err != nil {
+				t.Fatalf("the signature after a refused TLS client: %v", err)
+			}
+		})
+	}
+}
+
+// crlServer serves, at any path, the CRL last published, or fails with
+// the status set.
+type crlServer struct {
+	*httptest.Server
+	crl    atomic.Pointer[[]byte]
+	status atomic.Int32
+	hits   atomic.Int32
+}
+
+func newCRLServer(t *testing.T) *crlServer {
+	t.Helper()
+	s := &crlServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		crl := s.crl.Load()
+		if st := int(s.status.Load()); st != 0 || crl == nil {
+			http.Error(w, "no CRL", max(st, http.StatusNotFound))
+			return
+		}
+		w.Write(*crl)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *crlServer) publish(crl []byte) { s.crl.Store(&crl); s.status.Store(0) }
+
+// TestRefreshCRLsFromDistributionPoint: RefreshCRLs fetches, with no URL
+// given, the distribution point of the certificates the store verified;
+// a new revocation there is seen after the refresh; a failed fetch keeps
+// the last good CRL until its next update, then CRL_STALE.
+func TestRefreshCRLsFromDistributionPoint(t *testing.T) {
+	srv := newCRLServer(t)
+	key := loadKey(t, "pki/cards/doctor-sig.key")
+	cert := issue(t, "persons-ca", "pki/cards/doctor-sig.crt", key.Public(), func(c *x509.Certificate) {
+		c.CRLDistributionPoints = []string{srv.URL + "/persons-ca.crl", "ldap://ldap.example/cn=persons"}
+	})
+	sheet, err := SignOptions{Now: fixedClock(vectorSigningTime)}.Sign(t.Context(), sampleSheet(t), MessageSigner{key}, certs(cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := vectorNow
+	s := devTrust(t, now)
+	s.Now = func() time.Time { return now }
+	v := &Verifier{Trust: s, Now: s.Now}
+	verify := func(want Code) {
+		t.Helper()
+		_, err := v.Verify(sheet)
+		switch {
+		case want == "" && err != nil:
+			t.Fatalf("got %v, want valid", err)
+		case want != "" && !errors.Is(err, want):
+			t.Fatalf("got %v, want %s", err, want)
+		}
+	}
+
+	verify("")
+	if got, want := s.CRLSources(), []string{srv.URL + "/persons-ca.crl"}; !slices.Equal(got, want) {
+		t.Fatalf("sources: got %q, want %q (the HTTP distribution point of the certificate verified)", got, want)
+	}
+	srv.publish(crlFor(t, now.Add(-time.Hour), now.Add(24*time.Hour), 30, cert))
+	if err := s.RefreshCRLs(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	verify(CodeCertRevoked)
+
+	srv.status.Store(http.StatusInternalServerError)
+	if err := s.RefreshCRLs(t.Context()); err == nil || !strings.Contains(err.Error(), "HTTP 500") {
+		t.Fatalf("a failing fetch: got %v, want HTTP 500", err)
+	}
+	verify(CodeCertRevoked)
+	if crls := s.CRLs(); !slices.ContainsFunc(crls, func(c CRLInfo) bool { return c.URL == srv.URL+"/persons-ca.crl" && c.Revoked == 1 }) {
+		t.Fatalf("CRLs: got %+v, want the fetched one kept", crls)
+	}
+	// An older CRL served again (a replay) does not replace it.
+	srv.publish(crlFor(t, now.Add(-2*time.Hour), now.Add(24*time.Hour), 29))
+	if err := s.RefreshCRLs(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	verify(CodeCertRevoked)
+
+	// Kept until its next update, then stale: another card of that CA
+	// is refused CRL_STALE until a CRL is fetched again.
+	other := signSample(t, "doctor", "sig")
+	if _, err := v.Verify(other); err != nil {
+		t.Fatalf("a card the CRL does not list: %v", err)
+	}
+	now = now.Add(25 * time.Hour)
+	srv.status.Store(http.StatusServiceUnavailable)
+	if err := s.RefreshCRLs(t.Context()); err == nil {
+		t.Fatal("a failing fetch gave no error")
+	}
+	if _, err := v.Verify(other); !errors.Is(err, CodeCRLStale) {
+		t.Fatalf("past the next update: got %v, want CRL_STALE", err)
+	}
+}
+
+// TestReloadDir: a refresh re-reads the trust directory: a CRL written
+// there since is taken (and a fetched one newer than the files' stays), a
+// CA's distribution point is learnt, a CA removed is no longer trusted,
+// and a directory that cannot be read leaves the store as it was.
+func TestReloadDir(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"root.crt", "persons-ca.crt", "root.crl", "persons-ca.crl"} {
+		write(n, mustRead(t, "pki/"+n))
+	}
+	now := vectorNow
+	s, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Now = func() time.Time { return now }
+	v := &Verifier{Trust: s, Now: s.Now}
+	sheet := signSample(t, "doctor", "sig")
+	verify := func(t *testing.T, want Code) {
+		t.Helper()
+		_, err := v.Verify(sheet)
+		switch {
+		case want == "" && err != nil:
+			t.Fatalf("got %v, want valid", err)
+		case want != "" && !errors.Is(err, want):
+			t.Fatalf("got %v, want %s", err, want)
+		}
+	}
+	verify(t, "")
+
+	t.Run("a CRL written since", func(t *testing.T) {
+		write("persons-ca.crl", crlFor(t, now.Add(-time.Hour), now.Add(24*time.Hour), 40, loadCert(t, "pki/cards/doctor-sig.crt")))
+		verify(t, "")
+		if err := s.ReloadDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, CodeCertRevoked)
+	})
+	t.Run("a directory that cannot be read", func(t *testing.T) {
+		write("broken.crt", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
+		if err := s.ReloadDir(dir); err == nil {
+			t.Fatal("a broken certificate file was accepted")
+		}
+		os.Remove(filepath.Join(dir, "broken.crt"))
+		verify(t, CodeCertRevoked)
+	})
+	persons, root := newCRLServer(t), newCRLServer(t)
+	t.Run("a fetched CRL newer than the files'", func(t *testing.T) {
+		srv := persons
+		srv.publish(crlFor(t, now.Add(-time.Minute), now.Add(24*time.Hour), 41))
+		if err := s.RefreshCRLs(t.Context(), srv.URL); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "")
+		if err := s.ReloadDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "")
+	})
+	t.Run("a CA's distribution point", func(t *testing.T) {
+		srv := root
+		ca := issue(t, "root", "pki/persons-ca.crt", loadCert(t, "pki/persons-ca.crt").PublicKey, func(c *x509.Certificate) {
+			c.CRLDistributionPoints = []string{srv.URL + "/root.crl"}
+		})
+		write("persons-ca.crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}))
+		if err := s.ReloadDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "")
+		srv.publish(caCRL(t, "root", now.Add(-time.Hour), now.Add(24*time.Hour), 42, ca))
+		if err := s.RefreshCRLs(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, CodeCertRevoked)
+	})
+	t.Run("a CA removed", func(t *testing.T) {
+		os.Remove(filepath.Join(dir, "persons-ca.crt"))
+		os.Remove(filepath.Join(dir, "persons-ca.crl"))
+		if err := s.ReloadDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, CodeCertUntrusted)
+		for _, c := range s.CRLs() {
+			if strings.Contains(c.Issuer, "PERSONNES") {
+				t.Errorf("the CRL of a CA removed is still held: %+v", c)
+			}
+		}
+	})
 }
