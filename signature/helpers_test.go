@@ -2,16 +2,14 @@ package signature
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/internal/testenv/testpki"
 	"github.com/fsegate/fsegate/signature/internal/c14n"
 )
 
@@ -44,15 +42,7 @@ func loadCert(t testing.TB, name string) *x509.Certificate {
 
 func loadKey(t testing.TB, name string) crypto.Signer {
 	t.Helper()
-	blk, _ := pem.Decode(mustRead(t, name))
-	if blk == nil {
-		t.Fatalf("%s: no PEM block", name)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return k.(crypto.Signer)
+	return testpki.Key(t, name)
 }
 
 // card returns the software signer and certificate of a card's key
@@ -109,40 +99,6 @@ func signDoc(t testing.TB, doc []byte, cardName, key string) []byte {
 }
 
 func certs(c ...*x509.Certificate) []*x509.Certificate { return c }
-
-// issue makes, with the key of the fixtures' CA caName ("root",
-// "persons-ca"), a certificate for pub like the fixture certificate base
-// (subject, validity, key usages, national id), changed by edit.
-func issue(t testing.TB, caName, base string, pub crypto.PublicKey, edit func(*x509.Certificate)) *x509.Certificate {
-	t.Helper()
-	b := loadCert(t, base)
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, RawSubject: b.RawSubject, NotBefore: b.NotBefore, NotAfter: b.NotAfter,
-		KeyUsage: b.KeyUsage, ExtKeyUsage: b.ExtKeyUsage,
-		BasicConstraintsValid: b.BasicConstraintsValid, IsCA: b.IsCA, MaxPathLen: b.MaxPathLen, MaxPathLenZero: b.MaxPathLenZero,
-	}
-	for _, e := range b.Extensions {
-		if e.Id.Equal(OIDNationalID) {
-			tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, e)
-		}
-	}
-	if edit != nil {
-		edit(tmpl)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, loadCert(t, "pki/"+caName+".crt"), pub, loadKey(t, "pki/"+caName+".key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // canonicalizer re-canonicalises a result's content (the root without the
 // signature) for comparisons in tests.

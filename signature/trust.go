@@ -421,14 +421,7 @@ func (s *TrustStore) RefreshCRLs(ctx context.Context, urls ...string) error {
 	for _, u := range urls {
 		add(u)
 	}
-	s.mu.RLock()
-	known := make([]string, 0, len(s.sources))
-	for u := range s.sources {
-		known = append(known, u)
-	}
-	s.mu.RUnlock()
-	slices.Sort(known)
-	for _, u := range known {
+	for _, u := range s.CRLSources() {
 		add(u)
 	}
 	var errs []error

@@ -1,11 +1,9 @@
 package signature
 
 import (
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fsegate/fsegate/internal/testenv/testpki"
 )
 
 // crlFor makes a CRL of the persons CA with the CA key of the fixtures.
@@ -26,19 +26,7 @@ func crlFor(t *testing.T, thisUpdate, nextUpdate time.Time, number int64, revoke
 // caCRL makes a CRL of a fixtures CA ("root", "persons-ca") with its key.
 func caCRL(t *testing.T, caName string, thisUpdate, nextUpdate time.Time, number int64, revoked ...*x509.Certificate) []byte {
 	t.Helper()
-	ca := loadCert(t, "pki/"+caName+".crt")
-	key := loadKey(t, "pki/"+caName+".key")
-	var entries []x509.RevocationListEntry
-	for _, c := range revoked {
-		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: thisUpdate})
-	}
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number: big.NewInt(number), ThisUpdate: thisUpdate, NextUpdate: nextUpdate, RevokedCertificateEntries: entries,
-	}, ca, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
+	return testpki.CRL(t, caName, number, thisUpdate, nextUpdate, revoked...)
 }
 
 func TestCRLStates(t *testing.T) {
@@ -199,7 +187,7 @@ func TestCheckSigner(t *testing.T) {
 // once served it without the check), and the other way round.
 func TestChainCachePerUsage(t *testing.T) {
 	key := loadKey(t, "pki/cards/doctor-sig.key")
-	cert := issue(t, "persons-ca", "pki/cards/doctor-sig.crt", key.Public(), func(c *x509.Certificate) {
+	cert := testpki.Issue(t, "persons-ca", "pki/cards/doctor-sig.crt", key.Public(), func(c *x509.Certificate) {
 		c.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
 	})
@@ -274,7 +262,7 @@ func (s *crlServer) publish(crl []byte) { s.crl.Store(&crl); s.status.Store(0) }
 func TestRefreshCRLsFromDistributionPoint(t *testing.T) {
 	srv := newCRLServer(t)
 	key := loadKey(t, "pki/cards/doctor-sig.key")
-	cert := issue(t, "persons-ca", "pki/cards/doctor-sig.crt", key.Public(), func(c *x509.Certificate) {
+	cert := testpki.Issue(t, "persons-ca", "pki/cards/doctor-sig.crt", key.Public(), func(c *x509.Certificate) {
 		c.CRLDistributionPoints = []string{srv.URL + "/persons-ca.crl", "ldap://ldap.example/cn=persons"}
 	})
 	sheet, err := SignOptions{Now: fixedClock(vectorSigningTime)}.Sign(t.Context(), sampleSheet(t), MessageSigner{key}, certs(cert))
@@ -285,16 +273,7 @@ func TestRefreshCRLsFromDistributionPoint(t *testing.T) {
 	s := devTrust(t, now)
 	s.Now = func() time.Time { return now }
 	v := &Verifier{Trust: s, Now: s.Now}
-	verify := func(want Code) {
-		t.Helper()
-		_, err := v.Verify(sheet)
-		switch {
-		case want == "" && err != nil:
-			t.Fatalf("got %v, want valid", err)
-		case want != "" && !errors.Is(err, want):
-			t.Fatalf("got %v, want %s", err, want)
-		}
-	}
+	verify := func(want Code) { t.Helper(); wantVerify(t, v, sheet, want) }
 
 	verify("")
 	if got, want := s.CRLSources(), []string{srv.URL + "/persons-ca.crl"}; !slices.Equal(got, want) {
@@ -360,16 +339,7 @@ func TestReloadDir(t *testing.T) {
 	s.Now = func() time.Time { return now }
 	v := &Verifier{Trust: s, Now: s.Now}
 	sheet := signSample(t, "doctor", "sig")
-	verify := func(t *testing.T, want Code) {
-		t.Helper()
-		_, err := v.Verify(sheet)
-		switch {
-		case want == "" && err != nil:
-			t.Fatalf("got %v, want valid", err)
-		case want != "" && !errors.Is(err, want):
-			t.Fatalf("got %v, want %s", err, want)
-		}
-	}
+	verify := func(t *testing.T, want Code) { t.Helper(); wantVerify(t, v, sheet, want) }
 	verify(t, "")
 
 	t.Run("a CRL written since", func(t *testing.T) {
@@ -403,10 +373,10 @@ func TestReloadDir(t *testing.T) {
 	})
 	t.Run("a CA's distribution point", func(t *testing.T) {
 		srv := root
-		ca := issue(t, "root", "pki/persons-ca.crt", loadCert(t, "pki/persons-ca.crt").PublicKey, func(c *x509.Certificate) {
+		ca := testpki.Issue(t, "root", "pki/persons-ca.crt", loadCert(t, "pki/persons-ca.crt").PublicKey, func(c *x509.Certificate) {
 			c.CRLDistributionPoints = []string{srv.URL + "/root.crl"}
 		})
-		write("persons-ca.crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}))
+		write("persons-ca.crt", testpki.PEM(ca))
 		if err := s.ReloadDir(dir); err != nil {
 			t.Fatal(err)
 		}
@@ -430,4 +400,17 @@ func TestReloadDir(t *testing.T) {
 			}
 		}
 	})
+}
+
+// wantVerify verifies a signed sheet: valid when want is "", else refused
+// with want among the problems.
+func wantVerify(t *testing.T, v *Verifier, sheet []byte, want Code) {
+	t.Helper()
+	_, err := v.Verify(sheet)
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("got %v, want valid", err)
+	case want != "" && !errors.Is(err, want):
+		t.Fatalf("got %v, want %s", err, want)
+	}
 }

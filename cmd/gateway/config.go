@@ -27,8 +27,9 @@ type fileConfig struct {
 		Key  string `yaml:"key"`
 	} `yaml:"tls"`
 	Trust struct {
-		Dir        string        `yaml:"dir"`
-		CRLRefresh time.Duration `yaml:"crl_refresh"`
+		Dir        string         `yaml:"dir"`
+		CRLRefresh *time.Duration `yaml:"crl_refresh"`
+		CRLURLs    []string       `yaml:"crl_urls"`
 	} `yaml:"trust"`
 	NATS struct {
 		Listen   string `yaml:"listen"`
@@ -115,8 +116,15 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	if !set["max-store"] && c.NATS.MaxBytes > 0 {
 		m.MaxStore = c.NATS.MaxBytes
 	}
-	if !set["crl-refresh"] && c.Trust.CRLRefresh > 0 {
-		m.CRLRefresh = c.Trust.CRLRefresh
+	if !set["crl-refresh"] && c.Trust.CRLRefresh != nil {
+		m.CRLRefresh = *c.Trust.CRLRefresh
+	}
+	if !set["crl-url"] {
+		for _, u := range c.Trust.CRLURLs {
+			if err := fs.Set("crl-url", u); err != nil {
+				return fmt.Errorf("config %s: trust.crl_urls: %w", m.Config, err)
+			}
+		}
 	}
 	setStr := func(flag string, dst *string, v string) {
 		if !set[flag] && v != "" {

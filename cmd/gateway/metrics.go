@@ -23,6 +23,9 @@ type metrics struct {
 	dead     *prometheus.CounterVec
 	yields   prometheus.Counter
 	e2e      prometheus.Histogram
+	// crlFailures counts CRL fetches and trust directory reads that failed
+	// (crl.go).
+	crlFailures prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -44,11 +47,13 @@ func newMetrics() *metrics {
 			Name: "fsegate_batcher_yields_total", Help: "Times the batcher slowed down because receipts were waiting (--drain-yield)."}),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fsegate_lots_dead_total", Help: "Lots moved to FSE_DEAD, by insurer and final state given to their sheets."}, []string{"insurer", "state"}),
+		crlFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fsegate_crl_refresh_failures_total", Help: "CRL fetches and trust directory reads that failed (the CRLs held stay)."}),
 		e2e: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "fsegate_e2e_seconds", Help: "Time from receipt to final state.",
 			Buckets: []float64{0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400}}),
 	}
-	m.reg.MustRegister(m.received, m.refused, m.queued, m.final, m.lots, m.acks, m.dead, m.yields, m.e2e,
+	m.reg.MustRegister(m.received, m.refused, m.queued, m.final, m.lots, m.acks, m.dead, m.yields, m.e2e, m.crlFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"crypto/x509"
 	"net/http"
 	"runtime"
@@ -15,8 +16,14 @@ import (
 // signedPrescription signs doc with the doctor card's signature key.
 func signedPrescription(t testing.TB, doc []byte) []byte {
 	t.Helper()
-	chain := []*x509.Certificate{readCert(t, "pki/cards/doctor-sig.crt"), readCert(t, "pki/persons-ca.crt")}
-	out, err := signature.SignPDF(t.Context(), doc, signature.MessageSigner{Signer: cardKey(t, "pki/cards/doctor-sig.key")}, chain,
+	return signPDFWith(t, doc, cardKey(t, "pki/cards/doctor-sig.key"), readCert(t, "pki/cards/doctor-sig.crt"))
+}
+
+// signPDFWith signs doc with key, whose certificate the persons CA issued.
+func signPDFWith(t testing.TB, doc []byte, key crypto.Signer, cert *x509.Certificate) []byte {
+	t.Helper()
+	chain := []*x509.Certificate{cert, readCert(t, "pki/persons-ca.crt")}
+	out, err := signature.SignPDF(t.Context(), doc, signature.MessageSigner{Signer: key}, chain,
 		signature.PDFSignOptions{Now: func() time.Time { return time.Now().Add(-time.Minute) }, Reason: "prescription"})
 	if err != nil {
 		t.Fatal(err)

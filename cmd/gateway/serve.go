@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -75,7 +76,8 @@ type Main struct {
 	TLSCert                            string
 	TLSKey                             string
 	TrustDir                           string
-	CRLRefresh                         time.Duration
+	CRLRefresh                         time.Duration // 0: never (crl.go)
+	CRLURLs                            []string      // fetched at each refresh besides the distribution points
 	Practices                          string
 	Insurers                           string
 	Tariffs                            string
@@ -157,7 +159,14 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "server certificate `file` (PEM)")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "server key `file` (PEM)")
 	fs.StringVar(&m.TrustDir, "trust-dir", "", "`directory` of trusted roots, intermediates and CRLs (--dev: the fixtures')")
-	fs.DurationVar(&m.CRLRefresh, "crl-refresh", time.Hour, "how often CRLs are fetched again")
+	fs.DurationVar(&m.CRLRefresh, "crl-refresh", time.Hour, "how often the trust directory is read again and CRLs fetched from their distribution points (0: never)")
+	fs.Func("crl-url", "a CRL `URL` fetched at each refresh besides the distribution points (repeatable)", func(u string) error {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return fmt.Errorf("%q is not an http(s) URL", u)
+		}
+		m.CRLURLs = append(m.CRLURLs, u)
+		return nil
+	})
 	fs.StringVar(&m.Practices, "practices", "", "practices directory `file` (--dev: fixtures/practices.yaml)")
 	fs.StringVar(&m.Insurers, "insurers", "", "insurer directory `file` (--dev: fixtures/insurers.yaml)")
 	fs.StringVar(&m.Tariffs, "tariffs", "", "NGAP tariff table `file` (--dev: the fixtures')")
@@ -404,7 +413,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	m.metrics = newMetrics()
-	m.metrics.reg.MustRegister(newQueueDepth(func() *queue.Queue { return m.queue }, m.insurerIDs))
+	m.metrics.reg.MustRegister(newQueueDepth(func() *queue.Queue { return m.queue }, m.insurerIDs),
+		newCRLMetrics(func() *signature.TrustStore { return m.trust }, m.Now))
 	m.queue, err = queue.Open(ctx, queue.Config{
 		Conn: m.nc,
 		Topology: queue.TopologyConfig{
@@ -440,8 +450,8 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if m.TrustDir != "" && m.CRLRefresh > 0 {
-		go m.refreshCRLs(ctx)
+	if m.CRLRefresh > 0 {
+		go m.refreshCRLsEvery(ctx)
 	}
 
 	if m.apiLn, err = net.Listen("tcp", m.Listen); err != nil {
@@ -518,21 +528,6 @@ func (m *Main) startMocks(ctx context.Context, url string) error {
 	}
 	m.Logger.Info("mock insurers started", "count", len(m.mocks))
 	return nil
-}
-
-func (m *Main) refreshCRLs(ctx context.Context) {
-	t := time.NewTicker(m.CRLRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := m.trust.RefreshCRLs(ctx); err != nil {
-				m.Logger.Warn("CRL refresh failed; the previous CRLs stay", "err", err)
-			}
-		}
-	}
 }
 
 func (m *Main) readyz(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/pem"
 	"math/big"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
+	"github.com/fsegate/fsegate/internal/testenv/testpki"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -43,19 +43,7 @@ func cardSheets(t testing.TB, card string, pr fse.Practitioner) *mock.Sheets {
 
 func cardKey(t testing.TB, name string) crypto.Signer {
 	t.Helper()
-	b, err := fixtures.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		t.Fatalf("%s: no PEM block", name)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return k.(crypto.Signer)
+	return testpki.Key(t, name)
 }
 
 func readCert(t testing.TB, name string) *x509.Certificate {
