@@ -3,7 +3,13 @@
 # Quiet when everything is there; needs root (or sudo) otherwise.
 set -euo pipefail
 missing=()
+# A package whose command is already there is not asked for again: Node.js
+# installed from NodeSource carries its own npm, which Debian's npm package
+# conflicts with.
+command_of() { case "$1" in nodejs) echo node ;; npm) echo npm ;; *) echo "" ;; esac; }
 for p in "$@"; do
+  c=$(command_of "$p")
+  if [ -n "$c" ] && command -v "$c" >/dev/null 2>&1; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
