@@ -92,7 +92,7 @@ func (f *Flow) Plan(sh *Sheet) (Step, *outbox.Entry, error) {
 	case err != nil:
 		return StepSign, nil, err
 	}
-	same := e.Source == sh.Source || e.Digest == sh.Source
+	same := e.Source == sh.Source || e.Digest == sh.Source || (sh.Content != "" && e.Content == sh.Content)
 	rejected := e.State == outbox.Refused || (e.State == outbox.Final && e.FinalState == "rejected")
 	switch {
 	case e.State == outbox.Pending && same:
@@ -116,5 +116,5 @@ func (f *Flow) Plan(sh *Sheet) (Step, *outbox.Entry, error) {
 // Source, before it is sent (outbox.PutSource: outbox.ErrConflict when the
 // outbox holds another sheet of that number that is not refused).
 func (f *Flow) Put(sh *Sheet, signed []byte) (*outbox.Entry, error) {
-	return f.Outbox.PutSource(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, signed, sh.Source)
+	return f.Outbox.PutSheet(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, signed, sh.Source, sh.Content)
 }

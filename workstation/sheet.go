@@ -27,6 +27,10 @@ type Sheet struct {
 	// Source is the hex SHA-256 of Doc: the outbox records it
 	// (outbox.Entry.Source) to know a sheet it already holds.
 	Source string
+	// Content is the hex digest of the sheet's content without any
+	// signature (fse.Sheet.ContentDigest): the same sheet signed again has
+	// the same Content (outbox.Entry.Content), as the gateway sees it.
+	Content string
 	// Key is the outbox key (billing-number), set by Flow.Plan.
 	Key string
 	// Warnings are the rules' warnings (LATE, DEGRADED_MODE), set by
@@ -76,6 +80,8 @@ func Decode(name string, raw []byte) (*Sheet, error) {
 	}
 	sum := sha256.Sum256(sh.Doc)
 	sh.Source = hex.EncodeToString(sum[:])
+	content := sh.Sheet.ContentDigest()
+	sh.Content = hex.EncodeToString(content[:])
 	return sh, nil
 }
 

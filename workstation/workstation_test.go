@@ -123,7 +123,10 @@ func TestCheck(t *testing.T) {
 func TestPlan(t *testing.T) {
 	signed := signedBy(t, "doctor", "doctor.xml")
 	corrected := testSheet(t, "doctor.xml")
-	corrected.Source = strings.Repeat("0", 64) // other bytes under the same number
+	corrected.Source = strings.Repeat("0", 64)  // other bytes under the same number,
+	corrected.Content = strings.Repeat("1", 64) // and another content
+	resigned := testSheet(t, "doctor.xml")
+	resigned.Source = strings.Repeat("2", 64) // the same sheet signed again: other bytes, the same content
 	for _, tc := range []struct {
 		name    string
 		state   func(ob *outbox.Outbox, key string) error // nil: not in the outbox
@@ -140,6 +143,7 @@ func TestPlan(t *testing.T) {
 		{name: "refused, corrected", state: func(ob *outbox.Outbox, k string) error { return ob.Refused(k, []string{"NIR_KEY"}) }, sheet: corrected, want: StepSign},
 		{name: "another sheet pending", state: func(*outbox.Outbox, string) error { return nil }, sheet: corrected, wantErr: CodeAlreadyInOutbox},
 		{name: "another sheet receipted", state: func(ob *outbox.Outbox, k string) error { return ob.Receipted(k, []byte("{}")) }, sheet: corrected, wantErr: CodeAlreadyInOutbox},
+		{name: "the same sheet signed again, receipted", state: func(ob *outbox.Outbox, k string) error { return ob.Receipted(k, []byte("{}")) }, sheet: resigned, want: StepDone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &Flow{Outbox: testOutbox(t)}

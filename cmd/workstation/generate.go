@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -31,7 +32,9 @@ card profiles' professionals: the doctor (RPPS 99700218896, billing
 012800736, 751000033). Patients spread over the test insurers (régime 01
 caisses 751, 931, 131; régime 02 caisse 751), some with the AMC 123456789.
 Sheets are dated today or yesterday, valid unless --break names a rule.
-The same seed gives the same sheets (with the same --now).
+The same seed gives the same sheets (with the same --now). Without --seed a
+new one is drawn, and printed: sheet numbers are new at every run, so a
+tour or a test day can be done again without DUPLICATE_SHEET.
 
 Examples:
   workstation generate --count 20 --out-dir in
@@ -43,7 +46,7 @@ Examples:
 func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "generate", generateUsage)
 	count := fs.Int("count", 10, "number of sheets")
-	seed := fs.Uint64("seed", 1, "random seed")
+	seed := fs.Uint64("seed", 0, "random seed, 1 to 9999: the same seed gives the same sheets and numbers (default: a new one, printed)")
 	profession := fs.String("profession", "", "doctor, pharmacist or nurse (default: all three)")
 	brk := fs.String("break", "", "break the rule of this code (docs/errors.md), e.g. NIR_KEY")
 	outDir := fs.String("out-dir", "", "directory to write the sheets to (created)")
@@ -92,6 +95,10 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
 	}
+	drawn := *seed == 0
+	if drawn {
+		*seed = uint64(time.Now().UnixNano())%9999 + 1
+	}
 	r := rand.New(rand.NewPCG(*seed, 0x5eed))
 	base := int(*seed%10000) * 100000
 	for i := 0; i < *count; i++ {
@@ -115,6 +122,9 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 		}
 	}
 	fmt.Fprintf(env.Stdout, "wrote %d care sheets to %s\n", *count, *outDir)
+	if drawn {
+		fmt.Fprintf(env.Stdout, "seed %d (--seed %d makes the same sheets again)\n", *seed, *seed)
+	}
 	return nil
 }
 

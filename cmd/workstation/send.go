@@ -100,9 +100,15 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		e, err := ob.Put(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, b)
+		// The same sheet signed again is the same sheet: already in the
+		// outbox, not a second one under its number.
+		e, err := ob.PutSheet(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, b, "", sh.Content)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
+		}
+		if e.State == outbox.Final {
+			fmt.Fprintf(env.Stdout, "%s: already sent and final (%s): not sent again\n", e.Key, e.FinalState)
+			continue
 		}
 		keys = append(keys, e.Key)
 	}

@@ -40,6 +40,7 @@ type Entry struct {
 	Number     string    `json:"number"`
 	Digest     string    `json:"sha256"`           // of the signed bytes
 	Source     string    `json:"source,omitempty"` // the caller's digest of the unsigned sheet (PutSource)
+	Content    string    `json:"content,omitempty"` // the digest of the sheet's content without its signature (PutSheet)
 	State      State     `json:"state"`
 	Created    time.Time `json:"created"`
 	Updated    time.Time `json:"updated"`
@@ -129,6 +130,14 @@ func (o *Outbox) Put(billing, number string, signed []byte) (*Entry, error) {
 // again over the same folder knows which files it has already signed, and
 // which refused ones were corrected since.
 func (o *Outbox) PutSource(billing, number string, signed []byte, source string) (*Entry, error) {
+	return o.PutSheet(billing, number, signed, source, "")
+}
+
+// PutSheet is PutSource that also records content, the digest of the
+// sheet's content without its signature (Entry.Content): the same sheet
+// signed again (another signing time, other signed bytes) is the same
+// sheet, not a second one under its number, as it is for the gateway.
+func (o *Outbox) PutSheet(billing, number string, signed []byte, source, content string) (*Entry, error) {
 	key, err := Key(billing, number)
 	if err != nil {
 		return nil, err
@@ -138,7 +147,7 @@ func (o *Outbox) PutSource(billing, number string, signed []byte, source string)
 	sum := sha256.Sum256(signed)
 	digest := hex.EncodeToString(sum[:])
 	if e, err := o.get(key); err == nil {
-		if e.Digest == digest {
+		if e.Digest == digest || (content != "" && e.Content == content) {
 			return e, nil
 		}
 		if e.State != Refused && !(e.State == Final && e.FinalState == "rejected") {
@@ -151,7 +160,7 @@ func (o *Outbox) PutSource(billing, number string, signed []byte, source string)
 		return nil, fmt.Errorf("store signed sheet %s: %w", key, err)
 	}
 	now := o.now().UTC()
-	e := &Entry{Key: key, Billing: billing, Number: number, Digest: digest, Source: source, State: Pending, Created: now, Updated: now}
+	e := &Entry{Key: key, Billing: billing, Number: number, Digest: digest, Source: source, Content: content, State: Pending, Created: now, Updated: now}
 	if err := o.save(e); err != nil {
 		return nil, err
 	}
@@ -234,10 +243,15 @@ func (o *Outbox) Failed(key string, cause error) error {
 	})
 }
 
-// Receipted records the gateway's receipt.
+// Receipted records the gateway's receipt. A sheet already final stays
+// final: the receipt of a re-send ("sent before") says nothing new, and
+// the final notices it would wait for were given already.
 func (o *Outbox) Receipted(key string, receipt []byte) error {
 	return o.update(key, func(e *Entry) {
 		e.Attempts++
+		if e.State == Final {
+			return
+		}
 		e.State = Receipted
 		e.Receipt = append([]byte(nil), receipt...)
 		e.LastError, e.NextTry, e.Codes = "", time.Time{}, nil

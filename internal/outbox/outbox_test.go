@@ -149,3 +149,45 @@ func TestKeyRefusesPaths(t *testing.T) {
 		t.Fatal("a path in the billing number was accepted")
 	}
 }
+
+// TestSameSheetSignedAgain: a sheet signed again (other signed bytes, the
+// same content) is the sheet the outbox holds, not a second one under its
+// number; other content under that number still conflicts.
+func TestSameSheetSignedAgain(t *testing.T) {
+	o, _ := open(t)
+	e, err := o.PutSheet("751000017", "000000003", []byte("<signed at 10:00/>"), "", "content-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := o.PutSheet("751000017", "000000003", []byte("<signed at 11:00/>"), "", "content-a")
+	if err != nil || again.Digest != e.Digest {
+		t.Fatalf("the same sheet signed again: got %+v, %v; want the entry held", again, err)
+	}
+	if _, err := o.PutSheet("751000017", "000000003", []byte("<signed at 12:00/>"), "", "content-b"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("other content, same number: got %v, want ErrConflict", err)
+	}
+}
+
+// TestFinalStaysFinal: the receipt of a re-send does not take a final
+// sheet back to receipted (notices --until-final would wait for final
+// notices given already).
+func TestFinalStaysFinal(t *testing.T) {
+	o, _ := open(t)
+	e, err := o.Put("751000017", "000000004", []byte("<signed/>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Receipted(e.Key, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Finalize(e.Key, "paid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Receipted(e.Key, []byte(`{"again":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := o.Get(e.Key)
+	if err != nil || got.State != Final || got.FinalState != "paid" {
+		t.Fatalf("got %+v, %v; want final paid", got, err)
+	}
+}
