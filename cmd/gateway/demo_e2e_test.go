@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,33 +26,10 @@ import (
 // the notices. Every sheet must reach a final state.
 func TestDemoEndToEnd(t *testing.T) {
 	m := startGateway(t, "--mock-insurers")
-	v, err := virtual.Open("doctor", virtual.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := testenv.InsertCard(t, v)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	pins := 0
-	c, err := card.OpenPCSC(ctx, r.Name, card.Options{PIN: func(context.Context, card.PINRequest) ([]byte, error) {
-		pins++
-		return []byte("1234"), nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, c, pinCount := demoCard(ctx, t, m)
 	defer c.Close()
-	cert, err := c.TLSCertificate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootPEM, _ := fixtures.ReadFile("pki/root.crt")
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(rootPEM)
-	cl, err := client.New(client.Config{URL: "https://" + m.APIAddr(), Certificate: &cert, Roots: roots})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer cl.Close()
 	var out bytes.Buffer
 	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: 20, Seed: 7, Out: &out, Wait: 2 * time.Minute})
@@ -67,7 +46,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if sum.Accepted+sum.Paid+sum.Rejected < 20 {
 		t.Fatalf("final states add up to %d, want at least 20 (one per destination)", sum.Accepted+sum.Paid+sum.Rejected)
 	}
-	if pins != 1 {
+	if pins := *pinCount; pins != 1 {
 		t.Fatalf("PIN asked %d times, want once for the whole run", pins)
 	}
 	if !strings.Contains(out.String(), "ARL positive") {
@@ -84,5 +63,59 @@ func TestDemoEndToEnd(t *testing.T) {
 		case strings.HasPrefix(line, "sheet ") && !arl[insurer]:
 			t.Errorf("return before its lot's ARL: %q", line)
 		}
+	}
+}
+
+// demoCard is the demo's card (doctor, in a vpcd reader) and its client of
+// gateway m, authenticated with the card; it counts the PIN entries.
+func demoCard(ctx context.Context, t *testing.T, m *Main) (*client.Client, *card.Card, *int) {
+	t.Helper()
+	v, err := virtual.Open("doctor", virtual.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testenv.InsertCard(t, v)
+	pins := 0
+	c, err := card.OpenPCSC(ctx, r.Name, card.Options{PIN: func(context.Context, card.PINRequest) ([]byte, error) {
+		pins++
+		return []byte("1234"), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := c.TLSCertificate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM, _ := fixtures.ReadFile("pki/root.crt")
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(rootPEM)
+	cl, err := client.New(client.Config{URL: "https://" + m.APIAddr(), Certificate: &cert, Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, c, &pins
+}
+
+// TestDemoRefusedAtIntakeFails: a demo whose sheets are refused at the
+// intake fails (make demo exits non-zero), saying so; it exited 0 before.
+func TestDemoRefusedAtIntakeFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "practices.yaml")
+	// The doctor's practice with another specialty: every sheet is
+	// refused SPECIALTY_MISMATCH.
+	doc := "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    specialty: \"02\"\n    signers: [\"899700218896\"]\n"
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startGateway(t, "--mock-insurers", "--practices", file)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, c, _ := demoCard(ctx, t, m)
+	defer c.Close()
+	defer cl.Close()
+	var out bytes.Buffer
+	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: 3, Seed: 8, Out: &out, Wait: 10 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "refused at the intake") || sum.Refused != 3 {
+		t.Fatalf("got %v, %s; want 3 refused and an error saying so\n%s", err, sum, out.String())
 	}
 }

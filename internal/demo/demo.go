@@ -168,10 +168,16 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	sort.Strings(sum.Missing)
 	fmt.Fprintf(out, "summary: %s\n", sum)
-	if len(sum.Missing) > 0 {
-		return sum, fmt.Errorf("%d sheets not final after %s: %v", len(sum.Missing), cfg.Wait, sum.Missing)
+	// A sheet refused at the intake, or not final, is a failed demo; an
+	// insurer's planned reject is a final state like any other.
+	var errs []error
+	if sum.Refused > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d sheets refused at the intake (codes above)", sum.Refused, sum.Sent))
 	}
-	return sum, nil
+	if len(sum.Missing) > 0 {
+		errs = append(errs, fmt.Errorf("%d sheets not final after %s: %v", len(sum.Missing), cfg.Wait, sum.Missing))
+	}
+	return sum, errors.Join(errs...)
 }
 
 func count(sum *Summary, st *client.Status) {
