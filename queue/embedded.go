@@ -66,6 +66,11 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else if ln, err := net.Listen("tcp", listen); err != nil {
+		// Said now, not after the server's 15 s wait for readiness.
+		return nil, fmt.Errorf("start nats: %s is in use (another gateway, or a NATS server, listens there): %w", listen, err)
+	} else {
+		ln.Close()
 	}
 	opts := &server.Options{
 		ServerName:         "fsegate",

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -258,4 +259,32 @@ func startGatewayErr(t *testing.T, args ...string) (*Main, error) {
 	t.Helper()
 	base := []string{"--dev", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}
 	return runProd(t, nil, append(base, args...)...)
+}
+
+// TestSecondGatewaySaysPortInUse: a second gateway on the same ports (a
+// second 'make run') says at once that the address is taken and what to
+// do (for NATS it waited 15 s and said "not ready").
+func TestSecondGatewaySaysPortInUse(t *testing.T) {
+	first := startGateway(t)
+	nats := strings.TrimPrefix(first.NATSClientURL(), "nats://")
+	for _, tc := range []struct{ flag, addr string }{
+		{"--listen", first.APIAddr()},
+		{"--admin", first.AdminAddr()},
+		{"--nats-listen", nats},
+	} {
+		args := []string{"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}
+		for i := range args {
+			if args[i] == tc.flag {
+				args[i+1] = tc.addr
+			}
+		}
+		_, err := startGatewayErr(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "in use") {
+			t.Fatalf("%s %s taken: got %v, want 'in use'", tc.flag, tc.addr, err)
+		}
+		var h *cli.HintError
+		if !errors.As(err, &h) || !strings.Contains(h.Hint, tc.flag) || !strings.Contains(h.Hint, "another gateway") {
+			t.Fatalf("%s: no hint naming another gateway and the flag: %v", tc.flag, err)
+		}
+	}
 }

@@ -79,12 +79,24 @@ func fieldWarnings(ws []*fse.FieldError) []api.Error {
 	return out
 }
 
+// sigHints say what a sender can do about a signature problem.
+var sigHints = map[signature.Code]string{
+	signature.CodeSignatureMissing:  "sign the sheet with the card first (workstation sign), then send the signed bytes untouched",
+	signature.CodeDigestMismatch:    "sign the sheet again after any change: never edit a signed sheet",
+	signature.CodeXMLTooLarge:       "send the signed bytes untouched: nothing may be added to them",
+	signature.CodeXMLEncoding:       "write the sheet in UTF-8 (encoding=\"UTF-8\" or none), then sign it",
+	signature.CodeSignatureWrapping: "sign once, with fsegate or an equivalent XAdES-BES signer, and send the bytes untouched",
+	signature.CodeCertExpired:       "the card's certificate was not valid at the signing time: sign with a valid card",
+	signature.CodeCertRevoked:       "the card is revoked: sign with another card, and ask for a new one",
+	signature.CodeSignerMismatch:    "sign with the card of the practitioner (or the remplaçant) the sheet names",
+}
+
 func sigErrors(err error) []api.Error {
 	var ve *signature.VerifyError
 	if errors.As(err, &ve) {
 		out := make([]api.Error, 0, len(ve.Problems))
 		for _, p := range ve.Problems {
-			out = append(out, api.NewError(string(p.Code), p.Path, p.Message, ""))
+			out = append(out, api.NewError(string(p.Code), p.Path, p.Message, sigHints[p.Code]))
 		}
 		return out
 	}

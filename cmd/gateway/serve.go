@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -385,6 +386,9 @@ func (m *Main) Run(ctx context.Context) error {
 		e, err := queue.StartEmbedded(queue.EmbeddedConfig{Listen: m.NATSListen, StoreDir: storeDir, SyncAlways: m.Sync == "always", Users: users, MaxStore: m.MaxStore,
 			StoreKey: key, StoreOldKey: oldKey, StoreCipher: storeCipher(m.StoreCipher), TLS: natsTLS})
 		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return inUse(err, "--nats-listen")
+			}
 			if key != "" {
 				return cli.WithHint(err, "a store written with another key cannot be read: give the key it was written with (or that key as --store-old-key-file to rotate)")
 			}
@@ -455,10 +459,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	if m.apiLn, err = net.Listen("tcp", m.Listen); err != nil {
-		return fmt.Errorf("intake listener: %w", err)
+		return inUse(fmt.Errorf("intake listener: %w", err), "--listen")
 	}
 	if m.adminLn, err = net.Listen("tcp", m.Admin); err != nil {
-		return fmt.Errorf("admin listener: %w", err)
+		return inUse(fmt.Errorf("admin listener: %w", err), "--admin")
 	}
 	apiMux := http.NewServeMux()
 	m.routes(apiMux)
@@ -504,6 +508,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 	m.ready.Store(true)
 	log.Info("gateway ready", "intake", "https://"+m.apiLn.Addr().String(), "admin", "http://"+m.adminLn.Addr().String(), "nats", url, "dev", m.Dev, "mock_insurers", m.Mock)
+	if m.Dev {
+		// Where a newcomer goes next (the README's tour).
+		log.Info("next: open the dashboard at http://"+m.adminLn.Addr().String()+"/ (sign in with the operator token), and run 'make demo' in another terminal to sign and send care sheets with a virtual card", "operator_token", filepath.Join(m.DataDir, "operator.token"))
+	}
 	return nil
 }
 
@@ -614,4 +622,13 @@ func (m *Main) Close() error {
 		m.nats.Close()
 	}
 	return nil
+}
+
+// inUse adds the hint that fits a listener whose address is taken: most
+// often another gateway (a second 'make run').
+func inUse(err error, flag string) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return cli.WithHint(err, "another gateway (a 'make run' in another terminal?) or another program listens there: stop it, or give "+flag+" another address")
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,10 @@ func TestSignatureVectors(t *testing.T) {
 				// sender's codes.
 				if !slices.Contains(got, v.Expect) || (len(v.Name) > 6 && v.Name[:6] == "parse-" && len(got) != 1) {
 					t.Fatalf("got %v, want %s", got, v.Expect)
+				}
+				// A refusal a sender can act on says how.
+				if v.Expect == "SIGNATURE_MISSING" && !strings.Contains(p.Errors[0].Hint, "workstation sign") {
+					t.Fatalf("SIGNATURE_MISSING without its hint: %+v", p.Errors[0])
 				}
 			})
 		}

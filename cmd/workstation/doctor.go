@@ -93,9 +93,9 @@ func runDoctor(ctx context.Context, env *cli.Env, args []string) error {
 	doctorOutbox(d, *dir)
 
 	if d.fails > 0 {
-		return fmt.Errorf("doctor: %d problems, %d warnings", d.fails, d.warns)
+		return fmt.Errorf("doctor: %s, %s", plural(d.fails, "problem"), plural(d.warns, "warning"))
 	}
-	fmt.Fprintf(env.Stdout, "everything is ready (%d warnings)\n", d.warns)
+	fmt.Fprintf(env.Stdout, "everything is ready (%s)\n", plural(d.warns, "warning"))
 	return nil
 }
 
@@ -358,4 +358,12 @@ func doctorOutbox(d *doctorReport, dir string) {
 	default:
 		d.ok("outbox", msg)
 	}
+}
+
+// plural is "1 warning", "2 warnings".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
