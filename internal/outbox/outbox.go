@@ -38,8 +38,8 @@ type Entry struct {
 	Key        string    `json:"key"`
 	Billing    string    `json:"billing"`
 	Number     string    `json:"number"`
-	Digest     string    `json:"sha256"`           // of the signed bytes
-	Source     string    `json:"source,omitempty"` // the caller's digest of the unsigned sheet (PutSource)
+	Digest     string    `json:"sha256"`            // of the signed bytes
+	Source     string    `json:"source,omitempty"`  // the caller's digest of the unsigned sheet (PutSource)
 	Content    string    `json:"content,omitempty"` // the digest of the sheet's content without its signature (PutSheet)
 	State      State     `json:"state"`
 	Created    time.Time `json:"created"`
