@@ -141,3 +141,18 @@ func testOutbox(t *testing.T) *outbox.Outbox {
 	}
 	return ob
 }
+
+// signOwnSheets signs the doctor's test sheets, XML and JSON, in session s
+// and checks each comes back signed.
+func signOwnSheets(ctx context.Context, t *testing.T, s *Session) {
+	t.Helper()
+	for _, name := range []string{"doctor.xml", "doctor.json"} {
+		b, err := s.Sign(ctx, testSheet(t, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !IsSigned(b) {
+			t.Errorf("%s: not signed", name)
+		}
+	}
+}

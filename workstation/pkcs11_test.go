@@ -46,15 +46,7 @@ func TestSessionPKCS11(t *testing.T) {
 	if err := s.Check(editedSheet(t, "doctor.xml", billedUnder("751000041"))); err != nil {
 		t.Errorf("billing number outside the virtual card's situations: %v (a PKCS#11 token has none to check)", err)
 	}
-	for _, name := range []string{"doctor.xml", "doctor.json"} {
-		b, err := s.Sign(ctx, testSheet(t, name))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if !IsSigned(b) {
-			t.Errorf("%s: not signed", name)
-		}
-	}
+	signOwnSheets(ctx, t, s)
 	if n := asked.Load(); n != 1 {
 		t.Errorf("PIN asked %d times, want 1", n)
 	}

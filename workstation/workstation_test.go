@@ -234,15 +234,7 @@ func TestSessionRefusesBeforePIN(t *testing.T) {
 
 	// The holder's own sheets: one PIN entry for all.
 	s, asked := testSession(t, "doctor")
-	for _, name := range []string{"doctor.xml", "doctor.json"} {
-		b, err := s.Sign(ctx, testSheet(t, name))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if !IsSigned(b) {
-			t.Errorf("%s: not signed", name)
-		}
-	}
+	signOwnSheets(ctx, t, s)
 	if n := asked.Load(); n != 1 {
 		t.Errorf("the PIN was asked %d times, want 1", n)
 	}
