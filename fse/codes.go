@@ -56,7 +56,7 @@ var (
 	ErrNIRKey             = code("NIR_KEY", "the NIR key does not match the first 13 characters", "re-read the Vitale card")
 	ErrRPPSInvalid        = code("RPPS_INVALID", "the RPPS number is not 11 digits with a valid Luhn key", "copy the RPPS from the CPS card")
 	ErrADELIInvalid       = code("ADELI_INVALID", "the ADELI number is not 9 digits with a valid Luhn key", "copy the ADELI number from the CPS card")
-	ErrFINESSInvalid      = code("FINESS_INVALID", "the FINESS number is not 9 characters with a valid Luhn key", "copy the structure's FINESS number")
+	ErrFINESSInvalid      = code("FINESS_INVALID", "the FINESS number is not 9 digits with a valid Luhn key, nor a Corsican 2A/2B number", "copy the structure's FINESS number")
 	ErrNationalID         = code("NATIONAL_ID_MISMATCH", "the national id is not \"8\"+RPPS or \"0\"+ADELI of the practitioner", "take the national id from the CPS card")
 	ErrBillingFormat      = code("BILLING_FORMAT", "the billing number is not 9 digits", "use the practice's numéro AM")
 	ErrProfession         = code("PROFESSION_UNKNOWN", "the profession code is not one the format knows", "use a G15 code: 10, 21, 40, 50, 60 or 70")
@@ -76,11 +76,15 @@ var (
 	ErrQuantity           = code("QUANTITY_RANGE", "the quantity is not between 1 and 99", "bill between 1 and 99 boxes per line")
 	ErrDrugRate           = code("DRUG_RATE", "the drug reimbursement rate is not 15, 30, 65 or 100", "use the rate of the drug's listing")
 	ErrLineAmount         = code("LINE_AMOUNT", "the line amount is not positive or not quantity × unit price", "compute the amount from its parts")
-	ErrAMOShare           = code("AMO_SHARE", "the line's AMO share is not its rate × its amount", "70 % standard, 100 % ALD, maternity, C2S; drugs at their rate")
-	ErrParticipation      = code("PARTICIPATION", "the participation forfaitaire is wrong for this sheet", "€2 per sheet for a doctor's acts since 2024-05-15, none for minors, C2S, maternity, pharmacy and auxiliaries")
+	ErrAMOShare           = code("AMO_SHARE", "the line's AMO share (or base) is not its rate × its base", "rates come from the tables: 70 % for doctors' acts, 60 % for auxiliaries', drugs at their rate class; 100 % on a line exempted (ALD-linked, maternity); a drug's base is its TFR × quantity when it has one")
+	ErrParticipation      = code("PARTICIPATION", "the participation forfaitaire recorded is wrong for this sheet", "€2 per sheet for a doctor's acts since 2024-05-15, none for minors, C2S, maternity, pharmacy and auxiliaries; recorded, never deducted from the AMO share")
+	ErrFranchises         = code("FRANCHISES", "the franchises recorded are wrong for this sheet", "€1 per drug box and per auxiliary's act since 2024-03-31, at most €4 a day on acts, none for minors, C2S and maternity; recorded, never deducted")
 	ErrTotalBilled        = code("TOTAL_BILLED", "the billed total is not the sum of the lines", "sum the line amounts")
-	ErrTotalAMO           = code("TOTAL_AMO", "the AMO total is not the sum of the lines' shares minus the participation", "sum the AMO shares and deduct the participation forfaitaire")
-	ErrTotalSplit         = code("TOTAL_SPLIT", "AMC and patient shares do not add up to the billed total minus the AMO share", "patient share = billed − AMO − AMC, none negative")
+	ErrTotalAMO           = code("TOTAL_AMO", "the AMO total is not the sum of the lines' AMO shares", "sum the lines' AMO shares; the participation forfaitaire is recorded apart, not deducted")
+	ErrTotalSplit         = code("TOTAL_SPLIT", "AMC and patient shares do not add up to the billed total minus the AMO share, or C2S does not pay the whole ticket modérateur", "patient share = billed − AMO − AMC, none negative; under C2S, AMC = base − AMO")
+	ErrExemption          = code("EXEMPTION", "a line's exemption does not match the patient's coverage", "mark ALD-linked lines \"ald\" for a patient covered \"ald\", lines under maternity insurance \"maternity\" for a patient covered \"maternity\"")
+	ErrCCAMModifier       = code("CCAM_MODIFIER", "a CCAM modifier is not one the act may take at the care date", "use the modifiers the CCAM lists for the act, at most 4")
+	ErrPriceTable         = code("PRICE_TABLE", "a CCAM act, drug or fee is billed at another price than its table's at the care date", "bill the price in force on the care date, or have the gateway warn instead (--prices-warn)")
 	ErrAMCMissing         = code("AMC_MISSING", "an AMC share or AMC tiers payant without an AMC number for the patient", "read the AMC from the Vitale card or the mutual's card")
 	ErrPrescription       = code("PRESCRIPTION_REQUIRED", "pharmacy lines need a prescription id and its prescriber", "scan the prescription's code")
 	ErrProfessionNotAllow = code("PROFESSION_NOT_ALLOWED", "the practitioner's profession may not bill this line", "a pharmacist bills drugs, a nurse AMI/AIS/IFD, a doctor G/C/APC/CCAM")
@@ -88,8 +92,11 @@ var (
 
 // Warning codes: the sheet is accepted and the warning travels in the receipt.
 var (
-	WarnLate     = warning("LATE", "the sheet is sent after its deadline (3 working days, 8 under tiers payant)", "send sheets on the day; a late sheet may be refused by the caisse")
-	WarnDegraded = warning("DEGRADED_MODE", "the sheet was made without the Vitale card", "send the paper copy signed by the patient to the caisse")
+	WarnLate         = warning("LATE", "the sheet is sent after its deadline (3 working days, 8 under tiers payant)", "send sheets on the day; a late sheet may be refused by the caisse")
+	WarnDegraded     = warning("DEGRADED_MODE", "the sheet was made without the Vitale card", "send the paper copy signed by the patient to the caisse")
+	WarnBillingKey   = warning("BILLING_KEY", "the billing number's key (last digit) does not pass the Luhn check", "copy the billing number from the CPS card's situation; the key's algorithm has no normative source, so this is a warning")
+	WarnPriceDiffers = warning("PRICE_TABLE_DIFFERS", "a line is billed at another price than its table's (the table is set to warn)", "check the price against the table in force on the care date")
+	WarnNotInTable   = warning("NOT_IN_TABLE", "a CCAM act, drug or fee is not in fsegate's table: its billed price and rate are taken as they are", "check the code; the tables hold the common codes only (docs/amounts.md)")
 )
 
 // Codes lists every code of the care sheet, format codes first.

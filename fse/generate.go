@@ -27,6 +27,14 @@ type GenerateOptions struct {
 	// Tariffs prices the NGAP lines at the care date. Required for doctors
 	// and nurses.
 	Tariffs *Tariffs
+	// CCAM and Drugs price CCAM acts and drugs (TFR included) when given;
+	// nil uses a few built-in acts and drugs priced as in
+	// fixtures/tariffs (no TFR).
+	CCAM  *CCAMTariffs
+	Drugs *DrugTariffs
+	// Money are the participation and franchise amounts; the zero value
+	// is DefaultMoneyRules.
+	Money MoneyRules
 	// Number is the sheet number (9 digits once formatted); 0 draws one.
 	Number int
 	// Break names the code of one rule the sheet must break; empty gives a
@@ -54,11 +62,12 @@ func ProfessionCode(name string) (string, bool) {
 	return "", false
 }
 
-// Breakable lists the codes Generate can break.
+// Breakable lists the codes Generate can break. PRICE_TABLE_DIFFERS is
+// not among them: it needs options that warn on prices.
 func Breakable() []string {
 	var out []string
 	for _, c := range codes {
-		if !c.Format || c == ErrValue {
+		if (!c.Format || c == ErrValue) && c != WarnPriceDiffers {
 			out = append(out, c.Code)
 		}
 	}
@@ -71,6 +80,11 @@ var breakNeeds = map[string]string{
 	"PROFESSION_NOT_ALLOWED": ProfessionNurse,
 	"FINESS_INVALID":         ProfessionPharmacist,
 	"CIP13_INVALID":          ProfessionPharmacist,
+	"FRANCHISES":             ProfessionPharmacist,
+	"PRICE_TABLE":            ProfessionPharmacist,
+	"NOT_IN_TABLE":           ProfessionPharmacist,
+	"CCAM_MODIFIER":          ProfessionDoctor,
+	"EXEMPTION":              ProfessionDoctor,
 	"QUANTITY_RANGE":         ProfessionPharmacist,
 	"DRUG_RATE":              ProfessionPharmacist,
 	"LINE_AMOUNT":            ProfessionPharmacist,
@@ -118,6 +132,10 @@ var genCCAM = []struct {
 	{"QZJA002", "Ablation de corps étranger superficiel", 2500},
 	{"BGQP002", "Examen du fond d'oeil", 2842},
 }
+
+// genFeeHD is the dispensing fee per box (HD) built in, as in
+// fixtures/tariffs/fees.csv.
+const genFeeHD = 102
 
 var genDepts = []string{"75", "93", "13", "69", "33", "59", "2A", "2B", "44", "67"}
 
@@ -219,7 +237,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		age = 1 + r.IntN(17) // a minor
 	}
 	switch o.Break {
-	case "PARTICIPATION", "TOTAL_AMO":
+	case "PARTICIPATION", "TOTAL_AMO", "FRANCHISES":
 		age = 20 + r.IntN(50)
 	}
 	cov := r.IntN(20)
@@ -235,7 +253,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 	default:
 		pt.Coverage = CoverageC2S
 	}
-	if o.Break == "PARTICIPATION" {
+	if o.Break == "PARTICIPATION" || o.Break == "FRANCHISES" {
 		pt.Coverage = CoverageStandard
 	}
 	birthYear := s.CareDate.Year - age
@@ -273,9 +291,10 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		if err := s.addNGAP(o.Tariffs, key, 100, ""); err != nil {
 			return nil, err
 		}
-		if r.IntN(4) == 0 || o.Break == "CCAM_CODE" {
-			c := genCCAM[r.IntN(len(genCCAM))]
-			s.Lines = append(s.Lines, Line{Kind: KindCCAM, Code: c.code, Label: c.label, Amount: c.price})
+		if r.IntN(4) == 0 || o.Break == "CCAM_CODE" || o.Break == "CCAM_MODIFIER" {
+			if err := s.addCCAM(r, o.CCAM); err != nil {
+				return nil, err
+			}
 		}
 		tiersPayant = pt.Coverage != CoverageStandard || r.IntN(3) == 0
 	case ProfessionNurse:
@@ -297,16 +316,24 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber}
 		tiersPayant = r.IntN(5) != 0
 	case ProfessionPharmacist:
-		n := 2 + r.IntN(6)
-		perm := r.Perm(len(genDrugs))
-		for i := 0; i < n; i++ {
-			d := genDrugs[perm[i]]
-			cip := d.cip + strconv.Itoa(ean13Check(d.cip))
-			q := 1 + r.IntN(3)
-			s.Lines = append(s.Lines, Line{Kind: KindDrug, CIP13: cip, Label: d.label, Quantity: q, UnitPrice: d.price, Rate: d.rate, Amount: d.price * Amount(q)})
+		if err := s.addDrugs(r, o.Drugs, 2+r.IntN(6), o.Break == "NOT_IN_TABLE"); err != nil {
+			return nil, err
 		}
 		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber}
 		tiersPayant = true
+	}
+	// Exemptions, line by line: an ALD patient's first act is linked to
+	// the ALD, the others are drawn; maternity covers every line.
+	for i := range s.Lines {
+		l := &s.Lines[i]
+		switch pt.Coverage {
+		case CoverageALD:
+			if i == 0 || r.IntN(2) == 0 {
+				l.Exemption = ExemptionALD
+			}
+		case CoverageMaternity:
+			l.Exemption = ExemptionMaternity
+		}
 	}
 
 	// Line-level breaks, before the totals are computed.
@@ -319,6 +346,8 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		s.Lines[0].Coefficient, s.Lines[0].Amount = 0, 0
 	case "CCAM_CODE":
 		s.Lines[len(s.Lines)-1].Code = "DEQP03"
+	case "CCAM_MODIFIER":
+		s.Lines[len(s.Lines)-1].Modifiers = "Z"
 	case "CIP13_INVALID":
 		c := []byte(s.Lines[0].CIP13)
 		c[12] = '0' + (c[12]-'0'+1)%10
@@ -329,40 +358,60 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		s.Lines[0].Rate = 50
 	case "LINE_AMOUNT":
 		s.Lines[0].Amount++
+	case "PRICE_TABLE":
+		l := &s.Lines[0]
+		l.UnitPrice++
+		l.Amount = l.UnitPrice * Amount(l.Quantity)
+		l.Base = 0
+	case "EXEMPTION":
+		s.Lines[0].Exemption = ExemptionALD
+		if pt.Coverage == CoverageALD {
+			s.Lines[0].Exemption = ExemptionMaternity
+		}
 	case "PROFESSION_NOT_ALLOWED":
 		if err := s.addNGAP(o.Tariffs, "G", 100, ""); err != nil {
 			return nil, err
 		}
+		// a G for a nurse: priced at the doctors' value
+		v, _ := o.Tariffs.Lookup("G", ProfessionDoctor, s.CareDate)
+		s.Lines[len(s.Lines)-1].Amount = v
 	case "LINES_COUNT":
 		s.Lines = nil
 	}
+	tables := Tables{NGAP: o.Tariffs, CCAM: o.CCAM, Drugs: o.Drugs, Money: o.Money}
+	b := Compute(s, tables)
 	for i := range s.Lines {
 		l := &s.Lines[i]
-		rate := Rate(l, pt.Coverage)
-		if l.Kind == KindDrug && l.Rate == 50 {
-			rate = 65
+		l.AMO = b.Lines[i].AMO
+		if b.Lines[i].Base != l.Amount {
+			l.Base = b.Lines[i].Base
 		}
-		l.AMO = share(l.Amount, rate)
+		if l.Kind == KindDrug && l.Rate == 50 {
+			l.AMO = share(b.Lines[i].Base, 65)
+		}
 	}
 	if o.Break == "AMO_SHARE" {
 		s.Lines[0].AMO++
 	}
 
-	// Totals.
+	// Totals: the AMO is paid its whole share; the participation and the
+	// franchises are recorded, not deducted.
 	t := &s.Totals
-	var amo Amount
 	for _, l := range s.Lines {
 		t.Billed += l.Amount
-		amo += l.AMO
+		t.AMO += l.AMO
 	}
-	t.Participation = Participation(s)
-	t.AMO = amo - t.Participation
-	if hasAMC {
-		t.AMC = t.Billed - amo // the ticket modérateur; the participation stays with the patient
+	t.Participation = b.Participation
+	t.Franchises = b.Franchises
+	switch {
+	case pt.Coverage == CoverageC2S:
+		t.AMC = b.Complementary // the whole ticket modérateur
+	case hasAMC:
+		t.AMC = b.Base - b.AMO // the ticket modérateur
 	}
 	t.Patient = t.Billed - t.AMO - t.AMC
 	t.TiersPayantAMO = tiersPayant
-	t.TiersPayantAMC = tiersPayant && t.AMC > 0
+	t.TiersPayantAMC = tiersPayant && t.AMC > 0 && pt.AMC != ""
 
 	// Other breaks.
 	switch o.Break {
@@ -403,8 +452,10 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		s.Created = s.CareDate.AddDays(-1).Time(loc).Add(12 * time.Hour).UTC()
 	case "PARTICIPATION":
 		t.Participation = 0
-		t.AMO = amo
-		t.Patient = t.Billed - t.AMO - t.AMC
+	case "FRANCHISES":
+		t.Franchises = 0
+	case "BILLING_KEY":
+		s.Practitioner.Billing = flipLast(s.Practitioner.Billing)
 	case "TOTAL_BILLED":
 		t.Billed += 100
 		t.Patient += 100
@@ -422,6 +473,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		s.Securing = SecuringDegraded
 	case "NGAP_KEY_UNKNOWN", "NGAP_TARIFF", "COEFFICIENT_RANGE", "CCAM_CODE", "CIP13_INVALID", "QUANTITY_RANGE",
 		"DRUG_RATE", "LINE_AMOUNT", "PROFESSION_NOT_ALLOWED", "LINES_COUNT", "AMO_SHARE",
+		"CCAM_MODIFIER", "PRICE_TABLE", "EXEMPTION", "NOT_IN_TABLE",
 		"CARE_DATE_FUTURE", "CARE_DATE_TOO_OLD", "LATE":
 		// done above
 	default:
@@ -431,11 +483,81 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 }
 
 func (s *Sheet) addNGAP(t *Tariffs, key string, coef Coefficient, label string) error {
-	v, ok := t.Lookup(key, s.CareDate)
+	prof := s.Practitioner.Profession
+	if key == "G" && prof != ProfessionDoctor {
+		prof = ProfessionDoctor // PROFESSION_NOT_ALLOWED: priced below
+	}
+	v, ok := t.Lookup(key, prof, s.CareDate)
 	if !ok {
-		return fmt.Errorf("generate: NGAP key %s has no tariff on %s in table %s", key, s.CareDate, t.Version())
+		return fmt.Errorf("generate: NGAP key %s has no tariff for profession %s on %s in table %s", key, prof, s.CareDate, t.Version())
 	}
 	s.Lines = append(s.Lines, Line{Kind: KindNGAP, Key: key, Coefficient: coef, Label: label, Amount: (v*Amount(coef) + 50) / 100})
+	return nil
+}
+
+// addCCAM adds one CCAM act: drawn from the table's acts of genCCAM when
+// t is given, else genCCAM as built in.
+func (s *Sheet) addCCAM(r *rand.Rand, t *CCAMTariffs) error {
+	c := genCCAM[r.IntN(len(genCCAM))]
+	price := c.price
+	if t != nil {
+		a, ok := t.Act(c.code, 1, s.CareDate)
+		if !ok {
+			return fmt.Errorf("generate: CCAM act %s is not in table %s on %s", c.code, t.Version(), s.CareDate)
+		}
+		price = a.Tariff
+	}
+	s.Lines = append(s.Lines, Line{Kind: KindCCAM, Code: c.code, Label: c.label, Amount: price})
+	return nil
+}
+
+// addDrugs adds n drug lines and one dispensing fee line per rate class
+// (HD, per box): from the table when t is given (TFR included), else the
+// built-in genDrugs. With unknown, the first drug is one no table knows.
+func (s *Sheet) addDrugs(r *rand.Rand, t *DrugTariffs, n int, unknown bool) error {
+	type drug struct {
+		cip, label string
+		price      Amount
+		rate       int
+	}
+	var pool []drug
+	if t != nil {
+		for _, cip := range t.CIPs(s.CareDate) {
+			d, _ := t.Drug(cip, s.CareDate)
+			pool = append(pool, drug{cip, "", d.Price, d.Rate})
+		}
+	} else {
+		for _, d := range genDrugs {
+			pool = append(pool, drug{d.cip + strconv.Itoa(ean13Check(d.cip)), d.label, d.price, d.rate})
+		}
+	}
+	if len(pool) < n {
+		return fmt.Errorf("generate: %d drugs in table %s on %s, %d wanted", len(pool), t.Version(), s.CareDate, n)
+	}
+	perm := r.Perm(len(pool))
+	boxes := map[int]int{}
+	for i := 0; i < n; i++ {
+		d := pool[perm[i]]
+		if unknown && i == 0 {
+			d = drug{"340093999999" + strconv.Itoa(ean13Check("340093999999")), "MEDICAMENT HORS TABLE", 500, 65}
+		}
+		q := 1 + r.IntN(3)
+		s.Lines = append(s.Lines, Line{Kind: KindDrug, CIP13: d.cip, Label: d.label, Quantity: q, UnitPrice: d.price, Rate: d.rate, Amount: d.price * Amount(q)})
+		boxes[d.rate] += q
+	}
+	hd := Amount(genFeeHD)
+	if t != nil {
+		f, ok := t.Fee("HD", s.CareDate)
+		if !ok {
+			return nil // no dispensing fee in the table
+		}
+		hd = f.Value
+	}
+	for _, rate := range []int{100, 65, 30, 15} {
+		if q := boxes[rate]; q > 0 {
+			s.Lines = append(s.Lines, Line{Kind: KindFee, Code: "HD", Label: "honoraire de dispensation", Quantity: q, UnitPrice: hd, Rate: rate, Amount: hd * Amount(q)})
+		}
+	}
 	return nil
 }
 

@@ -41,16 +41,40 @@ func loadTables(t testing.TB) (*fse.Tariffs, *fse.Holidays) {
 	return tar, hol
 }
 
+// loadPriceTables reads the fixtures' CCAM and drug tables.
+func loadPriceTables(t testing.TB) (*fse.CCAMTariffs, *fse.DrugTariffs) {
+	t.Helper()
+	open := func(name string) *os.File {
+		f, err := os.Open("../fixtures/tariffs/" + name)
+		if err != nil {
+			t.Fatalf("open the table: %v", err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	ccam, err := fse.ParseCCAM(open("ccam.csv"), open("ccam-modifiers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drugs, err := fse.ParseDrugs(open("drugs.csv"), open("fees.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ccam, drugs
+}
+
 func testOptions(t testing.TB) fse.Options {
 	tar, hol := loadTables(t)
-	return fse.Options{Now: func() time.Time { return testNow }, Tariffs: tar, Holidays: hol}
+	ccam, drugs := loadPriceTables(t)
+	return fse.Options{Now: func() time.Time { return testNow }, Tariffs: tar, CCAM: ccam, Drugs: drugs, Holidays: hol}
 }
 
 func generate(t testing.TB, seed uint64, profession, brk string) *fse.Sheet {
 	t.Helper()
 	tar, _ := loadTables(t)
+	ccam, drugs := loadPriceTables(t)
 	s, err := fse.Generate(rand.New(rand.NewPCG(seed, 1)), fse.GenerateOptions{
-		Now: testNow, Practitioners: testPractitioners, Tariffs: tar, Profession: profession, Break: brk, Number: int(seed) + 1,
+		Now: testNow, Practitioners: testPractitioners, Tariffs: tar, CCAM: ccam, Drugs: drugs, Profession: profession, Break: brk, Number: int(seed) + 1,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -112,8 +112,26 @@ func ValidRPPS(s string) bool { return len(s) == 11 && Luhn(s) }
 // ValidADELI reports whether s is an ADELI number: 9 digits, Luhn.
 func ValidADELI(s string) bool { return len(s) == 9 && Luhn(s) }
 
-// ValidFINESS reports whether s is a FINESS number: 9 digits, Luhn.
-func ValidFINESS(s string) bool { return len(s) == 9 && Luhn(s) }
+// ValidFINESS reports whether s is a FINESS number: 9 digits with a Luhn
+// key, or a Corsican number, whose department "2A" or "2B" makes the
+// second character a letter (ANS schema: ^[A-Za-z0-9]{9}$). No public
+// source gives the key of the Corsican numbers: their form only is checked.
+func ValidFINESS(s string) bool {
+	if len(s) != 9 {
+		return false
+	}
+	if s[0] == '2' && (s[1] == 'A' || s[1] == 'B') {
+		return allDigits(s[2:])
+	}
+	return Luhn(s)
+}
+
+// BillingKey reports whether a billing number (numéro AM: 8 digits and a
+// key) passes the Luhn check over its 9 digits. No normative source gives
+// the key's algorithm: Luhn is what the test cards of the SESAM-Vitale
+// toolkit satisfy (domain.md §11), so a mismatch is only a warning
+// (BILLING_KEY).
+func BillingKey(s string) bool { return len(s) == 9 && Luhn(s) }
 
 // ValidCIP13 reports whether s is a CIP13 code: 13 digits starting "34"
 // with a valid EAN-13 check digit.

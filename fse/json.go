@@ -32,13 +32,20 @@ func DecodeJSON(data []byte) (*Sheet, error) {
 		var extra bool
 		switch l.Kind {
 		case KindNGAP:
-			extra = l.Code != "" || l.CIP13 != "" || l.Quantity != 0 || l.UnitPrice != 0 || l.Rate != 0
+			extra = l.Code != "" || l.CIP13 != "" || l.Quantity != 0 || l.UnitPrice != 0 || l.Rate != 0 || l.Activity != 0 || l.Modifiers != "" || l.Base != 0
 		case KindCCAM:
-			extra = l.Key != "" || l.Coefficient != 0 || l.CIP13 != "" || l.Quantity != 0 || l.UnitPrice != 0 || l.Rate != 0
+			extra = l.Key != "" || l.Coefficient != 0 || l.CIP13 != "" || l.Quantity != 0 || l.UnitPrice != 0 || l.Rate != 0 || l.Base != 0
 		case KindDrug:
-			extra = l.Key != "" || l.Coefficient != 0 || l.Code != ""
+			extra = l.Key != "" || l.Coefficient != 0 || l.Code != "" || l.Activity != 0 || l.Modifiers != ""
+		case KindFee:
+			extra = l.Key != "" || l.Coefficient != 0 || l.CIP13 != "" || l.Activity != 0 || l.Modifiers != "" || l.Base != 0
 		default:
-			return nil, single(ErrValue, path+"/kind", 0, "line kind "+strconv.Quote(l.Kind)+" is not ngap, ccam or drug")
+			return nil, single(ErrValue, path+"/kind", 0, "line kind "+strconv.Quote(l.Kind)+" is not ngap, ccam, drug or fee")
+		}
+		switch l.Exemption {
+		case ExemptionNone, ExemptionALD, ExemptionMaternity:
+		default:
+			return nil, single(ErrValue, path+"/exemption", 0, "exemption "+strconv.Quote(l.Exemption)+" is not ald or maternity")
 		}
 		if extra {
 			return nil, single(ErrUnknownElement, path, 0, "fields of another kind of line on a "+l.Kind+" line")

@@ -17,10 +17,10 @@ const (
 
 // Coverage of the patient for the care on this sheet.
 const (
-	CoverageStandard  = "standard"  // 70 % for acts
-	CoverageALD       = "ald"       // affection de longue durée: 100 %
-	CoverageMaternity = "maternity" // 100 %, no participation forfaitaire
-	CoverageC2S       = "c2s"       // complémentaire santé solidaire: 100 %, no participation
+	CoverageStandard  = "standard"  // each line at its rate
+	CoverageALD       = "ald"       // affection de longue durée: ALD-linked lines (Exemption "ald") at 100 %
+	CoverageMaternity = "maternity" // maternity insurance: lines with Exemption "maternity" at 100 %; no participation or franchise
+	CoverageC2S       = "c2s"       // complémentaire santé solidaire: the AMO pays its rate, C2S the rest; no participation or franchise
 )
 
 // Practitioner identifier types.
@@ -44,6 +44,7 @@ const (
 	KindNGAP = "ngap" // NGAP act: key × coefficient
 	KindCCAM = "ccam" // CCAM act: code and amount
 	KindDrug = "drug" // drug: CIP13, quantity, unit price, rate
+	KindFee  = "fee"  // pharmacy fee (honoraire de dispensation): code, quantity, unit price, rate
 )
 
 // Sheet is one care sheet (feuille de soins électronique). The zero value is
@@ -56,8 +57,11 @@ type Sheet struct {
 	Practitioner Practitioner  `json:"practitioner"`           // who bills
 	Patient      Patient       `json:"patient"`                // who was cared for
 	Prescription *Prescription `json:"prescription,omitempty"` // required for pharmacy lines
-	Lines        []Line        `json:"lines"`                  // at least one
-	Totals       Totals        `json:"totals"`
+	// Rectifies names the invoice this one corrects and replaces, when it
+	// is a rectifying invoice; nil otherwise.
+	Rectifies *Rectification `json:"rectifies,omitempty"`
+	Lines     []Line         `json:"lines"` // at least one
+	Totals    Totals         `json:"totals"`
 }
 
 // Practitioner is the health professional who gave the care and bills it.
@@ -104,6 +108,13 @@ type Patient struct {
 	Coverage  string `json:"coverage"`      // CoverageStandard, CoverageALD, …
 }
 
+// Rectification names the invoice a rectifying invoice replaces: its
+// number (under the same billing number) and its care date.
+type Rectification struct {
+	Number string `json:"number"` // 9 digits
+	Date   Date   `json:"date"`   // care date of the rectified invoice
+}
+
 // Prescription references the prescription the care was given under.
 type Prescription struct {
 	ID         string `json:"id"`         // prescription id (ordonnance numérique)
@@ -112,28 +123,41 @@ type Prescription struct {
 
 // Line is one billed item. Kind says which fields are meaningful.
 type Line struct {
-	Kind        string      `json:"kind"`                  // KindNGAP, KindCCAM or KindDrug
+	Kind        string      `json:"kind"`                  // KindNGAP, KindCCAM, KindDrug or KindFee
 	Key         string      `json:"key,omitempty"`         // NGAP key (G, APC, AMI, …)
 	Coefficient Coefficient `json:"coefficient,omitempty"` // NGAP coefficient
-	Code        string      `json:"code,omitempty"`        // CCAM code (4 letters, 3 digits)
+	Code        string      `json:"code,omitempty"`        // CCAM code (4 letters, 3 digits), or fee code (HD, …)
+	Activity    int         `json:"activity,omitempty"`    // CCAM activity code, 1 to 9; 0 means 1
+	Modifiers   string      `json:"modifiers,omitempty"`   // CCAM modifiers, up to 4 letters ("F", "K")
 	CIP13       string      `json:"cip13,omitempty"`       // drug: EAN-13 code
-	Quantity    int         `json:"quantity,omitempty"`    // drug: boxes
-	UnitPrice   Amount      `json:"unit_price,omitempty"`  // drug: price of one box
-	Rate        int         `json:"rate,omitempty"`        // drug: reimbursement rate 15/30/65/100
+	Quantity    int         `json:"quantity,omitempty"`    // drug: boxes; fee: units
+	UnitPrice   Amount      `json:"unit_price,omitempty"`  // drug: price of one box; fee: of one unit
+	Rate        int         `json:"rate,omitempty"`        // drug and fee: reimbursement rate 15/30/65/100
+	Exemption   string      `json:"exemption,omitempty"`   // ExemptionALD or ExemptionMaternity: the line is paid at 100 %
 	Label       string      `json:"label,omitempty"`       // free text shown to people
 	Amount      Amount      `json:"amount"`                // billed for this line
-	AMO         Amount      `json:"amo"`                   // AMO share of the line, before the participation forfaitaire
+	Base        Amount      `json:"base,omitempty"`        // reimbursement base when not the amount (a drug's TFR × quantity)
+	AMO         Amount      `json:"amo"`                   // AMO share of the line: its rate × its base
+}
+
+// activity is the CCAM activity code, 1 when absent.
+func (l *Line) activity() int {
+	if l.Activity == 0 {
+		return 1
+	}
+	return l.Activity
 }
 
 // Totals sum up the sheet.
 type Totals struct {
-	Billed         Amount `json:"billed"`           // sum of the lines
-	AMO            Amount `json:"amo"`              // sum of the lines' AMO shares minus the participation
-	AMC            Amount `json:"amc"`              // complementary insurer's share
-	Patient        Amount `json:"patient"`          // what the patient pays himself
-	Participation  Amount `json:"participation"`    // participation forfaitaire deducted from AMO
-	TiersPayantAMO bool   `json:"tiers_payant_amo"` // the AMO pays the practitioner
-	TiersPayantAMC bool   `json:"tiers_payant_amc"` // the AMC pays the practitioner
+	Billed         Amount `json:"billed"`               // sum of the lines
+	AMO            Amount `json:"amo"`                  // sum of the lines' AMO shares (nothing deducted)
+	AMC            Amount `json:"amc"`                  // complementary's share: the AMC's, or C2S's
+	Patient        Amount `json:"patient"`              // billed − AMO − AMC
+	Participation  Amount `json:"participation"`        // participation forfaitaire due, recorded, not deducted
+	Franchises     Amount `json:"franchises,omitempty"` // franchises médicales due, recorded, not deducted
+	TiersPayantAMO bool   `json:"tiers_payant_amo"`     // the AMO pays the practitioner
+	TiersPayantAMC bool   `json:"tiers_payant_amc"`     // the AMC pays the practitioner
 }
 
 // Destination is one insurer a sheet goes to: the AMO always, the AMC too

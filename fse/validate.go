@@ -7,18 +7,37 @@ import (
 )
 
 // RulesVersion names the set of rules Validate applies. The workstation's
-// check reports it and the gateway's receipt names it, with the tariff
-// table's version, so a mismatch between both sides is visible.
-const RulesVersion = "fse-rules-1"
+// check reports it and the gateway's receipt names it, with the tables'
+// versions, so a mismatch between both sides is visible.
+const RulesVersion = "fse-rules-2"
 
 // DefaultMaxAge is the oldest care date accepted when Options.MaxAge is 0.
 const DefaultMaxAge = 730 // days
 
+// PriceRule says what a line priced differently from its table gives.
+type PriceRule int
+
+const (
+	// PriceRefuse refuses the sheet (NGAP_TARIFF for NGAP lines,
+	// PRICE_TABLE for CCAM, drug and fee lines): the zero value.
+	PriceRefuse PriceRule = iota
+	// PriceWarn accepts it with the warning PRICE_TABLE_DIFFERS; the
+	// line's shares are computed from its billed amount.
+	PriceWarn
+)
+
+// PricePolicy is the PriceRule of each table.
+type PricePolicy struct {
+	NGAP  PriceRule
+	CCAM  PriceRule
+	Drugs PriceRule // drugs and pharmacy fees
+}
+
 // Options tunes Validate. The zero value is strict: the current time is the
 // system's, care older than DefaultMaxAge days is refused, an NGAP line
-// without a tariff table is refused (the table must be given), and without
-// a holiday table only weekends are non-working days (deadlines come
-// sooner).
+// without a tariff table is refused (the table must be given), a price
+// different from a table is refused, and without a holiday table only
+// weekends are non-working days (deadlines come sooner).
 type Options struct {
 	// Now gives the current time; nil means time.Now.
 	Now func() time.Time
@@ -30,14 +49,31 @@ type Options struct {
 	// Tariffs is the NGAP tariff table (ParseTariffs). Without it every
 	// NGAP line is refused with NGAP_KEY_UNKNOWN.
 	Tariffs *Tariffs
+	// CCAM is the CCAM table (ParseCCAM); nil keeps each CCAM line's
+	// billed amount, at 70 %, unchecked.
+	CCAM *CCAMTariffs
+	// Drugs is the drug and pharmacy fee table (ParseDrugs); nil keeps
+	// each drug line's price and rate, unchecked.
+	Drugs *DrugTariffs
+	// Prices says, per table, whether a price different from the table
+	// is refused (the zero value) or a warning.
+	Prices PricePolicy
+	// Money are the participation forfaitaire and franchise amounts; the
+	// zero value is DefaultMoneyRules.
+	Money MoneyRules
 	// Holidays is the public holiday table (ParseHolidays) for the sending
 	// deadline.
 	Holidays *Holidays
 }
 
-// Version names the rules and the tariff table applied with these options,
-// e.g. "fse-rules-1+ngap-2024-12-22".
-func (o Options) Version() string { return RulesVersion + "+" + o.Tariffs.Version() }
+// Tables gives the tariff tables of these options, for Compute.
+func (o Options) Tables() Tables {
+	return Tables{NGAP: o.Tariffs, CCAM: o.CCAM, Drugs: o.Drugs, Money: o.Money}
+}
+
+// Version names the rules and the tables applied with these options,
+// e.g. "fse-rules-2+ngap-2024-12-22+ccam-2025-01-01+drugs-2025-01-01".
+func (o Options) Version() string { return RulesVersion + "+" + o.Tables().Version() }
 
 var (
 	parisOnce sync.Once
@@ -54,23 +90,13 @@ func parisLocation() *time.Location {
 	return paris
 }
 
-// participation forfaitaire: value from a date on.
-var participations = []struct {
-	from  Date
-	value Amount
-}{
-	{Date{2005, time.January, 1}, 100},
-	{Date{2024, time.May, 15}, 200},
-}
-
-// Participation gives the participation forfaitaire the sheet must carry:
-// one per sheet, for a doctor's acts (NGAP or CCAM lines), except for
-// minors, C2S and maternity coverage, capped at the AMO share of the acts.
+// Participation gives the participation forfaitaire due for the sheet as
+// its lines declare their AMO shares, with DefaultMoneyRules: one per
+// sheet, for a doctor's acts (NGAP or CCAM lines), except for minors, C2S
+// and maternity coverage, capped at the AMO share of the acts. Compute
+// gives it from the tables.
 func Participation(s *Sheet) Amount {
-	if s.Practitioner.Profession != ProfessionDoctor || s.Patient.Coverage == CoverageC2S || s.Patient.Coverage == CoverageMaternity {
-		return 0
-	}
-	if !s.Patient.BirthDate.IsZero() && ageOn(s.Patient.BirthDate, s.CareDate) < 18 {
+	if exemptFromParticipation(s) || s.Practitioner.Profession != ProfessionDoctor {
 		return 0
 	}
 	var acts Amount
@@ -82,26 +108,7 @@ func Participation(s *Sheet) Amount {
 	if acts <= 0 {
 		return 0
 	}
-	var v Amount
-	for _, p := range participations {
-		if !s.CareDate.Before(p.from) {
-			v = p.value
-		}
-	}
-	return min(v, acts)
-}
-
-// Rate gives the AMO rate in percent of line l of a sheet with coverage:
-// the drug's own rate, otherwise 70 % (standard) or 100 % (ALD, maternity,
-// C2S).
-func Rate(l *Line, coverage string) int {
-	if l.Kind == KindDrug {
-		return l.Rate
-	}
-	if coverage == CoverageStandard {
-		return 70
-	}
-	return 100
+	return min(valueOn(DefaultMoneyRules.Participation, s.CareDate), acts)
 }
 
 // share gives rate % of a, rounded half up to the cent.
@@ -121,7 +128,7 @@ func Deadline(care Date, tiersPayant bool, h *Holidays) Date {
 // holding every violation, nil when the sheet is valid; warnings (LATE,
 // DEGRADED_MODE) never make it invalid.
 func Validate(s *Sheet, o Options) (warnings []*FieldError, err error) {
-	v := validator{s: s, o: &o}
+	v := validator{s: s, o: &o, b: Compute(s, o.Tables())}
 	v.run()
 	if len(v.errs) > 0 {
 		return v.warns, &ValidationError{Errors: v.errs}
@@ -132,6 +139,7 @@ func Validate(s *Sheet, o Options) (warnings []*FieldError, err error) {
 type validator struct {
 	s     *Sheet
 	o     *Options
+	b     Breakdown // what the rules compute, compared with what the sheet records
 	errs  []*FieldError
 	warns []*FieldError
 }
@@ -178,6 +186,7 @@ func (v *validator) run() {
 	v.patient()
 	v.dates()
 	v.prescription()
+	v.rectification()
 	v.lines()
 	v.totals()
 }
@@ -190,6 +199,8 @@ func (v *validator) practitioner() {
 	}
 	if v.required("practitioner/billing", p.Billing) && !digits(p.Billing, 9) {
 		v.add(ErrBillingFormat, "practitioner/billing", p.Billing, "billing number "+strconv.Quote(p.Billing)+" is not 9 digits")
+	} else if p.Billing != "" && !BillingKey(p.Billing) {
+		v.add(WarnBillingKey, "practitioner/billing", p.Billing, "billing number "+p.Billing+": its key (last digit) does not pass the Luhn check")
 	}
 	if v.required("practitioner/profession", p.Profession) && !knownProfession(p.Profession) {
 		v.add(ErrProfession, "practitioner/profession", p.Profession, "profession "+strconv.Quote(p.Profession)+" is unknown")
@@ -198,7 +209,7 @@ func (v *validator) practitioner() {
 		v.add(ErrSpecialty, "practitioner/specialty", p.Specialty, "specialty "+strconv.Quote(p.Specialty)+" is not 2 digits")
 	}
 	if p.FINESS != "" && !ValidFINESS(p.FINESS) {
-		v.add(ErrFINESSInvalid, "practitioner/finess", p.FINESS, "FINESS "+strconv.Quote(p.FINESS)+" is not 9 digits with a valid key")
+		v.add(ErrFINESSInvalid, "practitioner/finess", p.FINESS, "FINESS "+strconv.Quote(p.FINESS)+" is not 9 digits with a valid key, nor a Corsican 2A/2B number")
 	}
 }
 
@@ -318,6 +329,19 @@ func (v *validator) dates() {
 	}
 }
 
+func (v *validator) rectification() {
+	r := v.s.Rectifies
+	if r == nil {
+		return
+	}
+	if v.required("rectifies/number", r.Number) && !digits(r.Number, 9) {
+		v.add(ErrNumberFormat, "rectifies/number", r.Number, "rectified sheet number "+strconv.Quote(r.Number)+" is not 9 digits")
+	}
+	if r.Date.IsZero() {
+		v.add(ErrRequired, "rectifies/date", "", "rectifies/date is empty")
+	}
+}
+
 func (v *validator) prescription() {
 	s := v.s
 	drugs := false
@@ -374,6 +398,7 @@ func (v *validator) lines() {
 	prof := s.Practitioner.Profession
 	// An unknown profession is reported once, not on every line.
 	knownProf := knownProfession(prof)
+	o := v.o
 	for i := range s.Lines {
 		l := &s.Lines[i]
 		path := linePath(i + 1)
@@ -381,25 +406,33 @@ func (v *validator) lines() {
 		switch l.Kind {
 		case KindNGAP:
 			if !v.required(path+"/key", l.Key) {
+				rateOK = false
 				break
 			}
 			if l.Coefficient <= 0 || l.Coefficient > 9900 {
 				v.add(ErrCoefficient, path+"/coefficient", l.Coefficient.String(), "coefficient "+l.Coefficient.String()+" is not above 0 and at most 99")
 			}
-			tf, ok := v.o.Tariffs.at(l.Key, s.CareDate)
+			tf, ok := o.Tariffs.at(l.Key, s.CareDate, prof)
 			if !ok {
-				v.add(ErrNGAPKey, path+"/key", l.Key, "NGAP key "+strconv.Quote(l.Key)+" has no tariff on "+s.CareDate.String()+" (table "+v.o.Tariffs.Version()+")")
+				rateOK = false
+				if o.Tariffs.known(l.Key, s.CareDate) {
+					if knownProf {
+						v.add(ErrProfessionNotAllow, path, l.Key, "profession "+prof+" may not bill NGAP key "+l.Key)
+					}
+					break
+				}
+				v.add(ErrNGAPKey, path+"/key", l.Key, "NGAP key "+strconv.Quote(l.Key)+" has no tariff on "+s.CareDate.String()+" (table "+o.Tariffs.Version()+")")
 				break
 			}
-			if knownProf && !listHas(tf.professions, prof) {
-				v.add(ErrProfessionNotAllow, path, l.Key, "profession "+prof+" may not bill NGAP key "+l.Key)
-			}
 			if want := (tf.value*Amount(l.Coefficient) + 50) / 100; l.Amount != want {
-				v.add(ErrNGAPTariff, path+"/amount", l.Amount.String(), l.Key+" "+l.Coefficient.String()+" is "+want.String()+" on "+s.CareDate.String()+", not "+l.Amount.String())
+				v.price(o.Prices.NGAP, ErrNGAPTariff, path+"/amount", l.Amount, l.Key+" "+l.Coefficient.String()+" is "+want.String()+" on "+s.CareDate.String()+" (table "+o.Tariffs.Version()+"), not "+l.Amount.String())
 			}
 		case KindCCAM:
 			if !ccamCode(l.Code) {
 				v.add(ErrCCAMCode, path+"/code", l.Code, "CCAM code "+strconv.Quote(l.Code)+" is not 4 capital letters and 3 digits")
+			}
+			if l.Activity < 0 || l.Activity > 9 {
+				v.add(ErrCCAMCode, path+"/activity", strconv.Itoa(l.Activity), "CCAM activity "+strconv.Itoa(l.Activity)+" is not 1 to 9")
 			}
 			if knownProf && prof != ProfessionDoctor && prof != ProfessionDentist && prof != ProfessionMidwife {
 				v.add(ErrProfessionNotAllow, path, l.Code, "profession "+prof+" may not bill CCAM acts")
@@ -407,12 +440,35 @@ func (v *validator) lines() {
 			if l.Amount <= 0 {
 				v.add(ErrLineAmount, path+"/amount", l.Amount.String(), "amount "+l.Amount.String()+" is not positive")
 			}
-		case KindDrug:
-			if !ValidCIP13(l.CIP13) {
+			if len(l.Modifiers) > 4 {
+				v.add(ErrCCAMModifier, path+"/modifiers", l.Modifiers, "more than 4 modifiers")
+				break
+			}
+			if o.CCAM == nil || !ccamCode(l.Code) {
+				break
+			}
+			want, ok, bad := o.CCAM.Price(l.Code, l.activity(), l.Modifiers, s.CareDate)
+			switch {
+			case !ok:
+				v.add(WarnNotInTable, path+"/code", l.Code, "CCAM act "+l.Code+" activity "+strconv.Itoa(l.activity())+" is not in table "+o.CCAM.Version()+": its billed amount is taken as its tariff")
+			case bad != "":
+				v.add(ErrCCAMModifier, path+"/modifiers", l.Modifiers, "CCAM act "+l.Code+" does not take modifier "+bad+" on "+s.CareDate.String()+" (table "+o.CCAM.Version()+")")
+			case want != l.Amount:
+				v.price(o.Prices.CCAM, ErrPriceTable, path+"/amount", l.Amount, l.Code+" "+l.Modifiers+" is "+want.String()+" on "+s.CareDate.String()+" (table "+o.CCAM.Version()+"), not "+l.Amount.String())
+			}
+		case KindDrug, KindFee:
+			fee := l.Kind == KindFee
+			if fee {
+				v.required(path+"/code", l.Code)
+			} else if !ValidCIP13(l.CIP13) {
 				v.add(ErrCIP13, path+"/cip13", l.CIP13, "CIP13 "+strconv.Quote(l.CIP13)+" is not valid")
 			}
 			if knownProf && prof != ProfessionPharmacist {
-				v.add(ErrProfessionNotAllow, path, l.CIP13, "profession "+prof+" may not bill drugs")
+				what := l.CIP13
+				if fee {
+					what = l.Code
+				}
+				v.add(ErrProfessionNotAllow, path, what, "profession "+prof+" may not bill drugs or pharmacy fees")
 			}
 			if l.Quantity < 1 || l.Quantity > 99 {
 				v.add(ErrQuantity, path+"/quantity", strconv.Itoa(l.Quantity), "quantity "+strconv.Itoa(l.Quantity)+" is not between 1 and 99")
@@ -426,17 +482,67 @@ func (v *validator) lines() {
 			if l.UnitPrice <= 0 || l.Amount != l.UnitPrice*Amount(l.Quantity) {
 				v.add(ErrLineAmount, path+"/amount", l.Amount.String(), "amount "+l.Amount.String()+" is not "+strconv.Itoa(l.Quantity)+" × "+l.UnitPrice.String())
 			}
+			if o.Drugs == nil {
+				break
+			}
+			if fee {
+				f, ok := o.Drugs.Fee(l.Code, s.CareDate)
+				switch {
+				case !ok:
+					v.add(WarnNotInTable, path+"/code", l.Code, "fee "+strconv.Quote(l.Code)+" is not in table "+o.Drugs.Version())
+				case f.Rate > 0 && rateOK && f.Rate != l.Rate:
+					rateOK = false
+					v.add(ErrDrugRate, path+"/rate", strconv.Itoa(l.Rate), "fee "+l.Code+" is paid at "+strconv.Itoa(f.Rate)+" % (table "+o.Drugs.Version()+"), not "+strconv.Itoa(l.Rate))
+				case f.Value != l.UnitPrice:
+					v.price(o.Prices.Drugs, ErrPriceTable, path+"/unit_price", l.UnitPrice, "fee "+l.Code+" is "+f.Value.String()+" on "+s.CareDate.String()+" (table "+o.Drugs.Version()+"), not "+l.UnitPrice.String())
+				}
+				break
+			}
+			if !ValidCIP13(l.CIP13) {
+				break
+			}
+			d, ok := o.Drugs.Drug(l.CIP13, s.CareDate)
+			switch {
+			case !ok:
+				v.add(WarnNotInTable, path+"/cip13", l.CIP13, "drug "+l.CIP13+" is not in table "+o.Drugs.Version()+": its price and rate are taken as billed")
+			case rateOK && d.Rate != l.Rate:
+				rateOK = false
+				v.add(ErrDrugRate, path+"/rate", strconv.Itoa(l.Rate), "drug "+l.CIP13+" is of rate class "+strconv.Itoa(d.Rate)+" % (table "+o.Drugs.Version()+"), not "+strconv.Itoa(l.Rate))
+			case d.Price != l.UnitPrice:
+				v.price(o.Prices.Drugs, ErrPriceTable, path+"/unit_price", l.UnitPrice, "drug "+l.CIP13+" is "+d.Price.String()+" on "+s.CareDate.String()+" (table "+o.Drugs.Version()+"), not "+l.UnitPrice.String())
+			}
 		default:
-			v.enum(path+"/kind", l.Kind, KindNGAP, KindCCAM, KindDrug)
+			v.enum(path+"/kind", l.Kind, KindNGAP, KindCCAM, KindDrug, KindFee)
 			continue
 		}
+		switch l.Exemption {
+		case ExemptionNone:
+		case ExemptionALD, ExemptionMaternity:
+			if l.Exemption != s.Patient.Coverage {
+				v.add(ErrExemption, path+"/exemption", l.Exemption, "exemption "+l.Exemption+" on a line of a patient whose coverage is "+s.Patient.Coverage)
+			}
+		default:
+			v.add(ErrValue, path+"/exemption", l.Exemption, strconv.Quote(l.Exemption)+" is not one of ald, maternity")
+		}
 		if rateOK {
-			rate := Rate(l, s.Patient.Coverage)
-			if want := share(l.Amount, rate); l.AMO != want {
-				v.add(ErrAMOShare, path+"/amo", l.AMO.String(), "AMO share "+l.AMO.String()+" is not "+strconv.Itoa(rate)+" % of "+l.Amount.String()+" ("+want.String()+")")
+			ls := &v.b.Lines[i]
+			if l.Base != 0 && l.Base != ls.Base {
+				v.add(ErrAMOShare, path+"/base", l.Base.String(), "base "+l.Base.String()+" is not "+ls.Base.String())
+			}
+			if l.AMO != ls.AMO {
+				v.add(ErrAMOShare, path+"/amo", l.AMO.String(), "AMO share "+l.AMO.String()+" is not "+strconv.Itoa(ls.Rate)+" % of "+ls.Base.String()+" ("+ls.AMO.String()+")")
 			}
 		}
 	}
+}
+
+// price reports a price different from its table: refused with code c, or
+// the warning PRICE_TABLE_DIFFERS, as the table's rule says.
+func (v *validator) price(rule PriceRule, c *CodeInfo, path string, got Amount, msg string) {
+	if rule == PriceWarn {
+		c = WarnPriceDiffers
+	}
+	v.add(c, path, got.String(), msg)
 }
 
 func ccamCode(c string) bool {
@@ -454,24 +560,26 @@ func ccamCode(c string) bool {
 func (v *validator) totals() {
 	s := v.s
 	t := &s.Totals
-	var billed, amo Amount
-	for i := range s.Lines {
-		billed += s.Lines[i].Amount
-		amo += s.Lines[i].AMO
+	b := &v.b
+	if t.Billed != b.Billed {
+		v.add(ErrTotalBilled, "totals/billed", t.Billed.String(), "billed "+t.Billed.String()+" is not the sum of the lines "+b.Billed.String())
 	}
-	if t.Billed != billed {
-		v.add(ErrTotalBilled, "totals/billed", t.Billed.String(), "billed "+t.Billed.String()+" is not the sum of the lines "+billed.String())
+	if t.Participation != b.Participation {
+		v.add(ErrParticipation, "totals/participation", t.Participation.String(), "participation forfaitaire "+t.Participation.String()+" should be "+b.Participation.String()+" (recorded, not deducted)")
 	}
-	if want := Participation(s); t.Participation != want {
-		v.add(ErrParticipation, "totals/participation", t.Participation.String(), "participation forfaitaire "+t.Participation.String()+" should be "+want.String())
+	if t.Franchises != b.Franchises {
+		v.add(ErrFranchises, "totals/franchises", t.Franchises.String(), "franchises "+t.Franchises.String()+" should be "+b.Franchises.String()+" (recorded, not deducted)")
 	}
-	if want := amo - t.Participation; t.AMO != want {
-		v.add(ErrTotalAMO, "totals/amo", t.AMO.String(), "AMO "+t.AMO.String()+" is not the lines' shares "+amo.String()+" minus the participation "+t.Participation.String())
+	if t.AMO != b.AMO {
+		v.add(ErrTotalAMO, "totals/amo", t.AMO.String(), "AMO "+t.AMO.String()+" is not the sum of the lines' shares "+b.AMO.String())
 	}
-	if t.AMC < 0 || t.Patient < 0 || t.AMC+t.Patient != t.Billed-t.AMO {
+	switch {
+	case t.AMC < 0 || t.Patient < 0 || t.AMC+t.Patient != t.Billed-t.AMO:
 		v.add(ErrTotalSplit, "totals/patient", t.Patient.String(), "AMC "+t.AMC.String()+" + patient "+t.Patient.String()+" is not billed "+t.Billed.String()+" − AMO "+t.AMO.String())
+	case s.Patient.Coverage == CoverageC2S && t.AMC != b.Complementary:
+		v.add(ErrTotalSplit, "totals/amc", t.AMC.String(), "C2S pays the whole ticket modérateur "+b.Complementary.String()+", not "+t.AMC.String())
 	}
-	if (t.AMC > 0 || t.TiersPayantAMC) && s.Patient.AMC == "" {
+	if (t.TiersPayantAMC || (t.AMC > 0 && s.Patient.Coverage != CoverageC2S)) && s.Patient.AMC == "" {
 		v.add(ErrAMCMissing, "patient/amc", "", "AMC share or AMC tiers payant without the patient's AMC number")
 	}
 }

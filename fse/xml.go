@@ -101,8 +101,10 @@ func (d *decoder) document(doc *etree.Element) (*Sheet, error) {
 }
 
 var (
-	sheetFields        = []string{"Number", "Created", "CareDate", "Securing", "Practitioner", "Patient", "Prescription", "Lines", "Totals"}
-	sheetPaths         = []string{"number", "created", "care_date", "securing", "practitioner", "patient", "prescription", "lines", "totals"}
+	sheetFields        = []string{"Number", "Created", "CareDate", "Securing", "Practitioner", "Patient", "Prescription", "Lines", "Totals", "Rectifies"}
+	sheetPaths         = []string{"number", "created", "care_date", "securing", "practitioner", "patient", "prescription", "lines", "totals", "rectifies"}
+	rectifiesFields    = []string{"Number", "Date"}
+	rectifiesPaths     = []string{"number", "date"}
 	practitionerFields = []string{"IdType", "Id", "NationalId", "Billing", "Profession", "Specialty", "FINESS", "Remplacant"}
 	practitionerPaths  = []string{"id_type", "id", "national_id", "billing", "profession", "specialty", "finess", "remplacant"}
 	remplacantFields   = []string{"IdType", "Id", "NationalId"}
@@ -111,19 +113,21 @@ var (
 	patientPaths       = []string{"nir", "birth_date", "rank", "regime", "caisse", "centre", "amc", "coverage"}
 	prescriptionFields = []string{"Id", "Prescriber"}
 	prescriptionPaths  = []string{"id", "prescriber"}
-	lineKinds          = []string{"NGAP", "CCAM", "Drug"}
-	ngapFields         = []string{"Key", "Coefficient", "Label", "Amount", "AMO"}
-	ngapPaths          = []string{"key", "coefficient", "label", "amount", "amo"}
-	ccamFields         = []string{"Code", "Label", "Amount", "AMO"}
-	ccamPaths          = []string{"code", "label", "amount", "amo"}
-	drugFields         = []string{"CIP13", "Label", "Quantity", "UnitPrice", "Rate", "Amount", "AMO"}
-	drugPaths          = []string{"cip13", "label", "quantity", "unit_price", "rate", "amount", "amo"}
-	totalsFields       = []string{"Billed", "AMO", "AMC", "Patient", "Participation", "TiersPayantAMO", "TiersPayantAMC"}
-	totalsPaths        = []string{"billed", "amo", "amc", "patient", "participation", "tiers_payant_amo", "tiers_payant_amc"}
+	lineKinds          = []string{"NGAP", "CCAM", "Drug", "Fee"}
+	ngapFields         = []string{"Key", "Coefficient", "Label", "Amount", "AMO", "Exemption"}
+	ngapPaths          = []string{"key", "coefficient", "label", "amount", "amo", "exemption"}
+	ccamFields         = []string{"Code", "Label", "Amount", "AMO", "Activity", "Modifiers", "Exemption"}
+	ccamPaths          = []string{"code", "label", "amount", "amo", "activity", "modifiers", "exemption"}
+	drugFields         = []string{"CIP13", "Label", "Quantity", "UnitPrice", "Rate", "Amount", "AMO", "Base", "Exemption"}
+	drugPaths          = []string{"cip13", "label", "quantity", "unit_price", "rate", "amount", "amo", "base", "exemption"}
+	feeFields          = []string{"Code", "Label", "Quantity", "UnitPrice", "Rate", "Amount", "AMO", "Exemption"}
+	feePaths           = []string{"code", "label", "quantity", "unit_price", "rate", "amount", "amo", "exemption"}
+	totalsFields       = []string{"Billed", "AMO", "AMC", "Patient", "Participation", "TiersPayantAMO", "TiersPayantAMC", "Franchises"}
+	totalsPaths        = []string{"billed", "amo", "amc", "patient", "participation", "tiers_payant_amo", "tiers_payant_amc", "franchises"}
 )
 
 const (
-	allBut6    = 0x1ff &^ (1 << 6) // sheet: all but Prescription
+	allBut6    = 0x1ff &^ (1 << 6) // sheet: all but Prescription (and Rectifies, the 10th)
 	allBut6of7 = 0x7f &^ (1 << 6)  // practitioner: all but FINESS (and Remplacant, the 8th)
 	all3       = 0x7
 	allBut6of8 = 0xff &^ (1 << 6) // patient: all but AMC
@@ -131,6 +135,7 @@ const (
 	ngapReq    = 0x1f &^ (1 << 2) // all but Label
 	ccamReq    = 0xf &^ (1 << 1)
 	drugReq    = 0x7f &^ (1 << 1)
+	feeReq     = 0x7f &^ (1 << 1)
 	all7       = 0x7f
 )
 
@@ -172,6 +177,18 @@ func (d *decoder) sheet(root *etree.Element) (*Sheet, error) {
 			err = d.lines(el, at.String(), s)
 		case 8:
 			err = d.totals(el, at.String(), &s.Totals)
+		case 9:
+			s.Rectifies = &Rectification{}
+			err = d.fields(el, at.String(), rectifiesFields, rectifiesPaths, all2, false, func(i int, el *etree.Element, at loc) error {
+				var err error
+				switch i {
+				case 0:
+					s.Rectifies.Number, err = d.text(el, at)
+				case 1:
+					s.Rectifies.Date, err = d.date(el, at)
+				}
+				return err
+			})
 		}
 		return err
 	})
@@ -284,7 +301,7 @@ func (d *decoder) lines(el *etree.Element, path string, s *Sheet) error {
 		}
 		lpath := linePath(len(s.Lines) + 1)
 		if kind < 0 {
-			return d.fail(ErrUnknownElement, c, lpath, "element "+c.Tag+" is not a line (NGAP, CCAM or Drug)")
+			return d.fail(ErrUnknownElement, c, lpath, "element "+c.Tag+" is not a line (NGAP, CCAM, Drug or Fee)")
 		}
 		if err := d.attrs(c, lpath); err != nil {
 			return err
@@ -314,6 +331,8 @@ func (d *decoder) lines(el *etree.Element, path string, s *Sheet) error {
 					l.Amount, err = d.amount(el, at)
 				case 4:
 					l.AMO, err = d.amount(el, at)
+				case 5:
+					l.Exemption, err = d.enum(el, at, ExemptionALD, ExemptionMaternity)
 				}
 				return err
 			})
@@ -330,6 +349,12 @@ func (d *decoder) lines(el *etree.Element, path string, s *Sheet) error {
 					l.Amount, err = d.amount(el, at)
 				case 3:
 					l.AMO, err = d.amount(el, at)
+				case 4:
+					l.Activity, err = d.integer(el, at)
+				case 5:
+					l.Modifiers, err = d.text(el, at)
+				case 6:
+					l.Exemption, err = d.enum(el, at, ExemptionALD, ExemptionMaternity)
 				}
 				return err
 			})
@@ -352,6 +377,34 @@ func (d *decoder) lines(el *etree.Element, path string, s *Sheet) error {
 					l.Amount, err = d.amount(el, at)
 				case 6:
 					l.AMO, err = d.amount(el, at)
+				case 7:
+					l.Base, err = d.amount(el, at)
+				case 8:
+					l.Exemption, err = d.enum(el, at, ExemptionALD, ExemptionMaternity)
+				}
+				return err
+			})
+		case 3:
+			l.Kind = KindFee
+			err = d.fields(c, lpath, feeFields, feePaths, feeReq, false, func(i int, el *etree.Element, at loc) error {
+				var err error
+				switch i {
+				case 0:
+					l.Code, err = d.text(el, at)
+				case 1:
+					l.Label, err = d.text(el, at)
+				case 2:
+					l.Quantity, err = d.integer(el, at)
+				case 3:
+					l.UnitPrice, err = d.amount(el, at)
+				case 4:
+					l.Rate, err = d.integer(el, at)
+				case 5:
+					l.Amount, err = d.amount(el, at)
+				case 6:
+					l.AMO, err = d.amount(el, at)
+				case 7:
+					l.Exemption, err = d.enum(el, at, ExemptionALD, ExemptionMaternity)
 				}
 				return err
 			})
@@ -381,6 +434,8 @@ func (d *decoder) totals(el *etree.Element, path string, t *Totals) error {
 			t.TiersPayantAMO, err = d.boolean(el, at)
 		case 6:
 			t.TiersPayantAMC, err = d.boolean(el, at)
+		case 7:
+			t.Franchises, err = d.amount(el, at)
 		}
 		return err
 	})
@@ -778,6 +833,16 @@ func (s *Sheet) Encode() []byte {
 		e.close(1, "Prescription")
 	}
 
+	if rc := s.Rectifies; rc != nil {
+		e.open(1, "Rectifies")
+		e.raw("\n")
+		e.leaf(2, "Number", rc.Number)
+		e.open(2, "Date")
+		e.b = rc.Date.appendTo(e.b)
+		e.close(0, "Date")
+		e.close(1, "Rectifies")
+	}
+
 	e.open(1, "Lines")
 	e.raw("\n")
 	for i := range s.Lines {
@@ -793,6 +858,7 @@ func (s *Sheet) Encode() []byte {
 			if l.Label != "" {
 				e.leaf(3, "Label", l.Label)
 			}
+			e.exemption(l)
 			e.amount(3, "Amount", l.Amount)
 			e.amount(3, "AMO", l.AMO)
 			e.close(2, "NGAP")
@@ -800,16 +866,29 @@ func (s *Sheet) Encode() []byte {
 			e.open(2, "CCAM")
 			e.raw("\n")
 			e.leaf(3, "Code", l.Code)
+			if l.Activity != 0 {
+				e.open(3, "Activity")
+				e.b = strconv.AppendInt(e.b, int64(l.Activity), 10)
+				e.close(0, "Activity")
+			}
+			if l.Modifiers != "" {
+				e.leaf(3, "Modifiers", l.Modifiers)
+			}
 			if l.Label != "" {
 				e.leaf(3, "Label", l.Label)
 			}
+			e.exemption(l)
 			e.amount(3, "Amount", l.Amount)
 			e.amount(3, "AMO", l.AMO)
 			e.close(2, "CCAM")
-		case KindDrug:
-			e.open(2, "Drug")
+		case KindDrug, KindFee:
+			name, id, idValue := "Drug", "CIP13", l.CIP13
+			if l.Kind == KindFee {
+				name, id, idValue = "Fee", "Code", l.Code
+			}
+			e.open(2, name)
 			e.raw("\n")
-			e.leaf(3, "CIP13", l.CIP13)
+			e.leaf(3, id, idValue)
 			if l.Label != "" {
 				e.leaf(3, "Label", l.Label)
 			}
@@ -820,9 +899,13 @@ func (s *Sheet) Encode() []byte {
 			e.open(3, "Rate")
 			e.b = strconv.AppendInt(e.b, int64(l.Rate), 10)
 			e.close(0, "Rate")
+			e.exemption(l)
 			e.amount(3, "Amount", l.Amount)
+			if l.Base != 0 && l.Kind == KindDrug {
+				e.amount(3, "Base", l.Base)
+			}
 			e.amount(3, "AMO", l.AMO)
-			e.close(2, "Drug")
+			e.close(2, name)
 		}
 	}
 	e.close(1, "Lines")
@@ -835,6 +918,9 @@ func (s *Sheet) Encode() []byte {
 	e.amount(2, "AMC", t.AMC)
 	e.amount(2, "Patient", t.Patient)
 	e.amount(2, "Participation", t.Participation)
+	if t.Franchises != 0 {
+		e.amount(2, "Franchises", t.Franchises)
+	}
 	e.leaf(2, "TiersPayantAMO", strconv.FormatBool(t.TiersPayantAMO))
 	e.leaf(2, "TiersPayantAMC", strconv.FormatBool(t.TiersPayantAMC))
 	e.close(1, "Totals")
@@ -843,6 +929,12 @@ func (s *Sheet) Encode() []byte {
 }
 
 type encoder struct{ b []byte }
+
+func (e *encoder) exemption(l *Line) {
+	if l.Exemption != "" {
+		e.leaf(3, "Exemption", l.Exemption)
+	}
+}
 
 func (e *encoder) raw(s string) { e.b = append(e.b, s...) }
 
