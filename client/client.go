@@ -259,7 +259,7 @@ type Notice struct {
 	Detail  string    `json:"detail,omitempty"`
 }
 
-// Describe says in words what the notice tells: "sheet 751000017-000000001
+// Describe says in words what the notice tells: "sheet 751000019-000000001
 // paid 19.00 EUR from cpam751", "lot … ARL positive from cpam751".
 func (n Notice) Describe() string {
 	what := n.Event

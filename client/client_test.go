@@ -50,10 +50,10 @@ func TestReceiptAndNotFound(t *testing.T) {
 		switch r.URL.Path {
 		case "/v1/sheets":
 			if r.URL.Query().Get("dry_run") == "true" {
-				w.Write([]byte(`{"billing":"751000017","number":"000000001","state":"received","dry_run":true}`))
+				w.Write([]byte(`{"billing":"751000019","number":"000000001","state":"received","dry_run":true}`))
 				return
 			}
-			w.Write([]byte(`{"billing":"751000017","number":"000000001","state":"queued","destinations":[{"insurer":"cpam751","lot_key":"cpam751.751000017"}]}`))
+			w.Write([]byte(`{"billing":"751000019","number":"000000001","state":"queued","destinations":[{"insurer":"cpam751","lot_key":"cpam751.751000019"}]}`))
 		default:
 			http.NotFound(w, r)
 		}
@@ -66,7 +66,7 @@ func TestReceiptAndNotFound(t *testing.T) {
 	if err != nil || !d.DryRun {
 		t.Fatalf("dry run: got %+v, %v", d, err)
 	}
-	if _, err := c.Sheet(context.Background(), "751000017", "9"); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Sheet(context.Background(), "751000019", "9"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown sheet: got %v, want ErrNotFound", err)
 	}
 }
@@ -129,7 +129,7 @@ func TestConnectionsBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, _ = c.Sheet(context.Background(), "751000017", "000000001") }()
+		go func() { defer wg.Done(); _, _ = c.Sheet(context.Background(), "751000019", "000000001") }()
 	}
 	// Hold the first requests until the others had every chance to open
 	// connections of their own (they would at once without the bound).

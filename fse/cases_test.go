@@ -25,6 +25,7 @@ var updateCases = flag.Bool("update-cases", false, "rewrite the generated confor
 //	<!-- expect: SHEET_UNKNOWN_ELEMENT at patient/email line 18 -->
 //	<!-- expect: CARE_DATE_FUTURE at care_date, CREATED_INVALID at created -->
 //	<!-- pad: 300000 --> (append that many spaces before decoding)
+//	<!-- prices: warn --> (every table warns on prices instead of refusing)
 //
 // Every case is decoded (XML) and validated at testNow with the fixtures'
 // tariff and holiday tables; the codes found (errors and warnings) must be
@@ -36,11 +37,15 @@ type expectation struct {
 
 var expectRE = regexp.MustCompile(`^([A-Z0-9_]+)(?: at ([^\s,]*))?(?: line (\d+))?$`)
 
-func parseHeader(t *testing.T, data []byte) (valid bool, want []expectation, pad int) {
+func parseHeader(t *testing.T, data []byte) (valid bool, want []expectation, pad int, warnPrices bool) {
 	t.Helper()
-	for _, m := range regexp.MustCompile(`<!--\s*(expect|pad):\s*(.*?)\s*-->`).FindAllSubmatch(data, -1) {
+	for _, m := range regexp.MustCompile(`<!--\s*(expect|pad|prices):\s*(.*?)\s*-->`).FindAllSubmatch(data, -1) {
 		if string(m[1]) == "pad" {
 			pad, _ = strconv.Atoi(string(m[2]))
+			continue
+		}
+		if string(m[1]) == "prices" {
+			warnPrices = string(m[2]) == "warn"
 			continue
 		}
 		if string(m[2]) == "valid" {
@@ -59,7 +64,7 @@ func parseHeader(t *testing.T, data []byte) (valid bool, want []expectation, pad
 	if !valid && len(want) == 0 {
 		t.Fatal("no <!-- expect: ... --> header")
 	}
-	return valid, want, pad
+	return valid, want, pad, warnPrices
 }
 
 func found(err error, warns []*fse.FieldError) []*fse.FieldError {
@@ -95,11 +100,15 @@ func TestCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			valid, want, pad := parseHeader(t, data)
+			valid, want, pad, warnPrices := parseHeader(t, data)
 			if pad > 0 {
 				data = append(data, bytes.Repeat([]byte(" "), pad)...)
 			}
-			got := checkSheet(data, opts)
+			o := opts
+			if warnPrices {
+				o.Prices = fse.PricePolicy{NGAP: fse.PriceWarn, CCAM: fse.PriceWarn, Drugs: fse.PriceWarn}
+			}
+			got := checkSheet(data, o)
 			if valid {
 				if len(got) != 0 {
 					t.Fatalf("want valid, got %v", got)

@@ -174,7 +174,7 @@ func TestCodesDocumented(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	if got := testOptions(t).Version(); got != "fse-rules-1+ngap-2024-12-22" {
+	if got := testOptions(t).Version(); got != "fse-rules-2+ngap-2024-12-22+ccam-2025-01-01+drugs-2020-01-01" {
 		t.Errorf("got %q", got)
 	}
 }

@@ -317,7 +317,8 @@ func exemptFromParticipation(s *Sheet) bool {
 	if s.Patient.Coverage == CoverageC2S || s.Patient.Coverage == CoverageMaternity {
 		return true
 	}
-	return !s.Patient.BirthDate.IsZero() && ageOn(s.Patient.BirthDate, s.CareDate) < 18
+	b := s.Patient.BirthDate
+	return !b.IsZero() && !b.After(s.CareDate) && ageOn(b, s.CareDate) < 18
 }
 
 // participation is the participation forfaitaire due: one per sheet with a

@@ -128,7 +128,7 @@ var genCCAM = []struct {
 	code, label string
 	price       Amount
 }{
-	{"DEQP003", "ECG sur au moins 12 dérivations", 1426},
+	{"DEQP003", "ECG sur au moins 12 dérivations", 1452},
 	{"QZJA002", "Ablation de corps étranger superficiel", 2500},
 	{"BGQP002", "Examen du fond d'oeil", 2842},
 }

@@ -561,6 +561,10 @@ func (v *validator) totals() {
 	s := v.s
 	t := &s.Totals
 	b := &v.b
+	var amo Amount // the lines' AMO shares as recorded (each checked by AMO_SHARE)
+	for i := range s.Lines {
+		amo += s.Lines[i].AMO
+	}
 	if t.Billed != b.Billed {
 		v.add(ErrTotalBilled, "totals/billed", t.Billed.String(), "billed "+t.Billed.String()+" is not the sum of the lines "+b.Billed.String())
 	}
@@ -570,8 +574,8 @@ func (v *validator) totals() {
 	if t.Franchises != b.Franchises {
 		v.add(ErrFranchises, "totals/franchises", t.Franchises.String(), "franchises "+t.Franchises.String()+" should be "+b.Franchises.String()+" (recorded, not deducted)")
 	}
-	if t.AMO != b.AMO {
-		v.add(ErrTotalAMO, "totals/amo", t.AMO.String(), "AMO "+t.AMO.String()+" is not the sum of the lines' shares "+b.AMO.String())
+	if t.AMO != amo {
+		v.add(ErrTotalAMO, "totals/amo", t.AMO.String(), "AMO "+t.AMO.String()+" is not the sum of the lines' shares "+amo.String())
 	}
 	switch {
 	case t.AMC < 0 || t.Patient < 0 || t.AMC+t.Patient != t.Billed-t.AMO:

@@ -32,7 +32,7 @@ func BenchmarkSubmit(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := fmt.Sprintf("%09d", next.Add(1))
-			s := sheet("751000017", n, "d"+n)
+			s := sheet("751000019", n, "d"+n)
 			s.Signed = signed
 			if _, err := q.Submit(context.Background(), s); err != nil {
 				b.Error(err)

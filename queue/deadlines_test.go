@@ -24,8 +24,8 @@ func TestDeadlinesDeadLetterResubmit(t *testing.T) {
 	q := e.open(t)
 	ctx := context.Background()
 	nums := numbers(1, 3)
-	submitAll(t, q, "751000017", nums)
-	sts := waitFinal(t, q, "751000017", nums, 20*time.Second)
+	submitAll(t, q, "751000019", nums)
+	sts := waitFinal(t, q, "751000019", nums, 20*time.Second)
 	lotID := ""
 	for n, st := range sts {
 		if st.State != queue.DeliveryFailed {
@@ -67,7 +67,7 @@ func TestDeadlinesDeadLetterResubmit(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st, _ := q.Status(ctx, "751000017", nums[0])
+		st, _ := q.Status(ctx, "751000019", nums[0])
 		if st.State == queue.Accepted {
 			break
 		}
@@ -80,12 +80,12 @@ func TestDeadlinesDeadLetterResubmit(t *testing.T) {
 	// ARL but no return: returns_overdue.
 	quiet := &fakeInsurer{id: "amc1", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }}
 	e.insurer(t, quiet)
-	s := sheet("751000017", "000000900", "d900")
+	s := sheet("751000019", "000000900", "d900")
 	s.Destinations = []queue.Destination{{Insurer: "amc1", Kind: "AMC"}}
 	if _, err := q.Submit(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	st := waitFinal(t, q, "751000017", []string{"000000900"}, 20*time.Second)["000000900"]
+	st := waitFinal(t, q, "751000019", []string{"000000900"}, 20*time.Second)["000000900"]
 	if st.State != queue.ReturnsOverdue {
 		t.Fatalf("no return: %s, want returns_overdue", st.State)
 	}

@@ -67,7 +67,7 @@ func TestKillAtEveryStep(t *testing.T) {
 			nums := numbers(1, 23)
 			for _, n := range nums {
 				for try := 0; ; try++ {
-					_, err := current().Submit(ctx, sheet("751000017", n, "d"+n))
+					_, err := current().Submit(ctx, sheet("751000019", n, "d"+n))
 					if err == nil {
 						break
 					}
@@ -88,7 +88,7 @@ func TestKillAtEveryStep(t *testing.T) {
 			if !strings.HasPrefix(step, "intake.") {
 				restart()
 			}
-			sts := waitFinal(t, current(), "751000017", nums, 30*time.Second)
+			sts := waitFinal(t, current(), "751000019", nums, 30*time.Second)
 			for n, st := range sts {
 				if st.State != queue.Accepted {
 					t.Errorf("sheet %s: %s, want accepted", n, st.State)
@@ -116,13 +116,13 @@ func TestKillAtEveryStep(t *testing.T) {
 			}
 			ins.mu.Unlock()
 			for _, n := range nums {
-				key := "751000017." + n
+				key := "751000019." + n
 				if len(inLots[key]) != 1 {
 					t.Errorf("sheet %s in lots %v, want exactly one", key, inLots[key])
 				}
 			}
-			checkNotices(t, current(), "751000017", nums)
-			checkHistory(t, e, "751000017", nums, queue.Accepted)
+			checkNotices(t, current(), "751000019", nums)
+			checkHistory(t, e, "751000019", nums, queue.Accepted)
 		})
 	}
 }
@@ -189,14 +189,14 @@ func TestRetryAfterFailedIntake(t *testing.T) {
 	q := e.open(t)
 	e.insurer(t, &fakeInsurer{id: "cpam751"})
 	ctx := context.Background()
-	if _, err := q.Submit(ctx, sheet("751000017", "000000001", "d1")); !errors.Is(err, queue.ErrFailPoint) {
+	if _, err := q.Submit(ctx, sheet("751000019", "000000001", "d1")); !errors.Is(err, queue.ErrFailPoint) {
 		t.Fatalf("first send: %v, want the injected failure", err)
 	}
 	// A minute later by the queue's clock, the batcher meets the message
 	// (several ticks) before the sheet comes again.
 	clock.Add(int64(time.Minute))
 	time.Sleep(20 * e.cfg.Tick)
-	r, err := q.Submit(ctx, sheet("751000017", "000000001", "d1"))
+	r, err := q.Submit(ctx, sheet("751000019", "000000001", "d1"))
 	if err != nil {
 		t.Fatalf("second send: %v", err)
 	}
@@ -211,7 +211,7 @@ func TestRetryAfterFailedIntake(t *testing.T) {
 			clock.Add(int64(100 * time.Millisecond))
 		}
 	}()
-	waitFinal(t, q, "751000017", []string{"000000001"}, 20*time.Second)
+	waitFinal(t, q, "751000019", []string{"000000001"}, 20*time.Second)
 }
 
 // TestBuryFailureKeepsNotices: an insurer refuses every attempt of a lot
@@ -229,8 +229,8 @@ func TestBuryFailureKeepsNotices(t *testing.T) {
 	e.insurer(t, &fakeInsurer{id: "cpam751", arl: func(*queue.Lot) (bool, string) { return false, "structure" }})
 	ctx := context.Background()
 	nums := numbers(1, 3)
-	submitAll(t, q, "751000017", nums)
-	sts := waitFinal(t, q, "751000017", nums, 20*time.Second)
+	submitAll(t, q, "751000019", nums)
+	sts := waitFinal(t, q, "751000019", nums, 20*time.Second)
 	if !f.fired.Load() {
 		t.Fatal("the bury step never failed")
 	}
@@ -243,7 +243,7 @@ func TestBuryFailureKeepsNotices(t *testing.T) {
 	var failed map[string]int
 	var negative int
 	for until := time.Now().Add(10 * time.Second); ; {
-		ns, err := q.Notices(ctx, "751000017", 1000, 0)
+		ns, err := q.Notices(ctx, "751000019", 1000, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +269,7 @@ func TestBuryFailureKeepsNotices(t *testing.T) {
 	if negative != 2 {
 		t.Errorf("%d arl_negative notices, want 2 (one per attempt)", negative)
 	}
-	checkHistory(t, e, "751000017", nums, queue.DeliveryFailed)
+	checkHistory(t, e, "751000019", nums, queue.DeliveryFailed)
 }
 
 // checkHistory checks that FSE_HISTORY holds exactly one entry of state
@@ -330,7 +330,7 @@ func TestConsumerStateLost(t *testing.T) {
 	q := e.open(t) // no insurer: the lots stay active, the sheets name no lot
 	ctx := context.Background()
 	nums := numbers(1, 12)
-	submitAll(t, q, "751000017", nums)
+	submitAll(t, q, "751000019", nums)
 	js, err := jetstream.New(e.nc)
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +400,7 @@ func TestConsumerStateLost(t *testing.T) {
 	e.open(t) // recreates the consumer: every message delivered again, as new
 	in := settled("after the consumer lost its state")
 	for _, n := range nums {
-		if l := in["751000017."+n]; len(l) != 1 {
+		if l := in["751000019."+n]; len(l) != 1 {
 			t.Errorf("sheet %s in lots %v, want exactly one", n, l)
 		}
 	}
@@ -446,11 +446,11 @@ func TestARLBeforeAttemptRecorded(t *testing.T) {
 	q := e.open(t)
 	e.insurer(t, &fakeInsurer{id: "cpam751", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }})
 	nums := numbers(1, 3)
-	submitAll(t, q, "751000017", nums)
+	submitAll(t, q, "751000019", nums)
 	// Wait (bounded) for the ARL, then for the attempt to be recorded.
 	for _, n := range nums {
 		for until := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			st, err := q.Status(ctx, "751000017", n)
+			st, err := q.Status(ctx, "751000019", n)
 			if err == nil && st.State == queue.ARLPositive {
 				rec, err := q.Lot(ctx, st.Destinations[0].Lot)
 				if err != nil {

@@ -199,17 +199,17 @@ func TestIntakeLotsAcks(t *testing.T) {
 	nums := numbers(1, 12)
 	receipts := map[string]queue.Receipt{}
 	for _, n := range nums {
-		r, err := q.Submit(ctx, sheet("751000017", n, "d"+n))
+		r, err := q.Submit(ctx, sheet("751000019", n, "d"+n))
 		if err != nil {
 			t.Fatalf("submit %s: %v", n, err)
 		}
-		if r.State != queue.Queued || r.Again || len(r.Destinations) != 1 || r.Destinations[0].LotKey != "cpam751.751000017" || r.Destinations[0].CloseBy.IsZero() {
+		if r.State != queue.Queued || r.Again || len(r.Destinations) != 1 || r.Destinations[0].LotKey != "cpam751.751000019" || r.Destinations[0].CloseBy.IsZero() {
 			t.Fatalf("receipt %s: %+v", n, r)
 		}
 		receipts[n] = r
 	}
 	// The same sheet again: the same receipt.
-	again, err := q.Submit(ctx, sheet("751000017", "000000001", "d000000001"))
+	again, err := q.Submit(ctx, sheet("751000019", "000000001", "d000000001"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,18 +217,18 @@ func TestIntakeLotsAcks(t *testing.T) {
 		t.Fatalf("same sheet again: got %+v, want the first receipt again", again)
 	}
 	// Another sheet with the same key: a doublon.
-	if _, err := q.Submit(ctx, sheet("751000017", "000000002", "other")); !errors.Is(err, queue.ErrDuplicate) {
+	if _, err := q.Submit(ctx, sheet("751000019", "000000002", "other")); !errors.Is(err, queue.ErrDuplicate) {
 		t.Fatalf("doublon: got %v, want ErrDuplicate", err)
 	}
 	// Dry run writes nothing.
-	if r, err := q.Preview(ctx, sheet("751000017", "000000999", "dry")); err != nil || !r.DryRun {
+	if r, err := q.Preview(ctx, sheet("751000019", "000000999", "dry")); err != nil || !r.DryRun {
 		t.Fatalf("preview: %+v, %v", r, err)
 	}
-	if _, err := q.Status(ctx, "751000017", "000000999"); !errors.Is(err, queue.ErrNotFound) {
+	if _, err := q.Status(ctx, "751000019", "000000999"); !errors.Is(err, queue.ErrNotFound) {
 		t.Fatalf("dry run kept something: %v", err)
 	}
 
-	sts := waitFinal(t, q, "751000017", nums, 20*time.Second)
+	sts := waitFinal(t, q, "751000019", nums, 20*time.Second)
 	for n, st := range sts {
 		want := queue.Accepted
 		if n == "000000003" {
@@ -250,14 +250,14 @@ func TestIntakeLotsAcks(t *testing.T) {
 	}
 
 	// The rejected one may be corrected.
-	r, err := q.Submit(ctx, sheet("751000017", "000000003", "corrected"))
+	r, err := q.Submit(ctx, sheet("751000019", "000000003", "corrected"))
 	if err != nil {
 		t.Fatalf("correction: %v", err)
 	}
 	if r.Corrects != "d000000003" {
 		t.Fatalf("correction receipt: %+v", r)
 	}
-	st := waitFinal(t, q, "751000017", []string{"000000003"}, 20*time.Second)["000000003"]
+	st := waitFinal(t, q, "751000019", []string{"000000003"}, 20*time.Second)["000000003"]
 	if st.State != queue.Rejected {
 		// the fake insurer rejects number 3 whatever its content
 		t.Fatalf("corrected sheet: %s", st.State)
@@ -272,16 +272,16 @@ func TestIntakeLotsAcks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, _ := ns.Info(ctx, jetstream.WithSubjectFilter(queue.NoticeSubject("751000017")))
-	if got := info.State.Subjects[queue.NoticeSubject("751000017")]; got < 13+3 {
-		t.Errorf("notices for 751000017: %d, want ≥ 16", got)
+	info, _ := ns.Info(ctx, jetstream.WithSubjectFilter(queue.NoticeSubject("751000019")))
+	if got := info.State.Subjects[queue.NoticeSubject("751000019")]; got < 13+3 {
+		t.Errorf("notices for 751000019: %d, want ≥ 16", got)
 	}
 
 	// Reading them back in pages of 7, confirming each page: every notice
 	// once, in order, only this billing number's.
 	total, last := 0, uint64(0)
 	for page := 0; ; page++ {
-		ns, err := q.Notices(ctx, "751000017", 7, 0)
+		ns, err := q.Notices(ctx, "751000019", 7, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,17 +292,17 @@ func TestIntakeLotsAcks(t *testing.T) {
 			t.Fatalf("page %d: %d notices, want at most 7", page, len(ns))
 		}
 		for _, n := range ns {
-			if n.Seq <= last || n.Billing != "751000017" {
+			if n.Seq <= last || n.Billing != "751000019" {
 				t.Fatalf("page %d: notice %d (billing %s) after %d", page, n.Seq, n.Billing, last)
 			}
 			last = n.Seq
 		}
 		total += len(ns)
-		if _, err := q.ConfirmNotices(ctx, "751000017", last); err != nil {
+		if _, err := q.ConfirmNotices(ctx, "751000019", last); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if want := int(info.State.Subjects[queue.NoticeSubject("751000017")]); total < want {
+	if want := int(info.State.Subjects[queue.NoticeSubject("751000019")]); total < want {
 		t.Errorf("read %d notices, want the %d stored", total, want)
 	}
 
@@ -325,7 +325,7 @@ func TestLotLevelStates(t *testing.T) {
 	e.insurer(t, &fakeInsurer{id: "cpam751", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }})
 	ctx := context.Background()
 	nums := numbers(1, 3)
-	submitAll(t, q, "751000017", nums)
+	submitAll(t, q, "751000019", nums)
 	js, _ := jetstream.New(e.nc)
 	kv, err := js.KeyValue(ctx, queue.BucketStatus)
 	if err != nil {
@@ -334,7 +334,7 @@ func TestLotLevelStates(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for _, n := range nums {
 		for {
-			st, err := q.Status(ctx, "751000017", n)
+			st, err := q.Status(ctx, "751000019", n)
 			if err == nil && st.State == queue.ARLPositive {
 				d := st.Destinations[0]
 				if d.State != queue.ARLPositive || d.Lot == "" {
@@ -358,7 +358,7 @@ func TestLotLevelStates(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		ent, err := kv.Get(ctx, queue.StatusKey("751000017", n))
+		ent, err := kv.Get(ctx, queue.StatusKey("751000019", n))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,11 +397,11 @@ func TestBatcherYields(t *testing.T) {
 			e.insurer(t, ins)
 			nums := numbers(1, 12)
 			for _, n := range nums {
-				if _, err := q.Submit(context.Background(), sheet("751000017", n, "d"+n)); err != nil {
+				if _, err := q.Submit(context.Background(), sheet("751000019", n, "d"+n)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			waitFinal(t, q, "751000017", nums, 30*time.Second)
+			waitFinal(t, q, "751000019", nums, 30*time.Second)
 			ins.mu.Lock()
 			lots := len(ins.lots)
 			biggest := 0

@@ -43,7 +43,7 @@ func TestSessionPKCS11(t *testing.T) {
 	if n := asked.Load(); n != 0 {
 		t.Errorf("PIN asked %d times before any signature", n)
 	}
-	if err := s.Check(editedSheet(t, "doctor.xml", billedUnder("751000041"))); err != nil {
+	if err := s.Check(editedSheet(t, "doctor.xml", billedUnder("751000043"))); err != nil {
 		t.Errorf("billing number outside the virtual card's situations: %v (a PKCS#11 token has none to check)", err)
 	}
 	signOwnSheets(ctx, t, s)

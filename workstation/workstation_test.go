@@ -147,7 +147,7 @@ func TestPlan(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &Flow{Outbox: testOutbox(t)}
-			const key = "751000017-000100001"
+			const key = "751000019-000100001"
 			if tc.state != nil {
 				sh := testSheet(t, "doctor.xml")
 				if _, err := f.Put(sh, signed); err != nil {
@@ -192,12 +192,12 @@ func TestSessionRefusesBeforePIN(t *testing.T) {
 		{name: "another practitioner", profile: "doctor", sheet: "pharmacist.xml", wantErr: []error{signature.CodeSignerMismatch}},
 		{name: "remplaçant", profile: "remplacant", sheet: "doctor.xml", wantErr: []error{signature.CodeSignerMismatch}},
 		{name: "student card", profile: "cpf", sheet: "doctor.xml", wantErr: []error{signature.CodeSignerMismatch, signature.CodeCardTypeForbidden}},
-		{name: "billing number outside the situations", profile: "doctor", sheet: "doctor.xml", edit: billedUnder("751000041"), wantErr: []error{CodeSituationUnknown}},
+		{name: "billing number outside the situations", profile: "doctor", sheet: "doctor.xml", edit: billedUnder("751000043"), wantErr: []error{CodeSituationUnknown}},
 		{name: "remplaçant without a remplaçant situation", profile: "cps4", sheet: "doctor.xml", edit: replacedBy(cps4ID), wantErr: []error{CodeSituationUnknown}},
-		{name: "remplaçant situation, no remplaçant named", profile: "remplacant", sheet: "doctor.xml", edit: practitioner(remplacantID, "751000017"), wantErr: []error{CodeSituationUnknown}},
-		{name: "remplaçant on another billing number", profile: "remplacant", sheet: "doctor.xml", edit: func(s *fse.Sheet) { replacedBy(remplacantID)(s); s.Practitioner.Billing = "751000041" }, wantErr: []error{CodeSituationUnknown}},
-		{name: "titulaire named as remplaçant", profile: "doctor", sheet: "pharmacist.xml", edit: func(s *fse.Sheet) { replacedBy(doctorID)(s); s.Practitioner.Billing = "751000017" }, wantErr: []error{CodeSituationUnknown}},
-		{name: "student card, its own sheet", profile: "cpf", sheet: "doctor.xml", edit: practitioner(cpfID, "751000116"), wantErr: []error{signature.CodeCardTypeForbidden, CodeSituationMayNotSign}},
+		{name: "remplaçant situation, no remplaçant named", profile: "remplacant", sheet: "doctor.xml", edit: practitioner(remplacantID, "751000019"), wantErr: []error{CodeSituationUnknown}},
+		{name: "remplaçant on another billing number", profile: "remplacant", sheet: "doctor.xml", edit: func(s *fse.Sheet) { replacedBy(remplacantID)(s); s.Practitioner.Billing = "751000043" }, wantErr: []error{CodeSituationUnknown}},
+		{name: "titulaire named as remplaçant", profile: "doctor", sheet: "pharmacist.xml", edit: func(s *fse.Sheet) { replacedBy(doctorID)(s); s.Practitioner.Billing = "751000019" }, wantErr: []error{CodeSituationUnknown}},
+		{name: "student card, its own sheet", profile: "cpf", sheet: "doctor.xml", edit: practitioner(cpfID, "751000118"), wantErr: []error{signature.CodeCardTypeForbidden, CodeSituationMayNotSign}},
 		{name: "situation that may not sign", profile: "doctor", sheet: "doctor.xml", card: func(p *virtual.Profile) { p.Situations[0].MaySignInvoice = false }, wantErr: []error{CodeSituationMayNotSign}},
 		{name: "remplaçant situation that may not sign", profile: "remplacant", sheet: "doctor.xml", edit: replacedBy(remplacantID), card: func(p *virtual.Profile) { p.Situations[0].MaySignInvoice = false }, wantErr: []error{CodeSituationMayNotSign}},
 		{name: "card without situations", profile: "doctor", sheet: "doctor.xml", card: func(p *virtual.Profile) { p.Situations = nil }, wantErr: []error{CodeSituationUnknown}},
@@ -248,8 +248,8 @@ func TestSessionRefusesBeforePIN(t *testing.T) {
 // as practitioner and the card's holder as remplaçant (with the PIN).
 func TestSessionRemplacant(t *testing.T) {
 	s, asked := testSession(t, "remplacant")
-	if got := s.Situations(); len(got) != 1 || got[0].Billing != "751000017" || got[0].Mode != card.ModeRemplacant || !got[0].MaySignInvoice {
-		t.Fatalf("got situations %+v, want one remplaçant situation on 751000017 that may sign", got)
+	if got := s.Situations(); len(got) != 1 || got[0].Billing != "751000019" || got[0].Mode != card.ModeRemplacant || !got[0].MaySignInvoice {
+		t.Fatalf("got situations %+v, want one remplaçant situation on 751000019 that may sign", got)
 	}
 	sh := editedSheet(t, "doctor.xml", replacedBy("810107592585"))
 	if sh.Sheet.Practitioner.NationalID != "899700218896" || sh.Sheet.SignerID() != "810107592585" {
@@ -306,17 +306,17 @@ func TestBatchRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := b.Run(ctx, []*Sheet{testSheet(t, "doctor.json"), signed}, []string{"751000017-000900009"})
+	st, err := b.Run(ctx, []*Sheet{testSheet(t, "doctor.json"), signed}, []string{"751000019-000900009"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Signed != 1 || st.Kept != 2 || st.Queued != 3 || asked.Load() != 1 {
 		t.Errorf("got %+v, %d PIN entries; want 1 signed, 2 kept, 3 queued, 1 PIN entry", st, asked.Load())
 	}
-	if want := "1/2 751000017-000300001,2/2 751000017-000100001"; strings.Join(kept, ",") != want {
+	if want := "1/2 751000019-000300001,2/2 751000019-000100001"; strings.Join(kept, ",") != want {
 		t.Errorf("got progress %v, want %s", kept, want)
 	}
-	got, err := f.Outbox.Signed("751000017-000100001")
+	got, err := f.Outbox.Signed("751000019-000100001")
 	if err != nil || !bytes.Equal(got, signed.Doc) {
 		t.Errorf("a signed sheet was not kept as it is (%v)", err)
 	}
@@ -363,15 +363,15 @@ func TestSenderHoldsOtherPractitioner(t *testing.T) {
 	ctx := context.Background()
 	ob := testOutbox(t)
 	for _, sh := range []struct{ billing, number, profile, file string }{
-		{"751000025", "000200001", "pharmacist", "pharmacist.xml"},
-		{"751000017", "000100001", "doctor", "doctor.xml"},
-		{"751000017", "000300001", "doctor", "doctor.json"},
+		{"751000027", "000200001", "pharmacist", "pharmacist.xml"},
+		{"751000019", "000100001", "doctor", "doctor.xml"},
+		{"751000019", "000300001", "doctor", "doctor.json"},
 	} {
 		if _, err := ob.Put(sh.billing, sh.number, signedBy(t, sh.profile, sh.file)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	const other = "751000025-000200001"
+	const other = "751000027-000200001"
 
 	s, asked := testSession(t, "doctor")
 	connected := 0
@@ -404,7 +404,7 @@ func TestSenderHoldsOtherPractitioner(t *testing.T) {
 	}}
 	defer sender.Close()
 	results = nil
-	err = sender.SendAll(ctx, []string{other, "751000017-000100001", "751000017-000300001"}, func(r SendResult) bool { results = append(results, r); return true })
+	err = sender.SendAll(ctx, []string{other, "751000019-000100001", "751000019-000300001"}, func(r SendResult) bool { results = append(results, r); return true })
 	if err != nil || len(results) != 3 {
 		t.Fatalf("got %v, %d results", err, len(results))
 	}
@@ -416,7 +416,7 @@ func TestSenderHoldsOtherPractitioner(t *testing.T) {
 	if _, ok := seen.Load("000200001"); ok {
 		t.Error("the gateway received the sheet of another practitioner")
 	}
-	for key, want := range map[string]outbox.State{other: outbox.Pending, "751000017-000100001": outbox.Receipted, "751000017-000300001": outbox.Refused} {
+	for key, want := range map[string]outbox.State{other: outbox.Pending, "751000019-000100001": outbox.Receipted, "751000019-000300001": outbox.Refused} {
 		if e, err := ob.Get(key); err != nil || e.State != want {
 			t.Errorf("%s: got %+v, %v; want %s", key, e, err, want)
 		}
@@ -435,17 +435,17 @@ func TestSenderHoldsOutsideSituations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Situations[0].Billing = "751000041"
+	p.Situations[0].Billing = "751000043"
 	old, _ := testSessionOf(t, p)
-	signed, err := old.Sign(context.Background(), editedSheet(t, "doctor.xml", billedUnder("751000041")))
+	signed, err := old.Sign(context.Background(), editedSheet(t, "doctor.xml", billedUnder("751000043")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ob := testOutbox(t)
-	if _, err := ob.Put("751000041", "000100001", signed); err != nil {
+	if _, err := ob.Put("751000043", "000100001", signed); err != nil {
 		t.Fatal(err)
 	}
-	const key = "751000041-000100001"
+	const key = "751000043-000100001"
 
 	s, asked := testSession(t, "doctor")
 	sender := &Sender{Outbox: ob, Session: s, Connect: func(context.Context, card.Token) (*client.Client, error) {
@@ -468,7 +468,7 @@ func TestSenderHoldsOutsideSituations(t *testing.T) {
 // leaves the sheet pending with a retry time.
 func TestSenderOffline(t *testing.T) {
 	ob := testOutbox(t)
-	if _, err := ob.Put("751000017", "000100001", signedBy(t, "doctor", "doctor.xml")); err != nil {
+	if _, err := ob.Put("751000019", "000100001", signedBy(t, "doctor", "doctor.xml")); err != nil {
 		t.Fatal(err)
 	}
 	s, _ := testSession(t, "doctor")
@@ -478,11 +478,11 @@ func TestSenderOffline(t *testing.T) {
 		return client.New(client.Config{URL: srv.URL, Roots: roots})
 	}}
 	defer sender.Close()
-	res, err := sender.Send(context.Background(), "751000017-000100001")
+	res, err := sender.Send(context.Background(), "751000019-000100001")
 	if err != nil || res.Outcome != Offline || res.Cause == nil {
 		t.Fatalf("got %+v, %v; want Offline with a cause", res, err)
 	}
-	if e, _ := ob.Get("751000017-000100001"); e.State != outbox.Pending || e.Attempts != 1 || e.NextTry.IsZero() {
+	if e, _ := ob.Get("751000019-000100001"); e.State != outbox.Pending || e.Attempts != 1 || e.NextTry.IsZero() {
 		t.Errorf("got %+v; want pending, 1 attempt, a retry time", e)
 	}
 }

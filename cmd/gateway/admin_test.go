@@ -113,7 +113,7 @@ func TestAdminListenerGuard(t *testing.T) {
 				{method: "GET", path: "/metrics"},
 				{method: "GET", path: "/"},
 				{method: "GET", path: "/admin/audit/verify"},
-				{method: "POST", path: "/admin/resubmit?what=751000017.000000001", headers: map[string]string{"Origin": "http://" + host, "Sec-Fetch-Site": "same-origin"}},
+				{method: "POST", path: "/admin/resubmit?what=751000019.000000001", headers: map[string]string{"Origin": "http://" + host, "Sec-Fetch-Site": "same-origin"}},
 			} {
 				q.host = host
 				if r := adminDo(t, m, q); r.status != http.StatusMisdirectedRequest || r.code() != "ADMIN_HOST_REFUSED" {
@@ -131,10 +131,10 @@ func TestAdminListenerGuard(t *testing.T) {
 	t.Run("cross-site POST", func(t *testing.T) {
 		tok := operatorToken(t, m)
 		for _, q := range []adminReq{
-			{method: "POST", path: "/admin/resubmit?what=751000017.000000001", headers: crossSite},
-			{method: "POST", path: "/admin/resubmit?what=751000017.000000001", headers: crossSite, token: tok},
-			{method: "POST", path: "/admin/resubmit?what=751000017.000000001", headers: map[string]string{"Origin": "http://attacker.example"}, token: tok},
-			{method: "POST", path: "/admin/resubmit?what=751000017.000000001", headers: map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:1"}, token: tok},
+			{method: "POST", path: "/admin/resubmit?what=751000019.000000001", headers: crossSite},
+			{method: "POST", path: "/admin/resubmit?what=751000019.000000001", headers: crossSite, token: tok},
+			{method: "POST", path: "/admin/resubmit?what=751000019.000000001", headers: map[string]string{"Origin": "http://attacker.example"}, token: tok},
+			{method: "POST", path: "/admin/resubmit?what=751000019.000000001", headers: map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:1"}, token: tok},
 			{method: "POST", path: "/auth/operator", headers: crossSite, form: url.Values{"token": {tok}}},
 			{method: "POST", path: "/auth/logout", headers: crossSite},
 		} {
@@ -145,7 +145,7 @@ func TestAdminListenerGuard(t *testing.T) {
 		}
 		// The same request from the dashboard's own page, with the token,
 		// reaches the queue (which knows no such sheet).
-		r := adminDo(t, m, adminReq{method: "POST", path: "/admin/resubmit?what=751000017.000000001", token: tok,
+		r := adminDo(t, m, adminReq{method: "POST", path: "/admin/resubmit?what=751000019.000000001", token: tok,
 			headers: map[string]string{"Origin": "http://" + m.AdminAddr(), "Sec-Fetch-Site": "same-origin"}})
 		if r.status != http.StatusNotFound || r.code() != "" {
 			t.Errorf("resubmit from the same origin with the token: %d %s, want the queue's 404", r.status, r.body)
@@ -164,11 +164,11 @@ func TestAdminListenerGuard(t *testing.T) {
 		tok := operatorToken(t, m)
 		for _, q := range []adminReq{
 			{method: "GET", path: "/admin/audit/verify"},
-			{method: "POST", path: "/admin/resubmit?what=751000017.000000001"},
+			{method: "POST", path: "/admin/resubmit?what=751000019.000000001"},
 			{method: "GET", path: "/"},
 			{method: "GET", path: "/dashboard/snapshot"},
 			{method: "GET", path: "/dashboard/insurers/cpam751"},
-			{method: "GET", path: "/dashboard/practices/751000017/rejects?format=csv"},
+			{method: "GET", path: "/dashboard/practices/751000019/rejects?format=csv"},
 		} {
 			r := adminDo(t, m, q)
 			if r.status != http.StatusUnauthorized || r.code() != "OPERATOR_REQUIRED" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
@@ -312,11 +312,11 @@ func TestAdminCommandsTokenFile(t *testing.T) {
 		want []string
 	}{
 		{"audit verify with the token", []string{"audit", "verify", "--admin", m.AdminAddr(), "--token-file", good}, 0, []string{"audit chain holds"}},
-		{"resubmit with the token reaches the queue", []string{"resubmit", "--admin", m.AdminAddr(), "--token-file", good, "751000017.000000001"}, 1, []string{"resubmit 751000017.000000001"}},
+		{"resubmit with the token reaches the queue", []string{"resubmit", "--admin", m.AdminAddr(), "--token-file", good, "751000019.000000001"}, 1, []string{"resubmit 751000019.000000001"}},
 		{"a token file others may read", []string{"audit", "verify", "--admin", m.AdminAddr(), "--token-file", write("open", tok, 0o644)}, 1, []string{"SECRET_FILE_UNSAFE", "hint: chmod 600"}},
-		{"a token file the group may read", []string{"resubmit", "--admin", m.AdminAddr(), "--token-file", write("group", tok, 0o640), "751000017.000000001"}, 1, []string{"SECRET_FILE_UNSAFE"}},
+		{"a token file the group may read", []string{"resubmit", "--admin", m.AdminAddr(), "--token-file", write("group", tok, 0o640), "751000019.000000001"}, 1, []string{"SECRET_FILE_UNSAFE"}},
 		{"no token file", []string{"audit", "verify", "--admin", m.AdminAddr(), "--token-file", filepath.Join(dir, "none")}, 1, []string{"no such file", "hint: give the gateway's operator token file with --token-file"}},
-		{"another token", []string{"resubmit", "--admin", m.AdminAddr(), "--token-file", write("other", "0123456789abcdef0123456789abcdef", 0o600), "751000017.000000001"}, 1, []string{"OPERATOR_TOKEN_INVALID", "hint: use the token of the gateway's operator token file"}},
+		{"another token", []string{"resubmit", "--admin", m.AdminAddr(), "--token-file", write("other", "0123456789abcdef0123456789abcdef", 0o600), "751000019.000000001"}, 1, []string{"OPERATOR_TOKEN_INVALID", "hint: use the token of the gateway's operator token file"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 )
 
 // signedSheets returns n distinct signed sheets (doctor, billing
-// 751000017, spread over four AMO insurers), signed once per test binary:
+// 751000019, spread over four AMO insurers), signed once per test binary:
 // signing is not what is measured.
 var (
 	poolMu sync.Mutex
@@ -69,7 +69,7 @@ func benchIntake(b *testing.B, syncMode string, extra ...string) {
 	for _, c := range clients {
 		for range 8 {
 			wg.Add(1)
-			go func() { defer wg.Done(); _, _ = c.Sheet(ctx, "751000017", "000000000") }()
+			go func() { defer wg.Done(); _, _ = c.Sheet(ctx, "751000019", "000000000") }()
 		}
 	}
 	wg.Wait()

@@ -103,7 +103,7 @@ func TestDemoRefusedAtIntakeFails(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "practices.yaml")
 	// The doctor's practice with another specialty: every sheet is
 	// refused SPECIALTY_MISMATCH.
-	doc := "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    specialty: \"02\"\n    signers: [\"899700218896\"]\n"
+	doc := "practices:\n  - billing: \"751000019\"\n    profession: \"10\"\n    specialty: \"02\"\n    signers: [\"899700218896\"]\n"
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}

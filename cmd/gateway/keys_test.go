@@ -206,12 +206,12 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 			t.Fatal("the store opened with another key")
 		}
 		m = startGateway(t, "--data-dir", data, "--store-key-file", keyB, "--store-old-key-file", keyA)
-		if _, err := newClient(t, m, "doctor").Sheet(t.Context(), "751000017", "000006002"); err != nil {
+		if _, err := newClient(t, m, "doctor").Sheet(t.Context(), "751000019", "000006002"); err != nil {
 			t.Fatalf("after rotation: %v", err)
 		}
 		m.Close()
 		m = startGateway(t, "--data-dir", data, "--store-key-file", keyB)
-		if _, err := newClient(t, m, "doctor").Sheet(t.Context(), "751000017", "000006002"); err != nil {
+		if _, err := newClient(t, m, "doctor").Sheet(t.Context(), "751000019", "000006002"); err != nil {
 			t.Fatalf("with the new key alone: %v", err)
 		}
 		os.Chmod(keyB, 0o644)

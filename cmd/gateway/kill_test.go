@@ -161,7 +161,7 @@ func TestKill9(t *testing.T) {
 	dests := 0
 	for num := range numbers {
 		for {
-			st, err := c.Sheet(ctx, "751000017", num)
+			st, err := c.Sheet(ctx, "751000019", num)
 			if err == nil && allFinal(st, final) {
 				for _, d := range st.Destinations {
 					dests++

@@ -30,9 +30,9 @@ import (
 
 const (
 	doctorID  = "899700218896"
-	doctorBil = "751000017"
+	doctorBil = "751000019"
 	nurseID   = "0012800736"
-	nurseBil  = "751000033"
+	nurseBil  = "751000035"
 )
 
 // sendDoctorAndNurse sends n sheets signed by the doctor and the nurse

@@ -158,7 +158,7 @@ func newSheetMaker(t testing.TB) *sheetMaker {
 	return &sheetMaker{t: t, sheets: s, dir: d}
 }
 
-// make signs sheet number for insurer id (the doctor of billing 751000017).
+// make signs sheet number for insurer id (the doctor of billing 751000019).
 func (sm *sheetMaker) make(id string, number int, brk string, seed uint64) *mock.Made {
 	sm.t.Helper()
 	in, ok := sm.dir.Insurer(id)
@@ -237,7 +237,7 @@ func TestEndToEnd(t *testing.T) {
 	doctor := newClient(t, m, "doctor")
 	sm := newSheetMaker(t)
 	ctx := context.Background()
-	const billing = "751000017"
+	const billing = "751000019"
 
 	// Intake: 10 sheets to the CPAM de Paris, receipts name the lot.
 	var numbers []string
@@ -337,7 +337,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	// Someone else's billing number: refused.
-	if _, err := doctor.Notices(ctx, "751000025", 0); problemOf(t, err).Status != http.StatusForbidden {
+	if _, err := doctor.Notices(ctx, "751000027", 0); problemOf(t, err).Status != http.StatusForbidden {
 		t.Fatalf("another practice's notices: %v", err)
 	}
 

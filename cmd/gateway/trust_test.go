@@ -152,8 +152,8 @@ func TestCRLRefresh(t *testing.T) {
 		}
 	}
 
-	connects(t, clientWith(t, m, key, card), "751000017")
-	connects(t, newClient(t, m, "nurse"), "751000033")
+	connects(t, clientWith(t, m, key, card), "751000019")
+	connects(t, newClient(t, m, "nurse"), "751000035")
 
 	t.Run("revoked at the distribution point", func(t *testing.T) {
 		pub.publish("/persons.crl", testpki.CRL(t, "persons-ca", 2, n.Add(-2*time.Hour), n.Add(24*time.Hour), card))
@@ -162,31 +162,31 @@ func TestCRLRefresh(t *testing.T) {
 		if pub.hitsOf("/persons.crl") != 1 {
 			t.Fatalf("the distribution point was fetched %d times, want 1", pub.hitsOf("/persons.crl"))
 		}
-		connects(t, clientWith(t, m, key, card), "751000017", "CERT_REVOKED")
-		connects(t, newClient(t, m, "nurse"), "751000033")
+		connects(t, clientWith(t, m, key, card), "751000019", "CERT_REVOKED")
+		connects(t, newClient(t, m, "nurse"), "751000035")
 	})
 	t.Run("a failing fetch keeps the last good CRL", func(t *testing.T) {
 		pub.fail("/persons.crl", http.StatusInternalServerError)
 		refresh(t, true)
-		connects(t, clientWith(t, m, key, card), "751000017", "CERT_REVOKED")
+		connects(t, clientWith(t, m, key, card), "751000019", "CERT_REVOKED")
 	})
 	t.Run("revoked at a configured URL", func(t *testing.T) {
 		nurse := testpki.Cert(t, "pki/cards/nurse-auth.crt")
 		pub.publish("/configured.crl", testpki.CRL(t, "persons-ca", 3, n.Add(-time.Hour), n.Add(24*time.Hour), card, nurse))
 		refresh(t, true) // the distribution point still fails
-		connects(t, newClient(t, m, "nurse"), "751000033", "CERT_REVOKED")
-		connects(t, clientWith(t, m, key, card), "751000017", "CERT_REVOKED")
+		connects(t, newClient(t, m, "nurse"), "751000035", "CERT_REVOKED")
+		connects(t, clientWith(t, m, key, card), "751000019", "CERT_REVOKED")
 	})
 	t.Run("revoked in the trust directory", func(t *testing.T) {
 		pub.fail("/configured.crl", http.StatusNotFound)
-		connects(t, newClient(t, m, "doctor"), "751000017")
+		connects(t, newClient(t, m, "doctor"), "751000019")
 		doctor := testpki.Cert(t, "pki/cards/doctor-auth.crt")
 		crl := testpki.CRL(t, "persons-ca", 4, n.Add(-30*time.Minute), n.Add(24*time.Hour), card, doctor)
 		if err := os.WriteFile(filepath.Join(dir, "persons-ca.crl"), crl, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		refresh(t, true)
-		connects(t, newClient(t, m, "doctor"), "751000017", "CERT_REVOKED")
+		connects(t, newClient(t, m, "doctor"), "751000019", "CERT_REVOKED")
 	})
 	t.Run("metrics", func(t *testing.T) {
 		resp, err := http.Get("http://" + m.AdminAddr() + "/metrics")
@@ -228,13 +228,13 @@ func TestCRLRefreshLoop(t *testing.T) {
 	card := testpki.Issue(t, "persons-ca", "pki/cards/doctor-auth.crt", key.Public(), func(c *x509.Certificate) {
 		c.CRLDistributionPoints = []string{pub.URL + "/persons.crl"}
 	})
-	if _, err := clientWith(t, m, key, card).Notices(t.Context(), "751000017", 0); err != nil {
+	if _, err := clientWith(t, m, key, card).Notices(t.Context(), "751000019", 0); err != nil {
 		t.Fatal(err)
 	}
 	pub.publish("/persons.crl", testpki.CRL(t, "persons-ca", 2, now.Add(-time.Minute), now.Add(time.Hour), card))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, err := clientWith(t, m, key, card).Notices(t.Context(), "751000017", 0)
+		_, err := clientWith(t, m, key, card).Notices(t.Context(), "751000019", 0)
 		if err != nil {
 			wantRefused(t, err, http.StatusUnauthorized, "CERT_REVOKED")
 			break
@@ -264,7 +264,7 @@ func TestClientCertAfterSignature(t *testing.T) {
 	if _, err := newClient(t, m, "doctor").SendPrescription(t.Context(), signed); err != nil {
 		t.Fatalf("the prescription signed with the certificate: %v", err)
 	}
-	_, err := clientWith(t, m, key, cert).Notices(t.Context(), "751000017", 0)
+	_, err := clientWith(t, m, key, cert).Notices(t.Context(), "751000019", 0)
 	wantRefused(t, err, http.StatusUnauthorized, "KEY_USAGE")
 }
 

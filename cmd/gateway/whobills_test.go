@@ -87,10 +87,10 @@ func wantRefused(t testing.TB, err error, status int, codes ...string) {
 }
 
 var (
-	doctorPr  = fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700218896", NationalID: "899700218896", Billing: "751000017", Profession: fse.ProfessionDoctor, Specialty: "01"}
+	doctorPr  = fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700218896", NationalID: "899700218896", Billing: "751000019", Profession: fse.ProfessionDoctor, Specialty: "01"}
 	remplPr   = &fse.Remplacant{IDType: fse.IDTypeRPPS, ID: "10107592585", NationalID: "810107592585"}
-	nurseAsGP = fse.Practitioner{IDType: fse.IDTypeADELI, ID: "012800736", NationalID: "0012800736", Billing: "751000033", Profession: fse.ProfessionDoctor, Specialty: "01"}
-	pharmAsGP = fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700075122", NationalID: "899700075122", Billing: "751000025", Profession: fse.ProfessionDoctor, Specialty: "01"}
+	nurseAsGP = fse.Practitioner{IDType: fse.IDTypeADELI, ID: "012800736", NationalID: "0012800736", Billing: "751000035", Profession: fse.ProfessionDoctor, Specialty: "01"}
+	pharmAsGP = fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700075122", NationalID: "899700075122", Billing: "751000027", Profession: fse.ProfessionDoctor, Specialty: "01"}
 )
 
 func TestWhoMayBill(t *testing.T) {
@@ -118,7 +118,7 @@ func TestWhoMayBill(t *testing.T) {
 		}
 		// The receipt and the sheet belong to the billing number: the
 		// titulaire reads it.
-		if _, err := newClient(t, m, "doctor").Sheet(t.Context(), "751000017", r.Number); err != nil {
+		if _, err := newClient(t, m, "doctor").Sheet(t.Context(), "751000019", r.Number); err != nil {
 			t.Fatalf("the titulaire cannot read the remplaçant's sheet: %v", err)
 		}
 	})
@@ -157,7 +157,7 @@ func TestWhoMayBill(t *testing.T) {
 func TestRemplacantOutsideDates(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "practices.yaml")
 	doc := `practices:
-  - billing: "751000017"
+  - billing: "751000019"
     profession: "10"
     specialty: "01"
     signers: ["899700218896"]

@@ -204,7 +204,7 @@ func describePIN(p card.PINStatus) string {
 	return fmt.Sprintf("%d tries left of %d", p.TriesLeft, p.MaxTries)
 }
 
-// describeSituation is one line of 'card info': "751000017 liberal,
+// describeSituation is one line of 'card info': "751000019 liberal,
 // specialty 01, convention 1, zone 10; may sign invoices and lots".
 func describeSituation(s card.Situation) string {
 	var may string

@@ -49,7 +49,7 @@ func TestCardCommandsThroughPCSCD(t *testing.T) {
 	}
 	code, out, errs := run(context.Background(), t, nil, "card", "info", "--reader", r.Name)
 	if code != 0 || !strings.Contains(out, "RPPS:") || !strings.Contains(out, "99700075122") || !strings.Contains(out, "Pharmacien") || !strings.Contains(out, "3 tries left") ||
-		!strings.HasSuffix(lineOf(out, "situation:"), " 751000025 liberal, specialty 00, convention 1, zone 10; may sign invoices and lots") {
+		!strings.HasSuffix(lineOf(out, "situation:"), " 751000027 liberal, specialty 00, convention 1, zone 10; may sign invoices and lots") {
 		t.Fatalf("card info: exit %d\n%s%s", code, out, errs)
 	}
 	code, _, errs = run(context.Background(), t, map[string]string{"FSEGATE_PIN": "9999"}, "card", "verify-pin", "--reader", r.Name)

@@ -425,14 +425,14 @@ func TestResendForgotten(t *testing.T) {
 	if err == nil || !strings.Contains(out, "put back in the outbox") {
 		t.Fatalf("status of a forgotten sheet (%v):\n%s", err, out)
 	}
-	if st := outboxStates(t, filepath.Join(dir, "ob"))["751000017-007100001"]; st != "pending" {
+	if st := outboxStates(t, filepath.Join(dir, "ob"))["751000019-007100001"]; st != "pending" {
 		t.Fatalf("outbox state %s, want pending", st)
 	}
 	out, stderr, err := runWorkstation(t, dir, "outbox", "--send", "--gateway", g.URL, "--outbox", "ob")
-	if err != nil || !strings.Contains(out, "751000017-007100001: queued") {
+	if err != nil || !strings.Contains(out, "751000019-007100001: queued") {
 		t.Fatalf("outbox --send (%v):\n%s%s", err, out, stderr)
 	}
-	if _, err := cardClient(t, g.URL, "doctor").Sheet(context.Background(), "751000017", "007100001"); err != nil {
+	if _, err := cardClient(t, g.URL, "doctor").Sheet(context.Background(), "751000019", "007100001"); err != nil {
 		t.Errorf("the gateway does not know the sheet sent again: %v", err)
 	}
 }

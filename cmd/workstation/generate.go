@@ -28,8 +28,8 @@ Usage:
 Writes N unsigned care sheets (XML, urn:fsegate:fse:1) named after their
 number, billed by the test practices (fixtures/practices.yaml) with the
 card profiles' professionals: the doctor (RPPS 99700218896, billing
-751000017), the pharmacist (99700075122, 751000025) and the nurse (ADELI
-012800736, 751000033). Patients spread over the test insurers (régime 01
+751000019), the pharmacist (99700075122, 751000027) and the nurse (ADELI
+012800736, 751000035). Patients spread over the test insurers (régime 01
 caisses 751, 931, 131; régime 02 caisse 751), some with the AMC 123456789.
 Sheets are dated today or yesterday, valid unless --break names a rule.
 The same seed gives the same sheets (with the same --now). Without --seed a

@@ -133,7 +133,7 @@ func TestServe(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	final := map[string]bool{}
 	for len(final) < 3 && time.Now().Before(deadline) {
-		ns, err := ws.Notices(ctx, "751000017", 2*time.Second)
+		ns, err := ws.Notices(ctx, "751000019", 2*time.Second)
 		if err != nil {
 			t.Fatalf("notices: %v", err)
 		}
@@ -142,12 +142,12 @@ func TestServe(t *testing.T) {
 			last = max(last, n.Seq)
 		}
 		if last > 0 {
-			if err := ws.Confirm(ctx, "751000017", last); err != nil {
+			if err := ws.Confirm(ctx, "751000019", last); err != nil {
 				t.Fatalf("confirm: %v", err)
 			}
 		}
 		for _, num := range []string{"005100001", "005100002", "005100003"} {
-			s, err := ws.Sheet(ctx, "751000017", num)
+			s, err := ws.Sheet(ctx, "751000019", num)
 			if err != nil {
 				t.Fatalf("sheet %s: %v", num, err)
 			}
@@ -159,7 +159,7 @@ func TestServe(t *testing.T) {
 	if len(final) < 3 {
 		t.Errorf("final after 20 s: %v", final)
 	}
-	if _, err := ws.Sheet(ctx, "751000017", "005199999"); !errors.As(err, &p) || p.Status != http.StatusNotFound {
+	if _, err := ws.Sheet(ctx, "751000019", "005199999"); !errors.As(err, &p) || p.Status != http.StatusNotFound {
 		t.Errorf("unknown sheet: %v", err)
 	}
 	h, err := ws.Health(ctx)
@@ -247,7 +247,7 @@ func TestServeOtherPractitioner(t *testing.T) {
 	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 1 || sheets[0].State != "pending" || sheets[0].Attempts != 0 {
 		t.Fatalf("got outbox %+v, %v; want the pharmacist's sheet pending, never tried", sheets, err)
 	}
-	outside := bytes.Replace(generated(t, 58, 1, "doctor")[0], []byte("<Billing>751000017<"), []byte("<Billing>751000025<"), 1)
+	outside := bytes.Replace(generated(t, 58, 1, "doctor")[0], []byte("<Billing>751000019<"), []byte("<Billing>751000027<"), 1)
 	for _, tc := range []struct {
 		sheet []byte
 		code  string

@@ -35,7 +35,7 @@ Exit status: 0 when every sheet is known, 1 otherwise, 2 on misuse.
 
 Examples:
   workstation status 000100001
-  workstation status --billing 751000025 --json 000100001 | jq .state
+  workstation status --billing 751000027 --json 000100001 | jq .state
 `
 
 func runStatus(ctx context.Context, env *cli.Env, args []string) error {

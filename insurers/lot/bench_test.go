@@ -10,9 +10,9 @@ import (
 // benchLot is a lot of 500 sheets of 6 kB, the size of a signed care sheet.
 func benchLot() *Lot {
 	sheet := bytes.Repeat([]byte("<x>signed care sheet bytes</x>\n"), 200)
-	l := &Lot{ID: "cpam751-751000017-000001", Attempt: 1, Seq: 1, Key: "cpam751.751000017", Insurer: "cpam751", Billing: "751000017", Created: time.Unix(1e9, 0)}
+	l := &Lot{ID: "cpam751-751000019-000001", Attempt: 1, Seq: 1, Key: "cpam751.751000019", Insurer: "cpam751", Billing: "751000019", Created: time.Unix(1e9, 0)}
 	for i := 0; i < 500; i++ {
-		l.Sheets = append(l.Sheets, NewSheet("751000017", fmt.Sprintf("%09d", i+1), sheet))
+		l.Sheets = append(l.Sheets, NewSheet("751000019", fmt.Sprintf("%09d", i+1), sheet))
 	}
 	return l
 }

@@ -11,25 +11,25 @@ import (
 
 func sampleLot() *Lot {
 	return &Lot{
-		ID: NewID("cpam751", "cpam751.751000017", 42), Attempt: 1, Seq: 42,
-		Key: "cpam751.751000017", Insurer: "cpam751", Billing: "751000017",
+		ID: NewID("cpam751", "cpam751.751000019", 42), Attempt: 1, Seq: 42,
+		Key: "cpam751.751000019", Insurer: "cpam751", Billing: "751000019",
 		Created: time.Date(2025, 6, 2, 17, 30, 0, 125000000, time.UTC),
 		Sheets: []Sheet{
-			NewSheet("751000017", "000000001", []byte("<fse>one\nwith a newline</fse>")),
-			NewSheet("751000017", "000000002", []byte("<fse>two</fse>\n")),
+			NewSheet("751000019", "000000001", []byte("<fse>one\nwith a newline</fse>")),
+			NewSheet("751000019", "000000002", []byte("<fse>two</fse>\n")),
 		},
 	}
 }
 
 func sampleAck() *Ack {
 	return &Ack{
-		ID: AckID("cpam751", "cpam751-751000017-000042", 1, LevelReturns, 1), Insurer: "cpam751",
-		Lot: "cpam751-751000017-000042", Attempt: 1, Created: time.Date(2025, 6, 2, 17, 31, 0, 0, time.UTC),
+		ID: AckID("cpam751", "cpam751-751000019-000042", 1, LevelReturns, 1), Insurer: "cpam751",
+		Lot: "cpam751-751000019-000042", Attempt: 1, Created: time.Date(2025, 6, 2, 17, 31, 0, 0, time.UTC),
 		Returns: []Return{
-			{ID: ReturnID("cpam751", "751000017", "000000001", [32]byte{1}, Paid), Billing: "751000017", Number: "000000001", Status: Paid, Amount: 2100, Date: "2025-06-05"},
-			{ID: ReturnID("cpam751", "751000017", "000000002", [32]byte{1}, Rejected), Billing: "751000017", Number: "000000002", Status: Rejected, Reason: &Reason{Code: CodeRules, Label: "part AMO erronée (ligne 1)"}},
-			{ID: ReturnID("cpam751", "751000017", "000000003", [32]byte{1}, Accepted), Billing: "751000017", Number: "000000003", Status: Accepted},
-			{ID: ReturnID("cpam751", "751000017", "000000004", [32]byte{1}, Signalement), Billing: "751000017", Number: "000000004", Status: Signalement, Reason: &Reason{Code: CodeSignalement, Label: ""}},
+			{ID: ReturnID("cpam751", "751000019", "000000001", [32]byte{1}, Paid), Billing: "751000019", Number: "000000001", Status: Paid, Amount: 2100, Date: "2025-06-05"},
+			{ID: ReturnID("cpam751", "751000019", "000000002", [32]byte{1}, Rejected), Billing: "751000019", Number: "000000002", Status: Rejected, Reason: &Reason{Code: CodeRules, Label: "part AMO erronée (ligne 1)"}},
+			{ID: ReturnID("cpam751", "751000019", "000000003", [32]byte{1}, Accepted), Billing: "751000019", Number: "000000003", Status: Accepted},
+			{ID: ReturnID("cpam751", "751000019", "000000004", [32]byte{1}, Signalement), Billing: "751000019", Number: "000000004", Status: Signalement, Reason: &Reason{Code: CodeSignalement, Label: ""}},
 		},
 	}
 }
@@ -54,7 +54,7 @@ func TestLotRoundTrip(t *testing.T) {
 	if !bytes.Equal(b, b2) {
 		t.Fatal("encoding is not deterministic")
 	}
-	if got.MsgID() != "cpam751-cpam751-751000017-000042.1" {
+	if got.MsgID() != "cpam751-cpam751-751000019-000042.1" {
 		t.Fatalf("MsgID: got %s", got.MsgID())
 	}
 }
@@ -66,7 +66,7 @@ func TestLotVerify(t *testing.T) {
 		t.Fatalf("got %v, want %s", err, CodeDigest)
 	}
 	l = sampleLot()
-	l.Sheets[1] = NewSheet("751000017", "000000001", []byte("x"))
+	l.Sheets[1] = NewSheet("751000019", "000000001", []byte("x"))
 	if err := l.Verify(); !errors.Is(err, &Reason{Code: CodeDuplicateSheet}) {
 		t.Fatalf("got %v, want %s", err, CodeDuplicateSheet)
 	}
@@ -85,14 +85,14 @@ func TestDecodeLotStrict(t *testing.T) {
 		{"double space", "seq 42", "seq  42"},
 		{"count high", "count 2\n", "count 3\n"},
 		{"count low", "count 2\n", "count 1\n"},
-		{"uppercase hex", "sheet 751000017 000000001 ", "sheet 751000017 000000001 X"},
+		{"uppercase hex", "sheet 751000019 000000001 ", "sheet 751000019 000000001 X"},
 		{"length short", " 29\n<fse>one", " 28\n<fse>one"},
 		{"length long", " 29\n<fse>one", " 30\n<fse>one"},
 		{"trailing", "end\n", "end\n\n"},
 		{"no end", "end\n", ""},
 		{"time not utc", "2025-06-02T17:30:00.125Z", "2025-06-02T19:30:00.125+02:00"},
 		{"time trailing zero", "2025-06-02T17:30:00.125Z", "2025-06-02T17:30:00.1250Z"},
-		{"billing", "billing 751000017", "billing 75100001"},
+		{"billing", "billing 751000019", "billing 75100001"},
 		{"insurer", "insurer cpam751", "insurer CPAM751"},
 		{"unknown field", "key ", "kee "},
 		{"crlf", "seq 42\n", "seq 42\r\n"},

@@ -122,8 +122,8 @@ func (e *env) send(id string, seq uint64, brks ...string) *made {
 		out.sheets = append(out.sheets, m)
 		sheets = append(sheets, lot.NewSheet(m.Sheet.Practitioner.Billing, m.Sheet.Number, m.Signed))
 	}
-	key := id + ".751000017"
-	out.lot = &lot.Lot{ID: lot.NewID(id, key, seq), Attempt: 1, Seq: seq, Key: key, Insurer: id, Billing: "751000017", Created: time.Now().UTC(), Sheets: sheets}
+	key := id + ".751000019"
+	out.lot = &lot.Lot{ID: lot.NewID(id, key, seq), Attempt: 1, Seq: seq, Key: key, Insurer: id, Billing: "751000019", Created: time.Now().UTC(), Sheets: sheets}
 	e.publish(out.lot)
 	return out
 }
@@ -302,7 +302,7 @@ func TestScenarios(t *testing.T) {
 		yaml  string
 		check func(t *testing.T, e *env, a *acks, m *made)
 	}{
-		{"reject by field", `{seed: 1, rejects: [{field: practitioner/billing, value: "751000017", code: R_TEST, label: rejet de test}]}`,
+		{"reject by field", `{seed: 1, rejects: [{field: practitioner/billing, value: "751000019", code: R_TEST, label: rejet de test}]}`,
 			func(t *testing.T, e *env, a *acks, m *made) {
 				all := a.wait(t, "rejections", allFinal(tpOf(m)))
 				for _, r := range finals(all, tpOf(m)) {
@@ -416,7 +416,7 @@ func TestScenarioSeedReplays(t *testing.T) {
 	other := &Scenario{Seed: 43}
 	same, diff := 0, 0
 	for i := 0; i < 200; i++ {
-		id := "751000017.00000" + string(rune('0'+i%10)) + string(rune('a'+i/10))
+		id := "751000019.00000" + string(rune('0'+i%10)) + string(rune('a'+i/10))
 		first, again := sc.hit(0.5, "x", id), sc.hit(0.5, "x", id)
 		if first == again {
 			same++

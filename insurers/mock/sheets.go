@@ -74,7 +74,7 @@ type Sheets struct {
 	Now          time.Time
 }
 
-// FixtureSheets signs as the fixtures' doctor card (billing 751000017).
+// FixtureSheets signs as the fixtures' doctor card (billing 751000019).
 func FixtureSheets(now time.Time) (*Sheets, error) {
 	kb, err := fixtures.ReadFile("pki/cards/doctor-sig.key")
 	if err != nil {
@@ -106,7 +106,7 @@ func FixtureSheets(now time.Time) (*Sheets, error) {
 	}
 	return &Sheets{
 		Signer: signature.MessageSigner{Signer: k.(crypto.Signer)}, Chain: chain, Options: opts, Now: now,
-		Practitioner: fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700218896", NationalID: "899700218896", Billing: "751000017", Profession: fse.ProfessionDoctor, Specialty: "01"},
+		Practitioner: fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700218896", NationalID: "899700218896", Billing: "751000019", Profession: fse.ProfessionDoctor, Specialty: "01"},
 	}, nil
 }
 

@@ -40,15 +40,15 @@ func TestAccessSession(t *testing.T) {
 		wantOp    bool
 		wantError error
 	}{
-		{name: "doctor on loopback", session: "899700218896", remote: "127.0.0.1:5000", wantID: "899700218896", wantBill: []string{"751000017"}, wantECPS: true},
-		{name: "nurse from another host", session: "0012800736", remote: "192.0.2.7:5000", wantID: "0012800736", wantBill: []string{"751000033"}, wantECPS: true},
-		{name: "session with RequireClientCert", session: "899700218896", require: true, remote: "127.0.0.1:5000", wantID: "899700218896", wantBill: []string{"751000017"}, wantECPS: true},
-		{name: "certificate before session", session: "0012800736", remote: "192.0.2.7:5000", card: "doctor", wantID: "899700218896", wantBill: []string{"751000017"}},
+		{name: "doctor on loopback", session: "899700218896", remote: "127.0.0.1:5000", wantID: "899700218896", wantBill: []string{"751000019"}, wantECPS: true},
+		{name: "nurse from another host", session: "0012800736", remote: "192.0.2.7:5000", wantID: "0012800736", wantBill: []string{"751000035"}, wantECPS: true},
+		{name: "session with RequireClientCert", session: "899700218896", require: true, remote: "127.0.0.1:5000", wantID: "899700218896", wantBill: []string{"751000019"}, wantECPS: true},
+		{name: "certificate before session", session: "0012800736", remote: "192.0.2.7:5000", card: "doctor", wantID: "899700218896", wantBill: []string{"751000019"}},
 		{name: "no session on loopback", remote: "127.0.0.1:5000", wantError: ErrSignInRequired},
 		{name: "no session from another host", remote: "192.0.2.7:5000", wantError: ErrSignInRequired},
 		{name: "session of nobody's practice", session: "810000000000", remote: "127.0.0.1:5000", wantError: ErrNoBillings},
 		{name: "session of a listed operator", session: "0012800736", operators: []string{"0012800736"}, remote: "127.0.0.1:5000", wantID: "0012800736", wantECPS: true, wantOp: true},
-		{name: "an operator list without them", session: "899700218896", operators: []string{"0012800736"}, remote: "127.0.0.1:5000", wantID: "899700218896", wantBill: []string{"751000017"}, wantECPS: true},
+		{name: "an operator list without them", session: "899700218896", operators: []string{"0012800736"}, remote: "127.0.0.1:5000", wantID: "899700218896", wantBill: []string{"751000019"}, wantECPS: true},
 	}
 	for _, tc := range cases {
 		a := base

@@ -84,9 +84,9 @@ func TestAccessViewer(t *testing.T) {
 		{name: "operator token when a certificate is required", remote: "127.0.0.1:5000", token: "Bearer " + testToken, require: true, wantOp: true},
 		{name: "wrong operator token", remote: "127.0.0.1:5000", token: "Bearer nope", wantErr: ErrTokenRefused},
 		{name: "loopback when a certificate is required", remote: "127.0.0.1:5000", require: true, wantErr: ErrCertRequired},
-		{name: "doctor sees their practice", remote: "10.1.2.3:5000", card: "doctor", wantBill: []string{"751000017"}},
-		{name: "remplacant sees the same practice", remote: "10.1.2.3:5000", card: "remplacant", wantBill: []string{"751000017"}},
-		{name: "pharmacist sees the pharmacy", remote: "10.1.2.3:5000", card: "pharmacist", require: true, wantBill: []string{"751000025"}},
+		{name: "doctor sees their practice", remote: "10.1.2.3:5000", card: "doctor", wantBill: []string{"751000019"}},
+		{name: "remplacant sees the same practice", remote: "10.1.2.3:5000", card: "remplacant", wantBill: []string{"751000019"}},
+		{name: "pharmacist sees the pharmacy", remote: "10.1.2.3:5000", card: "pharmacist", require: true, wantBill: []string{"751000027"}},
 		{name: "untrusted CA", remote: "10.1.2.3:5000", card: "impostor", wantErr: ErrCertRefused},
 		{name: "revoked", remote: "10.1.2.3:5000", card: "revoked", wantErr: ErrCertRefused},
 		{name: "expired", remote: "10.1.2.3:5000", card: "expired", wantErr: ErrCertRefused},
@@ -155,8 +155,8 @@ func TestExposedPractitionerSeesOwnSheets(t *testing.T) {
 	a := fixtureAccess(t)
 	a.RequireClientCert = true
 	st := newFakeStore()
-	st.add("751000017", "000000001", "cpam751", "REJ01")
-	st.add("751000025", "000000002", "cpam751", "REJ02")
+	st.add("751000019", "000000001", "cpam751", "REJ01")
+	st.add("751000027", "000000002", "cpam751", "REJ02")
 	d := newTestDashboard(t, Config{Store: st, Access: a})
 	srv := httptest.NewUnstartedServer(d)
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
@@ -187,16 +187,16 @@ func TestExposedPractitionerSeesOwnSheets(t *testing.T) {
 		contains         string
 	}{
 		{"no certificate", "", "/dashboard/", http.StatusUnauthorized, "client certificate required"},
-		{"impostor", "impostor", "/dashboard/practices/751000017/rejects", http.StatusUnauthorized, "refused"},
-		{"own rejects", "doctor", "/dashboard/practices/751000017/rejects", http.StatusOK, "000000001"},
-		{"own rejects as CSV", "doctor", "/dashboard/practices/751000017/rejects?format=csv", http.StatusOK, "751000017,000000001,cpam751,REJ01"},
-		{"own sheet", "doctor", "/dashboard/sheets/751000017/000000001", http.StatusOK, "REJ01"},
-		{"another practice's rejects", "doctor", "/dashboard/practices/751000025/rejects", http.StatusForbidden, ErrNotYourSheets.Error()},
-		{"another practice's sheet", "doctor", "/dashboard/sheets/751000025/000000002", http.StatusForbidden, ErrNotYourSheets.Error()},
+		{"impostor", "impostor", "/dashboard/practices/751000019/rejects", http.StatusUnauthorized, "refused"},
+		{"own rejects", "doctor", "/dashboard/practices/751000019/rejects", http.StatusOK, "000000001"},
+		{"own rejects as CSV", "doctor", "/dashboard/practices/751000019/rejects?format=csv", http.StatusOK, "751000019,000000001,cpam751,REJ01"},
+		{"own sheet", "doctor", "/dashboard/sheets/751000019/000000001", http.StatusOK, "REJ01"},
+		{"another practice's rejects", "doctor", "/dashboard/practices/751000027/rejects", http.StatusForbidden, ErrNotYourSheets.Error()},
+		{"another practice's sheet", "doctor", "/dashboard/sheets/751000027/000000002", http.StatusForbidden, ErrNotYourSheets.Error()},
 		{"pipeline sends the practitioner home", "doctor", "/dashboard/", http.StatusSeeOther, ""},
 		{"live figures are for operators", "doctor", "/dashboard/events", http.StatusForbidden, `data-code="OPERATOR_ONLY"`},
 		{"insurer lots are for operators", "doctor", "/dashboard/insurers/cpam751", http.StatusSeeOther, ""},
-		{"pharmacist sees the pharmacy", "pharmacist", "/dashboard/sheets/751000025/000000002", http.StatusOK, "REJ02"},
+		{"pharmacist sees the pharmacy", "pharmacist", "/dashboard/sheets/751000027/000000002", http.StatusOK, "REJ02"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,10 +246,10 @@ func newTestDashboard(t *testing.T, cfg Config) *Dashboard {
 // static files answers 401, loopback included.
 func TestZeroAccessLetsNoOneIn(t *testing.T) {
 	st := newFakeStore()
-	st.add("751000017", "000000001", "cpam751", "REJ01")
+	st.add("751000019", "000000001", "cpam751", "REJ01")
 	d := newTestDashboard(t, Config{Store: st})
 	for _, path := range []string{"/", "/dashboard/", "/dashboard/snapshot", "/dashboard/events", "/dashboard/insurers/cpam751",
-		"/dashboard/sheets/751000017/000000001", "/dashboard/practices/751000017/rejects", "/dashboard/practices/751000017/rejects?format=csv"} {
+		"/dashboard/sheets/751000019/000000001", "/dashboard/practices/751000019/rejects", "/dashboard/practices/751000019/rejects?format=csv"} {
 		r := httptest.NewRequest("GET", path, nil)
 		r.RemoteAddr = "127.0.0.1:4000"
 		w := httptest.NewRecorder()

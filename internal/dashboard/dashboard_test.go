@@ -171,7 +171,7 @@ func (f *fakeStore) Status(_ context.Context, billing, number string) (*queue.St
 
 func (f *fakeStore) Lots(_ context.Context, insurer string, max int) ([]*queue.LotRecord, error) {
 	return []*queue.LotRecord{{ID: insurer + "-k-000001", Insurer: insurer, LotKey: "k", State: queue.LotDone, Attempt: 1,
-		Sheets: []queue.ManifestEntry{{Key: "751000017.000000001"}}, Done: []string{"751000017.000000001"}}}, nil
+		Sheets: []queue.ManifestEntry{{Key: "751000019.000000001"}}, Done: []string{"751000019.000000001"}}}, nil
 }
 
 func (f *fakeStore) Rejected(_ context.Context, billing string, max int) ([]string, error) {
@@ -199,8 +199,8 @@ func serve(t *testing.T, d http.Handler, path string) *httptest.ResponseRecorder
 
 func TestPages(t *testing.T) {
 	st := newFakeStore()
-	st.add("751000017", "000000001", "cpam751", "REJ01")
-	st.add("751000017", "000000002", "cpam751", "")
+	st.add("751000019", "000000001", "cpam751", "REJ01")
+	st.add("751000019", "000000002", "cpam751", "")
 	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess()})
 	tests := []struct {
 		path     string
@@ -211,10 +211,10 @@ func TestPages(t *testing.T) {
 			`data-refused-code="SIGNATURE_INVALID"`, `data-lots-insurer="cpam751" data-value="3"`, `data-final-state="accepted"`, `id="throughput"`}},
 		{"/dashboard/", 200, []string{`id="final-total" data-value="9"`}},
 		{"/dashboard/insurers/cpam751", 200, []string{"cpam751-k-000001", `id="insurer-lots">3<`}},
-		{"/dashboard/sheets/751000017/000000001", 200, []string{`data-state="rejected"`, "REJ01", "no patient data"}},
-		{"/dashboard/sheets/751000017/999999999", 404, []string{"no sheet 751000017.999999999"}},
-		{"/dashboard/practices/751000017/rejects", 200, []string{`data-reject="000000001"`, "?format=csv"}},
-		{"/dashboard/sheet?billing=751000017&number=000000001", 303, nil},
+		{"/dashboard/sheets/751000019/000000001", 200, []string{`data-state="rejected"`, "REJ01", "no patient data"}},
+		{"/dashboard/sheets/751000019/999999999", 404, []string{"no sheet 751000019.999999999"}},
+		{"/dashboard/practices/751000019/rejects", 200, []string{`data-reject="000000001"`, "?format=csv"}},
+		{"/dashboard/sheet?billing=751000019&number=000000001", 303, nil},
 		{"/dashboard/static/dashboard.js", 200, []string{"EventSource"}},
 		{"/dashboard/nothing", 404, nil},
 	}
@@ -238,15 +238,15 @@ func TestPages(t *testing.T) {
 
 func TestRejectsCSV(t *testing.T) {
 	st := newFakeStore()
-	st.add("751000017", "000000003", "cpam751", "REJ03")
-	st.add("751000017", "000000001", "cpam751", "REJ01")
-	st.add("751000017", "000000002", "cpam751", "") // accepted: not to correct
+	st.add("751000019", "000000003", "cpam751", "REJ03")
+	st.add("751000019", "000000001", "cpam751", "REJ01")
+	st.add("751000019", "000000002", "cpam751", "") // accepted: not to correct
 	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess()})
-	w := serve(t, d, "/dashboard/practices/751000017/rejects?format=csv")
+	w := serve(t, d, "/dashboard/practices/751000019/rejects?format=csv")
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 		t.Fatalf("content type %q, want text/csv", ct)
 	}
-	if cd := w.Header().Get("Content-Disposition"); !strings.Contains(cd, "rejects-751000017.csv") {
+	if cd := w.Header().Get("Content-Disposition"); !strings.Contains(cd, "rejects-751000019.csv") {
 		t.Errorf("content disposition %q", cd)
 	}
 	rows, err := csv.NewReader(w.Body).ReadAll()
@@ -255,8 +255,8 @@ func TestRejectsCSV(t *testing.T) {
 	}
 	want := [][]string{
 		{"billing", "number", "insurer", "code", "detail", "rejected_at", "state"},
-		{"751000017", "000000001", "cpam751", "REJ01", "'=acte non remboursable", "2026-03-02T10:00:00Z", "rejected"},
-		{"751000017", "000000003", "cpam751", "REJ03", "'=acte non remboursable", "2026-03-02T10:00:00Z", "rejected"},
+		{"751000019", "000000001", "cpam751", "REJ01", "'=acte non remboursable", "2026-03-02T10:00:00Z", "rejected"},
+		{"751000019", "000000003", "cpam751", "REJ03", "'=acte non remboursable", "2026-03-02T10:00:00Z", "rejected"},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("got %d rows %v, want %d", len(rows), rows, len(want))

@@ -267,8 +267,8 @@ func TestLocalPath(t *testing.T) {
 		name, in, want string
 	}{
 		{"dashboard", "/dashboard/", "/dashboard/"},
-		{"with a query", "/dashboard/practices/751000017/rejects?format=csv", "/dashboard/practices/751000017/rejects?format=csv"},
-		{"encoded characters", "/dashboard/sheets/751000017/0%2F1", "/dashboard/sheets/751000017/0%2F1"},
+		{"with a query", "/dashboard/practices/751000019/rejects?format=csv", "/dashboard/practices/751000019/rejects?format=csv"},
+		{"encoded characters", "/dashboard/sheets/751000019/0%2F1", "/dashboard/sheets/751000019/0%2F1"},
 		{"root", "/", "/"},
 		{"empty", "", "/"},
 		{"relative", "dashboard/", "/"},

@@ -24,21 +24,21 @@ func open(t *testing.T) (*Outbox, *clock) {
 
 func TestPutIsDurableAndIdempotent(t *testing.T) {
 	o, _ := open(t)
-	e, err := o.Put("751000017", "000000001", []byte("<signed/>"))
+	e, err := o.Put("751000019", "000000001", []byte("<signed/>"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.State != Pending {
 		t.Fatalf("got state %s, want pending", e.State)
 	}
-	again, err := o.Put("751000017", "000000001", []byte("<signed/>"))
+	again, err := o.Put("751000019", "000000001", []byte("<signed/>"))
 	if err != nil {
 		t.Fatalf("same bytes again: %v", err)
 	}
 	if again.Digest != e.Digest || !again.Created.Equal(e.Created) {
 		t.Fatalf("same bytes made a new entry: %+v vs %+v", again, e)
 	}
-	if _, err := o.Put("751000017", "000000001", []byte("<other/>")); !errors.Is(err, ErrConflict) {
+	if _, err := o.Put("751000019", "000000001", []byte("<other/>")); !errors.Is(err, ErrConflict) {
 		t.Fatalf("other bytes, same key: got %v, want ErrConflict", err)
 	}
 	// A second Outbox on the same directory (a restarted workstation) sees it.
@@ -58,11 +58,11 @@ func TestPutIsDurableAndIdempotent(t *testing.T) {
 
 func TestCorrectionReplacesRefusedSheet(t *testing.T) {
 	o, _ := open(t)
-	e, _ := o.Put("751000017", "000000002", []byte("v1"))
+	e, _ := o.Put("751000019", "000000002", []byte("v1"))
 	if err := o.Refused(e.Key, []string{"NIR_KEY"}); err != nil {
 		t.Fatal(err)
 	}
-	e2, err := o.Put("751000017", "000000002", []byte("v2"))
+	e2, err := o.Put("751000019", "000000002", []byte("v2"))
 	if err != nil {
 		t.Fatalf("correction of a refused sheet: %v", err)
 	}
@@ -76,7 +76,7 @@ func TestCorrectionReplacesRefusedSheet(t *testing.T) {
 
 func TestRetryBackoffAndDue(t *testing.T) {
 	o, c := open(t)
-	e, _ := o.Put("751000017", "000000003", []byte("x"))
+	e, _ := o.Put("751000019", "000000003", []byte("x"))
 	due, _ := o.Due()
 	if len(due) != 1 {
 		t.Fatalf("got %d due, want 1", len(due))
@@ -120,8 +120,8 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 
 func TestPruneKeepsNinetyDays(t *testing.T) {
 	o, c := open(t)
-	a, _ := o.Put("751000017", "000000004", []byte("a"))
-	b, _ := o.Put("751000017", "000000005", []byte("b"))
+	a, _ := o.Put("751000019", "000000004", []byte("a"))
+	b, _ := o.Put("751000019", "000000005", []byte("b"))
 	_ = o.Receipted(b.Key, nil)
 	_ = o.Finalize(a.Key, "paid")
 	if _, err := o.Prune(30 * 24 * time.Hour); err == nil {
@@ -155,15 +155,15 @@ func TestKeyRefusesPaths(t *testing.T) {
 // number; other content under that number still conflicts.
 func TestSameSheetSignedAgain(t *testing.T) {
 	o, _ := open(t)
-	e, err := o.PutSheet("751000017", "000000003", []byte("<signed at 10:00/>"), "", "content-a")
+	e, err := o.PutSheet("751000019", "000000003", []byte("<signed at 10:00/>"), "", "content-a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := o.PutSheet("751000017", "000000003", []byte("<signed at 11:00/>"), "", "content-a")
+	again, err := o.PutSheet("751000019", "000000003", []byte("<signed at 11:00/>"), "", "content-a")
 	if err != nil || again.Digest != e.Digest {
 		t.Fatalf("the same sheet signed again: got %+v, %v; want the entry held", again, err)
 	}
-	if _, err := o.PutSheet("751000017", "000000003", []byte("<signed at 12:00/>"), "", "content-b"); !errors.Is(err, ErrConflict) {
+	if _, err := o.PutSheet("751000019", "000000003", []byte("<signed at 12:00/>"), "", "content-b"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("other content, same number: got %v, want ErrConflict", err)
 	}
 }
@@ -173,7 +173,7 @@ func TestSameSheetSignedAgain(t *testing.T) {
 // notices given already).
 func TestFinalStaysFinal(t *testing.T) {
 	o, _ := open(t)
-	e, err := o.Put("751000017", "000000004", []byte("<signed/>"))
+	e, err := o.Put("751000019", "000000004", []byte("<signed/>"))
 	if err != nil {
 		t.Fatal(err)
 	}

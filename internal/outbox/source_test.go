@@ -10,7 +10,7 @@ func TestPutSourceAndLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := o.PutSource("751000017", "000000001", []byte("<signed/>"), "abc")
+	e, err := o.PutSource("751000019", "000000001", []byte("<signed/>"), "abc")
 	if err != nil || e.Source != "abc" {
 		t.Fatalf("PutSource: %v %+v", err, e)
 	}

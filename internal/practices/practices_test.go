@@ -13,31 +13,31 @@ func TestFixtureDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Allowed("899700218896", "751000017", day) || !d.Allowed("810107592585", "751000017", day) {
+	if !d.Allowed("899700218896", "751000019", day) || !d.Allowed("810107592585", "751000019", day) {
 		t.Fatal("doctor and remplaçant may not act for the doctor's practice")
 	}
-	if d.Allowed("810107592585", "751000017", time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)) {
+	if d.Allowed("810107592585", "751000019", time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Fatal("the remplaçant acts for the practice after the replacement")
 	}
-	if d.Allowed("899700075122", "751000017", day) {
+	if d.Allowed("899700075122", "751000019", day) {
 		t.Fatal("the pharmacist may sign for the doctor's practice")
 	}
-	if got := d.Billings("899700075122", day); len(got) != 1 || got[0] != "751000025" {
-		t.Fatalf("pharmacist billings: got %v, want [751000025]", got)
+	if got := d.Billings("899700075122", day); len(got) != 1 || got[0] != "751000027" {
+		t.Fatalf("pharmacist billings: got %v, want [751000027]", got)
 	}
 }
 
 func TestParseRefuses(t *testing.T) {
 	for name, doc := range map[string]string{
 		"short billing":      "practices:\n  - billing: \"123\"\n    profession: \"10\"\n",
-		"duplicate":          "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n  - billing: \"751000017\"\n    profession: \"10\"\n",
-		"unknown field":      "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    color: red\n",
-		"no profession":      "practices:\n  - billing: \"751000017\"\n",
-		"unknown profession": "practices:\n  - billing: \"751000017\"\n    profession: \"99\"\n",
-		"specialty":          "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    specialty: \"1\"\n",
-		"dates reversed":     "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    remplacants: [{national_id: \"810107592585\", from: \"2026-02-01\", to: \"2026-01-01\"}]\n",
-		"date format":        "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    remplacants: [{national_id: \"810107592585\", from: \"01/02/2026\", to: \"2026-03-01\"}]\n",
-		"signer replaces":    "practices:\n  - billing: \"751000017\"\n    profession: \"10\"\n    signers: [\"810107592585\"]\n    remplacants: [{national_id: \"810107592585\", from: \"2026-01-01\", to: \"2026-03-01\"}]\n",
+		"duplicate":          "practices:\n  - billing: \"751000019\"\n    profession: \"10\"\n  - billing: \"751000019\"\n    profession: \"10\"\n",
+		"unknown field":      "practices:\n  - billing: \"751000019\"\n    profession: \"10\"\n    color: red\n",
+		"no profession":      "practices:\n  - billing: \"751000019\"\n",
+		"unknown profession": "practices:\n  - billing: \"751000019\"\n    profession: \"99\"\n",
+		"specialty":          "practices:\n  - billing: \"751000019\"\n    profession: \"10\"\n    specialty: \"1\"\n",
+		"dates reversed":     "practices:\n  - billing: \"751000019\"\n    profession: \"10\"\n    remplacants: [{national_id: \"810107592585\", from: \"2026-02-01\", to: \"2026-01-01\"}]\n",
+		"date format":        "practices:\n  - billing: \"751000019\"\n    profession: \"10\"\n    remplacants: [{national_id: \"810107592585\", from: \"01/02/2026\", to: \"2026-03-01\"}]\n",
+		"signer replaces":    "practices:\n  - billing: \"751000019\"\n    profession: \"10\"\n    signers: [\"810107592585\"]\n    remplacants: [{national_id: \"810107592585\", from: \"2026-01-01\", to: \"2026-03-01\"}]\n",
 	} {
 		if _, err := Parse([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -49,20 +49,20 @@ func TestParseRefuses(t *testing.T) {
 // sheet (docs/who-may-bill.md).
 func TestCheck(t *testing.T) {
 	d, err := Parse([]byte(`practices:
-  - billing: "751000017"
+  - billing: "751000019"
     profession: "10"
     specialty: "01"
     signers: ["899700218896"]
     remplacants:
       - {national_id: "810107592585", from: "2026-11-01", to: "2026-11-30"}
-  - billing: "751000033"
+  - billing: "751000035"
     profession: "60"
     signers: ["0012800736"]
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	doctor := Claim{Billing: "751000017", Profession: "10", Specialty: "01", Practitioner: "899700218896", CareDate: day, SignerProfession: "10", Sender: "899700218896"}
+	doctor := Claim{Billing: "751000019", Profession: "10", Specialty: "01", Practitioner: "899700218896", CareDate: day, SignerProfession: "10", Sender: "899700218896"}
 	with := func(f func(*Claim)) Claim { c := doctor; f(&c); return c }
 	for _, tc := range []struct {
 		name  string
@@ -71,7 +71,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"doctor", doctor, nil},
 		{"unknown billing", with(func(c *Claim) { c.Billing = "751000999" }), []string{CodeSignerNotAllowed}},
-		{"nurse bills G as a doctor under her own number", Claim{Billing: "751000033", Profession: "10", Specialty: "00", Practitioner: "0012800736", CareDate: day, SignerProfession: "60", Sender: "0012800736"},
+		{"nurse bills G as a doctor under her own number", Claim{Billing: "751000035", Profession: "10", Specialty: "00", Practitioner: "0012800736", CareDate: day, SignerProfession: "60", Sender: "0012800736"},
 			[]string{CodeProfessionMismatch, CodeProfessionMismatch}},
 		{"certificate of another profession", with(func(c *Claim) { c.SignerProfession = "21" }), []string{CodeProfessionMismatch}},
 		{"certificate without profession", with(func(c *Claim) { c.SignerProfession = "" }), nil},
@@ -112,7 +112,7 @@ func TestSheetPractitioner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr.NationalID != "899700218896" || pr.ID != "99700218896" || pr.Billing != "751000017" || pr.Specialty != "01" ||
+	if pr.NationalID != "899700218896" || pr.ID != "99700218896" || pr.Billing != "751000019" || pr.Specialty != "01" ||
 		pr.Remplacant == nil || pr.Remplacant.NationalID != "810107592585" || pr.Remplacant.ID != "10107592585" || pr.Remplacant.IDType != "RPPS" {
 		t.Fatalf("remplaçant: got %+v %+v", pr, pr.Remplacant)
 	}

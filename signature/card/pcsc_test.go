@@ -193,11 +193,11 @@ func TestPCSCSituations(t *testing.T) {
 		profile string
 		want    card.Situation
 	}{
-		{"doctor", card.Situation{Billing: "751000017", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
-		{"remplacant", card.Situation{Billing: "751000017", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
-		{"cps4", card.Situation{Billing: "751000041", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
-		{"contactless", card.Situation{Billing: "751000058", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
-		{"cpe", card.Situation{Billing: "751000116", Mode: card.ModeSalaried, Convention: "1", Specialty: "00", Zone: "10"}},
+		{"doctor", card.Situation{Billing: "751000019", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"remplacant", card.Situation{Billing: "751000019", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"cps4", card.Situation{Billing: "751000043", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"contactless", card.Situation{Billing: "751000050", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}},
+		{"cpe", card.Situation{Billing: "751000118", Mode: card.ModeSalaried, Convention: "1", Specialty: "00", Zone: "10"}},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
 			c, _, _ := insert(t, tc.profile, virtual.Options{}, card.Options{}) // no PIN prompt

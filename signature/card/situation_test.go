@@ -12,7 +12,7 @@ import (
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 
-var doctorSituation = card.Situation{Billing: "751000017", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}
+var doctorSituation = card.Situation{Billing: "751000019", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}
 
 // doctorRecord is doctorSituation in fsegate's layout (docs/card.md).
 const doctorRecord = "E11F" + "800101" + "8109373531303030303137" + "820101" + "830131" + "84023031" + "85023130" + "860103"
@@ -27,8 +27,8 @@ func TestSituationEncoding(t *testing.T) {
 	}
 	for _, s := range []card.Situation{
 		doctorSituation,
-		{Billing: "751000017", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true},
-		{Billing: "751000116", Mode: card.ModeSalaried, Convention: "0", Specialty: "00", Zone: "99", MaySignLot: true},
+		{Billing: "751000019", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true},
+		{Billing: "751000118", Mode: card.ModeSalaried, Convention: "0", Specialty: "00", Zone: "99", MaySignLot: true},
 	} {
 		b, err := s.MarshalBinary()
 		if err != nil {
@@ -195,10 +195,10 @@ func TestSituations(t *testing.T) {
 		t.Fatal(err)
 	}
 	rempl := doctorSituation
-	rempl.Mode, rempl.Billing = card.ModeRemplacant, "751000041"
+	rempl.Mode, rempl.Billing = card.ModeRemplacant, "751000043"
 	p.Situations = make([]virtual.Situation, card.MaxSituations)
 	for i := range p.Situations {
-		p.Situations[i] = virtual.Situation{Billing: "751000017", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10"}
+		p.Situations[i] = virtual.Situation{Billing: "751000019", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10"}
 	}
 	p.Situations[15] = virtual.Situation{Billing: rempl.Billing, Mode: rempl.Mode, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}
 	v, err := virtual.New(p, virtual.Options{})

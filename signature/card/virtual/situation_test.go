@@ -55,7 +55,7 @@ func TestSituationFiles(t *testing.T) {
 		if err := s.UnmarshalBinary(data); err != nil {
 			t.Fatal(err)
 		}
-		want := card.Situation{Billing: "751000017", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}
+		want := card.Situation{Billing: "751000019", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}
 		if s != want {
 			t.Errorf("file %04X: got %+v, want %+v", fid, s, want)
 		}
@@ -98,11 +98,11 @@ func TestProfileSituations(t *testing.T) {
 
 func TestSituationYAML(t *testing.T) {
 	var s virtual.Situation
-	doc := "billing: \"751000017\"\nmode: remplacant\nconvention: \"1\"\nspecialty: \"01\"\nzone: \"10\"\nmay_sign_invoice: true\n"
+	doc := "billing: \"751000019\"\nmode: remplacant\nconvention: \"1\"\nspecialty: \"01\"\nzone: \"10\"\nmay_sign_invoice: true\n"
 	if err := yaml.Unmarshal([]byte(doc), &s); err != nil {
 		t.Fatal(err)
 	}
-	want := card.Situation{Billing: "751000017", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true}
+	want := card.Situation{Billing: "751000019", Mode: card.ModeRemplacant, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true}
 	if s.Card() != want {
 		t.Fatalf("got %+v, want %+v", s.Card(), want)
 	}

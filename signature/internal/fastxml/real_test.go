@@ -119,9 +119,9 @@ func TestHandlesGeneratedSheets(t *testing.T) {
 	signer, cert := cardKey(t, "doctor")
 	now := time.Date(2026, time.March, 18, 10, 30, 0, 0, time.UTC)
 	practitioners := []fse.Practitioner{
-		{IDType: fse.IDTypeRPPS, ID: "99700218896", NationalID: "899700218896", Billing: "751000017", Profession: fse.ProfessionDoctor, Specialty: "01"},
-		{IDType: fse.IDTypeRPPS, ID: "99700075122", NationalID: "899700075122", Billing: "751000025", Profession: fse.ProfessionPharmacist, Specialty: "00", FINESS: "750712184"},
-		{IDType: fse.IDTypeADELI, ID: "012800736", NationalID: "0012800736", Billing: "751000033", Profession: fse.ProfessionNurse, Specialty: "00"},
+		{IDType: fse.IDTypeRPPS, ID: "99700218896", NationalID: "899700218896", Billing: "751000019", Profession: fse.ProfessionDoctor, Specialty: "01"},
+		{IDType: fse.IDTypeRPPS, ID: "99700075122", NationalID: "899700075122", Billing: "751000027", Profession: fse.ProfessionPharmacist, Specialty: "00", FINESS: "750712184"},
+		{IDType: fse.IDTypeADELI, ID: "012800736", NationalID: "0012800736", Billing: "751000035", Profession: fse.ProfessionNurse, Specialty: "00"},
 	}
 	breaks := append([]string{""}, fse.Breakable()...)
 	n := 300
