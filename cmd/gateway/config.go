@@ -46,11 +46,13 @@ type fileConfig struct {
 		TLSKey       string `yaml:"tls_key"`
 		TLSCA        string `yaml:"tls_ca"`
 	} `yaml:"nats"`
-	Practices    string `yaml:"practices"`
-	Insurers     string `yaml:"insurers"`
-	Tariffs      string `yaml:"tariffs"`
-	Holidays     string `yaml:"holidays"`
-	MockInsurers *bool  `yaml:"mock_insurers"`
+	Practices    string   `yaml:"practices"`
+	Insurers     string   `yaml:"insurers"`
+	Tariffs      string   `yaml:"tariffs"`
+	Tables       string   `yaml:"tables"`
+	PricesWarn   []string `yaml:"prices_warn"`
+	Holidays     string   `yaml:"holidays"`
+	MockInsurers *bool    `yaml:"mock_insurers"`
 	Intake       struct {
 		MaxBody             int64 `yaml:"max_body"`
 		MaxBatch            int   `yaml:"max_batch"`
@@ -108,6 +110,15 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	str("practices", &m.Practices, c.Practices)
 	str("insurers", &m.Insurers, c.Insurers)
 	str("tariffs", &m.Tariffs, c.Tariffs)
+	str("tables", &m.Tables, c.Tables)
+	if !set["prices-warn"] && len(c.PricesWarn) > 0 {
+		for _, t := range c.PricesWarn {
+			if t != "ngap" && t != "ccam" && t != "drugs" {
+				return fmt.Errorf("prices_warn: %q is not ngap, ccam or drugs", t)
+			}
+		}
+		m.PricesWarn = c.PricesWarn
+	}
 	str("holidays", &m.Holidays, c.Holidays)
 	str("lot-key", &m.LotKey, c.Lots.Key)
 	if !set["replicas"] && c.NATS.Replicas > 0 {

@@ -25,6 +25,7 @@ import (
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/tables"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -82,6 +83,8 @@ type Main struct {
 	Practices                          string
 	Insurers                           string
 	Tariffs                            string
+	Tables                             string   // tables directory (docs/amounts.md); --dev: the fixtures'
+	PricesWarn                         []string // tables whose price differences are warnings: ngap, ccam, drugs
 	Holidays                           string
 	LotKey                             string
 	LotMaxAge                          time.Duration // overrides the directory's lot age limit when > 0
@@ -170,7 +173,19 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	})
 	fs.StringVar(&m.Practices, "practices", "", "practices directory `file` (--dev: fixtures/practices.yaml)")
 	fs.StringVar(&m.Insurers, "insurers", "", "insurer directory `file` (--dev: fixtures/insurers.yaml)")
-	fs.StringVar(&m.Tariffs, "tariffs", "", "NGAP tariff table `file` (--dev: the fixtures')")
+	fs.StringVar(&m.Tariffs, "tariffs", "", "NGAP tariff table `file`, over the tables directory's ngap.csv (--dev: the fixtures')")
+	fs.StringVar(&m.Tables, "tables", "", "tariff tables `directory`: ngap.csv, ccam.csv, ccam-modifiers.csv, drugs.csv, fees.csv (--dev: the fixtures')")
+	fs.Func("prices-warn", "tables whose price differences are warnings, not refusals: `list` of ngap, ccam, drugs", func(v string) error {
+		for _, t := range strings.Split(v, ",") {
+			switch t = strings.TrimSpace(t); t {
+			case "ngap", "ccam", "drugs":
+				m.PricesWarn = append(m.PricesWarn, t)
+			default:
+				return fmt.Errorf("%q is not ngap, ccam or drugs", t)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&m.Holidays, "holidays", "", "public holidays `file` (--dev: the fixtures')")
 	fs.StringVar(&m.LotKey, "lot-key", string(queue.LotPerInsurerBilling), "what makes a lot: 'insurer+billing' or 'insurer'")
 	fs.DurationVar(&m.LotMaxAge, "lot-max-age", 0, "close lots at this age, for every insurer (0: the directory's)")
@@ -249,22 +264,53 @@ func (m *Main) loadDirectories() error {
 }
 
 func (m *Main) rules() (fse.Options, error) {
-	if m.Tariffs == "" && m.Holidays == "" && m.Dev {
-		return mock.DevOptions(m.Now)
-	}
 	o := fse.Options{Now: m.Now}
-	if m.Tariffs == "" {
-		return o, cli.WithHint(errors.New("no tariff table"), "set --tariffs (or use --dev)")
+	var set tables.Set
+	var err error
+	switch {
+	case m.Tables != "":
+		if set, err = tables.Load(os.DirFS(m.Tables)); err != nil {
+			return o, fmt.Errorf("tables %s: %w", m.Tables, err)
+		}
+	case m.Dev && m.Tariffs == "":
+		if set, err = tables.Dev(); err != nil {
+			return o, err
+		}
 	}
-	b, err := os.ReadFile(m.Tariffs)
-	if err != nil {
-		return o, err
+	set.Apply(&o)
+	if m.Tariffs != "" {
+		b, err := os.ReadFile(m.Tariffs)
+		if err != nil {
+			return o, err
+		}
+		if o.Tariffs, err = fse.ParseTariffs(bytes.NewReader(b)); err != nil {
+			return o, fmt.Errorf("tariffs: %w", err)
+		}
 	}
-	if o.Tariffs, err = fse.ParseTariffs(bytes.NewReader(b)); err != nil {
-		return o, fmt.Errorf("tariffs: %w", err)
+	if o.Tariffs == nil {
+		return o, cli.WithHint(errors.New("no tariff table"), "set --tables (or --tariffs, or use --dev)")
 	}
-	if m.Holidays != "" {
+	for _, t := range m.PricesWarn {
+		switch t {
+		case "ngap":
+			o.Prices.NGAP = fse.PriceWarn
+		case "ccam":
+			o.Prices.CCAM = fse.PriceWarn
+		case "drugs":
+			o.Prices.Drugs = fse.PriceWarn
+		}
+	}
+	switch {
+	case m.Holidays != "":
 		b, err := os.ReadFile(m.Holidays)
+		if err != nil {
+			return o, err
+		}
+		if o.Holidays, err = fse.ParseHolidays(bytes.NewReader(b)); err != nil {
+			return o, fmt.Errorf("holidays: %w", err)
+		}
+	case m.Dev:
+		b, err := fixtures.ReadFile("holidays.csv")
 		if err != nil {
 			return o, err
 		}

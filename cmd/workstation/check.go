@@ -14,6 +14,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/tables"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/workstation"
 )
@@ -61,13 +62,14 @@ type checkReport struct {
 
 // tableFlags are the flags that choose the tariff and holiday tables.
 type tableFlags struct {
-	tariffs, holidays string
+	tables, tariffs, holidays string
 }
 
-// addTableFlags adds --tariffs and, with holidays, --holidays.
+// addTableFlags adds --tables, --tariffs and, with holidays, --holidays.
 func addTableFlags(fs *flag.FlagSet, holidays bool) *tableFlags {
 	tf := &tableFlags{}
-	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV); default: the one built in")
+	fs.StringVar(&tf.tables, "tables", "", "tariff tables `directory` (ngap.csv, ccam.csv, ccam-modifiers.csv, drugs.csv, fees.csv); default: the ones built in")
+	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV), over the tables' ngap.csv; default: the one built in")
 	if holidays {
 		fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
 	}
@@ -76,37 +78,50 @@ func addTableFlags(fs *flag.FlagSet, holidays bool) *tableFlags {
 
 // options are the rules' options at now with the chosen tables.
 func (tf *tableFlags) options(now time.Time) (fse.Options, error) {
-	tar, hol, err := tf.load()
+	o, err := tf.load()
 	if err != nil {
 		return fse.Options{}, err
 	}
-	return fse.Options{Now: func() time.Time { return now }, Tariffs: tar, Holidays: hol}, nil
+	o.Now = func() time.Time { return now }
+	return o, nil
 }
 
-func (tf *tableFlags) load() (*fse.Tariffs, *fse.Holidays, error) {
-	read := func(path, fixture string) ([]byte, error) {
-		if path != "" {
-			return os.ReadFile(path)
+// load gives the rules' options with the chosen tables (no clock).
+func (tf *tableFlags) load() (fse.Options, error) {
+	var o fse.Options
+	var set tables.Set
+	var err error
+	if tf.tables != "" {
+		set, err = tables.Load(os.DirFS(tf.tables))
+	} else {
+		set, err = tables.Dev()
+	}
+	if err != nil {
+		return o, fmt.Errorf("tariff tables: %w", err)
+	}
+	set.Apply(&o)
+	if tf.tariffs != "" {
+		b, err := os.ReadFile(tf.tariffs)
+		if err != nil {
+			return o, fmt.Errorf("tariff table: %w", err)
 		}
-		return fixtures.ReadFile(fixture)
+		if o.Tariffs, err = fse.ParseTariffs(bytes.NewReader(b)); err != nil {
+			return o, err
+		}
 	}
-	b, err := read(tf.tariffs, "tariffs/ngap.csv")
+	var b []byte
+	if tf.holidays != "" {
+		b, err = os.ReadFile(tf.holidays)
+	} else {
+		b, err = fixtures.ReadFile("holidays.csv")
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("tariff table: %w", err)
+		return o, fmt.Errorf("holiday table: %w", err)
 	}
-	tar, err := fse.ParseTariffs(bytes.NewReader(b))
-	if err != nil {
-		return nil, nil, err
+	if o.Holidays, err = fse.ParseHolidays(bytes.NewReader(b)); err != nil {
+		return o, err
 	}
-	b, err = read(tf.holidays, "holidays.csv")
-	if err != nil {
-		return nil, nil, fmt.Errorf("holiday table: %w", err)
-	}
-	hol, err := fse.ParseHolidays(bytes.NewReader(b))
-	if err != nil {
-		return nil, nil, err
-	}
-	return tar, hol, nil
+	return o, nil
 }
 
 // signingClock is the signing time: now when --now was given, else nil

@@ -84,7 +84,7 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tar, _, err := tf.load()
+	rules, err := tf.load()
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	base := int(*seed%10000) * 100000
 	for i := 0; i < *count; i++ {
 		s, err := fse.Generate(r, fse.GenerateOptions{
-			Now: now, Practitioners: pracs, Profession: *profession, Tariffs: tar, Break: *brk, Number: base + i%100000 + 1,
+			Now: now, Practitioners: pracs, Profession: *profession, Tariffs: rules.Tariffs, CCAM: rules.CCAM, Drugs: rules.Drugs, Break: *brk, Number: base + i%100000 + 1,
 		})
 		if err != nil {
 			return err

@@ -20,7 +20,6 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/internal/secretfile"
@@ -104,10 +103,11 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return cli.Usagef("--listen %s: the local API listens on loopback only (127.0.0.1, ::1)", *listen)
 	}
-	tar, hol, err := tf.load()
+	rules, err := tf.load()
 	if err != nil {
 		return err
 	}
+	rules.Now = time.Now
 	token, err := loadToken(*tokenFile)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	defer unlock()
 
 	s := &server{env: env, cf: cf, gf: gf, ob: ob, token: token, pinCommand: *pinCommand,
-		flow: &workstation.Flow{Rules: fse.Options{Now: time.Now, Tariffs: tar, Holidays: hol}, AcceptSigned: true, Outbox: ob},
+		flow: &workstation.Flow{Rules: rules, AcceptSigned: true, Outbox: ob},
 		kick: make(chan struct{}, 1), held: map[string]bool{},
 		log: log.New(env.Stderr, "serve: ", log.LstdFlags)}
 	defer s.closeCard()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
@@ -26,9 +27,9 @@ type Checked struct {
 	Reject *lot.Reason
 	// TiersPayant: this insurer pays the practitioner; then Pay is due.
 	TiersPayant bool
-	// Pay is the amount this insurer pays, in cents: for an AMO the AMO
-	// share of each line minus the participation forfaitaire, for an AMC
-	// its share.
+	// Pay is the amount this insurer pays, in cents: for an AMO the sum
+	// of the lines' AMO shares (and the C2S share when C2S is managed by
+	// the AMO), nothing deducted; for an AMC its share (fse.Compute).
 	Pay int64
 	// Lines are the codes of the sheet's lines (NGAP key, CCAM code or
 	// CIP13), for reject rules by line code.
@@ -89,7 +90,7 @@ func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
 		out.Reject = &lot.Reason{Code: lot.CodeRules, Label: label(errors.New(text))}
 		return out, nil
 	}
-	out.TiersPayant, out.Pay = Due(s, c.Kind)
+	out.TiersPayant, out.Pay = DueWith(s, c.Kind, c.Options.Tables())
 	return out, nil
 }
 
@@ -103,22 +104,35 @@ func sigReject(err error) *Checked {
 	return out
 }
 
-// Due is what an insurer of this kind pays for a valid sheet, computed
-// line by line: for an AMO, under tiers payant AMO, the sum of the lines'
-// AMO shares (the line's rate of its amount) minus the participation
-// forfaitaire; for an AMC, under tiers payant AMC, its share.
+// Due is what an insurer of this kind pays for a valid sheet with the
+// fixtures' tables (DueWith).
 func Due(s *fse.Sheet, kind insurers.Kind) (tiersPayant bool, cents int64) {
+	devTablesOnce.Do(func() {
+		o, err := DevOptions(nil)
+		if err != nil {
+			panic("mock: the fixtures' tables do not load: " + err.Error())
+		}
+		devTables = o.Tables()
+	})
+	return DueWith(s, kind, devTables)
+}
+
+var (
+	devTablesOnce sync.Once
+	devTables     fse.Tables
+)
+
+// DueWith is what an insurer of this kind pays for a valid sheet, as the
+// rules compute it line by line (fse.Compute): for an AMO, under tiers
+// payant AMO, the AMO share (and the C2S share when C2S is managed by the
+// AMO), the participation forfaitaire and franchises recorded, never
+// deducted; for an AMC, under tiers payant AMC, the complementary share.
+func DueWith(s *fse.Sheet, kind insurers.Kind, t fse.Tables) (tiersPayant bool, cents int64) {
+	b := fse.Compute(s, t)
 	if kind == insurers.AMC {
-		return s.Totals.TiersPayantAMC, int64(s.Totals.AMC)
+		return s.Totals.TiersPayantAMC, int64(b.PaidByAMC(s))
 	}
-	if !s.Totals.TiersPayantAMO {
-		return false, 0
-	}
-	var sum int64
-	for i := range s.Lines {
-		sum += int64(s.Lines[i].AMO)
-	}
-	return true, sum - int64(fse.Participation(s))
+	return s.Totals.TiersPayantAMO, int64(b.PaidByAMO(s))
 }
 
 // LineCode is the code reject rules match a line by.

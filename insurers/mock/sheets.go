@@ -14,6 +14,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/internal/tables"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -23,14 +24,10 @@ func DevTrust() (*signature.TrustStore, error) {
 	return signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
 }
 
-// DevOptions are the rules' options with the fixtures' tariff and holiday
-// tables.
+// DevOptions are the rules' options with the fixtures' tariff tables
+// (NGAP, CCAM, drugs) and holiday table.
 func DevOptions(now func() time.Time) (fse.Options, error) {
-	tb, err := fixtures.ReadFile("tariffs/ngap.csv")
-	if err != nil {
-		return fse.Options{}, err
-	}
-	tar, err := fse.ParseTariffs(bytes.NewReader(tb))
+	set, err := tables.Dev()
 	if err != nil {
 		return fse.Options{}, err
 	}
@@ -42,7 +39,9 @@ func DevOptions(now func() time.Time) (fse.Options, error) {
 	if err != nil {
 		return fse.Options{}, err
 	}
-	return fse.Options{Now: now, Tariffs: tar, Holidays: hol}, nil
+	o := fse.Options{Now: now, Holidays: hol}
+	set.Apply(&o)
+	return o, nil
 }
 
 // DevChecker is an FSEChecker trusting the fixtures' test PKI, with the
@@ -129,12 +128,12 @@ func (s *Sheets) Make(ctx context.Context, in *insurers.Insurer, number int, brk
 	var sh *fse.Sheet
 	for try := uint64(0); try < 64; try++ {
 		r := rand.New(rand.NewPCG(seed, try))
-		g, err := fse.Generate(r, fse.GenerateOptions{Now: s.Now, Practitioners: []fse.Practitioner{s.Practitioner}, Tariffs: s.Options.Tariffs, Number: number, Break: brk})
+		g, err := fse.Generate(r, fse.GenerateOptions{Now: s.Now, Practitioners: []fse.Practitioner{s.Practitioner}, Tariffs: s.Options.Tariffs, CCAM: s.Options.CCAM, Drugs: s.Options.Drugs, Money: s.Options.Money, Number: number, Break: brk})
 		if err != nil {
 			return nil, err
 		}
 		sh = g
-		if tp, _ := Due(g, in.Kind); tp {
+		if tp, _ := DueWith(g, in.Kind, s.Options.Tables()); tp {
 			break
 		}
 	}
@@ -156,7 +155,7 @@ func (s *Sheets) Make(ctx context.Context, in *insurers.Insurer, number int, brk
 	_, verr := fse.Validate(sh, s.Options)
 	m.Valid = verr == nil
 	if m.Valid {
-		m.TiersPayant, m.Pay = Due(sh, in.Kind)
+		m.TiersPayant, m.Pay = DueWith(sh, in.Kind, s.Options.Tables())
 	}
 	return m, nil
 }
