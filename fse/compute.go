@@ -27,7 +27,7 @@ type Tables struct {
 	Money MoneyRules   // participation forfaitaire and franchises; zero value: DefaultMoneyRules
 }
 
-// Version names every table, e.g. "ngap-2024-12-22+ccam-2025-01-01+drugs-2025-01-01".
+// Version names every table, e.g. "ngap-2024-12-22+ccam-2025-01-01+drugs-2020-01-01".
 func (t Tables) Version() string {
 	v := t.NGAP.Version()
 	if t.CCAM != nil {

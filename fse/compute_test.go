@@ -227,3 +227,31 @@ func TestCapsYearly(t *testing.T) {
 		t.Errorf("a new year: got %s and %s, want 2.00 and 3.00", p, f)
 	}
 }
+
+// PaymentDue: 7 working days (CSS D.161-13-3) after the day of the ARL, in
+// the insurer's calendar, to the end of the day in Paris.
+func TestPaymentDue(t *testing.T) {
+	_, hol := loadTables(t)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		arl      time.Time
+		holidays *fse.Holidays
+		want     time.Time
+	}{
+		{"a Wednesday: the next Friday but one", time.Date(2026, 3, 18, 15, 0, 0, 0, paris), hol, time.Date(2026, 3, 28, 0, 0, 0, 0, paris)},
+		{"over Christmas (2026-12-25 a holiday)", time.Date(2026, 12, 18, 9, 0, 0, 0, paris), hol, time.Date(2026, 12, 31, 0, 0, 0, 0, paris)},
+		{"without a calendar, weekends only", time.Date(2026, 12, 18, 9, 0, 0, 0, paris), nil, time.Date(2026, 12, 30, 0, 0, 0, 0, paris)},
+		{"late evening UTC is the next day in Paris", time.Date(2026, 3, 17, 23, 30, 0, 0, time.UTC), hol, time.Date(2026, 3, 28, 0, 0, 0, 0, paris)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fse.PaymentDue(tt.arl, fse.PaymentDays, tt.holidays); !got.Equal(tt.want) {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -72,7 +72,7 @@ func (o Options) Tables() Tables {
 }
 
 // Version names the rules and the tables applied with these options,
-// e.g. "fse-rules-2+ngap-2024-12-22+ccam-2025-01-01+drugs-2025-01-01".
+// e.g. "fse-rules-2+ngap-2024-12-22+ccam-2025-01-01+drugs-2020-01-01".
 func (o Options) Version() string { return RulesVersion + "+" + o.Tables().Version() }
 
 var (
@@ -122,6 +122,24 @@ func Deadline(care Date, tiersPayant bool, h *Holidays) Date {
 		n = 8
 	}
 	return h.AddWorkingDays(care, n)
+}
+
+// PaymentDays is the longest a tiers-payant payment may take, in working
+// days, when the sheet was sent electronically: CSS art. D.161-13-3
+// (décret 2016-1069 of 3 August 2016); past it the AMO owes the
+// practitioner a penalty (€1 on the 8th and 9th working days, 10 % of its
+// share from the 10th, D.161-13-4).
+const PaymentDays = 7
+
+// PaymentDue gives when a payment counted from received is overdue: the
+// end (midnight, Europe/Paris) of the n-th working day after the day of
+// received, with the insurer's holiday calendar h. fsegate counts from
+// the positive ARL, the insurer's acknowledgement that it received the
+// lot (docs/amounts.md, "Deadlines").
+func PaymentDue(received time.Time, n int, h *Holidays) time.Time {
+	loc := parisLocation()
+	last := h.AddWorkingDays(DateOf(received.In(loc)), n)
+	return last.AddDays(1).Time(loc)
 }
 
 // Validate checks every rule a caisse checks. err is a *ValidationError

@@ -33,6 +33,10 @@ type Insurer struct {
 	Deadlines Deadlines `yaml:"deadlines"`
 	Retry     Retry     `yaml:"retry"`
 	NKey      string    `yaml:"nkey"` // public key of its NATS user ("U…")
+	// Holidays is the insurer's public holiday calendar (a CSV file read by
+	// fse.ParseHolidays; relative to the directory file), for its working
+	// days; empty: the gateway's calendar (--holidays).
+	Holidays string `yaml:"holidays,omitempty"`
 }
 
 // Serve is one routing pattern. For an AMO: Regime (2 digits) and Caisse (3
@@ -59,10 +63,17 @@ type LotLimits struct {
 // answered by an ARL) or from the positive ARL (Returns: every sheet has a
 // final return). Past them the lot is re-sent, then the sheets are
 // delivery_failed or returns_overdue.
+//
+// ReturnsWorkingDays, when set, replaces Returns: the returns are due by
+// the end of that many working days after the day of the positive ARL, in
+// the insurer's holiday calendar (7: the tiers-payant payment deadline,
+// fse.PaymentDays). An insurer that sets its own Returns and no
+// ReturnsWorkingDays keeps its duration.
 type Deadlines struct {
-	Delivery time.Duration `yaml:"delivery"`
-	ARL      time.Duration `yaml:"arl"`
-	Returns  time.Duration `yaml:"returns"`
+	Delivery           time.Duration `yaml:"delivery"`
+	ARL                time.Duration `yaml:"arl"`
+	Returns            time.Duration `yaml:"returns"`
+	ReturnsWorkingDays int           `yaml:"returns_working_days"`
 }
 
 // Retry is the budget of attempts per lot (the first send included) and the
@@ -128,7 +139,7 @@ type defaults struct {
 // Built-in defaults for what neither an insurer nor the file's defaults set.
 var builtin = defaults{
 	Lots:      LotLimits{MaxSheets: 500, MaxBytes: 900_000, MaxAge: 10 * time.Second},
-	Deadlines: Deadlines{Delivery: 10 * time.Minute, ARL: 30 * time.Minute, Returns: 72 * time.Hour},
+	Deadlines: Deadlines{Delivery: 10 * time.Minute, ARL: 30 * time.Minute, Returns: 72 * time.Hour, ReturnsWorkingDays: 7},
 	Retry:     Retry{Attempts: 5, Backoff: time.Second, MaxBackoff: 5 * time.Minute},
 }
 
@@ -194,7 +205,11 @@ func Fixture() (*Directory, error) {
 }
 
 func (in *Insurer) fill(def defaults) {
+	ownDuration := in.Deadlines.Returns > 0 && in.Deadlines.ReturnsWorkingDays == 0
 	for _, d := range []defaults{def, builtin} {
+		if !ownDuration {
+			setInt(&in.Deadlines.ReturnsWorkingDays, d.Deadlines.ReturnsWorkingDays)
+		}
 		setInt(&in.Lots.MaxSheets, d.Lots.MaxSheets)
 		setInt(&in.Lots.MaxBytes, d.Lots.MaxBytes)
 		setDur(&in.Lots.MaxAge, d.Lots.MaxAge)
@@ -247,7 +262,7 @@ func (in *Insurer) check() error {
 		return fmt.Errorf("lots.max_sheets %d, want 1 to %d", in.Lots.MaxSheets, lot.MaxSheets)
 	case in.Lots.MaxBytes < 4096:
 		return fmt.Errorf("lots.max_bytes %d, want at least 4096", in.Lots.MaxBytes)
-	case in.Lots.MaxAge < 0 || in.Deadlines.Delivery < 0 || in.Deadlines.ARL < 0 || in.Deadlines.Returns < 0 ||
+	case in.Lots.MaxAge < 0 || in.Deadlines.Delivery < 0 || in.Deadlines.ARL < 0 || in.Deadlines.Returns < 0 || in.Deadlines.ReturnsWorkingDays < 0 ||
 		in.Retry.Backoff < 0 || in.Retry.MaxBackoff < in.Retry.Backoff:
 		return fmt.Errorf("durations must be positive and max_backoff ≥ backoff")
 	case in.Retry.Attempts < 1:

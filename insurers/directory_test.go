@@ -45,8 +45,11 @@ func TestFixtureDirectory(t *testing.T) {
 	if c.Lots.MaxSheets != 200 || c.Lots.MaxAge != 10*time.Second || c.Retry.Attempts != 5 {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
-	if m, _ := d.Insurer("msa751"); m.Deadlines.Returns != 120*time.Hour || m.Deadlines.ARL != 30*time.Minute {
-		t.Fatalf("deadlines: %+v", m.Deadlines)
+	if m, _ := d.Insurer("msa751"); m.Deadlines.Returns != 120*time.Hour || m.Deadlines.ARL != 30*time.Minute || m.Deadlines.ReturnsWorkingDays != 0 {
+		t.Fatalf("an insurer's own returns duration is kept: %+v", m.Deadlines)
+	}
+	if c, _ := d.Insurer("cpam751"); c.Deadlines.ReturnsWorkingDays != 7 {
+		t.Fatalf("returns deadline: %+v, want 7 working days", c.Deadlines)
 	}
 	for _, in := range d.Insurers {
 		seed, err := FixtureSeed(in.ID)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/fse"
 )
 
 // Limits are one insurer's lot limits, deadlines and retry budget (from the
@@ -27,6 +29,14 @@ type Limits struct {
 	// ReturnsDeadline: sheets of a positive ARL without a return this long
 	// after the ARL become returns_overdue.
 	ReturnsDeadline time.Duration
+	// ReturnsWorkingDays, when above 0, replaces ReturnsDeadline: the
+	// returns are due by the end of that many working days after the day
+	// of the positive ARL (Europe/Paris), in the Holidays calendar
+	// (fse.PaymentDue; 7 is the tiers-payant payment deadline).
+	ReturnsWorkingDays int
+	// Holidays is the insurer's calendar for ReturnsWorkingDays; nil knows
+	// weekends only.
+	Holidays *fse.Holidays
 	// MaxAttempts bounds the sends of one lot (negative ARLs and re-sends).
 	MaxAttempts int
 	// Backoff is the pause before the first re-send; it doubles per
@@ -71,6 +81,7 @@ func (l Limits) withDefaults() Limits {
 	if l.ReturnsDeadline > 0 {
 		d.ReturnsDeadline = l.ReturnsDeadline
 	}
+	d.ReturnsWorkingDays, d.Holidays = l.ReturnsWorkingDays, l.Holidays
 	if l.MaxAttempts > 0 {
 		d.MaxAttempts = l.MaxAttempts
 	}

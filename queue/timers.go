@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/fse"
 )
 
 // timers checks, every tick, the deadlines of the active lots (design §5
@@ -129,6 +131,12 @@ func (q *Queue) checkLot(ctx context.Context, rec *LotRecord, now time.Time, flo
 		q.log.Warn("lot deadline passed; re-sending", "lot", rec.ID, "reason", reason)
 		return err
 	case LotARLPositive:
+		if lim.ReturnsWorkingDays > 0 {
+			if due := fse.PaymentDue(rec.ARLAt, lim.ReturnsWorkingDays, lim.Holidays); !now.Before(due) {
+				return q.bury(ctx, rec, ReturnsOverdue, fmt.Sprintf("no return from %s within %d working days of the ARL (due %s)", rec.Insurer, lim.ReturnsWorkingDays, due.Format(time.RFC3339)), now)
+			}
+			break
+		}
 		if !now.Before(rec.ARLAt.Add(lim.ReturnsDeadline)) {
 			return q.bury(ctx, rec, ReturnsOverdue, fmt.Sprintf("no return from %s within %v of the ARL", rec.Insurer, lim.ReturnsDeadline), now)
 		}

@@ -120,6 +120,7 @@ type Main struct {
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 
 	dir       *insurers.Directory
+	calendars map[string]*fse.Holidays // per insurer id: its holiday calendar (the gateway's when it names none)
 	practices *practices
 	trust     *signature.TrustStore
 	pipe      *pipeline
@@ -321,6 +322,42 @@ func (m *Main) rules() (fse.Options, error) {
 	return o, nil
 }
 
+// loadCalendars reads each insurer's holiday calendar (its directory
+// entry's holidays file, relative to the directory file; with --dev and
+// the fixtures' directory, a fixtures file), def for those naming none.
+func (m *Main) loadCalendars(def *fse.Holidays) (map[string]*fse.Holidays, error) {
+	out := map[string]*fse.Holidays{}
+	if m.dir == nil {
+		return out, nil
+	}
+	for _, id := range m.insurerIDs() {
+		ins, _ := m.dir.Insurer(id)
+		if ins.Holidays == "" {
+			out[id] = def
+			continue
+		}
+		var b []byte
+		var err error
+		switch {
+		case m.Insurers != "":
+			p := ins.Holidays
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(filepath.Dir(m.Insurers), p)
+			}
+			b, err = os.ReadFile(p)
+		default:
+			b, err = fixtures.ReadFile(ins.Holidays)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insurer %s: holidays: %w", id, err)
+		}
+		if out[id], err = fse.ParseHolidays(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("insurer %s: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
 func (m *Main) limits(id string) queue.Limits {
 	ins, ok := m.dir.Insurer(id)
 	if !ok {
@@ -329,6 +366,7 @@ func (m *Main) limits(id string) queue.Limits {
 	l := queue.Limits{
 		MaxSheets: ins.Lots.MaxSheets, MaxAge: ins.Lots.MaxAge, MaxBytes: ins.Lots.MaxBytes,
 		DeliveryDeadline: ins.Deadlines.Delivery, ARLDeadline: ins.Deadlines.ARL, ReturnsDeadline: ins.Deadlines.Returns,
+		ReturnsWorkingDays: ins.Deadlines.ReturnsWorkingDays, Holidays: m.calendars[id],
 		MaxAttempts: ins.Retry.Attempts, Backoff: ins.Retry.Backoff, MaxBackoff: ins.Retry.MaxBackoff,
 	}
 	if m.LotMaxAge > 0 {
@@ -385,6 +423,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	rules, err := m.rules()
 	if err != nil {
+		return err
+	}
+	if m.calendars, err = m.loadCalendars(rules.Holidays); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(m.DataDir, 0o750); err != nil {
