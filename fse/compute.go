@@ -155,7 +155,21 @@ func valueOn(list []Dated, on Date) Amount {
 // Compute is pure and safe for concurrent use; the mock insurers use it to
 // pay exactly what the rules compute.
 func Compute(s *Sheet, t Tables) Breakdown {
-	b := Breakdown{Lines: make([]LineShare, len(s.Lines)), Tables: t.Version()}
+	b := compute(s, t, nil)
+	b.Tables = t.Version()
+	return b
+}
+
+// compute is Compute without naming the tables, its lines in buf when it
+// is long enough (Validate's hot path allocates nothing for them).
+func compute(s *Sheet, t Tables, buf []LineShare) Breakdown {
+	var b Breakdown
+	if len(s.Lines) <= cap(buf) {
+		b.Lines = buf[:len(s.Lines)]
+		clear(b.Lines)
+	} else {
+		b.Lines = make([]LineShare, len(s.Lines))
+	}
 	money := t.Money.orDefault()
 	exemptFees := exemptFromParticipation(s)
 	var tm Amount // ticket modérateur of the whole sheet

@@ -3,7 +3,6 @@ package fse
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -604,4 +603,3 @@ func (t *DrugTariffs) CIPs(on Date) []string {
 	return out
 }
 
-var errNoTable = errors.New("no table")

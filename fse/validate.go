@@ -146,13 +146,22 @@ func PaymentDue(received time.Time, n int, h *Holidays) time.Time {
 // holding every violation, nil when the sheet is valid; warnings (LATE,
 // DEGRADED_MODE) never make it invalid.
 func Validate(s *Sheet, o Options) (warnings []*FieldError, err error) {
-	v := validator{s: s, o: &o, b: Compute(s, o.Tables())}
+	buf := lineBuffers.Get().(*[]LineShare)
+	defer lineBuffers.Put(buf)
+	v := validator{s: s, o: &o, b: compute(s, o.Tables(), *buf)}
+	if cap(v.b.Lines) > cap(*buf) {
+		*buf = v.b.Lines // grown: keep the larger buffer
+	}
 	v.run()
 	if len(v.errs) > 0 {
 		return v.warns, &ValidationError{Errors: v.errs}
 	}
 	return v.warns, nil
 }
+
+// lineBuffers keep the per-line shares of Validate's computation, so that
+// checking a sheet allocates nothing for them.
+var lineBuffers = sync.Pool{New: func() any { b := make([]LineShare, 0, 16); return &b }}
 
 type validator struct {
 	s     *Sheet
@@ -477,7 +486,9 @@ func (v *validator) lines() {
 		case KindDrug, KindFee:
 			fee := l.Kind == KindFee
 			if fee {
-				v.required(path+"/code", l.Code)
+				if l.Code == "" {
+					v.add(ErrRequired, path+"/code", "", path+"/code is empty")
+				}
 			} else if !ValidCIP13(l.CIP13) {
 				v.add(ErrCIP13, path+"/cip13", l.CIP13, "CIP13 "+strconv.Quote(l.CIP13)+" is not valid")
 			}
