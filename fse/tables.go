@@ -602,4 +602,3 @@ func (t *DrugTariffs) CIPs(on Date) []string {
 	sort.Strings(out)
 	return out
 }
-
