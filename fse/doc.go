@@ -23,6 +23,16 @@
 // returned apart. Decoding errors are *ValidationError too, with one SHEET_*
 // code and the line. Codes lists every code; docs/errors.md documents them.
 //
+// Money: Compute prices a sheet line by line from the dated tariff tables
+// (Tariffs for NGAP, CCAMTariffs, DrugTariffs with the pharmacy fees, read
+// by ParseTariffs, ParseCCAM, ParseDrugs): each line's rate, exemption,
+// base, AMO, complementary and patient shares, and the participation
+// forfaitaire and franchises due, which are recorded and never deducted
+// from a tiers-payant payment. Validate compares what a sheet records with
+// Compute; Caps applies the yearly caps over the sheets an insurer sees.
+// PaymentDue is the tiers-payant payment deadline; Deadline the sending
+// one. docs/amounts.md says what each rule rests on.
+//
 // Generate makes realistic sheets for tests, the demo and load tests, valid
 // unless told to break one rule.
 package fse
