@@ -178,3 +178,40 @@ func TestVersion(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestMoneyFieldsRoundTrip: the optional additions of fse-rules-2 (line
+// exemptions, CCAM activity and modifiers, a drug's base, fee lines, the
+// franchises, the rectification reference) survive XML and JSON, and a
+// sheet without them encodes as before (no empty element).
+func TestMoneyFieldsRoundTrip(t *testing.T) {
+	s := generate(t, 11, "pharmacist", "")
+	s.Rectifies = &fse.Rectification{Number: "000000007", Date: s.CareDate}
+	s.Lines = append(s.Lines,
+		fse.Line{Kind: fse.KindCCAM, Code: "DEQP003", Activity: 1, Modifiers: "F", Exemption: fse.ExemptionALD, Amount: 3358, AMO: 3358},
+		fse.Line{Kind: fse.KindDrug, CIP13: "3400930000137", Quantity: 2, UnitPrice: 742, Rate: 65, Amount: 1484, Base: 910, AMO: 592})
+	s.Totals.Franchises = 300
+	x, err := fse.Decode(s.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(x, s) {
+		t.Fatalf("XML round trip:\n got %+v\nwant %+v", x, s)
+	}
+	j, err := s.EncodeJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := fse.DecodeJSON(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(y, s) {
+		t.Fatalf("JSON round trip:\n got %+v\nwant %+v", y, s)
+	}
+	plain := generate(t, 12, "doctor", "").Encode()
+	for _, e := range []string{"<Rectifies>", "<Franchises>", "<Base>", "<Activity>", "<Modifiers>"} {
+		if bytes.Contains(plain, []byte(e)) {
+			t.Errorf("a sheet without %s encodes it", e)
+		}
+	}
+}
