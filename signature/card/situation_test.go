@@ -15,7 +15,7 @@ import (
 var doctorSituation = card.Situation{Billing: "751000019", Mode: card.ModeLiberal, Convention: "1", Specialty: "01", Zone: "10", MaySignInvoice: true, MaySignLot: true}
 
 // doctorRecord is doctorSituation in fsegate's layout (docs/card.md).
-const doctorRecord = "E11F" + "800101" + "8109373531303030303137" + "820101" + "830131" + "84023031" + "85023130" + "860103"
+const doctorRecord = "E11F" + "800101" + "8109373531303030303139" + "820101" + "830131" + "84023031" + "85023130" + "860103"
 
 func TestSituationEncoding(t *testing.T) {
 	b, err := doctorSituation.MarshalBinary()
@@ -79,7 +79,7 @@ func TestSituationParse(t *testing.T) {
 		{name: "layout version 2", hex: strings.Replace(doctorRecord, "800101", "800102", 1), wantErr: "layout version 2 unknown"},
 		{name: "no version", hex: "E11C" + doctorRecord[10:], wantErr: "layout version: tag 80 expected"},
 		{name: "billing of 8 digits", hex: "E11E" + "800101" + "81083735313030303031" + doctorRecord[32:], wantErr: "billing number: 8 bytes, want 9"},
-		{name: "billing with a letter", hex: strings.Replace(doctorRecord, "8109373531303030303137", "810937353130303030314A", 1), wantErr: "is not 9 digits"},
+		{name: "billing with a letter", hex: strings.Replace(doctorRecord, "8109373531303030303139", "810937353130303030314A", 1), wantErr: "is not 9 digits"},
 		{name: "unknown mode", hex: strings.Replace(doctorRecord, "820101", "820107", 1), wantErr: "mode of practice 0x07 unknown"},
 		{name: "fields out of order", hex: strings.Replace(doctorRecord, "830131"+"84023031", "84023031"+"830131", 1), wantErr: "convention: tag 83 expected"},
 		{name: "unknown flag", hex: strings.Replace(doctorRecord, "860103", "860107", 1), wantErr: "unknown bits"},
