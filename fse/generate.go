@@ -27,9 +27,9 @@ type GenerateOptions struct {
 	// Tariffs prices the NGAP lines at the care date. Required for doctors
 	// and nurses.
 	Tariffs *Tariffs
-	// CCAM and Drugs price CCAM acts and drugs (TFR included) when given;
-	// nil uses a few built-in acts and drugs priced as in
-	// fixtures/tariffs (no TFR).
+	// CCAM and Drugs price CCAM acts and drugs (TFR included, and the
+	// dispensing fees) when given; nil uses a few built-in acts and drugs
+	// priced as in fixtures/tariffs (no TFR, no fee line).
 	CCAM  *CCAMTariffs
 	Drugs *DrugTariffs
 	// Money are the participation and franchise amounts; the zero value
@@ -133,9 +133,6 @@ var genCCAM = []struct {
 	{"BGQP002", "Examen du fond d'oeil", 2842},
 }
 
-// genFeeHD is the dispensing fee per box (HD) built in, as in
-// fixtures/tariffs/fees.csv.
-const genFeeHD = 102
 
 var genDepts = []string{"75", "93", "13", "69", "33", "59", "2A", "2B", "44", "67"}
 
@@ -511,9 +508,10 @@ func (s *Sheet) addCCAM(r *rand.Rand, t *CCAMTariffs) error {
 	return nil
 }
 
-// addDrugs adds n drug lines and one dispensing fee line per rate class
-// (HD, per box): from the table when t is given (TFR included), else the
-// built-in genDrugs. With unknown, the first drug is one no table knows.
+// addDrugs adds n drug lines, from the table when t is given (TFR
+// included) with one dispensing fee line (HD, per box) per rate class,
+// else the built-in genDrugs without fees. With unknown, the first drug is
+// one no table knows.
 func (s *Sheet) addDrugs(r *rand.Rand, t *DrugTariffs, n int, unknown bool) error {
 	type drug struct {
 		cip, label string
@@ -545,14 +543,14 @@ func (s *Sheet) addDrugs(r *rand.Rand, t *DrugTariffs, n int, unknown bool) erro
 		s.Lines = append(s.Lines, Line{Kind: KindDrug, CIP13: d.cip, Label: d.label, Quantity: q, UnitPrice: d.price, Rate: d.rate, Amount: d.price * Amount(q)})
 		boxes[d.rate] += q
 	}
-	hd := Amount(genFeeHD)
-	if t != nil {
-		f, ok := t.Fee("HD", s.CareDate)
-		if !ok {
-			return nil // no dispensing fee in the table
-		}
-		hd = f.Value
+	if t == nil {
+		return nil // dispensing fees only with a table that prices them
 	}
+	f, ok := t.Fee("HD", s.CareDate)
+	if !ok {
+		return nil // no dispensing fee in the table
+	}
+	hd := f.Value
 	for _, rate := range []int{100, 65, 30, 15} {
 		if q := boxes[rate]; q > 0 {
 			s.Lines = append(s.Lines, Line{Kind: KindFee, Code: "HD", Label: "honoraire de dispensation", Quantity: q, UnitPrice: hd, Rate: rate, Amount: hd * Amount(q)})
