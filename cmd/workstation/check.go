@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
@@ -32,7 +33,10 @@ Each FILE (or .xml and .json file of a DIR) is a care sheet in XML (urn:fsegate:
 not. Every violation is listed with its code (docs/errors.md), the path of
 the field and a hint; warnings (LATE, DEGRADED_MODE) do not make a sheet
 invalid. The rules and tariff table versions are printed: the gateway's
-receipt names the ones it applied. NIRs are masked.
+receipt names the ones it applied. The tables (NGAP, CCAM, drugs and fees:
+docs/amounts.md) are the built-in ones, or those of --tables DIR; a price
+different from a table is an error unless --prices-warn names the table, as
+the gateway's. NIRs are masked.
 
 Exit status: 0 when every sheet is valid, 1 when one is not, 2 on misuse.
 
@@ -41,6 +45,7 @@ Examples:
   workstation check in
   workstation check --json sheet.xml | jq .errors
   workstation check --now 2026-03-18T10:00:00Z --tariffs ngap.csv old.xml
+  workstation check --tables /etc/fsegate/tables --prices-warn ccam,drugs in
 `
 
 // finding is one error or warning of check's report.
@@ -63,6 +68,7 @@ type checkReport struct {
 // tableFlags are the flags that choose the tariff and holiday tables.
 type tableFlags struct {
 	tables, tariffs, holidays string
+	pricesWarn                []string // tables whose price differences are warnings
 }
 
 // addTableFlags adds --tables, --tariffs and, with holidays, --holidays.
@@ -70,6 +76,17 @@ func addTableFlags(fs *flag.FlagSet, holidays bool) *tableFlags {
 	tf := &tableFlags{}
 	fs.StringVar(&tf.tables, "tables", "", "tariff tables `directory` (ngap.csv, ccam.csv, ccam-modifiers.csv, drugs.csv, fees.csv); default: the ones built in")
 	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV), over the tables' ngap.csv; default: the one built in")
+	fs.Func("prices-warn", "tables whose price differences are warnings, as the gateway's --prices-warn: `list` of ngap, ccam, drugs", func(v string) error {
+		for _, t := range strings.Split(v, ",") {
+			switch t = strings.TrimSpace(t); t {
+			case "ngap", "ccam", "drugs":
+				tf.pricesWarn = append(tf.pricesWarn, t)
+			default:
+				return fmt.Errorf("%q is not ngap, ccam or drugs", t)
+			}
+		}
+		return nil
+	})
 	if holidays {
 		fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
 	}
@@ -100,6 +117,16 @@ func (tf *tableFlags) load() (fse.Options, error) {
 		return o, fmt.Errorf("tariff tables: %w", err)
 	}
 	set.Apply(&o)
+	for _, t := range tf.pricesWarn {
+		switch t {
+		case "ngap":
+			o.Prices.NGAP = fse.PriceWarn
+		case "ccam":
+			o.Prices.CCAM = fse.PriceWarn
+		case "drugs":
+			o.Prices.Drugs = fse.PriceWarn
+		}
+	}
 	if tf.tariffs != "" {
 		b, err := os.ReadFile(tf.tariffs)
 		if err != nil {
