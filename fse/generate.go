@@ -133,7 +133,6 @@ var genCCAM = []struct {
 	{"BGQP002", "Examen du fond d'oeil", 2842},
 }
 
-
 var genDepts = []string{"75", "93", "13", "69", "33", "59", "2A", "2B", "44", "67"}
 
 // Generate makes one realistic care sheet, valid under Validate with the
