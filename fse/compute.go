@@ -235,7 +235,7 @@ func compute(s *Sheet, t Tables, buf []LineShare) Breakdown {
 		}
 	case s.Patient.AMC != "" && s.Totals.AMC > 0:
 		b.ComplementaryBy = ComplementaryAMC
-		spread(b.Lines, s.Totals.AMC, tm)
+		spread(s, b.Lines, s.Totals.AMC, tm)
 	}
 	for i := range b.Lines {
 		ls := &b.Lines[i]
@@ -248,32 +248,41 @@ func compute(s *Sheet, t Tables, buf []LineShare) Breakdown {
 }
 
 // spread shares total over the lines in proportion of their ticket
-// modérateur (base − AMO), the last line taking the rounding remainder; a
-// total above the ticket modérateur (an AMC paying part of an excess) puts
-// the rest on the lines in proportion of their amount above the AMO.
-func spread(lines []LineShare, total, tm Amount) {
+// modérateur (base − AMO); a total above the sheet's ticket modérateur (an
+// AMC paying part of an amount above the base) is shared in proportion of
+// each line's amount above its AMO share. The last line with a weight
+// takes the rounding remainder.
+func spread(s *Sheet, lines []LineShare, total, tm Amount) {
 	if len(lines) == 0 || total <= 0 {
 		return
 	}
 	weight := func(i int) Amount { return lines[i].Base - lines[i].AMO }
-	sum := tm
-	if total > tm || tm <= 0 {
-		sum = 0
-		for i := range lines {
-			sum += lines[i].Base - lines[i].AMO
+	if total > tm {
+		weight = func(i int) Amount { return s.Lines[i].Amount - lines[i].AMO }
+	}
+	var sum Amount
+	last := -1
+	for i := range lines {
+		if w := weight(i); w > 0 {
+			sum += w
+			last = i
 		}
 	}
-	if sum <= 0 {
+	if last < 0 {
 		lines[len(lines)-1].Complementary = total
 		return
 	}
 	left := total
 	for i := range lines {
-		if i == len(lines)-1 {
+		w := weight(i)
+		if w <= 0 {
+			continue
+		}
+		if i == last {
 			lines[i].Complementary = left
 			break
 		}
-		c := total * weight(i) / sum
+		c := total * w / sum
 		lines[i].Complementary = c
 		left -= c
 	}

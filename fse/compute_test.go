@@ -255,3 +255,34 @@ func TestPaymentDue(t *testing.T) {
 		})
 	}
 }
+
+// An AMC's share, declared for the sheet, spread over the lines in
+// proportion of their ticket modérateur (the last line takes the rounding).
+func TestComputeAMCSpread(t *testing.T) {
+	tar, _ := loadTables(t)
+	ccam, drugs := loadPriceTables(t)
+	s := &fse.Sheet{
+		CareDate:     fse.Date{Year: 2025, Month: time.March, Day: 10},
+		Practitioner: testPractitioners[0],
+		Patient:      fse.Patient{BirthDate: fse.Date{Year: 1970, Month: time.May, Day: 4}, AMC: fse.GenAMC, Coverage: fse.CoverageStandard},
+		Lines:        []fse.Line{{Kind: fse.KindNGAP, Key: "G", Coefficient: 100, Amount: 3000}, {Kind: fse.KindCCAM, Code: "DEQP003", Amount: 1452}},
+	}
+	for _, tt := range []struct {
+		amc        fse.Amount
+		want       [2]fse.Amount
+		patientEnd fse.Amount
+	}{
+		{1336, [2]fse.Amount{900, 436}, 0},   // the whole ticket modérateur
+		{668, [2]fse.Amount{450, 218}, 668},  // half of it
+		{1000, [2]fse.Amount{673, 327}, 336}, // 1000 × 900/1336 = 673 (rounded down), the rest on the last line
+	} {
+		s.Totals.AMC = tt.amc
+		b := fse.Compute(s, fse.Tables{NGAP: tar, CCAM: ccam, Drugs: drugs})
+		if b.ComplementaryBy != fse.ComplementaryAMC || b.Lines[0].Complementary != tt.want[0] || b.Lines[1].Complementary != tt.want[1] || b.Complementary != tt.amc {
+			t.Errorf("AMC %s: got %s and %s (%s by %q), want %s and %s", tt.amc, b.Lines[0].Complementary, b.Lines[1].Complementary, b.Complementary, b.ComplementaryBy, tt.want[0], tt.want[1])
+		}
+		if b.Patient != tt.patientEnd {
+			t.Errorf("AMC %s: patient %s, want %s", tt.amc, b.Patient, tt.patientEnd)
+		}
+	}
+}
