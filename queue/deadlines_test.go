@@ -2,11 +2,14 @@ package queue_test
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/queue"
 )
 
@@ -88,5 +91,58 @@ func TestDeadlinesDeadLetterResubmit(t *testing.T) {
 	st := waitFinal(t, q, "751000019", []string{"000000900"}, 20*time.Second)["000000900"]
 	if st.State != queue.ReturnsOverdue {
 		t.Fatalf("no return: %s, want returns_overdue", st.State)
+	}
+}
+
+// TestReturnsDeadlineWorkingDays: with ReturnsWorkingDays, a lot whose ARL
+// came on Friday 2026-12-18 is still awaited on Wednesday 30 at 22:00
+// (the 7th working day: Christmas, a holiday of the insurer's calendar,
+// does not count), although its one-hour duration (ReturnsDeadline,
+// ignored) is long past, and its sheets are returns_overdue once Thursday
+// 31 begins in Paris.
+func TestReturnsDeadlineWorkingDays(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hol, err := fse.ParseHolidays(strings.NewReader("date,name\n2026-12-25,Noël\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offset atomic.Int64 // the test's clock is the real one moved by offset
+	setClock := func(at time.Time) { offset.Store(int64(time.Until(at))) }
+	setClock(time.Date(2026, 12, 18, 10, 0, 0, 0, paris))
+	e := newEnv(t)
+	e.cfg.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	e.cfg.Limits = func(string) queue.Limits {
+		return queue.Limits{MaxSheets: 1, MaxAge: 100 * time.Millisecond, DeliveryDeadline: time.Hour, ARLDeadline: time.Hour,
+			ReturnsDeadline: time.Hour, ReturnsWorkingDays: fse.PaymentDays, Holidays: hol, Backoff: 10 * time.Millisecond}
+	}
+	q := e.open(t)
+	quiet := &fakeInsurer{id: "cpam751", outcome: func(*queue.Lot, queue.LotSheet) string { return "" }}
+	e.insurer(t, quiet)
+	submitAll(t, q, "751000019", []string{"000000950"})
+	state := func() queue.State {
+		st, err := q.Status(context.Background(), "751000019", "000000950")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Destinations[0].State
+	}
+	for deadline := time.Now().Add(20 * time.Second); state() != queue.ARLPositive; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no ARL: %s", state())
+		}
+	}
+	setClock(time.Date(2026, 12, 30, 22, 0, 0, 0, paris))
+	// Many timer passes (Tick 50 ms) at that time: the sheet stays awaited.
+	time.Sleep(20 * e.cfg.Tick)
+	if s := state(); s != queue.ARLPositive {
+		t.Fatalf("on the 7th working day: %s, want arl_positive", s)
+	}
+	setClock(time.Date(2026, 12, 31, 0, 0, 1, 0, paris))
+	st := waitFinal(t, q, "751000019", []string{"000000950"}, 20*time.Second)["000000950"]
+	if st.State != queue.ReturnsOverdue {
+		t.Fatalf("after the 7th working day: %s, want returns_overdue", st.State)
 	}
 }
