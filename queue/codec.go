@@ -33,6 +33,8 @@ type AckLevel string
 const (
 	LevelARL    AckLevel = "arl"
 	LevelReturn AckLevel = "return"
+	// LevelTransfer is a payment return naming its bank transfer (Ack.Transfer).
+	LevelTransfer AckLevel = "transfer"
 )
 
 // Outcomes of a per-sheet return.
@@ -64,6 +66,8 @@ type Ack struct {
 	Amount  int64     `json:"amount,omitempty"` // cents
 	Detail  string    `json:"detail,omitempty"`
 	Time    time.Time `json:"time,omitzero"`
+	// Transfer: a payment return paying sheets of any lots (Lot is empty).
+	Transfer *Transfer `json:"transfer,omitempty"`
 }
 
 // Codec is the wire format between the gateway and insurers: lots out,
@@ -72,7 +76,8 @@ type Ack struct {
 type Codec interface {
 	EncodeLot(l *Lot) ([]byte, error)
 	// DecodeAcks decodes one message of fse.acks.<insurer>, which may
-	// carry several acknowledgements (an ARL, or a batch of returns).
+	// carry several acknowledgements (an ARL, a batch of returns, or one
+	// transfer).
 	DecodeAcks(data []byte) ([]Ack, error)
 }
 
@@ -93,7 +98,7 @@ func (JSONCodec) DecodeAcks(data []byte) ([]Ack, error) {
 		return nil, fmt.Errorf("decode acks: %w", err)
 	}
 	for _, a := range acks {
-		if a.ID == "" || a.Lot == "" {
+		if a.ID == "" || (a.Lot == "" && a.Transfer == nil) {
 			return nil, errors.New("decode ack: no id or lot")
 		}
 	}

@@ -72,10 +72,13 @@ type Notice struct {
 	Number  string    `json:"number,omitempty"` // empty for a lot-level notice
 	Insurer string    `json:"insurer"`
 	Lot     string    `json:"lot,omitempty"`
-	Event   string    `json:"event"` // arl_positive, arl_negative, accepted, rejected, paid, signalement, delivery_failed, returns_overdue
+	Event   string    `json:"event"` // arl_positive, arl_negative, accepted, rejected, paid, reversed, transfer, signalement, delivery_failed, returns_overdue
 	Code    string    `json:"code,omitempty"`
 	Amount  int64     `json:"amount,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
+	// Transfer is the bank reference of a payment, a reversal or a
+	// transfer notice (then Amount is the transfer's total).
+	Transfer string `json:"transfer,omitempty"`
 }
 
 // noticeMsg is the FSE_NOTICES message of n; its id makes a replay harmless.

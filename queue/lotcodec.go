@@ -29,6 +29,21 @@ func (LotCodec) EncodeLot(l *Lot) ([]byte, error) {
 }
 
 func (LotCodec) DecodeAcks(data []byte) ([]Ack, error) {
+	if lot.IsTransfer(data) {
+		t, err := lot.DecodeTransfer(data)
+		if err != nil {
+			return nil, err
+		}
+		x := &Transfer{ID: t.ID, Insurer: t.Insurer, Billing: t.Billing, Reference: t.Reference, Date: t.Date, Total: t.Total, Created: t.Created}
+		for _, l := range t.Lines {
+			tl := TransferLine{Kind: string(l.Kind), Number: l.Number, Lot: l.Lot, Amount: l.Amount}
+			if l.Reason != nil {
+				tl.Code, tl.Label = l.Reason.Code, l.Reason.Label
+			}
+			x.Lines = append(x.Lines, tl)
+		}
+		return []Ack{{ID: t.ID, Insurer: t.Insurer, Level: LevelTransfer, Time: t.Created, Transfer: x}}, nil
+	}
 	a, err := lot.DecodeAck(data)
 	if err != nil {
 		return nil, err

@@ -297,6 +297,9 @@ func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack, cache *ackC
 	if a.Insurer != "" && a.Insurer != insurer {
 		return fmt.Errorf("%w: %s answered on the subject of %s", ErrRefused, a.Insurer, insurer)
 	}
+	if a.Level == LevelTransfer {
+		return q.applyTransfer(ctx, insurer, a, cache)
+	}
 	// Returns share one read of their lot (the parallel returns of one
 	// message wait for the first to read it); an ARL reads it afresh.
 	rec, err := cache.loadLot(a.Lot, a.Level != LevelReturn, func() (*LotRecord, error) {

@@ -68,8 +68,10 @@ type DestStatus struct {
 	State   State     `json:"state"`
 	Lot     string    `json:"lot,omitempty"`
 	Code    string    `json:"code,omitempty"`   // rejection code
-	Amount  int64     `json:"amount,omitempty"` // cents paid
-	Updated time.Time `json:"updated"`
+	Amount  int64     `json:"amount,omitempty"` // cents paid, net of reversals
+	// Transfer is the reference of the bank transfer that paid it.
+	Transfer string    `json:"transfer,omitempty"`
+	Updated  time.Time `json:"updated"`
 }
 
 // Final reports whether d reached its final state.
@@ -93,6 +95,9 @@ type Event struct {
 	Amount  int64     `json:"amount,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
 	AckID   string    `json:"ack_id,omitempty"`
+	// Transfer is the reference of the bank transfer of a payment or a
+	// reversal.
+	Transfer string `json:"transfer,omitempty"`
 }
 
 // Status is the FSE_STATUS record of one sheet.
@@ -287,11 +292,14 @@ func (q *Queue) changeDest(ctx context.Context, key, digest, insurer, ackID stri
 			return errNoChange
 		}
 		wasFinal, sheetWasFinal := d.Final(), s.Final()
+		// A payment may follow accepted (final when nothing is paid through
+		// us) and a late one returns_overdue: the money came.
+		late := ev.State == Paid && d.State == ReturnsOverdue
 		if ev.State != "" {
-			if wasFinal && !(d.State == Accepted && ev.State == Paid) {
+			if wasFinal && !(d.State == Accepted && ev.State == Paid) && !late {
 				return errNoChange
 			}
-			if ev.State.Rank() <= d.State.Rank() {
+			if ev.State.Rank() <= d.State.Rank() && !late {
 				return errNoChange
 			}
 			d.State = ev.State
@@ -304,6 +312,13 @@ func (q *Queue) changeDest(ctx context.Context, key, digest, insurer, ackID stri
 			if ev.Amount != 0 {
 				d.Amount = ev.Amount
 			}
+			if ev.Transfer != "" {
+				d.Transfer = ev.Transfer
+			}
+			d.Updated = ev.Time
+		} else if ev.Amount != 0 && d.State == Paid {
+			// A reversal: the net amount paid goes down; the state stays.
+			d.Amount += ev.Amount
 			d.Updated = ev.Time
 		}
 		if ackID != "" {

@@ -23,6 +23,7 @@ const (
 	StreamPrescriptions = "FSE_PRESCRIPTIONS" // fse.rx.<prescriber>.<id>: signed prescriptions
 	StreamDead          = "FSE_DEAD"          // fse.dead.<insurer>: lots out of retry budget
 	StreamAudit         = "FSE_AUDIT"         // fse.audit: hash-chained record of lots and acks
+	StreamPayments      = "FSE_PAYMENTS"      // fse.payments.<billing>.<insurer>.<transfer>: transfers kept for the practice
 
 	SubjectSheets        = "fse.sheets"
 	SubjectLots          = "fse.lots"
@@ -32,6 +33,7 @@ const (
 	SubjectPrescriptions = "fse.rx"
 	SubjectDead          = "fse.dead"
 	SubjectAudit         = "fse.audit"
+	SubjectPayments      = "fse.payments"
 
 	// BucketStatus holds one key per sheet, <billing>.<number>: its state
 	// and content digest. Keys are created with create-only semantics and
@@ -51,15 +53,28 @@ const (
 )
 
 // Subject helpers: one token each, validated by the callers' inputs.
-func SheetSubject(insurer string) string   { return SubjectSheets + "." + insurer }
-func LotSubject(insurer string) string     { return SubjectLots + "." + insurer }
-func AckSubject(insurer string) string     { return SubjectAcks + "." + insurer }
-func NoticeSubject(billing string) string  { return SubjectNotices + "." + billing }
-func DeadSubject(insurer string) string    { return SubjectDead + "." + insurer }
+func SheetSubject(insurer string) string  { return SubjectSheets + "." + insurer }
+func LotSubject(insurer string) string    { return SubjectLots + "." + insurer }
+func AckSubject(insurer string) string    { return SubjectAcks + "." + insurer }
+func NoticeSubject(billing string) string { return SubjectNotices + "." + billing }
+func DeadSubject(insurer string) string   { return SubjectDead + "." + insurer }
+
+// PaymentSubject holds one transfer (the stream keeps one message per
+// subject: a transfer kept again replaces itself). transfer is a token
+// derived from the transfer's id (see transferToken).
+func PaymentSubject(billing, insurer, transfer string) string {
+	return SubjectPayments + "." + billing + "." + insurer + "." + transfer
+}
+
+// PaymentsFilter matches every transfer to billing.
+func PaymentsFilter(billing string) string { return SubjectPayments + "." + billing + ".>" }
 func StatusKey(billing, num string) string { return billing + "." + num }
 func HistorySubject(billing, num string) string {
 	return SubjectHistory + "." + billing + "." + num
 }
+
+// PaymentRetention is how long FSE_PAYMENTS keeps transfers.
+const PaymentRetention = 395 * 24 * time.Hour
 
 // SheetsDedupWindow is FSE_SHEETS' duplicate window: a sheet published
 // again within it is not stored again (the PubAck names the first copy).
@@ -141,6 +156,7 @@ type Topology struct {
 	Rx       jetstream.Stream
 	Dead     jetstream.Stream
 	Audit    jetstream.Stream
+	Payments jetstream.Stream
 	Status   jetstream.KeyValue
 	Batches  jetstream.KeyValue
 	Cursors  jetstream.KeyValue
@@ -155,7 +171,7 @@ type Topology struct {
 // bucket refuses even updates of existing keys, which would freeze every
 // sheet in flight (seen at 150,000 sheets with a 1 % share).
 var budgetShare = map[string]int64{
-	StreamSheets: 26, BucketStatus: 26, StreamLots: 14, StreamHistory: 8, StreamPrescriptions: 6,
+	StreamSheets: 26, BucketStatus: 26, StreamLots: 13, StreamPayments: 1, StreamHistory: 8, StreamPrescriptions: 6,
 	StreamNotices: 5, StreamAcks: 4, StreamDead: 3, StreamAudit: 2, // FSE_ACKS' share is split between the insurers (AckBacklog)
 	BucketBatches: 5, BucketCursors: 1,
 }
@@ -229,7 +245,12 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 			Duplicates: dedup,
 			// Notices are read in batches by subject (direct get, one
 			// request for many messages).
-			AllowDirect: name == StreamNotices,
+			AllowDirect: name == StreamNotices || name == StreamPayments,
+		}
+		if name == StreamPayments {
+			// One message per transfer: kept again after a crash, it
+			// replaces itself instead of being listed twice.
+			sc.MaxMsgsPerSubject = 1
 		}
 		if name == StreamAcks {
 			// Each insurer's subject has its own bound and a full one
@@ -274,6 +295,11 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 		return nil, err
 	}
 	if t.Audit, err = stream(StreamAudit, SubjectAudit, 0, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	// Transfers are the practice's accounting: kept 13 months, so a year
+	// of bank statements can be reconciled.
+	if t.Payments, err = stream(StreamPayments, SubjectPayments+".>", PaymentRetention, 10*time.Minute); err != nil {
 		return nil, err
 	}
 	kv := func(name, desc string, history uint8) (jetstream.KeyValue, error) {

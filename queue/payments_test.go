@@ -1,0 +1,132 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/queue"
+)
+
+// TestTransfers: transfers pay sheets of the lots sent to their insurer,
+// each applied once whatever the duplicates; a reversal lowers the net
+// amount and keeps the state; a transfer naming a sheet its insurer never
+// got is refused whole and not kept; the practice lists its transfers.
+func TestTransfers(t *testing.T) {
+	e := newEnv(t)
+	q := e.open(t)
+	ins := &fakeInsurer{id: "cpam751"}
+	e.insurer(t, ins)
+	ctx := context.Background()
+	nums := numbers(1, 4)
+	for _, n := range nums {
+		s := sheet("751000017", n, "d"+n)
+		s.Destinations[0].ExpectPayment = true
+		if _, err := q.Submit(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Accepted everywhere, waiting for their payment.
+	lotOf := map[string]string{}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range nums {
+		for {
+			st, err := q.Status(ctx, "751000017", n)
+			if err == nil && st.Destinations[0].State == queue.Accepted {
+				if st.Final() {
+					t.Fatalf("sheet %s final when accepted, want it to wait for its payment", n)
+				}
+				lotOf[n] = st.Destinations[0].Lot
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sheet %s not accepted: %+v %v", n, st, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	js, _ := jetstream.New(e.nc)
+	send := func(tr *queue.Transfer, msgID string) {
+		t.Helper()
+		b, _ := json.Marshal(queue.Ack{ID: tr.ID, Level: queue.LevelTransfer, Insurer: "cpam751", Transfer: tr})
+		if _, err := js.Publish(ctx, queue.AckSubject("cpam751"), b, jetstream.WithMsgID(msgID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	line := func(kind, n string, amount int64, code string) queue.TransferLine {
+		return queue.TransferLine{Kind: kind, Number: n, Lot: lotOf[n], Amount: amount, Code: code, Label: code + " label"}
+	}
+	t1 := &queue.Transfer{ID: "trf:1", Insurer: "cpam751", Billing: "751000017", Reference: "CPAM751-1", Date: "2026-11-23", Total: 3700,
+		Lines: []queue.TransferLine{line("paid", nums[0], 2100, ""), line("paid", nums[1], 1600, ""), line("withheld", nums[1], 500, "W_PARTIAL")}}
+	t1.Lines[0].Code, t1.Lines[0].Label, t1.Lines[1].Code, t1.Lines[1].Label = "", "", "", ""
+	send(t1, "m1")
+	send(t1, "m1-again") // a duplicate past the dedup window
+	t2 := &queue.Transfer{ID: "trf:2", Insurer: "cpam751", Billing: "751000017", Reference: "CPAM751-2", Date: "2026-11-30", Total: 2100,
+		Lines: []queue.TransferLine{line("paid", nums[2], 2100, ""), line("paid", nums[3], 2100, ""), line("reversed", nums[0], -2100, "X_REVERSAL")}}
+	t2.Lines[0].Code, t2.Lines[0].Label, t2.Lines[1].Code, t2.Lines[1].Label = "", "", "", ""
+	bad := &queue.Transfer{ID: "trf:bad", Insurer: "cpam751", Billing: "751000017", Reference: "CPAM751-X", Date: "2026-11-30", Total: 100,
+		Lines: []queue.TransferLine{{Kind: "paid", Number: "000000999", Lot: lotOf[nums[0]], Amount: 100}}}
+	send(bad, "m3")
+	send(t2, "m2")
+
+	st := waitFinal(t, q, "751000017", nums, 10*time.Second)
+	want := map[string]int64{nums[0]: 0, nums[1]: 1600, nums[2]: 2100, nums[3]: 2100}
+	for n, amount := range want {
+		d := st[n].Destinations[0]
+		if d.State != queue.Paid || d.Amount != amount {
+			t.Errorf("sheet %s: %s %d, want paid %d", n, d.State, d.Amount, amount)
+		}
+	}
+	if d := st[nums[1]].Destinations[0]; d.Transfer != "CPAM751-1" {
+		t.Errorf("sheet %s: transfer %q, want CPAM751-1", nums[1], d.Transfer)
+	}
+	// The reversal may land after the sheets are final: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		s, _ := q.Status(ctx, "751000017", nums[0])
+		if s.Destinations[0].Amount == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reversal not applied: %+v", s.Destinations[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got, next, err := q.Payments(ctx, "751000017", queue.PaymentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "trf:1" || got[1].ID != "trf:2" || next != got[1].Seq {
+		t.Fatalf("payments: got %+v (next %d), want trf:1 then trf:2 once each", got, next)
+	}
+	if got[0].Paid() != 3700 || got[0].Withheld() != 500 || got[1].Reversed() != -2100 || got[1].Total != 2100 {
+		t.Fatalf("sums: %+v", got)
+	}
+	if got, _, _ := q.Payments(ctx, "751000017", queue.PaymentFilter{From: "2026-11-24"}); len(got) != 1 || got[0].ID != "trf:2" {
+		t.Fatalf("from 2026-11-24: got %+v, want trf:2", got)
+	}
+	if got, _, _ := q.Payments(ctx, "751000017", queue.PaymentFilter{After: next}); len(got) != 0 {
+		t.Fatalf("after the cursor: got %+v, want none", got)
+	}
+	if got, _, _ := q.Payments(ctx, "751000018", queue.PaymentFilter{}); len(got) != 0 {
+		t.Fatalf("another practice: got %+v, want none", got)
+	}
+	// Notices: one per transfer, one per paid sheet, one for the reversal,
+	// each once.
+	ns, err := q.Notices(ctx, "751000017", 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, n := range ns {
+		count[n.Event]++
+		if n.Event == "reversed" && (n.Amount != -2100 || n.Transfer != "CPAM751-2" || n.Code != "X_REVERSAL") {
+			t.Errorf("reversal notice: %+v", n)
+		}
+	}
+	if count["transfer"] != 2 || count["paid"] != 4 || count["reversed"] != 1 {
+		t.Fatalf("notices by event: %v, want 2 transfers, 4 paid, 1 reversed", count)
+	}
+}
