@@ -346,3 +346,25 @@ func SortLines(lines []TransferLine) {
 		return rank[lines[i].Kind] < rank[lines[j].Kind]
 	})
 }
+
+// AsReturns reads a transfer's paid lines as version-1 "paid" returns: one
+// Ack per lot named, with Attempt 0 (a transfer is about sheets, not one
+// attempt of a lot), each return's id the transfer's id and the sheet's
+// key. For readers written for per-sheet payments; never encoded.
+func (t *Transfer) AsReturns() []*Ack {
+	var out []*Ack
+	byLot := map[string]*Ack{}
+	for _, l := range t.Lines {
+		if l.Kind != LinePaid {
+			continue
+		}
+		a := byLot[l.Lot]
+		if a == nil {
+			a = &Ack{ID: t.ID, Insurer: t.Insurer, Lot: l.Lot, Created: t.Created}
+			byLot[l.Lot] = a
+			out = append(out, a)
+		}
+		a.Returns = append(a.Returns, Return{ID: t.ID + "/" + l.Key(), Billing: l.Billing, Number: l.Number, Status: Paid, Amount: l.Amount, Date: t.Date})
+	}
+	return out
+}

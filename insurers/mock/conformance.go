@@ -207,6 +207,24 @@ func Conformance(ctx context.Context, cfg KitConfig) (*Report, error) {
 		return nil, fmt.Errorf("conformance: read answers: %w", err)
 	}
 	cc, err := oc.Consume(func(m jetstream.Msg) {
+		if lot.IsTransfer(m.Data()) {
+			// A transfer's paid lines are the final returns of their
+			// sheets, whatever attempt of their lot they came in.
+			t, err := lot.DecodeTransfer(m.Data())
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				bad = append(bad, err.Error())
+			case t.Insurer != in.ID:
+				bad = append(bad, fmt.Sprintf("transfer %s names insurer %s", t.ID, t.Insurer))
+			default:
+				for _, a := range t.AsReturns() {
+					got = append(got, received{a, time.Now()})
+				}
+			}
+			return
+		}
 		a, err := lot.DecodeAck(m.Data())
 		mu.Lock()
 		defer mu.Unlock()
@@ -390,6 +408,9 @@ func finalsOf(cases []*kcase, got []received) map[string]map[string]lot.Return {
 	byLot := map[string]*kcase{}
 	for _, c := range cases {
 		byLot[c.lot.MsgID()] = c
+		if first := byLot[c.lot.ID+".0"]; first == nil || c.lot.Attempt < first.lot.Attempt {
+			byLot[c.lot.ID+".0"] = c // a transfer's returns (attempt 0): the lot's first attempt
+		}
 	}
 	out := map[string]map[string]lot.Return{}
 	for _, g := range got {
@@ -464,6 +485,7 @@ func evaluate(insurer string, cases []*kcase, got []received, bad []string, arlD
 	sent := map[string]bool{}
 	for _, c := range cases {
 		sent[c.lot.MsgID()] = true
+		sent[c.lot.ID+".0"] = true // a transfer's returns name the lot, not an attempt
 	}
 	var unknown []string
 	for _, g := range got {

@@ -45,6 +45,8 @@ type Config struct {
 	Now func() time.Time
 	// OnAck is called after each acknowledgement is published (tests).
 	OnAck func(*lot.Ack)
+	// OnTransfer is called after each transfer is published (tests).
+	OnTransfer func(*lot.Transfer)
 }
 
 // Insurer is a running mock insurer endpoint.
@@ -63,6 +65,8 @@ type Insurer struct {
 	deliveries int              // lot messages taken
 	outageLots int              // deliveries still to ignore (Outage.Lots)
 	seen       map[string]*memo // sheet key → what was answered
+	pending    []*due           // transfer lines not yet published
+	nudge      chan struct{}    // a lot handed payments to the payer
 	stats      Stats
 }
 
@@ -73,8 +77,10 @@ type Stats struct {
 	ARLs      int // ARLs published (negative included)
 	Negative  int // negative ARLs
 	Returns   int // returns published (accepted, rejected, signalement)
-	Payments  int // paid returns published
-	Published int // acknowledgement messages published, duplicates included
+	Payments  int // sheets paid in published transfers
+	Reversals int // payments reversed in published transfers
+	Transfers int // transfers published
+	Published int // acknowledgement and transfer messages published, duplicates included
 }
 
 type memo struct {
@@ -84,6 +90,8 @@ type memo struct {
 	tp     bool
 	pay    int64
 	signal bool
+	paying bool // handed to the payer
+	paid   bool // in a published transfer: never paid again
 }
 
 // Start connects as the insurer's NATS user and starts taking lots from
@@ -140,14 +148,15 @@ func Start(ctx context.Context, cfg Config) (*Insurer, error) {
 		nc.Close()
 		return nil, fmt.Errorf("mock insurer %s: %w", id, err)
 	}
-	i := &Insurer{cfg: cfg, id: id, sc: sc, nc: nc, js: js, log: log.With("insurer", id), start: cfg.Now(), seen: map[string]*memo{}}
+	i := &Insurer{cfg: cfg, id: id, sc: sc, nc: nc, js: js, log: log.With("insurer", id), start: cfg.Now(), seen: map[string]*memo{}, nudge: make(chan struct{}, 1)}
 	for _, o := range sc.Outages {
 		i.outageLots += o.Lots
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	i.cancel = cancel
-	i.wg.Add(1)
+	i.wg.Add(2)
 	go i.run(runCtx)
+	go i.payer(runCtx)
 	return i, nil
 }
 
@@ -260,7 +269,7 @@ type plan struct {
 	arl      *lot.Ack
 	arl2     *lot.Ack // misbehave: a second ARL
 	returns  *lot.Ack
-	payments *lot.Ack
+	dues     []*due // paid in transfers
 	silent   string // no_answer: "-" nothing, "arl" ARL only, "returns" no payments
 }
 
@@ -313,8 +322,6 @@ func (i *Insurer) plan(l *lot.Lot, idx int) *plan {
 		return p
 	}
 	ret := &lot.Ack{ID: lot.AckID(i.id, l.ID, l.Attempt, lot.LevelReturns, 1), Insurer: i.id, Lot: l.ID, Attempt: l.Attempt, Created: now.UTC()}
-	pay := &lot.Ack{ID: lot.AckID(i.id, l.ID, l.Attempt, lot.LevelReturns, 2), Insurer: i.id, Lot: l.ID, Attempt: l.Attempt, Created: now.UTC()}
-	date := now.UTC().Format(time.DateOnly)
 	for n := range l.Sheets {
 		s := &l.Sheets[n]
 		if n == 0 && sc.Misbehave.MissingReturn {
@@ -329,14 +336,11 @@ func (i *Insurer) plan(l *lot.Lot, idx int) *plan {
 				Reason: &lot.Reason{Code: lot.CodeSignalement, Label: "signalement (scénario)"}})
 		}
 		if m.status == lot.Accepted && m.tp {
-			pay.Returns = append(pay.Returns, lot.Return{ID: id(lot.Paid), Billing: s.Billing, Number: s.Number, Status: lot.Paid, Amount: m.pay + sc.Misbehave.AmountDelta, Date: date})
+			p.dues = append(p.dues, i.dueOf(s, l.ID, m, now))
 		}
 	}
 	if len(ret.Returns) > 0 {
 		p.returns = ret
-	}
-	if len(pay.Returns) > 0 {
-		p.payments = pay
 	}
 	return p
 }
@@ -418,8 +422,9 @@ func (i *Insurer) answer(ctx context.Context, m jetstream.Msg, l *lot.Lot, p *pl
 	type step struct {
 		delay time.Duration
 		acks  []*lot.Ack
+		dues  []*due
 	}
-	steps := []step{{sc.Delays.ARL, []*lot.Ack{p.arl, p.arl2}}, {sc.Delays.Returns, []*lot.Ack{p.returns}}, {sc.Delays.Payments, []*lot.Ack{p.payments}}}
+	steps := []step{{delay: sc.Delays.ARL, acks: []*lot.Ack{p.arl, p.arl2}}, {delay: sc.Delays.Returns, acks: []*lot.Ack{p.returns}}, {delay: sc.Delays.Payments, dues: p.dues}}
 	switch p.silent {
 	case "-":
 		steps = nil
@@ -431,6 +436,7 @@ func (i *Insurer) answer(ctx context.Context, m jetstream.Msg, l *lot.Lot, p *pl
 	if sc.OutOfOrder {
 		for a, b := 0, len(steps)-1; a < b; a, b = a+1, b-1 {
 			steps[a].acks, steps[b].acks = steps[b].acks, steps[a].acks
+			steps[a].dues, steps[b].dues = steps[b].dues, steps[a].dues
 		}
 	}
 	// Keep the lot message ours while waiting (AckWait).
@@ -451,6 +457,9 @@ func (i *Insurer) answer(ctx context.Context, m jetstream.Msg, l *lot.Lot, p *pl
 	for _, st := range steps {
 		if !sleep(ctx, st.delay) {
 			return
+		}
+		if len(st.dues) > 0 && !i.pay(ctx, st.dues) {
+			return // not acked: the lot comes back, its unpaid sheets are paid then
 		}
 		for _, a := range st.acks {
 			if a == nil {
@@ -497,13 +506,7 @@ func (i *Insurer) publish(ctx context.Context, a *lot.Ack) error {
 			i.stats.Negative++
 		}
 	}
-	for _, r := range a.Returns {
-		if r.Status == lot.Paid {
-			i.stats.Payments++
-		} else {
-			i.stats.Returns++
-		}
-	}
+	i.stats.Returns += len(a.Returns)
 	i.mu.Unlock()
 	if i.cfg.OnAck != nil {
 		i.cfg.OnAck(a)

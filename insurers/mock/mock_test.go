@@ -142,8 +142,9 @@ func (e *env) publish(l *lot.Lot) {
 // acks reads what the insurer published on its ack subject, in order,
 // until until() holds (or fails the test after 30 s).
 type acks struct {
-	mu  sync.Mutex
-	all []*lot.Ack
+	mu        sync.Mutex
+	all       []*lot.Ack      // transfers read as paid returns (lot.Transfer.AsReturns)
+	transfers []*lot.Transfer // as published
 }
 
 func (e *env) listen(id string) *acks {
@@ -154,6 +155,18 @@ func (e *env) listen(id string) *acks {
 		e.t.Fatal(err)
 	}
 	cc, err := oc.Consume(func(m jetstream.Msg) {
+		if lot.IsTransfer(m.Data()) {
+			t, err := lot.DecodeTransfer(m.Data())
+			if err != nil {
+				e.t.Errorf("transfer does not decode: %v", err)
+				return
+			}
+			a.mu.Lock()
+			a.all = append(a.all, t.AsReturns()...)
+			a.transfers = append(a.transfers, t)
+			a.mu.Unlock()
+			return
+		}
 		x, err := lot.DecodeAck(m.Data())
 		if err != nil {
 			e.t.Errorf("ack does not decode: %v", err)

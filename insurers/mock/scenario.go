@@ -40,9 +40,43 @@ type Scenario struct {
 	OutOfOrder bool `yaml:"out_of_order"`
 	// SlowConsumer waits this long before taking each lot.
 	SlowConsumer time.Duration `yaml:"slow_consumer"`
+	// Payments scripts the bank transfers that pay tiers-payant sheets.
+	Payments Payments `yaml:"payments"`
 	// Misbehave breaks the protocol on purpose, for the conformance kit's
 	// own tests: a conforming insurer never does these.
 	Misbehave Misbehave `yaml:"misbehave"`
+}
+
+// Payments: how the insurer pays in transfers (docs/insurers.md). The zero
+// value pays each lot's sheets in one transfer per practice, at once after
+// the returns (Delays.Payments).
+type Payments struct {
+	// Group gathers the sheets payable within this window, lot after lot,
+	// into one transfer per practice (grouped); 0 pays each lot's sheets
+	// in a transfer of their own.
+	Group time.Duration `yaml:"group"`
+	// Late pays a share of the sheets Delay after the others, in a later
+	// transfer (late).
+	Late struct {
+		Rate  float64       `yaml:"rate"`
+		Delay time.Duration `yaml:"delay"`
+	} `yaml:"late"`
+	// Partial withholds the share Withhold (0 < w < 1) of the amount due of
+	// a share Rate of the sheets, with a code and a label (partial).
+	Partial struct {
+		Rate     float64 `yaml:"rate"`
+		Withhold float64 `yaml:"withhold"`
+		Code     string  `yaml:"code"`  // default W_PARTIAL
+		Label    string  `yaml:"label"` // default "montant partiellement retenu (scénario)"
+	} `yaml:"partial"`
+	// Reversed takes back a share Rate of the payments, Delay after them
+	// (at least the group window), in a following transfer (reversed).
+	Reversed struct {
+		Rate  float64       `yaml:"rate"`
+		Delay time.Duration `yaml:"delay"`
+		Code  string        `yaml:"code"`  // default X_REVERSAL
+		Label string        `yaml:"label"` // default "paiement annulé (scénario)"
+	} `yaml:"reversed"`
 }
 
 // RejectRule rejects the sheets it matches with its code and label. One of
@@ -137,7 +171,19 @@ func FixtureScenario(name string) (*Scenario, error) {
 }
 
 func (s *Scenario) check() error {
-	rates := []float64{s.Signalements.Rate, s.NegativeARL.Rate, s.NoAnswer.Rate, s.Duplicates.Rate}
+	rates := []float64{s.Signalements.Rate, s.NegativeARL.Rate, s.NoAnswer.Rate, s.Duplicates.Rate, s.Payments.Late.Rate, s.Payments.Partial.Rate, s.Payments.Reversed.Rate}
+	p := &s.Payments
+	if p.Group < 0 || p.Late.Delay < 0 || p.Reversed.Delay < 0 {
+		return fmt.Errorf("payments: durations must not be negative")
+	}
+	if p.Partial.Rate > 0 && (p.Partial.Withhold <= 0 || p.Partial.Withhold >= 1) {
+		return fmt.Errorf("payments.partial.withhold %v, want a share strictly between 0 and 1", p.Partial.Withhold)
+	}
+	for _, c := range []string{p.Partial.Code, p.Reversed.Code} {
+		if c != "" && !validCode(c) {
+			return fmt.Errorf("payments: code %q must be [A-Z0-9_]", c)
+		}
+	}
 	for _, r := range s.Rejects {
 		rates = append(rates, r.Rate)
 		n := 0
