@@ -66,6 +66,10 @@ type Ack struct {
 	Amount  int64     `json:"amount,omitempty"` // cents
 	Detail  string    `json:"detail,omitempty"`
 	Time    time.Time `json:"time,omitzero"`
+	// Accepted return: what the patient owes the AMO for the sheet after
+	// the yearly caps (recorded, never deducted from a payment).
+	Participation int64 `json:"participation,omitempty"`
+	Franchises    int64 `json:"franchises,omitempty"`
 	// Transfer: a payment return paying sheets of any lots (Lot is empty).
 	Transfer *Transfer `json:"transfer,omitempty"`
 }

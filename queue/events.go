@@ -79,6 +79,10 @@ type Notice struct {
 	// Transfer is the bank reference of a payment, a reversal or a
 	// transfer notice (then Amount is the transfer's total).
 	Transfer string `json:"transfer,omitempty"`
+	// Accepted: participation forfaitaire and franchises the insurer
+	// recorded as owed by the patient (cents, never deducted).
+	Participation int64 `json:"participation,omitempty"`
+	Franchises    int64 `json:"franchises,omitempty"`
 }
 
 // noticeMsg is the FSE_NOTICES message of n; its id makes a replay harmless.

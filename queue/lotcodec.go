@@ -57,7 +57,8 @@ func (LotCodec) DecodeAcks(data []byte) ([]Ack, error) {
 	}
 	out := make([]Ack, 0, len(a.Returns))
 	for _, r := range a.Returns {
-		x := Ack{ID: r.ID, Insurer: a.Insurer, Level: LevelReturn, Lot: a.Lot, Attempt: a.Attempt, Billing: r.Billing, Number: r.Number, Outcome: string(r.Status), Amount: r.Amount, Time: a.Created}
+		x := Ack{ID: r.ID, Insurer: a.Insurer, Level: LevelReturn, Lot: a.Lot, Attempt: a.Attempt, Billing: r.Billing, Number: r.Number, Outcome: string(r.Status), Amount: r.Amount, Time: a.Created,
+			Participation: r.Participation, Franchises: r.Franchises}
 		if r.Reason != nil {
 			x.Code, x.Detail = r.Reason.Code, r.Reason.Label
 		}

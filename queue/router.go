@@ -432,7 +432,7 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 	if !ok {
 		return fmt.Errorf("%w: sheet %s is not in lot %s", ErrRefused, key, rec.ID)
 	}
-	ev := Event{Time: now, Lot: rec.ID, Code: a.Code, Amount: a.Amount, Detail: a.Detail}
+	ev := Event{Time: now, Lot: rec.ID, Code: a.Code, Amount: a.Amount, Detail: a.Detail, Participation: a.Participation, Franchises: a.Franchises}
 	switch a.Outcome {
 	case OutcomeAccepted:
 		ev.State = Accepted
@@ -475,7 +475,8 @@ func (q *Queue) applyReturn(ctx context.Context, rec *LotRecord, a Ack, now time
 	event := a.Outcome
 	// The notice is confirmed before the acknowledgement message is acked
 	// (ackCache.wait), not one round trip at a time.
-	f, err := q.notifyAsync(Notice{ID: "sheet." + key + "." + digest + "." + a.ID, Time: now, Billing: a.Billing, Number: a.Number, Insurer: rec.Insurer, Lot: rec.ID, Event: event, Code: a.Code, Amount: a.Amount, Detail: a.Detail})
+	f, err := q.notifyAsync(Notice{ID: "sheet." + key + "." + digest + "." + a.ID, Time: now, Billing: a.Billing, Number: a.Number, Insurer: rec.Insurer, Lot: rec.ID, Event: event, Code: a.Code, Amount: a.Amount, Detail: a.Detail,
+		Participation: a.Participation, Franchises: a.Franchises})
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,11 @@ type DestStatus struct {
 	Lot     string    `json:"lot,omitempty"`
 	Code    string    `json:"code,omitempty"`   // rejection code
 	Amount  int64     `json:"amount,omitempty"` // cents paid, net of reversals
+	// Participation and Franchises are what the insurer recorded as owed
+	// by the patient for this sheet, after the yearly caps (cents; never
+	// deducted from the payment).
+	Participation int64 `json:"participation,omitempty"`
+	Franchises    int64 `json:"franchises,omitempty"`
 	// Transfer is the reference of the bank transfer that paid it.
 	Transfer string    `json:"transfer,omitempty"`
 	Updated  time.Time `json:"updated"`
@@ -98,6 +103,9 @@ type Event struct {
 	// Transfer is the reference of the bank transfer of a payment or a
 	// reversal.
 	Transfer string `json:"transfer,omitempty"`
+	// Accepted: participation and franchises recorded (cents).
+	Participation int64 `json:"participation,omitempty"`
+	Franchises    int64 `json:"franchises,omitempty"`
 }
 
 // Status is the FSE_STATUS record of one sheet.
@@ -314,6 +322,9 @@ func (q *Queue) changeDest(ctx context.Context, key, digest, insurer, ackID stri
 			}
 			if ev.Transfer != "" {
 				d.Transfer = ev.Transfer
+			}
+			if ev.Participation != 0 || ev.Franchises != 0 {
+				d.Participation, d.Franchises = ev.Participation, ev.Franchises
 			}
 			d.Updated = ev.Time
 		} else if ev.Amount != 0 && d.State == Paid {

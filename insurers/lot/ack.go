@@ -76,6 +76,11 @@ type Return struct {
 	Reason  *Reason // rejected, signalement
 	Amount  int64   // paid: cents
 	Date    string  // paid: YYYY-MM-DD
+	// Accepted: what the patient owes the AMO for this sheet after the
+	// yearly caps, recorded (never deducted from a tiers-payant payment);
+	// written only when one is not zero.
+	Participation int64 // participation forfaitaire, cents
+	Franchises    int64 // franchises médicales, cents
 }
 
 // Key is the sheet's key "<billing>.<number>".
@@ -153,6 +158,12 @@ func (a *Ack) Encode() ([]byte, error) {
 		b = append(b, r.Status...)
 		switch r.Status {
 		case Accepted:
+			if r.Participation != 0 || r.Franchises != 0 {
+				b = append(b, " participation "...)
+				b = strconv.AppendInt(b, r.Participation, 10)
+				b = append(b, " franchises "...)
+				b = strconv.AppendInt(b, r.Franchises, 10)
+			}
 			b = append(b, '\n')
 		case Paid:
 			b = append(b, ' ')
@@ -206,8 +217,14 @@ func (a *Ack) check() error {
 		if !validToken(r.ID) || !digits(r.Billing, 9) || !digits(r.Number, 9) {
 			return fmt.Errorf("encode ack %s: return %d: bad id, billing or number", a.ID, i)
 		}
+		if r.Status != Accepted && (r.Participation != 0 || r.Franchises != 0) {
+			return fmt.Errorf("encode ack %s: return %s: participation and franchises go with accepted", a.ID, r.Key())
+		}
 		switch r.Status {
 		case Accepted:
+			if r.Participation < 0 || r.Franchises < 0 || r.Participation > maxCents || r.Franchises > maxCents {
+				return fmt.Errorf("encode ack %s: return %s: participation and franchises ≥ 0", a.ID, r.Key())
+			}
 		case Paid:
 			if r.Amount < 0 || !validDate(r.Date) {
 				return fmt.Errorf("encode ack %s: return %s: paid needs an amount ≥ 0 and a date", a.ID, r.Key())
@@ -316,7 +333,21 @@ func parseReturn(s string) (Return, bool) {
 	r.ID, r.Billing, r.Number, r.Status = f[0], f[1], f[2], Status(f[3])
 	switch r.Status {
 	case Accepted:
-		return r, len(f) == 4
+		if len(f) == 4 {
+			return r, true
+		}
+		// optional: participation P franchises F, not both zero
+		g := strings.Split(f[4], " ")
+		if len(g) != 4 || g[0] != "participation" || g[2] != "franchises" {
+			return r, false
+		}
+		p, ok1 := parseUint(g[1])
+		fr, ok2 := parseUint(g[3])
+		if !ok1 || !ok2 || (p == 0 && fr == 0) || p > maxCents || fr > maxCents {
+			return r, false
+		}
+		r.Participation, r.Franchises = int64(p), int64(fr)
+		return r, true
 	case Paid:
 		if len(f) != 5 {
 			return r, false

@@ -28,7 +28,7 @@ func sampleAck() *Ack {
 		Returns: []Return{
 			{ID: ReturnID("cpam751", "751000019", "000000001", [32]byte{1}, Paid), Billing: "751000019", Number: "000000001", Status: Paid, Amount: 2100, Date: "2025-06-05"},
 			{ID: ReturnID("cpam751", "751000019", "000000002", [32]byte{1}, Rejected), Billing: "751000019", Number: "000000002", Status: Rejected, Reason: &Reason{Code: CodeRules, Label: "part AMO erronée (ligne 1)"}},
-			{ID: ReturnID("cpam751", "751000019", "000000003", [32]byte{1}, Accepted), Billing: "751000019", Number: "000000003", Status: Accepted},
+			{ID: ReturnID("cpam751", "751000019", "000000003", [32]byte{1}, Accepted), Billing: "751000019", Number: "000000003", Status: Accepted, Participation: 200},
 			{ID: ReturnID("cpam751", "751000019", "000000004", [32]byte{1}, Signalement), Billing: "751000019", Number: "000000004", Status: Signalement, Reason: &Reason{Code: CodeSignalement, Label: ""}},
 		},
 	}
@@ -139,7 +139,10 @@ func TestDecodeAckStrict(t *testing.T) {
 		msg      []byte
 		old, new string
 	}{
-		{"status", good, " accepted\n", " acceptd\n"},
+		{"status", good, " accepted participation", " acceptd participation"},
+		{"participation alone", good, " participation 200 franchises 0\n", " participation 200\n"},
+		{"participation zero", good, " participation 200 franchises 0\n", " participation 0 franchises 0\n"},
+		{"participation sign", good, " participation 200 ", " participation -200 "},
 		{"amount sign", good, " paid 2100 ", " paid -2100 "},
 		{"date", good, "2025-06-05", "2025-06-31"},
 		{"label control", good, "erronée", "err\tonée"},

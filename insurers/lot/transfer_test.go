@@ -60,7 +60,7 @@ func TestTransferRoundTrip(t *testing.T) {
 
 func TestTransferRules(t *testing.T) {
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(*Transfer)
 	}{
 		{"total differs", func(t *Transfer) { t.Total++ }},

@@ -31,6 +31,13 @@ type Checked struct {
 	// of the lines' AMO shares (and the C2S share when C2S is managed by
 	// the AMO), nothing deducted; for an AMC its share (fse.Compute).
 	Pay int64
+	// Sheet and Breakdown are the decoded sheet and its shares, for the
+	// yearly caps the insurer applies over the sheets it has seen (nil
+	// when the sheet is refused).
+	Sheet     *fse.Sheet
+	Breakdown *fse.Breakdown
+	// Money are the rules' participation and franchise amounts and caps.
+	Money fse.MoneyRules
 	// Lines are the codes of the sheet's lines (NGAP key, CCAM code or
 	// CIP13), for reject rules by line code.
 	Lines []string
@@ -90,7 +97,9 @@ func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
 		out.Reject = &lot.Reason{Code: lot.CodeRules, Label: label(errors.New(text))}
 		return out, nil
 	}
-	out.TiersPayant, out.Pay = DueWith(s, c.Kind, c.Options.Tables())
+	b := fse.Compute(s, c.Options.Tables())
+	out.TiersPayant, out.Pay = dueBy(s, &b, c.Kind)
+	out.Sheet, out.Breakdown, out.Money = s, &b, c.Options.Money
 	return out, nil
 }
 
@@ -129,6 +138,10 @@ var (
 // deducted; for an AMC, under tiers payant AMC, the complementary share.
 func DueWith(s *fse.Sheet, kind insurers.Kind, t fse.Tables) (tiersPayant bool, cents int64) {
 	b := fse.Compute(s, t)
+	return dueBy(s, &b, kind)
+}
+
+func dueBy(s *fse.Sheet, b *fse.Breakdown, kind insurers.Kind) (bool, int64) {
 	if kind == insurers.AMC {
 		return s.Totals.TiersPayantAMC, int64(b.PaidByAMC(s))
 	}

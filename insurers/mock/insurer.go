@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
 )
@@ -62,11 +64,12 @@ type Insurer struct {
 	start  time.Time
 
 	mu         sync.Mutex
-	deliveries int              // lot messages taken
-	outageLots int              // deliveries still to ignore (Outage.Lots)
-	seen       map[string]*memo // sheet key → what was answered
-	pending    []*due           // transfer lines not yet published
-	nudge      chan struct{}    // a lot handed payments to the payer
+	deliveries int                  // lot messages taken
+	outageLots int                  // deliveries still to ignore (Outage.Lots)
+	seen       map[string]*memo     // sheet key → what was answered
+	pending    []*due               // transfer lines not yet published
+	yearCaps   map[string]*fse.Caps // per patient (NIR and rank): what the yearly caps have counted
+	nudge      chan struct{}        // a lot handed payments to the payer
 	stats      Stats
 }
 
@@ -90,8 +93,12 @@ type memo struct {
 	tp     bool
 	pay    int64
 	signal bool
-	paying bool // handed to the payer
-	paid   bool // in a published transfer: never paid again
+	// participation and franchises are what the patient owes for this
+	// sheet after the yearly caps (recorded in the accepted return, never
+	// deducted from a payment).
+	participation, franchises int64
+	paying                    bool // handed to the payer
+	paid                      bool // in a published transfer: never paid again
 }
 
 // Start connects as the insurer's NATS user and starts taking lots from
@@ -148,7 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Insurer, error) {
 		nc.Close()
 		return nil, fmt.Errorf("mock insurer %s: %w", id, err)
 	}
-	i := &Insurer{cfg: cfg, id: id, sc: sc, nc: nc, js: js, log: log.With("insurer", id), start: cfg.Now(), seen: map[string]*memo{}, nudge: make(chan struct{}, 1)}
+	i := &Insurer{cfg: cfg, id: id, sc: sc, nc: nc, js: js, log: log.With("insurer", id), start: cfg.Now(), seen: map[string]*memo{}, yearCaps: map[string]*fse.Caps{}, nudge: make(chan struct{}, 1)}
 	for _, o := range sc.Outages {
 		i.outageLots += o.Lots
 	}
@@ -266,11 +273,11 @@ func (i *Insurer) take(ctx context.Context, m jetstream.Msg) {
 
 // plan is what the insurer will publish about one lot delivery.
 type plan struct {
-	arl      *lot.Ack
-	arl2     *lot.Ack // misbehave: a second ARL
-	returns  *lot.Ack
-	dues     []*due // paid in transfers
-	silent   string // no_answer: "-" nothing, "arl" ARL only, "returns" no payments
+	arl     *lot.Ack
+	arl2    *lot.Ack // misbehave: a second ARL
+	returns *lot.Ack
+	dues    []*due // paid in transfers
+	silent  string // no_answer: "-" nothing, "arl" ARL only, "returns" no payments
 }
 
 func (i *Insurer) arl(l *lot.Lot, neg *lot.Reason) *lot.Ack {
@@ -330,6 +337,9 @@ func (i *Insurer) plan(l *lot.Lot, idx int) *plan {
 		m := i.judge(s)
 		id := func(st lot.Status) string { return lot.ReturnID(i.id, s.Billing, s.Number, s.Digest, st) }
 		r := lot.Return{ID: id(m.status), Billing: s.Billing, Number: s.Number, Status: m.status, Reason: m.reason}
+		if m.status == lot.Accepted {
+			r.Participation, r.Franchises = m.participation, m.franchises
+		}
 		ret.Returns = append(ret.Returns, r)
 		if m.signal {
 			ret.Returns = append(ret.Returns, lot.Return{ID: id(lot.Signalement), Billing: s.Billing, Number: s.Number, Status: lot.Signalement,
@@ -372,6 +382,7 @@ func (i *Insurer) judge(s *lot.Sheet) *memo {
 				m.status, m.reason = lot.Rejected, r
 			} else {
 				m.tp, m.pay = c.TiersPayant, c.Pay
+				m.participation, m.franchises = i.caps(c)
 				m.signal = i.sc.hit(i.sc.Signalements.Rate, "signalement", key)
 			}
 		}
@@ -530,4 +541,25 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// caps applies the yearly caps of the participation forfaitaire and the
+// franchises over the sheets this insurer has seen for the same patient
+// (fse.Caps, the rules' own implementation): what this sheet's patient owes,
+// recorded in the return. Only an AMO recovers them; a sheet is counted
+// once (judge decides each sheet once).
+func (i *Insurer) caps(c *Checked) (participation, franchises int64) {
+	if c.Sheet == nil || c.Breakdown == nil || i.cfg.Insurer.Kind != insurers.AMO {
+		return 0, 0
+	}
+	who := c.Sheet.Patient.NIR + "." + strconv.Itoa(c.Sheet.Patient.Rank)
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	cp := i.yearCaps[who]
+	if cp == nil {
+		cp = &fse.Caps{}
+		i.yearCaps[who] = cp
+	}
+	p, f := cp.Apply(c.Sheet, c.Breakdown, c.Money)
+	return int64(p), int64(f)
 }
