@@ -195,7 +195,13 @@ type DestStatus struct {
 	State         string `json:"state"`
 	Lot           string `json:"lot,omitempty"`
 	Code          string `json:"code,omitempty"`
-	Amount        int64  `json:"amount,omitempty"`
+	Amount        int64  `json:"amount,omitempty"` // cents paid, net of reversals
+	// Transfer is the bank reference of the transfer that paid it.
+	Transfer string `json:"transfer,omitempty"`
+	// Participation and Franchises: what the insurer recorded as owed by
+	// the patient (cents), never deducted from the payment.
+	Participation int64 `json:"participation,omitempty"`
+	Franchises    int64 `json:"franchises,omitempty"`
 }
 
 // Final reports whether the destination reached its final state: paid,
@@ -230,6 +236,8 @@ type Event struct {
 	Code    string    `json:"code,omitempty"`
 	Amount  int64     `json:"amount,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
+	// Transfer is the bank reference of a payment or a reversal.
+	Transfer string `json:"transfer,omitempty"`
 }
 
 // Sheet returns the state and history of one of the caller's sheets.
@@ -257,6 +265,12 @@ type Notice struct {
 	Code    string    `json:"code,omitempty"`
 	Amount  int64     `json:"amount,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
+	// Transfer is the bank reference of a payment, a reversal or a
+	// transfer (then Amount is the transfer's total).
+	Transfer string `json:"transfer,omitempty"`
+	// Accepted: participation and franchises recorded (cents).
+	Participation int64 `json:"participation,omitempty"`
+	Franchises    int64 `json:"franchises,omitempty"`
 }
 
 // Describe says in words what the notice tells: "sheet 751000019-000000001
@@ -275,6 +289,19 @@ func (n Notice) Describe() string {
 		}
 	case "paid":
 		what = "paid " + Euros(n.Amount)
+		if n.Transfer != "" {
+			what += " in transfer " + n.Transfer
+		}
+		if n.Detail != "" {
+			what += " (" + n.Detail + ")"
+		}
+	case "reversed":
+		what = "payment reversed " + Euros(n.Amount) + " in transfer " + n.Transfer
+		if n.Detail != "" {
+			what += ": " + n.Detail
+		}
+	case "transfer":
+		return fmt.Sprintf("transfer %s of %s (%s) from %s", n.Transfer, Euros(n.Amount), n.Detail, n.Insurer)
 	}
 	subject := "lot " + n.Lot
 	if n.Number != "" {

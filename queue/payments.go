@@ -247,11 +247,11 @@ func (q *Queue) Payments(ctx context.Context, billing string, f PaymentFilter) (
 	return out, next, nil
 }
 
-// euros writes cents as "12.34 €".
+// euros writes cents as "12.34 EUR".
 func euros(c int64) string {
 	sign := ""
 	if c < 0 {
 		sign, c = "-", -c
 	}
-	return fmt.Sprintf("%s%d.%02d €", sign, c/100, c%100)
+	return fmt.Sprintf("%s%d.%02d EUR", sign, c/100, c%100)
 }

@@ -545,6 +545,7 @@ func (m *Main) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/sheets/{number}", m.readAuthed(m.getSheet))
 	mux.HandleFunc("GET /v1/notices", m.readAuthed(m.getNotices))
 	mux.HandleFunc("POST /v1/notices/ack", m.readAuthed(m.postNoticesAck))
+	mux.HandleFunc("GET /v1/payments", m.readAuthed(m.getPayments))
 	mux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 }
