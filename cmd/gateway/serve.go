@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -110,8 +111,11 @@ type Main struct {
 	FailPoint func(step string) error
 	Now       func() time.Time
 	Tick      time.Duration
-	// Scenario of the mock insurers (nil: well-behaved).
+	// Scenario of the mock insurers (nil: well-behaved, or MockScenario).
 	Scenario *mock.Scenario
+	// MockScenario names the mock insurers' scenario: a file, or a name of
+	// fixtures/scenarios (--mock-scenario).
+	MockScenario string
 	// Intake timeouts (a slow client cannot hold a connection): headers
 	// within ReadHeaderTimeout (10 s), the whole request, body included,
 	// within ReadTimeout (2 min: more than a notices long poll, whose
@@ -160,6 +164,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.StringVar(&m.NATSTLSKey, "nats-tls-key", "", "key `file` (PEM) of --nats-tls-cert")
 	fs.StringVar(&m.NATSTLSCA, "nats-tls-ca", "", "CA `file` (PEM) insurers' client certificates must chain to (mutual TLS)")
 	fs.BoolVar(&m.Mock, "mock-insurers", false, "run the mock insurers of the directory in-process")
+	fs.StringVar(&m.MockScenario, "mock-scenario", "", "the mock insurers' scenario: a YAML `file`, or a name of fixtures/scenarios (payments, realistic, …)")
 	fs.BoolVar(&m.Dev, "dev", env.Dev(), "development mode: trust the fixtures' test PKI, fixture directories")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "server certificate `file` (PEM)")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "server key `file` (PEM)")
@@ -603,6 +608,16 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 func (m *Main) startMocks(ctx context.Context, url string) error {
+	if m.Scenario == nil && m.MockScenario != "" {
+		sc, err := mock.LoadScenarioFile(m.MockScenario)
+		if errors.Is(err, fs.ErrNotExist) {
+			sc, err = mock.FixtureScenario(m.MockScenario)
+		}
+		if err != nil {
+			return fmt.Errorf("--mock-scenario: %w", err)
+		}
+		m.Scenario = sc
+	}
 	for _, in := range m.dir.Insurers {
 		seed, err := insurers.FixtureSeed(in.ID)
 		if err != nil {
