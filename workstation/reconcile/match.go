@@ -143,7 +143,7 @@ func Match(lines []Line, transfers []client.Transfer, opt Options) *Report {
 			continue
 		}
 		t := &transfers[ti]
-		add(Result{Status: Missing, Transfer: t, Detail: fmt.Sprintf("transfer of %s (%d sheets) is not on the statement", t.Insurer, sheets(t))})
+		add(Result{Status: Missing, Transfer: t, Detail: fmt.Sprintf("transfer of %s (%s) is not on the statement", t.Insurer, sheets(t))})
 	}
 	rep.Transfers = len(inPeriod)
 	sort.SliceStable(rep.Results, func(i, j int) bool {
@@ -184,18 +184,21 @@ func compare(l *Line, t *client.Transfer, tol int, how string) Result {
 		r.Detail = fmt.Sprintf("row %d: booked %s, value date %s (%d days apart, tolerance %d)", l.Row, l.Date, t.Date, d, tol)
 	default:
 		r.Status = Matched
-		r.Detail = fmt.Sprintf("row %d: %d sheets, matched %s", l.Row, sheets(t), how)
+		r.Detail = fmt.Sprintf("row %d: %s, matched %s", l.Row, sheets(t), how)
 	}
 	return r
 }
 
-// sheets counts the sheets a transfer names.
-func sheets(t *client.Transfer) int {
+// sheets counts the sheets a transfer names: "1 sheet", "3 sheets".
+func sheets(t *client.Transfer) string {
 	seen := map[string]bool{}
 	for _, l := range t.Lines {
 		seen[l.Number] = true
 	}
-	return len(seen)
+	if len(seen) == 1 {
+		return "1 sheet"
+	}
+	return fmt.Sprintf("%d sheets", len(seen))
 }
 
 func addDays(date string, n int) string {
