@@ -26,3 +26,10 @@ func init() {
 	Register(http.StatusForbidden, false, "SITUATION_UNKNOWN", "the card holds no billing situation for the sheet's billing number (or not of the kind the sheet needs)")
 	Register(http.StatusForbidden, false, "SITUATION_MAY_NOT_SIGN", "the card's billing situation for the sheet's billing number may not sign invoices")
 }
+
+// The codes of 'workstation payments reconcile' (package
+// workstation/reconcile; docs/errors.md, "Workstation commands").
+func init() {
+	Register(http.StatusBadRequest, false, "BANK_CSV_INVALID", "the bank statement is not a CSV of the documented form")
+	Register(http.StatusConflict, false, "RECONCILE_DIFFERENCES", "the bank statement and the transfers differ")
+}
