@@ -27,7 +27,7 @@ func TestOpenAPICommitted(t *testing.T) {
 		t.Fatalf("docs/openapi.yaml: %v", err)
 	}
 	paths, _ := v["paths"].(map[string]any)
-	for _, p := range []string{"/v1/sheets", "/v1/batches", "/v1/prescriptions", "/v1/sheets/{number}", "/v1/notices", "/v1/notices/ack"} {
+	for _, p := range []string{"/v1/sheets", "/v1/batches", "/v1/prescriptions", "/v1/sheets/{number}", "/v1/notices", "/v1/notices/ack", "/v1/payments"} {
 		if paths[p] == nil {
 			t.Errorf("docs/openapi.yaml lacks %s", p)
 		}
