@@ -193,11 +193,13 @@ var serveRoutes = []string{
 	"GET /v1/notices",
 	"POST /v1/notices/ack",
 	"GET /v1/health",
+	"GET /v1/payments",
+	"POST /v1/payments/reconcile",
 }
 
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
-	handlers := []http.HandlerFunc{s.postSheet, s.getSheet, s.getOutbox, s.getNotices, s.postAck, s.getHealth}
+	handlers := []http.HandlerFunc{s.postSheet, s.getSheet, s.getOutbox, s.getNotices, s.postAck, s.getHealth, s.getPayments, s.postReconcile}
 	for i, r := range serveRoutes {
 		mux.HandleFunc(r, handlers[i])
 	}
