@@ -168,7 +168,7 @@ func (q *Queue) applyTransfer(ctx context.Context, insurer string, a Ack, cache 
 		}
 	}
 	f, err := q.notifyAsync(Notice{ID: "transfer." + t.ID, Time: now, Billing: t.Billing, Insurer: insurer, Event: "transfer", Amount: t.Total,
-		Detail: t.Date + " " + strconv.Itoa(len(t.Lines)) + " lines", Transfer: t.Reference})
+		Detail: "value date " + t.Date + ", " + sheetCount(t), Transfer: t.Reference})
 	if err != nil {
 		return err
 	}
@@ -245,6 +245,18 @@ func (q *Queue) Payments(ctx context.Context, billing string, f PaymentFilter) (
 		}
 	}
 	return out, next, nil
+}
+
+// sheetCount says how many sheets a transfer names: "1 sheet", "3 sheets".
+func sheetCount(t *Transfer) string {
+	seen := map[string]bool{}
+	for _, l := range t.Lines {
+		seen[l.Number] = true
+	}
+	if len(seen) == 1 {
+		return "1 sheet"
+	}
+	return strconv.Itoa(len(seen)) + " sheets"
 }
 
 // euros writes cents as "12.34 EUR".

@@ -31,7 +31,9 @@ if ready; then
 else
   data=$(mktemp -d)
   echo "demo: no gateway answers on $admin; starting one (data in $data, log $data/gateway.log)"
-  bin/gateway serve --dev --mock-insurers --data-dir "$data" > "$data/gateway.log" 2>&1 &
+  # The mock insurers pay in transfers as a caisse does (grouped, late,
+  # partial, reversed): fixtures/scenarios/payments.yaml.
+  bin/gateway serve --dev --mock-insurers --mock-scenario "${SCENARIO:-payments}" --data-dir "$data" > "$data/gateway.log" 2>&1 &
   gw_pid=$!
   for _ in $(seq 100); do ready && break; sleep 0.2; done
   ready || { echo "demo: the gateway did not become ready, see $data/gateway.log" >&2; exit 1; }

@@ -46,6 +46,18 @@ func TestDemoEndToEnd(t *testing.T) {
 	if sum.Accepted+sum.Paid+sum.Rejected < 20 {
 		t.Fatalf("final states add up to %d, want at least 20 (one per destination)", sum.Accepted+sum.Paid+sum.Rejected)
 	}
+	// The summary shows the transfers that paid the run's sheets, adding
+	// up to what the sheets were paid.
+	if sum.Paid > 0 && (len(sum.Transfers) == 0 || !strings.Contains(out.String(), "transfer ") || !strings.Contains(out.String(), " transfers (")) {
+		t.Fatalf("paid %d, but no transfer in the summary: %s", sum.Paid, sum)
+	}
+	var paidByTransfers int64
+	for _, tr := range sum.Transfers {
+		paidByTransfers += tr.Sum("paid") + tr.Sum("reversed")
+	}
+	if paidByTransfers != sum.PaidCents {
+		t.Errorf("transfers pay %d cents, the sheets' states %d", paidByTransfers, sum.PaidCents)
+	}
 	if pins := *pinCount; pins != 1 {
 		t.Fatalf("PIN asked %d times, want once for the whole run", pins)
 	}

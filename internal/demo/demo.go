@@ -40,13 +40,17 @@ type Summary struct {
 	PaidCents                int64
 	Notices                  int
 	Missing                  []string // receipted sheets not final when the wait ended
+	// Transfers are the bank transfers that paid this run's sheets
+	// (GET /v1/payments); TransferCents their totals.
+	Transfers     []client.Transfer
+	TransferCents int64
 }
 
 func (s *Summary) String() string {
 	// The answers are counted per insurer: a sheet under tiers payant has
 	// two (the régime obligatoire and the complémentaire).
-	return fmt.Sprintf("sent %d, receipted %d, refused %d; final %d; insurers' answers: accepted %d, rejected %d, paid %d (%s), failed %d; %d notices",
-		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, client.Euros(s.PaidCents), s.Failed, s.Notices)
+	return fmt.Sprintf("sent %d, receipted %d, refused %d; final %d; insurers' answers: accepted %d, rejected %d, paid %d (%s), failed %d; %d transfers (%s); %d notices",
+		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, client.Euros(s.PaidCents), s.Failed, len(s.Transfers), client.Euros(s.TransferCents), s.Notices)
 }
 
 // Run does the journey.
@@ -88,6 +92,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	base := int(now.Unix()%9000000)*100 + 1 // distinct numbers across runs
 	sum := &Summary{}
 	pending := map[string]bool{}
+	sent := map[string]bool{} // receipted numbers: whose transfers the summary shows
 	for i := range cfg.Count {
 		s, err := fse.Generate(r, fse.GenerateOptions{Now: now, Practitioners: []fse.Practitioner{prac}, Tariffs: tariffs, Number: base + i})
 		if err != nil {
@@ -110,6 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 		sum.Receipted++
 		pending[s.Number] = true
+		sent[s.Number] = true
 		dest := ""
 		for _, d := range rc.Destinations {
 			dest += fmt.Sprintf(" %s (lot closes by %s)", d.Insurer, d.CloseBy.Local().Format("15:04:05"))
@@ -167,6 +173,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		sum.Missing = append(sum.Missing, num)
 	}
 	sort.Strings(sum.Missing)
+	if err := transfers(ctx, cfg.Client, prac.Billing, sent, sum, out); err != nil {
+		return sum, err
+	}
 	fmt.Fprintf(out, "summary: %s\n", sum)
 	// A sheet refused at the intake, or not final, is a failed demo; an
 	// insurer's planned reject is a final state like any other.
@@ -178,6 +187,41 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		errs = append(errs, fmt.Errorf("%d sheets not final after %s: %v", len(sum.Missing), cfg.Wait, sum.Missing))
 	}
 	return sum, errors.Join(errs...)
+}
+
+// transfers lists the bank transfers that paid sheets of this run (a
+// transfer may also pay sheets of earlier runs: it is shown whole).
+func transfers(ctx context.Context, cl *client.Client, billing string, sent map[string]bool, sum *Summary, out io.Writer) error {
+	ts, err := cl.AllPayments(ctx, billing, client.PaymentsQuery{})
+	if err != nil {
+		return fmt.Errorf("payments: %w", err)
+	}
+	for _, t := range ts {
+		n := 0
+		for _, l := range t.Lines {
+			if l.Kind == "paid" && sent[l.Number] {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		sum.Transfers = append(sum.Transfers, t)
+		sum.TransferCents += t.Total
+		what := fmt.Sprintf("%d sheets", n)
+		if n == 1 {
+			what = "1 sheet"
+		}
+		line := fmt.Sprintf("transfer %s %s from %s: %s for %s of this run", t.Reference, t.Date, t.Insurer, client.Euros(t.Total), what)
+		if w := t.Sum("withheld"); w != 0 {
+			line += ", " + client.Euros(w) + " withheld"
+		}
+		if r := t.Sum("reversed"); r != 0 {
+			line += ", " + client.Euros(r) + " reversed"
+		}
+		fmt.Fprintln(out, line)
+	}
+	return nil
 }
 
 func count(sum *Summary, st *client.Status) {
