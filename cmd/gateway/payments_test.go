@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -148,9 +149,9 @@ func TestPaymentsEndToEnd(t *testing.T) {
 	}
 
 	// GET /v1/payments: pages, dates, another practice's refused.
-	page, next, err := doctor.Payments(ctx, billing, client.PaymentsQuery{Limit: 1})
-	if err != nil || len(page) != 1 || next != page[0].Seq {
-		t.Fatalf("first page: %v %+v next %d", err, page, next)
+	first, next, err := doctor.Payments(ctx, billing, client.PaymentsQuery{Limit: 1})
+	if err != nil || len(first) != 1 || next != first[0].Seq {
+		t.Fatalf("first page: %v %+v next %d", err, first, next)
 	}
 	if rest, _ := doctor.AllPayments(ctx, billing, client.PaymentsQuery{After: next}); len(rest) != len(ts)-1 {
 		t.Fatalf("after the first: %d, want %d", len(rest), len(ts)-1)
@@ -165,6 +166,24 @@ func TestPaymentsEndToEnd(t *testing.T) {
 	_, _, err = doctor.Payments(ctx, billing, client.PaymentsQuery{From: "23/11/2026"})
 	if p := problemOf(t, err); !p.Has("REQUEST_INVALID") || p.Status != http.StatusBadRequest {
 		t.Fatalf("bad date: %v", p)
+	}
+
+	// The dashboard's payments page of the practice lists every transfer.
+	req, _ := http.NewRequest("GET", "http://"+m.AdminAddr()+"/dashboard/practices/"+billing+"/payments", nil)
+	req.Header.Set("Authorization", "Bearer "+operatorToken(t, m))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), fmt.Sprintf(`id="payments-total">%d transfers`, len(ts))) {
+		t.Fatalf("dashboard payments page: %d\n%s", resp.StatusCode, page)
+	}
+	for _, tr := range ts {
+		if !strings.Contains(string(page), `data-transfer="`+tr.Reference+`"`) {
+			t.Errorf("dashboard: transfer %s not listed", tr.Reference)
+		}
 	}
 
 	// A bank statement of these transfers reconciles; without the first,

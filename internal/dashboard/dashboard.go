@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config) (*Dashboard, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Dashboard{cfg: cfg, ctx: ctx, series: newSeries(int(cfg.Window/cfg.Interval) + 1), log: cfg.Logger, pages: map[string]*template.Template{}}
-	for _, p := range []string{"pipeline", "lots", "sheet", "rejects", "error"} {
+	for _, p := range []string{"pipeline", "lots", "sheet", "rejects", "payments", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard template %s: %w", p, err)
@@ -93,6 +93,8 @@ func New(ctx context.Context, cfg Config) (*Dashboard, error) {
 	mux.HandleFunc("GET /dashboard/sheets/{billing}/{number}", d.sheet)
 	mux.HandleFunc("GET /dashboard/practices/{billing}/rejects", d.rejects)
 	mux.HandleFunc("GET /dashboard/rejects", d.rejectsLookup)
+	mux.HandleFunc("GET /dashboard/practices/{billing}/payments", d.payments)
+	mux.HandleFunc("GET /dashboard/payments", d.paymentsLookup)
 	mux.Handle("GET /dashboard/static/", http.StripPrefix("/dashboard/static/", http.FileServerFS(static)))
 	d.mux = mux
 	d.sample()
