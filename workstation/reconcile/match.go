@@ -41,8 +41,8 @@ func (r *Result) Date() string {
 type Report struct {
 	Results   []Result // by date, then bank row
 	BankLines int
-	Transfers int      // transfers of the statement's period
-	From, To  string   // the period compared: the statement's dates, widened by the tolerance
+	Transfers int    // transfers of the statement's period
+	From, To  string // the period compared: the statement's dates, widened by the tolerance
 	Counts    map[Status]int
 }
 
