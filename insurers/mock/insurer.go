@@ -68,7 +68,7 @@ type Insurer struct {
 	outageLots int                  // deliveries still to ignore (Outage.Lots)
 	seen       map[string]*memo     // sheet key → what was answered
 	pending    []*due               // transfer lines not yet published
-	yearCaps   map[string]*fse.Caps // per patient (NIR and rank): what the yearly caps have counted
+	yearCaps   map[string]*fse.Caps // per patient (NIR and rank) and year: what the yearly caps have counted
 	nudge      chan struct{}        // a lot handed payments to the payer
 	stats      Stats
 }
@@ -546,13 +546,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // caps applies the yearly caps of the participation forfaitaire and the
 // franchises over the sheets this insurer has seen for the same patient
 // (fse.Caps, the rules' own implementation): what this sheet's patient owes,
-// recorded in the return. Only an AMO recovers them; a sheet is counted
-// once (judge decides each sheet once).
+// recorded in the return. One fse.Caps per patient and care year; only an
+// AMO recovers them; a sheet is counted once (judge decides each sheet
+// once).
 func (i *Insurer) caps(c *Checked) (participation, franchises int64) {
 	if c.Sheet == nil || c.Breakdown == nil || i.cfg.Insurer.Kind != insurers.AMO {
 		return 0, 0
 	}
-	who := c.Sheet.Patient.NIR + "." + strconv.Itoa(c.Sheet.Patient.Rank)
+	who := c.Sheet.Patient.NIR + "." + strconv.Itoa(c.Sheet.Patient.Rank) + "." + strconv.Itoa(c.Sheet.CareDate.Year)
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	cp := i.yearCaps[who]
