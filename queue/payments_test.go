@@ -23,7 +23,7 @@ func TestTransfers(t *testing.T) {
 	ctx := context.Background()
 	nums := numbers(1, 4)
 	for _, n := range nums {
-		s := sheet("751000017", n, "d"+n)
+		s := sheet("751000019", n, "d"+n)
 		s.Destinations[0].ExpectPayment = true
 		if _, err := q.Submit(ctx, s); err != nil {
 			t.Fatal(err)
@@ -34,7 +34,7 @@ func TestTransfers(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for _, n := range nums {
 		for {
-			st, err := q.Status(ctx, "751000017", n)
+			st, err := q.Status(ctx, "751000019", n)
 			if err == nil && st.Destinations[0].State == queue.Accepted {
 				if st.Final() {
 					t.Fatalf("sheet %s final when accepted, want it to wait for its payment", n)
@@ -59,20 +59,20 @@ func TestTransfers(t *testing.T) {
 	line := func(kind, n string, amount int64, code string) queue.TransferLine {
 		return queue.TransferLine{Kind: kind, Number: n, Lot: lotOf[n], Amount: amount, Code: code, Label: code + " label"}
 	}
-	t1 := &queue.Transfer{ID: "trf:1", Insurer: "cpam751", Billing: "751000017", Reference: "CPAM751-1", Date: "2026-11-23", Total: 3700,
+	t1 := &queue.Transfer{ID: "trf:1", Insurer: "cpam751", Billing: "751000019", Reference: "CPAM751-1", Date: "2026-11-23", Total: 3700,
 		Lines: []queue.TransferLine{line("paid", nums[0], 2100, ""), line("paid", nums[1], 1600, ""), line("withheld", nums[1], 500, "W_PARTIAL")}}
 	t1.Lines[0].Code, t1.Lines[0].Label, t1.Lines[1].Code, t1.Lines[1].Label = "", "", "", ""
 	send(t1, "m1")
 	send(t1, "m1-again") // a duplicate past the dedup window
-	t2 := &queue.Transfer{ID: "trf:2", Insurer: "cpam751", Billing: "751000017", Reference: "CPAM751-2", Date: "2026-11-30", Total: 2100,
+	t2 := &queue.Transfer{ID: "trf:2", Insurer: "cpam751", Billing: "751000019", Reference: "CPAM751-2", Date: "2026-11-30", Total: 2100,
 		Lines: []queue.TransferLine{line("paid", nums[2], 2100, ""), line("paid", nums[3], 2100, ""), line("reversed", nums[0], -2100, "X_REVERSAL")}}
 	t2.Lines[0].Code, t2.Lines[0].Label, t2.Lines[1].Code, t2.Lines[1].Label = "", "", "", ""
-	bad := &queue.Transfer{ID: "trf:bad", Insurer: "cpam751", Billing: "751000017", Reference: "CPAM751-X", Date: "2026-11-30", Total: 100,
+	bad := &queue.Transfer{ID: "trf:bad", Insurer: "cpam751", Billing: "751000019", Reference: "CPAM751-X", Date: "2026-11-30", Total: 100,
 		Lines: []queue.TransferLine{{Kind: "paid", Number: "000000999", Lot: lotOf[nums[0]], Amount: 100}}}
 	send(bad, "m3")
 	send(t2, "m2")
 
-	st := waitFinal(t, q, "751000017", nums, 10*time.Second)
+	st := waitFinal(t, q, "751000019", nums, 10*time.Second)
 	want := map[string]int64{nums[1]: 1600, nums[2]: 2100, nums[3]: 2100} // nums[0]: reversed, below
 	for n, amount := range want {
 		d := st[n].Destinations[0]
@@ -85,7 +85,7 @@ func TestTransfers(t *testing.T) {
 	}
 	// The reversal may land after the sheets are final: wait for it.
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		s, _ := q.Status(ctx, "751000017", nums[0])
+		s, _ := q.Status(ctx, "751000019", nums[0])
 		if d := s.Destinations[0]; d.Amount == 0 && d.State == queue.Paid {
 			break
 		}
@@ -94,7 +94,7 @@ func TestTransfers(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	got, next, err := q.Payments(ctx, "751000017", queue.PaymentFilter{})
+	got, next, err := q.Payments(ctx, "751000019", queue.PaymentFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +104,10 @@ func TestTransfers(t *testing.T) {
 	if got[0].Paid() != 3700 || got[0].Withheld() != 500 || got[1].Reversed() != -2100 || got[1].Total != 2100 {
 		t.Fatalf("sums: %+v", got)
 	}
-	if got, _, _ := q.Payments(ctx, "751000017", queue.PaymentFilter{From: "2026-11-24"}); len(got) != 1 || got[0].ID != "trf:2" {
+	if got, _, _ := q.Payments(ctx, "751000019", queue.PaymentFilter{From: "2026-11-24"}); len(got) != 1 || got[0].ID != "trf:2" {
 		t.Fatalf("from 2026-11-24: got %+v, want trf:2", got)
 	}
-	if got, _, _ := q.Payments(ctx, "751000017", queue.PaymentFilter{After: next}); len(got) != 0 {
+	if got, _, _ := q.Payments(ctx, "751000019", queue.PaymentFilter{After: next}); len(got) != 0 {
 		t.Fatalf("after the cursor: got %+v, want none", got)
 	}
 	if got, _, _ := q.Payments(ctx, "751000018", queue.PaymentFilter{}); len(got) != 0 {
@@ -115,7 +115,7 @@ func TestTransfers(t *testing.T) {
 	}
 	// Notices: one per transfer, one per paid sheet, one for the reversal,
 	// each once.
-	ns, err := q.Notices(ctx, "751000017", 100, 0)
+	ns, err := q.Notices(ctx, "751000019", 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

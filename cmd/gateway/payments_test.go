@@ -36,7 +36,7 @@ func TestPaymentsEndToEnd(t *testing.T) {
 	doctor := newClient(t, m, "doctor")
 	sm := newSheetMaker(t)
 	ctx := context.Background()
-	const billing = "751000017"
+	const billing = "751000019"
 
 	// What the rules compute for each sheet, per insurer paid.
 	due := map[string]map[string]int64{} // insurer → number → cents
@@ -159,7 +159,7 @@ func TestPaymentsEndToEnd(t *testing.T) {
 	if none, _, _ := doctor.Payments(ctx, billing, client.PaymentsQuery{To: "2000-01-01"}); len(none) != 0 {
 		t.Fatalf("before 2000: %+v", none)
 	}
-	_, _, err = doctor.Payments(ctx, "751000025", client.PaymentsQuery{})
+	_, _, err = doctor.Payments(ctx, "751000027", client.PaymentsQuery{})
 	if p := problemOf(t, err); !p.Has("SENDER_MISMATCH") {
 		t.Fatalf("another practice's payments: %v", p)
 	}

@@ -38,7 +38,7 @@ func TestServePayments(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for _, n := range numbers {
 		for {
-			s, err := ws.Sheet(ctx, "751000017", n)
+			s, err := ws.Sheet(ctx, "751000019", n)
 			if err == nil && s.State == "final" {
 				break
 			}
@@ -57,7 +57,7 @@ func TestServePayments(t *testing.T) {
 	}
 	for _, tr := range ts {
 
-		if tr.Total != tr.Sum("paid")+tr.Sum("reversed") || tr.Billing != "751000017" {
+		if tr.Total != tr.Sum("paid")+tr.Sum("reversed") || tr.Billing != "751000019" {
 			t.Errorf("transfer %+v", tr)
 		}
 	}

@@ -10,15 +10,15 @@ import (
 )
 
 func sampleTransfer() *Transfer {
-	lot := "cpam751-cpam751-751000017-000042"
+	lot := "cpam751-cpam751-751000019-000042"
 	lines := []TransferLine{
-		{Kind: LinePaid, Billing: "751000017", Number: "000000101", Lot: lot, Amount: 2100},
-		{Kind: LinePaid, Billing: "751000017", Number: "000000102", Lot: lot, Amount: 1600},
-		{Kind: LineWithheld, Billing: "751000017", Number: "000000102", Lot: lot, Amount: 500, Reason: &Reason{Code: CodePartial, Label: "dépassement non remboursable"}},
-		{Kind: LineReversed, Billing: "751000017", Number: "000000099", Lot: "cpam751-cpam751-751000017-000041", Amount: -1900, Reason: &Reason{Code: CodeReversal, Label: "paiement annulé"}},
+		{Kind: LinePaid, Billing: "751000019", Number: "000000101", Lot: lot, Amount: 2100},
+		{Kind: LinePaid, Billing: "751000019", Number: "000000102", Lot: lot, Amount: 1600},
+		{Kind: LineWithheld, Billing: "751000019", Number: "000000102", Lot: lot, Amount: 500, Reason: &Reason{Code: CodePartial, Label: "dépassement non remboursable"}},
+		{Kind: LineReversed, Billing: "751000019", Number: "000000099", Lot: "cpam751-cpam751-751000019-000041", Amount: -1900, Reason: &Reason{Code: CodeReversal, Label: "paiement annulé"}},
 	}
 	return &Transfer{
-		ID: TransferID("cpam751", "751000017", "2026-11-23", lines), Insurer: "cpam751", Billing: "751000017",
+		ID: TransferID("cpam751", "751000019", "2026-11-23", lines), Insurer: "cpam751", Billing: "751000019",
 		Reference: "CPAM751-20261123-3F2A9C1B", Date: "2026-11-23", Total: 1800,
 		Created: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), Lines: lines,
 	}
@@ -47,13 +47,13 @@ func TestTransferRoundTrip(t *testing.T) {
 	if !bytes.Equal(b, b2) {
 		t.Fatal("encoding is not deterministic")
 	}
-	if !strings.Contains(string(b), "\nreversed 751000017 000000099 cpam751-cpam751-751000017-000041 -1900 X_REVERSAL paiement annulé\n") {
+	if !strings.Contains(string(b), "\nreversed 751000019 000000099 cpam751-cpam751-751000019-000041 -1900 X_REVERSAL paiement annulé\n") {
 		t.Fatalf("reversal line not as documented:\n%s", b)
 	}
 	// The id is a digest of the content: another amount, another id.
 	lines := append([]TransferLine(nil), tr.Lines...)
 	lines[0].Amount++
-	if TransferID("cpam751", "751000017", "2026-11-23", lines) == tr.ID {
+	if TransferID("cpam751", "751000019", "2026-11-23", lines) == tr.ID {
 		t.Fatal("TransferID ignores the amounts")
 	}
 }
@@ -96,16 +96,16 @@ func TestDecodeTransferStrict(t *testing.T) {
 	for name, bad := range map[string]string{
 		"total differs":   strings.Replace(s, "total 1800", "total 1801", 1),
 		"plus sign":       strings.Replace(s, "total 1800", "total +1800", 1),
-		"minus zero":      strings.Replace(s, "paid 751000017 000000101 cpam751-cpam751-751000017-000042 2100", "paid 751000017 000000101 cpam751-cpam751-751000017-000042 -0", 1),
+		"minus zero":      strings.Replace(s, "paid 751000019 000000101 cpam751-cpam751-751000019-000042 2100", "paid 751000019 000000101 cpam751-cpam751-751000019-000042 -0", 1),
 		"leading zero":    strings.Replace(s, " 2100\n", " 02100\n", 1),
-		"unknown kind":    strings.Replace(s, "paid 751000017 000000101", "refunded 751000017 000000101", 1),
+		"unknown kind":    strings.Replace(s, "paid 751000019 000000101", "refunded 751000019 000000101", 1),
 		"paid reason":     strings.Replace(s, " 2100\n", " 2100 R X\n", 1),
 		"trailing bytes":  s + "x",
 		"no end":          strings.TrimSuffix(s, "end\n"),
-		"fields swapped":  strings.Replace(s, "billing 751000017\nreference CPAM751-20261123-3F2A9C1B", "reference CPAM751-20261123-3F2A9C1B\nbilling 751000017", 1),
+		"fields swapped":  strings.Replace(s, "billing 751000019\nreference CPAM751-20261123-3F2A9C1B", "reference CPAM751-20261123-3F2A9C1B\nbilling 751000019", 1),
 		"an ack":          strings.Replace(s, " transfer\n", " ack\n", 1),
-		"reversed paid":   strings.Replace(s, "reversed 751000017 000000099", "reversed 751000017 000000101", 1),
-		"withheld orphan": strings.Replace(s, "withheld 751000017 000000102", "withheld 751000017 000000104", 1),
+		"reversed paid":   strings.Replace(s, "reversed 751000019 000000099", "reversed 751000019 000000101", 1),
+		"withheld orphan": strings.Replace(s, "withheld 751000019 000000102", "withheld 751000019 000000104", 1),
 	} {
 		if _, err := DecodeTransfer([]byte(bad)); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: got %v, want ErrFormat", name, err)

@@ -28,7 +28,7 @@ func TestPaymentScenarios(t *testing.T) {
 		got := map[string]int64{}
 		n := map[string]int{}
 		for _, tr := range ts {
-			if tr.Total != tr.Sum() || tr.Billing != "751000017" || !lot.ValidReference(tr.Reference) {
+			if tr.Total != tr.Sum() || tr.Billing != "751000019" || !lot.ValidReference(tr.Reference) {
 				t.Errorf("transfer %s: total %d, lines %d, billing %s, reference %q", tr.ID, tr.Total, tr.Sum(), tr.Billing, tr.Reference)
 			}
 			for _, l := range tr.Lines {

@@ -36,22 +36,22 @@ func (p *paymentStore) Payments(_ context.Context, billing string, f queue.Payme
 
 func TestPaymentsPage(t *testing.T) {
 	st := &paymentStore{fakeStore: newFakeStore(), ts: []queue.Transfer{
-		{Seq: 1, Billing: "751000017", Insurer: "cpam751", Reference: "CPAM751-20261123-AAAA", Date: "2026-11-23", Total: 3700, Lines: []queue.TransferLine{
+		{Seq: 1, Billing: "751000019", Insurer: "cpam751", Reference: "CPAM751-20261123-AAAA", Date: "2026-11-23", Total: 3700, Lines: []queue.TransferLine{
 			{Kind: "paid", Number: "000000001", Lot: "l1", Amount: 2100}, {Kind: "paid", Number: "000000002", Lot: "l1", Amount: 1600},
 			{Kind: "withheld", Number: "000000002", Lot: "l1", Amount: 500, Code: "W_PARTIAL", Label: "=dépassement"}}},
-		{Seq: 2, Billing: "751000017", Insurer: "cpam751", Reference: "CPAM751-20261130-BBBB", Date: "2026-11-30", Total: -2100, Lines: []queue.TransferLine{
+		{Seq: 2, Billing: "751000019", Insurer: "cpam751", Reference: "CPAM751-20261130-BBBB", Date: "2026-11-30", Total: -2100, Lines: []queue.TransferLine{
 			{Kind: "reversed", Number: "000000001", Lot: "l1", Amount: -2100, Code: "X_REVERSAL", Label: "paiement annulé"}}},
-		{Seq: 3, Billing: "751000025", Insurer: "cpam751", Reference: "CPAM751-20261130-CCCC", Date: "2026-11-30", Total: 900, Lines: []queue.TransferLine{
+		{Seq: 3, Billing: "751000027", Insurer: "cpam751", Reference: "CPAM751-20261130-CCCC", Date: "2026-11-30", Total: 900, Lines: []queue.TransferLine{
 			{Kind: "paid", Number: "000000009", Lot: "l2", Amount: 900}}},
 	}}
 	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess()})
-	w := serve(t, d, "/dashboard/practices/751000017/payments")
+	w := serve(t, d, "/dashboard/practices/751000019/payments")
 	if w.Code != http.StatusOK {
 		t.Fatalf("got %d\n%s", w.Code, w.Body)
 	}
 	body := w.Body.String()
 	for _, want := range []string{`data-transfer="CPAM751-20261130-BBBB"`, `data-transfer="CPAM751-20261123-AAAA"`, "-21.00 €", `data-line="withheld 000000002"`,
-		"W_PARTIAL", `href="/dashboard/sheets/751000017/000000001"`, `id="payments-total">2 transfers, 16.00 €`, "withheld 5.00 €", "reversed -21.00 €"} {
+		"W_PARTIAL", `href="/dashboard/sheets/751000019/000000001"`, `id="payments-total">2 transfers, 16.00 €`, "withheld 5.00 €", "reversed -21.00 €"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -62,13 +62,13 @@ func TestPaymentsPage(t *testing.T) {
 	if strings.Contains(body, "CCCC") {
 		t.Error("another practice's transfer shown")
 	}
-	if w := serve(t, d, "/dashboard/practices/751000017/payments?from=2026-11-24"); strings.Contains(w.Body.String(), "AAAA") || !strings.Contains(w.Body.String(), "BBBB") {
+	if w := serve(t, d, "/dashboard/practices/751000019/payments?from=2026-11-24"); strings.Contains(w.Body.String(), "AAAA") || !strings.Contains(w.Body.String(), "BBBB") {
 		t.Errorf("from 2026-11-24: %s", w.Body)
 	}
-	if w := serve(t, d, "/dashboard/practices/751000017/payments?from=24/11/2026"); w.Code != http.StatusBadRequest {
+	if w := serve(t, d, "/dashboard/practices/751000019/payments?from=24/11/2026"); w.Code != http.StatusBadRequest {
 		t.Errorf("bad date: got %d, want 400", w.Code)
 	}
-	w = serve(t, d, "/dashboard/practices/751000017/payments?format=csv")
+	w = serve(t, d, "/dashboard/practices/751000019/payments?format=csv")
 	rows, err := csv.NewReader(w.Body).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -76,12 +76,12 @@ func TestPaymentsPage(t *testing.T) {
 	if len(rows) != 5 || rows[0][1] != "reference" || rows[1][4] != "reversed" || rows[1][7] != "-21.00" || rows[4][9] != "'=dépassement" {
 		t.Errorf("CSV: %q", rows)
 	}
-	if w := serve(t, d, "/dashboard/payments?billing=751000017"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/dashboard/practices/751000017/payments" {
+	if w := serve(t, d, "/dashboard/payments?billing=751000019"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/dashboard/practices/751000019/payments" {
 		t.Errorf("lookup: %d %s", w.Code, w.Header().Get("Location"))
 	}
 	// A store without payments: said so.
 	d = newTestDashboard(t, Config{Store: newFakeStore(), Access: operatorAccess()})
-	if w := serve(t, d, "/dashboard/practices/751000017/payments"); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), ErrNoPayments.Error()) {
+	if w := serve(t, d, "/dashboard/practices/751000019/payments"); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), ErrNoPayments.Error()) {
 		t.Errorf("without payments: %d", w.Code)
 	}
 }
@@ -95,9 +95,9 @@ func TestPaymentsPageAccess(t *testing.T) {
 		card, path string
 		want       int
 	}{
-		{"doctor", "/dashboard/practices/751000017/payments", http.StatusOK},
-		{"doctor", "/dashboard/practices/751000025/payments", http.StatusForbidden},
-		{"pharmacist", "/dashboard/practices/751000025/payments?format=csv", http.StatusOK},
+		{"doctor", "/dashboard/practices/751000019/payments", http.StatusOK},
+		{"doctor", "/dashboard/practices/751000027/payments", http.StatusForbidden},
+		{"pharmacist", "/dashboard/practices/751000027/payments?format=csv", http.StatusOK},
 	} {
 		r := httptest.NewRequest("GET", tc.path, nil)
 		r.RemoteAddr = "127.0.0.1:4000"
