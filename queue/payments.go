@@ -148,6 +148,9 @@ func (q *Queue) applyTransfer(ctx context.Context, insurer string, a Ack, cache 
 			continue // not for this sheet's current version, or a state it cannot leave
 		}
 		if c.changed {
+			if err := q.fail(StepTransfer); err != nil {
+				return err
+			}
 			q.metrics.Ack(l.Kind)
 		}
 		if hist, ok := c.history(func(e Event) bool { return e.AckID == ackID }); ok {

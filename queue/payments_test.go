@@ -130,3 +130,99 @@ func TestTransfers(t *testing.T) {
 		t.Fatalf("notices by event: %v, want 2 transfers, 4 paid, 1 reversed", count)
 	}
 }
+
+// TestTransferKilled: the router fails between a transfer line's state
+// change and its history and notice (StepTransfer), then the queue is
+// restarted on the same data: the transfer is kept once, each sheet paid
+// once, one notice each, one for the transfer.
+func TestTransferKilled(t *testing.T) {
+	e := newEnv(t)
+	f := &failOnce{step: queue.StepTransfer, n: 2}
+	e.cfg.FailPoint = f.hook
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751"})
+	ctx := context.Background()
+	nums := numbers(1, 3)
+	lotOf := map[string]string{}
+	for _, n := range nums {
+		s := sheet("751000019", n, "d"+n)
+		s.Destinations[0].ExpectPayment = true
+		if _, err := q.Submit(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(lotOf) < len(nums); {
+		for _, n := range nums {
+			if st, err := q.Status(ctx, "751000019", n); err == nil && st.Destinations[0].State == queue.Accepted {
+				lotOf[n] = st.Destinations[0].Lot
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not accepted: %v", lotOf)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tr := &queue.Transfer{ID: "trf:k", Insurer: "cpam751", Billing: "751000019", Reference: "CPAM751-K", Date: "2026-11-23", Total: 6300}
+	for _, n := range nums {
+		tr.Lines = append(tr.Lines, queue.TransferLine{Kind: "paid", Number: n, Lot: lotOf[n], Amount: 2100})
+	}
+	b, _ := json.Marshal(queue.Ack{ID: tr.ID, Level: queue.LevelTransfer, Insurer: "cpam751", Transfer: tr})
+	js, _ := jetstream.New(e.nc)
+	if _, err := js.Publish(ctx, queue.AckSubject("cpam751"), b, jetstream.WithMsgID("k1")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !f.fired.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the failure point was never reached")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	q.Close()
+	q2, err := queue.Open(ctx, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q2.Close)
+	sts := waitFinal(t, q2, "751000019", nums, 15*time.Second)
+	for n, st := range sts {
+		paid := 0
+		for _, h := range st.History {
+			if h.State == queue.Paid {
+				paid++
+			}
+		}
+		if d := st.Destinations[0]; d.State != queue.Paid || d.Amount != 2100 || paid != 1 {
+			t.Errorf("sheet %s: %s %d, paid %d times", n, d.State, d.Amount, paid)
+		}
+	}
+	ts, _, err := q2.Payments(ctx, "751000019", queue.PaymentFilter{})
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("payments: %v, %d transfers, want 1", err, len(ts))
+	}
+	count := map[string]int{}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ns, err := q2.Notices(ctx, "751000019", 1000, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count = map[string]int{}
+		for _, n := range ns {
+			count[n.Event+" "+n.Number]++
+		}
+		if count["transfer "] == 1 && len(count) >= 1+len(nums) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, n := range nums {
+		if count["paid "+n] != 1 {
+			t.Errorf("sheet %s: %d paid notices, want 1 (%v)", n, count["paid "+n], count)
+		}
+	}
+	if count["transfer "] != 1 {
+		t.Errorf("%d transfer notices, want 1", count["transfer "])
+	}
+}

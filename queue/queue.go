@@ -165,6 +165,11 @@ var Steps = []string{
 // its notice; only a lot given up on reaches it, so it is not in Steps.
 const StepBury = "router.bury"
 
+// StepTransfer is the failure point between a transfer line's change of
+// its sheet and that change's history and notice (after the transfer was
+// kept); only transfers reach it, so it is not in Steps.
+const StepTransfer = "router.transfer"
+
 // ErrFailPoint wraps the error a FailPoint returned.
 var ErrFailPoint = errors.New("injected failure")
 
