@@ -116,7 +116,7 @@ func runInsurer(ctx context.Context, env *cli.Env, args []string) error {
 	<-ctx.Done()
 	st := m.Stats()
 	m.Stop()
-	fmt.Fprintf(env.Stderr, "insurer %s: %d lots, %d ARLs (%d negative), %d returns, %d payments\n", in.ID, st.Lots, st.ARLs, st.Negative, st.Returns, st.Payments)
+	fmt.Fprintf(env.Stderr, "insurer %s: %d lots, %d ARLs (%d negative), %d returns, %d sheets paid in %d transfers (%d reversed)\n", in.ID, st.Lots, st.ARLs, st.Negative, st.Returns, st.Payments, st.Transfers, st.Reversals)
 	return nil
 }
 
