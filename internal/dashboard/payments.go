@@ -134,4 +134,10 @@ func decimal(c int64) string {
 func init() {
 	// Signed amounts (reversals are negative; "euros" shows none for 0).
 	funcs["money"] = func(c int64) string { return decimal(c) + " €" }
+	funcs["amount"] = func(c int64) string {
+		if c == 0 {
+			return ""
+		}
+		return decimal(c) + " €"
+	}
 }

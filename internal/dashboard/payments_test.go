@@ -109,3 +109,22 @@ func TestPaymentsPageAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestSheetPageNamesItsTransfer: a paid sheet's page names the transfer
+// that paid it (linked to the practice's payments), the participation
+// recorded, and a reversal as a negative amount.
+func TestSheetPageNamesItsTransfer(t *testing.T) {
+	st := newFakeStore()
+	st.add("751000019", "000000001", "cpam751", "")
+	s := st.st["751000019.000000001"]
+	s.Destinations[0].State, s.Destinations[0].Amount, s.Destinations[0].Transfer, s.Destinations[0].Participation = queue.Paid, 0, "CPAM751-20261123-AAAA", 200
+	s.History = append(s.History, queue.Event{Insurer: "cpam751", State: queue.Paid, Amount: 2100, Transfer: "CPAM751-20261123-AAAA"},
+		queue.Event{Insurer: "cpam751", Amount: -2100, Code: "X_REVERSAL", Detail: "paiement annulé", Transfer: "CPAM751-20261130-BBBB"})
+	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess()})
+	w := serve(t, d, "/dashboard/sheets/751000019/000000001")
+	for _, want := range []string{`data-transfer="CPAM751-20261123-AAAA"`, `href="/dashboard/practices/751000019/payments"`, "2.00 € · 0.00 €", "-21.00 €", "<code>CPAM751-20261130-BBBB</code>"} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("sheet page lacks %q", want)
+		}
+	}
+}
