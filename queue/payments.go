@@ -124,7 +124,11 @@ func (q *Queue) applyTransfer(ctx context.Context, insurer string, a Ack, cache 
 			withheld[l.Number] = l
 		}
 	}
-	for i, l := range t.Lines {
+	// Lines name distinct sheets (a sheet is paid or reversed once in a
+	// transfer; its withheld line is told with its payment): they are
+	// applied in parallel, as the returns of a lot are.
+	err := q.forEachIndex(ctx, len(t.Lines), func(ctx context.Context, i int) error {
+		l := t.Lines[i]
 		s := sheets[i]
 		ev := Event{Time: now, Lot: s.rec.ID, Amount: l.Amount, Transfer: t.Reference}
 		event := l.Kind
@@ -137,7 +141,7 @@ func (q *Queue) applyTransfer(ctx context.Context, insurer string, a Ack, cache 
 		case LineReversed:
 			ev.Code, ev.Detail = l.Code, l.Label
 		default:
-			continue // withheld: told with its payment
+			return nil // withheld: told with its payment
 		}
 		ackID := t.ID + "/" + l.Kind + "/" + s.key
 		c, err := q.changeDest(ctx, s.key, s.digest, insurer, ackID, ev)
@@ -145,7 +149,7 @@ func (q *Queue) applyTransfer(ctx context.Context, insurer string, a Ack, cache 
 			return err
 		}
 		if !c.changed && (c.st == nil || !c.st.applied(ackID)) {
-			continue // not for this sheet's current version, or a state it cannot leave
+			return nil // not for this sheet's current version, or a state it cannot leave
 		}
 		if c.changed {
 			if err := q.fail(StepTransfer); err != nil {
@@ -169,6 +173,10 @@ func (q *Queue) applyTransfer(ctx context.Context, insurer string, a Ack, cache 
 		if d := c.st.dest(insurer); d != nil && d.Final() && d.Lot == s.rec.ID {
 			cache.addDone(s.rec.ID, s.key)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	f, err := q.notifyAsync(Notice{ID: "transfer." + t.ID, Time: now, Billing: t.Billing, Insurer: insurer, Event: "transfer", Amount: t.Total,
 		Detail: "value date " + t.Date + ", " + sheetCount(t), Transfer: t.Reference})
@@ -186,6 +194,11 @@ func (q *Queue) keepTransfer(ctx context.Context, t *Transfer, now time.Time) er
 	c := *t
 	c.Seq, c.Received = 0, now.UTC()
 	b, _ := json.Marshal(c)
+	if max := q.cfg.Conn.MaxPayload(); max > 0 && int64(len(b)) > max {
+		// Redelivering it would never fit: refused (audited), the
+		// insurer splits it (docs/lots.md, lot.MaxTransferLines).
+		return fmt.Errorf("%w: transfer %s is %d bytes kept, over the server's %d: split it", ErrRefused, t.ID, len(b), max)
+	}
 	msg := &nats.Msg{Subject: PaymentSubject(t.Billing, t.Insurer, transferToken(t.ID)), Data: b, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, "payment."+t.ID)
 	if _, err := q.js.PublishMsg(ctx, msg); err != nil {

@@ -60,6 +60,12 @@ const (
 	CodeReversal = "X_REVERSAL" // reversed: the payment is taken back
 )
 
+// MaxTransferLines bounds the lines of one transfer (below MaxEntries: the
+// gateway keeps each transfer as one message, in a form larger than the
+// wire's); an insurer paying more sheets at once splits them into several
+// transfers.
+const MaxTransferLines = 5000
+
 // MaxReference is the length of a transfer reference, that of a SEPA
 // end-to-end identification (ISO 20022 Max35Text).
 const MaxReference = 35
@@ -145,8 +151,8 @@ func (t *Transfer) check() error {
 		return fmt.Errorf("encode transfer %s: date %q, want YYYY-MM-DD", t.ID, t.Date)
 	case t.Created.IsZero():
 		return fmt.Errorf("encode transfer %s: no creation time", t.ID)
-	case len(t.Lines) == 0 || len(t.Lines) > MaxEntries:
-		return fmt.Errorf("encode transfer %s: %d lines, want 1 to %d", t.ID, len(t.Lines), MaxEntries)
+	case len(t.Lines) == 0 || len(t.Lines) > MaxTransferLines:
+		return fmt.Errorf("encode transfer %s: %d lines, want 1 to %d", t.ID, len(t.Lines), MaxTransferLines)
 	}
 	if err := checkLines(t.Billing, t.Lines); err != nil {
 		return fmt.Errorf("encode transfer %s: %w", t.ID, err)
@@ -234,7 +240,7 @@ func IsTransfer(b []byte) bool {
 }
 
 // DecodeTransfer reads a transfer, strictly and within MaxAckBytes and
-// MaxEntries.
+// MaxTransferLines.
 func DecodeTransfer(b []byte) (*Transfer, error) {
 	if len(b) > MaxAckBytes {
 		return nil, fmt.Errorf("decode transfer: %w: %d bytes, over %d", ErrFormat, len(b), MaxAckBytes)
@@ -278,7 +284,7 @@ func DecodeTransfer(b []byte) (*Transfer, error) {
 		if line == "end" {
 			break
 		}
-		if r.bad || len(t.Lines) >= MaxEntries {
+		if r.bad || len(t.Lines) >= MaxTransferLines {
 			return nil, r.errf("end")
 		}
 		l, ok := parseTransferLine(line)

@@ -3,6 +3,7 @@ package lot
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -133,4 +134,32 @@ func FuzzDecodeTransfer(f *testing.F) {
 			t.Fatalf("not canonical:\n%q\n%q", b, out)
 		}
 	})
+}
+
+// TestTransferLinesBound: a transfer of more than MaxTransferLines lines
+// is neither written nor read (the gateway keeps it as one message).
+func TestTransferLinesBound(t *testing.T) {
+	tr := sampleTransfer()
+	tr.Lines = nil
+	for i := 0; i <= MaxTransferLines; i++ {
+		tr.Lines = append(tr.Lines, TransferLine{Kind: LinePaid, Billing: "751000019", Number: fmt.Sprintf("%09d", i+1), Lot: "l1", Amount: 100})
+	}
+	tr.Total = tr.Sum()
+	if _, err := tr.Encode(); err == nil {
+		t.Fatal("encoded a transfer over the bound")
+	}
+	tr.Lines = tr.Lines[:MaxTransferLines]
+	tr.Total = tr.Sum()
+	b, err := tr.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeTransfer(b); err != nil {
+		t.Fatalf("at the bound: %v", err)
+	}
+	over := strings.Replace(string(b), "end\n", "paid 751000019 999999999 l1 100\nend\n", 1)
+	over = strings.Replace(over, fmt.Sprintf("total %d\n", tr.Total), fmt.Sprintf("total %d\n", tr.Total+100), 1)
+	if _, err := DecodeTransfer([]byte(over)); !errors.Is(err, ErrFormat) {
+		t.Fatalf("over the bound: got %v, want ErrFormat", err)
+	}
 }

@@ -141,8 +141,19 @@ func (i *Insurer) flush(ctx context.Context) {
 		billings = append(billings, b)
 	}
 	sort.Strings(billings)
+	var batches [][]*due
 	for _, b := range billings {
 		ds := ready[b]
+		// At most two lines per due (paid and withheld): split to stay
+		// within lot.MaxTransferLines.
+		for len(ds) > lot.MaxTransferLines/2 {
+			batches = append(batches, ds[:lot.MaxTransferLines/2])
+			ds = ds[lot.MaxTransferLines/2:]
+		}
+		batches = append(batches, ds)
+	}
+	for _, ds := range batches {
+		b := ds[0].billing
 		t := i.transfer(b, ds, now)
 		if err := i.publishTransfer(ctx, t); err != nil {
 			if ctx.Err() == nil {
