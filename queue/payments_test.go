@@ -226,3 +226,67 @@ func TestTransferKilled(t *testing.T) {
 		t.Errorf("%d transfer notices, want 1", count["transfer "])
 	}
 }
+
+// TestLatePaymentAfterOverdue: a tiers-payant sheet accepted but not paid
+// within the returns deadline becomes returns_overdue; the transfer that
+// pays it later still makes it paid (the money came: domain.md §12, a late
+// tiers-payant sheet is still payable), once.
+func TestLatePaymentAfterOverdue(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Limits = func(string) queue.Limits {
+		return queue.Limits{MaxSheets: 5, MaxAge: 100 * time.Millisecond, DeliveryDeadline: time.Hour, ARLDeadline: time.Hour, ReturnsDeadline: 300 * time.Millisecond, Backoff: 10 * time.Millisecond}
+	}
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751"})
+	ctx := context.Background()
+	s := sheet("751000019", "000000001", "d1")
+	s.Destinations[0].ExpectPayment = true
+	if _, err := q.Submit(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	st := waitFinal(t, q, "751000019", []string{"000000001"}, 10*time.Second)["000000001"]
+	d := st.Destinations[0]
+	if d.State != queue.ReturnsOverdue {
+		t.Fatalf("got %s, want returns_overdue (accepted, not paid within the deadline)", d.State)
+	}
+	tr := &queue.Transfer{ID: "trf:late", Insurer: "cpam751", Billing: "751000019", Reference: "CPAM751-LATE", Date: "2026-12-01", Total: 2100,
+		Lines: []queue.TransferLine{{Kind: "paid", Number: "000000001", Lot: d.Lot, Amount: 2100}}}
+	b, _ := json.Marshal(queue.Ack{ID: tr.ID, Level: queue.LevelTransfer, Insurer: "cpam751", Transfer: tr})
+	js, _ := jetstream.New(e.nc)
+	for _, id := range []string{"late-1", "late-2"} { // and a duplicate
+		if _, err := js.Publish(ctx, queue.AckSubject("cpam751"), b, jetstream.WithMsgID(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st, _ = q.Status(ctx, "751000019", "000000001")
+		if st.Destinations[0].State == queue.Paid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a late payment did not make the sheet paid: %+v", st.Destinations[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Both copies handled (the router deletes what it applied).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		backlog, _, err := q.AckBacklog(ctx)
+		if err == nil && backlog["cpam751"] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("acknowledgements still waiting: %v %v", backlog, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st, _ = q.Status(ctx, "751000019", "000000001")
+	paid := 0
+	for _, h := range st.History {
+		if h.State == queue.Paid {
+			paid++
+		}
+	}
+	if d := st.Destinations[0]; paid != 1 || d.Amount != 2100 || d.Transfer != "CPAM751-LATE" || st.State != queue.Paid {
+		t.Fatalf("paid %d times, %+v, overall %s", paid, d, st.State)
+	}
+}
