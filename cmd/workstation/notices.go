@@ -29,7 +29,8 @@ per-sheet returns (accepted, rejected with a code, paid with an amount).
 Each notice is confirmed once it has been written: it is not delivered
 again. With --follow, waits for new notices until interrupted (or --timeout).
 With --until-final (implies --follow), stops as soon as every sheet the
-outbox sent (of billing number B when given) has reached its final state:
+outbox sent (of billing number B when given) has reached its final state
+and the notices that came with it are read (a payment's, its transfer's):
 what a script that sends, then waits for the answers, wants.
 
 The outbox follows: a sheet whose notice brings it to its final state is
@@ -115,6 +116,17 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 				return err
 			}
 			if waiting == 0 {
+				// The notices of the last changes (a payment's, its
+				// transfer's) are published just after the states the
+				// outbox read: take them too before stopping.
+				n, err := readNotices(ctx, cl, ob, *billing, time.Second, env.Stdout, *asJSON)
+				if err != nil {
+					return gatewayHint(err, gf.URL)
+				}
+				if n > 0 {
+					total += n
+					continue
+				}
 				fmt.Fprintf(env.Stderr, "every sheet sent from the outbox is final (%d)\n", final)
 				return nil
 			}
