@@ -2,7 +2,9 @@
 // topology (streams, subjects, KV, consumers, insurer users) defined in one
 // file, the embedded nats-server, intake publishing with the exactly-once
 // protocol of design.md §5, the batcher that builds lots per lot key, the
-// ack router that applies ARLs and per-sheet returns, and the status store.
+// ack router that applies ARLs, per-sheet returns and transfers (payments
+// kept per practice in FSE_PAYMENTS, listed by Queue.Payments), and the
+// status store.
 //
 // Contract: a receipt is given only after the PubAck; every hop is durable
 // and idempotent, so a process killed at any step loses nothing and sends

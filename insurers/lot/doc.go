@@ -1,8 +1,9 @@
 // Package lot is the wire format between the gateway and insurers
 // (urn:fsegate:lot:1, docs/lots.md): the lot envelope (id, sequence, insurer,
-// count, per-sheet digests and the sheets' signed bytes untouched) and the
-// acknowledgements (ARL per lot, per-sheet returns), every one carrying ids
-// that make duplicates harmless.
+// count, per-sheet digests and the sheets' signed bytes untouched), the
+// acknowledgements (ARL per lot, per-sheet returns) and the transfers (a
+// bank transfer paying sheets of many lots: paid, withheld, reversed), every
+// one carrying ids that make duplicates harmless.
 //
 // Contract: imports fse only; encoding is deterministic; decoding is strict
 // and bounded.
