@@ -202,7 +202,7 @@ func TestTransferKilled(t *testing.T) {
 	if err != nil || len(ts) != 1 {
 		t.Fatalf("payments: %v, %d transfers, want 1", err, len(ts))
 	}
-	count := map[string]int{}
+	var count map[string]int
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		ns, err := q2.Notices(ctx, "751000019", 1000, 0)
 		if err != nil {
