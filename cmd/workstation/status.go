@@ -136,6 +136,12 @@ func printStatus(w io.Writer, st *client.Status) {
 		if d.Amount != 0 {
 			line += " " + client.Euros(d.Amount)
 		}
+		if d.Transfer != "" {
+			line += " transfer " + d.Transfer
+		}
+		if d.Participation != 0 || d.Franchises != 0 {
+			line += " (patient owes " + client.Euros(d.Participation+d.Franchises) + ": participation, franchises)"
+		}
 		if d.Lot != "" {
 			line += " lot " + d.Lot
 		}
@@ -151,6 +157,9 @@ func printStatus(w io.Writer, st *client.Status) {
 		}
 		if h.Amount != 0 {
 			line += " " + client.Euros(h.Amount)
+		}
+		if h.Transfer != "" {
+			line += " transfer " + h.Transfer
 		}
 		if h.Detail != "" {
 			line += ": " + h.Detail
