@@ -53,6 +53,7 @@ type fileConfig struct {
 	PricesWarn   []string `yaml:"prices_warn"`
 	Holidays     string   `yaml:"holidays"`
 	MockInsurers *bool    `yaml:"mock_insurers"`
+	MockScenario string   `yaml:"mock_scenario"`
 	Intake       struct {
 		MaxBody             int64 `yaml:"max_body"`
 		MaxBatch            int   `yaml:"max_batch"`
@@ -173,6 +174,9 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	}
 	if !set["mock-insurers"] && c.MockInsurers != nil {
 		m.Mock = *c.MockInsurers
+	}
+	if !set["mock-scenario"] && c.MockScenario != "" {
+		m.MockScenario = c.MockScenario
 	}
 	return nil
 }
