@@ -193,6 +193,13 @@ func TestECPSBearerAPI(t *testing.T) {
 	if status, body := bearerDo(t, m, "GET", "/v1/notices?billing="+nurseBil, tok, nil); status != http.StatusForbidden || problemCode(body) != "SENDER_MISMATCH" {
 		t.Errorf("the nurse's notices with the doctor's token: %d %s, want 403 SENDER_MISMATCH", status, body)
 	}
+	// The practice's payments, the same way.
+	if status, body := bearerDo(t, m, "GET", "/v1/payments", tok, nil); status != http.StatusOK || !strings.Contains(string(body), `"transfers":`) {
+		t.Errorf("payments with a bearer token: %d %s", status, body)
+	}
+	if status, body := bearerDo(t, m, "GET", "/v1/payments?billing="+nurseBil, tok, nil); status != http.StatusForbidden || problemCode(body) != "SENDER_MISMATCH" {
+		t.Errorf("the nurse's payments with the doctor's token: %d %s, want 403 SENDER_MISMATCH", status, body)
+	}
 	// A sheet's state: the doctor's yes, the nurse's no.
 	for _, s := range corpus.Sheets {
 		status, body := bearerDo(t, m, "GET", "/v1/sheets/"+s.Number+"?billing="+s.Billing, tok, nil)
