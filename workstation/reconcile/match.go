@@ -136,7 +136,7 @@ func Match(lines []Line, transfers []client.Transfer, opt Options) *Report {
 			continue
 		}
 		used[best] = true
-		add(compare(l, &transfers[best], tol, "by amount and date (the bank line names no reference)"))
+		add(compare(l, &transfers[best], tol, "by amount and date (the bank line names no known reference)"))
 	}
 	for _, ti := range inPeriod {
 		if used[ti] {
