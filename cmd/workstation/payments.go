@@ -143,7 +143,7 @@ func writeTransfers(w io.Writer, ts []client.Transfer, lines bool) error {
 			if l.Code != "" {
 				why = l.Code + " " + l.Label
 			}
-			fmt.Fprintf(tw, "\t  %s %s-%s\t\t%s\t\t%s\t\n", l.Kind, t.Billing, l.Number, client.Euros(l.Amount), why)
+			fmt.Fprintf(tw, "\t  %s %s-%s\t\t%s\t\t\t\t%s\n", l.Kind, t.Billing, l.Number, client.Euros(l.Amount), why)
 		}
 	}
 	if err := tw.Flush(); err != nil {
