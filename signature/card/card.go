@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fsegate/fsegate/signature"
+	"github.com/fsegate/fsegate/signature/card/internal/apdu"
 )
 
 // Model is the kind of CPx card, recognised by its ATR.
@@ -82,17 +85,10 @@ func ModelOf(atr []byte) Model {
 	return ModelUnknown
 }
 
-// AIDs of the CPx IAS application.
-var (
-	aidIAS   = h("E8 28 BD 08 0F 80 25 00 00 01 FF 00 10")
-	aidIASCL = h("E8 28 BD 08 0F 80 25 00 00 01 FF 00 20")
-)
-
 // Key references.
 const (
 	SignatureKeyRef      = 0x81 // non-repudiation, PSO CDS
 	AuthenticationKeyRef = 0x82 // INTERNAL AUTHENTICATE
-	pinRef               = 0x01 // the CHV, SDO BF 81 01
 )
 
 // PINRequest tells the prompt what it asks for.
@@ -140,16 +136,12 @@ func Open(ctx context.Context, t Transport, opts Options) (*Card, error) {
 	}
 	c := &Card{t: t, model: m, prompt: opts.PIN}
 	if m == ModelCPS4 {
-		if _, err := c.transmit(ctx, "MANAGE CHANNEL", []byte{0x00, 0x70, 0x00, 0x01}); err != nil {
+		if _, err := c.transmit(ctx, "MANAGE CHANNEL", apdu.ManageChannelOpen(1)); err != nil {
 			return nil, err
 		}
 		c.cla = 0x01
 	}
-	aid := aidIAS
-	if m.Contactless() {
-		aid = aidIASCL
-	}
-	if _, err := c.transmit(ctx, "SELECT IAS", append([]byte{c.cla, 0xA4, 0x04, 0x0C, byte(len(aid))}, aid...)); err != nil {
+	if _, err := c.transmit(ctx, "SELECT IAS", apdu.SelectAID(c.cla, c.aid())); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -213,28 +205,32 @@ func (c *Card) reset(ctx context.Context) error {
 		return err
 	}
 	if c.model == ModelCPS4 {
-		if _, err := c.transmit(ctx, "MANAGE CHANNEL", []byte{0x00, 0x70, 0x00, 0x01}); err != nil {
+		if _, err := c.transmit(ctx, "MANAGE CHANNEL", apdu.ManageChannelOpen(1)); err != nil {
 			return err
 		}
 	}
-	aid := aidIAS
-	if c.model.Contactless() {
-		aid = aidIASCL
-	}
-	_, err := c.transmit(ctx, "SELECT IAS", append([]byte{c.cla, 0xA4, 0x04, 0x0C, byte(len(aid))}, aid...))
+	_, err := c.transmit(ctx, "SELECT IAS", apdu.SelectAID(c.cla, c.aid()))
 	return err
+}
+
+// aid is the IAS application's name: another one without contact.
+func (c *Card) aid() []byte {
+	if c.model.Contactless() {
+		return apdu.AIDIASContactless
+	}
+	return apdu.AIDIAS
 }
 
 // readEF selects an EF of the IAS application by its file id and reads it
 // whole, in chunks the ANS driver uses (0xE7 bytes).
 func (c *Card) readEF(ctx context.Context, fid uint16) ([]byte, error) {
-	fcp, err := c.transmit(ctx, "SELECT", []byte{c.cla, 0xA4, 0x02, 0x04, 0x02, byte(fid >> 8), byte(fid)})
+	fcp, err := c.transmit(ctx, "SELECT", apdu.SelectFID(c.cla, fid))
 	if err != nil {
 		return nil, err
 	}
 	size := -1
-	if inner, ok := findTLV(fcp, 0x62); ok {
-		if s, ok := findTLV(inner, 0x80); ok && len(s) == 2 {
+	if inner, ok := apdu.Find(fcp, apdu.TagFCP); ok {
+		if s, ok := apdu.Find(inner, apdu.TagFCPSize); ok && len(s) == 2 {
 			size = int(s[0])<<8 | int(s[1])
 		}
 	}
@@ -245,9 +241,9 @@ func (c *Card) readEF(ctx context.Context, fid uint16) ([]byte, error) {
 			n = min(n, size-len(out))
 		}
 		off := len(out)
-		b, err := c.transmit(ctx, "READ BINARY", []byte{c.cla, 0xB0, byte(off >> 8), byte(off), byte(n)})
+		b, err := c.transmit(ctx, "READ BINARY", apdu.ReadBinary(c.cla, off, n))
 		if err != nil {
-			if size < 0 && len(out) > 0 && errors.Is(err, &StatusError{SW: 0x6B00}) {
+			if size < 0 && len(out) > 0 && errors.Is(err, &StatusError{SW: uint16(apdu.WrongOffset)}) {
 				break
 			}
 			return nil, err
@@ -259,12 +255,6 @@ func (c *Card) readEF(ctx context.Context, fid uint16) ([]byte, error) {
 	}
 	return out, nil
 }
-
-// File ids of the certificates in the IAS application (see docs/card.md).
-const (
-	fidSignatureCert      = 0xC001
-	fidAuthenticationCert = 0xC002
-)
 
 // Certificates reads the certificates of the signature and the
 // authentication keys (no PIN needed), once per Card.
@@ -297,11 +287,11 @@ func (c *Card) loadCerts(ctx context.Context) error {
 		}
 		return cert, nil
 	}
-	sig, err := read(fidSignatureCert, "signature")
+	sig, err := read(apdu.FIDSignatureCert, "signature")
 	if err != nil {
 		return err
 	}
-	auth, err := read(fidAuthenticationCert, "authentication")
+	auth, err := read(apdu.FIDAuthenticationCert, "authentication")
 	if err != nil {
 		return err
 	}
@@ -330,22 +320,21 @@ func (c *Card) PINTriesLeft(ctx context.Context) (int, error) {
 }
 
 func (c *Card) pinStatus(ctx context.Context) (PINStatus, error) {
-	cmd := []byte{c.cla, 0xCB, 0x3F, 0xFF, 0x0A, 0x4D, 0x08, 0x70, 0x06, 0xBF, 0x81, pinRef, 0x02, 0xA0, 0x80}
-	r, err := c.transmit(ctx, "GET DATA", cmd)
+	r, err := c.transmit(ctx, "GET DATA", apdu.GetDataSDO(c.cla, apdu.SDOClassCHV, apdu.PINRef, apdu.TagDOCP))
 	if err != nil {
 		return PINStatus{}, err
 	}
 	st := PINStatus{TriesLeft: -1, UsageLeft: -1}
-	if v, ok := findTLV(r, 0x70); ok {
+	if v, ok := apdu.Find(r, apdu.TagGetDataSDO); ok {
 		if len(v) > 4 && v[0] == 0xBF {
-			if docp, ok := findTLV(v[4:], 0xA0); ok {
-				if b, ok := findTLV(docp, 0x9A); ok && len(b) == 1 {
+			if docp, ok := apdu.Find(v[4:], apdu.TagDOCP); ok {
+				if b, ok := apdu.Find(docp, apdu.TagMaxTries); ok && len(b) == 1 {
 					st.MaxTries = int(b[0])
 				}
-				if b, ok := findTLV(docp, 0x9B); ok && len(b) == 1 {
+				if b, ok := apdu.Find(docp, apdu.TagTriesLeft); ok && len(b) == 1 {
 					st.TriesLeft = int(b[0])
 				}
-				if b, ok := findTLV(docp, 0x9D); ok && len(b) == 1 {
+				if b, ok := apdu.Find(docp, apdu.TagUsageLeft); ok && len(b) == 1 {
 					st.UsageLeft = int(b[0])
 				}
 			}
@@ -370,9 +359,7 @@ func (c *Card) verify(ctx context.Context, pin []byte) error {
 	if len(pin) < 4 || len(pin) > 8 {
 		return errors.New("card: the PIN has 4 to 8 digits")
 	}
-	cmd := append([]byte{c.cla, 0x20, 0x00, pinRef, byte(len(pin))}, pin...)
-	_, err := c.transmit(ctx, "VERIFY", cmd)
-	clear(cmd)
+	_, err := c.transmit(ctx, "VERIFY", apdu.Verify(c.cla, apdu.PINRef, pin))
 	if err != nil {
 		c.verified = false
 		return err
@@ -398,7 +385,7 @@ func (c *Card) login(ctx context.Context) error {
 		return err
 	}
 	if st.TriesLeft == 0 {
-		return &StatusError{SW: 0x6983, Op: "VERIFY"}
+		return &StatusError{SW: uint16(apdu.Blocked), Op: "VERIFY"}
 	}
 	req := PINRequest{Reader: c.t.Reader(), TriesLeft: st.TriesLeft}
 	if c.loadCerts(ctx) == nil {
@@ -422,19 +409,17 @@ func (c *Card) Unblock(ctx context.Context, unblockCode, newPIN []byte) error {
 	if len(unblockCode) != 8 {
 		return errors.New("card: the unblock code has 8 digits")
 	}
-	p1 := byte(0x01)
+	p1 := apdu.ResetOnly
 	data := append([]byte{}, unblockCode...)
 	if newPIN != nil {
 		if len(newPIN) < 4 || len(newPIN) > 8 {
 			return errors.New("card: the new PIN has 4 to 8 digits")
 		}
-		p1 = 0x00
+		p1 = apdu.ResetWithNewPIN
 		data = append(data, newPIN...)
 	}
-	cmd := append([]byte{c.cla, 0x2C, p1, pinRef, byte(len(data))}, data...)
+	_, err := c.transmit(ctx, "RESET RETRY COUNTER", apdu.ResetRetryCounter(c.cla, p1, apdu.PINRef, data))
 	clear(data)
-	_, err := c.transmit(ctx, "RESET RETRY COUNTER", cmd)
-	clear(cmd)
 	c.verified = false
 	return err
 }
@@ -449,34 +434,24 @@ type Holder struct {
 	CardType        string // CPS, CPE, CPF, CPA (certificate OU)
 }
 
-var (
-	oidSurname   = asn1.ObjectIdentifier{2, 5, 4, 4}
-	oidGivenName = asn1.ObjectIdentifier{2, 5, 4, 42}
-	oidTitle     = asn1.ObjectIdentifier{2, 5, 4, 12}
-)
-
-// HolderOf reads who holds a card from its signature certificate.
+// HolderOf reads who holds a card from its signature certificate, through
+// signature.IdentityOf: the national id is the IGC-Santé extension's
+// (OID 1.2.250.1.71.4.2.1) when the certificate has one, else the subject
+// CN, as the gateway reads it.
 func HolderOf(cert *x509.Certificate) Holder {
-	hd := Holder{NationalID: cert.Subject.CommonName}
-	for _, a := range cert.Subject.Names {
-		s, _ := a.Value.(string)
-		switch {
-		case a.Type.Equal(oidSurname):
-			hd.Surname = s
-		case a.Type.Equal(oidGivenName):
-			hd.GivenName = s
-		case a.Type.Equal(oidTitle):
-			hd.ProfessionLabel = s
-		}
+	id := signature.IdentityOf(cert)
+	hd := Holder{
+		NationalID:      id.NationalID,
+		Surname:         id.Surname,
+		GivenName:       id.GivenName,
+		ProfessionLabel: id.Profession,
+		CardType:        id.CardType,
 	}
-	if len(cert.Subject.OrganizationalUnit) > 0 {
-		hd.CardType = cert.Subject.OrganizationalUnit[0]
-	}
-	switch id := hd.NationalID; {
-	case len(id) == 12 && id[0] == '8':
-		hd.RPPS = id[1:]
-	case len(id) == 10 && id[0] == '0':
-		hd.ADELI = id[1:]
+	switch nid := hd.NationalID; {
+	case len(nid) == 12 && nid[0] == '8':
+		hd.RPPS = nid[1:]
+	case len(nid) == 10 && nid[0] == '0':
+		hd.ADELI = nid[1:]
 	}
 	return hd
 }
@@ -509,33 +484,4 @@ func (c *Card) Info(ctx context.Context) (*Info, error) {
 		NotBefore: sig.NotBefore, NotAfter: sig.NotAfter, PIN: st,
 		Signature: sig, Auth: auth,
 	}, nil
-}
-
-// findTLV returns the value of the first top-level BER-TLV with a
-// one-byte tag in data.
-func findTLV(data []byte, tag byte) ([]byte, bool) {
-	for len(data) >= 2 {
-		t := data[0]
-		l, hl := int(data[1]), 2
-		switch data[1] {
-		case 0x81:
-			if len(data) < 3 {
-				return nil, false
-			}
-			l, hl = int(data[2]), 3
-		case 0x82:
-			if len(data) < 4 {
-				return nil, false
-			}
-			l, hl = int(data[2])<<8|int(data[3]), 4
-		}
-		if len(data) < hl+l {
-			return nil, false
-		}
-		if t == tag {
-			return data[hl : hl+l], true
-		}
-		data = data[hl+l:]
-	}
-	return nil, false
 }

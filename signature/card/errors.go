@@ -3,6 +3,8 @@ package card
 import (
 	"errors"
 	"fmt"
+
+	"github.com/fsegate/fsegate/signature/card/internal/apdu"
 )
 
 // StatusError is a card's refusal: the status word SW1 SW2 of a command.
@@ -14,21 +16,22 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
+	sw := apdu.SW(e.SW)
+	n, wrong := sw.TriesLeft()
 	switch {
-	case e.SW&0xFFF0 == 0x63C0 && e.Op == "VERIFY":
-		n := int(e.SW & 0x0F)
+	case wrong && e.Op == "VERIFY":
 		if n == 1 {
 			return "wrong PIN: 1 try left before the card blocks"
 		}
 		return fmt.Sprintf("wrong PIN: %d tries left", n)
-	case e.SW&0xFFF0 == 0x63C0 && e.Op == "RESET RETRY COUNTER":
-		return fmt.Sprintf("wrong unblock code: %d tries left", e.SW&0x0F)
-	case e.SW == 0x6983 && e.Op == "RESET RETRY COUNTER":
+	case wrong && e.Op == "RESET RETRY COUNTER":
+		return fmt.Sprintf("wrong unblock code: %d tries left", n)
+	case sw == apdu.Blocked && e.Op == "RESET RETRY COUNTER":
 		return "the unblock code is blocked: the card must be replaced (ANS, espace CPS)"
-	case e.SW == 0x6983:
+	case sw == apdu.Blocked:
 		return "PIN blocked after too many wrong entries: unblock it with 'workstation card unblock' and the 8-digit unblock code from the card's letter"
 	}
-	name := swNames[e.SW]
+	name := sw.Name()
 	if name == "" {
 		name = "refused"
 	}
@@ -44,52 +47,34 @@ func (e *StatusError) Is(target error) bool {
 	if !ok {
 		return false
 	}
-	if t.SW == 0x63C0 {
-		return e.SW&0xFFF0 == 0x63C0
-	}
-	return t.SW == e.SW
+	return apdu.SW(e.SW).Is(apdu.SW(t.SW))
 }
 
 // TriesLeft reports the tries left that a wrong PIN (63 Cx) error carries.
 func TriesLeft(err error) (int, bool) {
 	var se *StatusError
-	if errors.As(err, &se) && se.SW&0xFFF0 == 0x63C0 {
-		return int(se.SW & 0x0F), true
+	if errors.As(err, &se) {
+		return apdu.SW(se.SW).TriesLeft()
 	}
 	return 0, false
 }
 
 // Status words the card answers.
 var (
-	ErrWrongPIN          = &StatusError{SW: 0x63C0} // 63 Cx: wrong PIN (or unblock code), x tries left
-	ErrPINBlocked        = &StatusError{SW: 0x6983} // authentication method blocked
-	ErrSecurityStatus    = &StatusError{SW: 0x6982} // security status not satisfied: PIN not verified
-	ErrConditionsOfUse   = &StatusError{SW: 0x6985} // conditions of use not satisfied
-	ErrCommandNotAllowed = &StatusError{SW: 0x6986}
-	ErrWrongData         = &StatusError{SW: 0x6A80}
-	ErrFileNotFound      = &StatusError{SW: 0x6A82}
-	ErrWrongP1P2         = &StatusError{SW: 0x6A86}
-	ErrRefNotFound       = &StatusError{SW: 0x6A88}
-	ErrWrongLength       = &StatusError{SW: 0x6700}
-	ErrChannel           = &StatusError{SW: 0x6881} // logical channel not supported
-	ErrINSNotSupported   = &StatusError{SW: 0x6D00}
-	ErrCLANotSupported   = &StatusError{SW: 0x6E00}
+	ErrWrongPIN          = &StatusError{SW: uint16(apdu.WrongPIN)} // 63 Cx: wrong PIN (or unblock code), x tries left
+	ErrPINBlocked        = &StatusError{SW: uint16(apdu.Blocked)}  // authentication method blocked
+	ErrSecurityStatus    = &StatusError{SW: uint16(apdu.Security)} // security status not satisfied: PIN not verified
+	ErrConditionsOfUse   = &StatusError{SW: uint16(apdu.Conditions)}
+	ErrCommandNotAllowed = &StatusError{SW: uint16(apdu.NotAllowed)}
+	ErrWrongData         = &StatusError{SW: uint16(apdu.WrongData)}
+	ErrFileNotFound      = &StatusError{SW: uint16(apdu.NotFound)}
+	ErrWrongP1P2         = &StatusError{SW: uint16(apdu.WrongP1P2)}
+	ErrRefNotFound       = &StatusError{SW: uint16(apdu.RefNotFound)}
+	ErrWrongLength       = &StatusError{SW: uint16(apdu.WrongLength)}
+	ErrChannel           = &StatusError{SW: uint16(apdu.NoChannel)} // logical channel not supported
+	ErrINSNotSupported   = &StatusError{SW: uint16(apdu.INSUnsupported)}
+	ErrCLANotSupported   = &StatusError{SW: uint16(apdu.CLAUnsupported)}
 )
-
-var swNames = map[uint16]string{
-	0x6982: "security status not satisfied (PIN not verified)",
-	0x6983: "authentication method blocked",
-	0x6985: "conditions of use not satisfied",
-	0x6986: "command not allowed",
-	0x6A80: "wrong data",
-	0x6A82: "file not found",
-	0x6A86: "wrong P1 P2",
-	0x6A88: "referenced data not found",
-	0x6700: "wrong length",
-	0x6881: "logical channel not supported",
-	0x6D00: "instruction not supported",
-	0x6E00: "class not supported",
-}
 
 // Errors of the reader and the card as a whole.
 var (

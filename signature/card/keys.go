@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/fsegate/fsegate/signature/card/internal/apdu"
 )
 
 // SignatureKey is the card's non-repudiation key (reference 0x81), the
@@ -86,7 +88,7 @@ func (k *SignatureKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 	if len(digest) != sha256.Size {
 		return nil, fmt.Errorf("card: digest of %d bytes, want a SHA-256 digest", len(digest))
 	}
-	return k.c.signCDS(k.ctx, append([]byte{0x90, 0x20}, digest...), true)
+	return k.c.signCDS(k.ctx, apdu.T1(apdu.TagHashCode, digest), true)
 }
 
 func checkSigOpts(opts crypto.SignerOpts) error {
@@ -106,7 +108,7 @@ func psoHashMessage(msg []byte) []byte {
 	full := len(msg) - len(msg)%64
 	last := msg[full:]
 	if full == 0 {
-		return append([]byte{0x90, 0x00, 0x80, byte(len(last))}, last...)
+		return append(apdu.T1(apdu.TagHashCode), apdu.T1(apdu.TagHashData, last)...)
 	}
 	h := sha256.New()
 	h.Write(msg[:full])
@@ -114,12 +116,9 @@ func psoHashMessage(msg []byte) []byte {
 	if err != nil || len(st) != 4+32+64+8 || string(st[:4]) != "sha\x03" {
 		panic("card: unexpected crypto/sha256 state layout")
 	}
-	out := make([]byte, 0, 2+40+2+len(last))
-	out = append(out, 0x90, 0x28)
-	out = append(out, st[4:36]...)
-	out = binary.BigEndian.AppendUint64(out, uint64(full)*8)
-	out = append(out, 0x80, byte(len(last)))
-	return append(out, last...)
+	return append(
+		apdu.T1(apdu.TagHashCode, st[4:36], binary.BigEndian.AppendUint64(nil, uint64(full)*8)),
+		apdu.T1(apdu.TagHashData, last)...)
 }
 
 // signCDS runs MSE SET HT, MSE SET DST, PSO HASH and PSO CDS with the
@@ -134,20 +133,19 @@ func (c *Card) signCDS(ctx context.Context, hashData []byte, finalHash bool) ([]
 }
 
 func (c *Card) cds(ctx context.Context, hashData []byte, finalHash bool) ([]byte, error) {
-	if _, err := c.transmit(ctx, "MSE SET HT", []byte{c.cla, 0x22, 0x41, 0xAA, 0x03, 0x80, 0x01, 0x40}); err != nil {
+	if _, err := c.transmit(ctx, "MSE SET HT", apdu.MSESetFor(c.cla, apdu.TemplateHT, 0, apdu.AlgSHA256)); err != nil {
 		return nil, err
 	}
-	if _, err := c.transmit(ctx, "MSE SET DST", []byte{c.cla, 0x22, 0x41, 0xB6, 0x06, 0x84, 0x01, SignatureKeyRef, 0x80, 0x01, 0x42}); err != nil {
+	if _, err := c.transmit(ctx, "MSE SET DST", apdu.MSESetFor(c.cla, apdu.TemplateDST, SignatureKeyRef, apdu.AlgSHA256RSA)); err != nil {
 		return nil, err
 	}
-	cmd := append([]byte{c.cla, 0x2A, 0x90, 0xA0, byte(len(hashData))}, hashData...)
-	if _, err := c.transmit(ctx, "PSO HASH", cmd); err != nil {
+	if _, err := c.transmit(ctx, "PSO HASH", apdu.PSOHash(c.cla, hashData)); err != nil {
 		if finalHash && (errors.Is(err, ErrWrongData) || errors.Is(err, ErrWrongP1P2) || errors.Is(err, ErrConditionsOfUse)) {
 			return nil, fmt.Errorf("%w (%v)", ErrFinalHashRefused, err)
 		}
 		return nil, err
 	}
-	return c.transmit(ctx, "PSO CDS", []byte{c.cla, 0x2A, 0x9E, 0x9A, 0x00})
+	return c.transmit(ctx, "PSO CDS", apdu.PSOCDS(c.cla))
 }
 
 // withPIN runs op, logging in first when the card is not verified, and
@@ -202,11 +200,10 @@ func (k *AuthenticationKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerO
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.withPIN(ctx, func() ([]byte, error) {
-		if _, err := c.transmit(ctx, "MSE SET AT", []byte{c.cla, 0x22, 0x41, 0xA4, 0x06, 0x84, 0x01, AuthenticationKeyRef, 0x80, 0x01, 0x02}); err != nil {
+		if _, err := c.transmit(ctx, "MSE SET AT", apdu.MSESetFor(c.cla, apdu.TemplateAT, AuthenticationKeyRef, apdu.AlgRSAPKCS1)); err != nil {
 			return nil, err
 		}
-		cmd := append([]byte{c.cla, 0x88, 0x00, 0x00, byte(len(di))}, di...)
-		return c.transmit(ctx, "INTERNAL AUTHENTICATE", append(cmd, 0x00))
+		return c.transmit(ctx, "INTERNAL AUTHENTICATE", apdu.InternalAuthenticate(c.cla, di))
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/fsegate/fsegate/signature/card/internal/apdu"
 )
 
 // Transport carries APDUs to one card: through pcscd (OpenReader) or
@@ -82,43 +84,51 @@ func (l *loopback) Close(reset bool) error {
 	return nil
 }
 
-// transmit sends one APDU, fetches 61 xx answers with GET RESPONSE and
-// splits the status word.
-func (c *Card) transmit(ctx context.Context, op string, apdu []byte) ([]byte, error) {
+// transmit sends one command, fetches 61 xx answers with GET RESPONSE and
+// splits the status word. The encoded command is wiped after use (it may
+// hold the PIN).
+func (c *Card) transmit(ctx context.Context, op string, cmd apdu.Command) ([]byte, error) {
 	if c.closed {
 		return nil, errors.New("card: used after Close")
 	}
-	resp, err := c.t.Transmit(ctx, apdu)
+	b := cmd.Bytes()
+	resp, err := c.t.Transmit(ctx, b)
+	clear(b)
 	if err != nil {
 		return nil, fmt.Errorf("card: %s: %w", op, err)
 	}
 	var data []byte
 	for {
-		if len(resp) < 2 {
+		part, sw, ok := apdu.SplitResponse(resp)
+		if !ok {
 			return nil, fmt.Errorf("card: %s: reply of %d bytes", op, len(resp))
 		}
-		sw1, sw2 := resp[len(resp)-2], resp[len(resp)-1]
-		data = append(data, resp[:len(resp)-2]...)
-		switch sw1 {
-		case 0x61: // more data: GET RESPONSE
-			resp, err = c.t.Transmit(ctx, []byte{apdu[0], 0xC0, 0x00, 0x00, sw2})
+		data = append(data, part...)
+		if n, more := sw.MoreData(); more {
+			resp, err = c.t.Transmit(ctx, apdu.GetResponse(cmd.CLA, n).Bytes())
 			if err != nil {
 				return nil, fmt.Errorf("card: %s: GET RESPONSE: %w", op, err)
 			}
 			continue
-		case 0x6C: // wrong Le: send again with the right one
-			again := append(append([]byte{}, apdu[:len(apdu)-1]...), sw2)
-			resp, err = c.t.Transmit(ctx, again)
+		}
+		if le, wrong := sw.WrongLe(); wrong { // send again with the right Le
+			again := cmd
+			again.Le = int(le)
+			if le == 0 {
+				again.Le = 256
+			}
+			b := again.Bytes()
+			resp, err = c.t.Transmit(ctx, b)
+			clear(b)
 			if err != nil {
 				return nil, fmt.Errorf("card: %s: %w", op, err)
 			}
 			data = data[:0]
 			continue
 		}
-		sw := uint16(sw1)<<8 | uint16(sw2)
-		if sw == 0x9000 || sw == 0x6282 {
+		if sw.Success() {
 			return data, nil
 		}
-		return nil, &StatusError{SW: sw, Op: op}
+		return nil, &StatusError{SW: uint16(sw), Op: op}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/fsegate/fsegate/signature/card/internal/apdu"
 )
 
 // Options tune a virtual card beyond its profile. The zero value is a card
@@ -205,59 +207,6 @@ func (c *CPS) pin() string {
 	return c.p.PIN
 }
 
-// Status words.
-var (
-	swOK             = []byte{0x90, 0x00}
-	swEOF            = []byte{0x62, 0x82}
-	swWrongLength    = []byte{0x67, 0x00}
-	swChannel        = []byte{0x68, 0x81}
-	swSecurity       = []byte{0x69, 0x82}
-	swBlocked        = []byte{0x69, 0x83}
-	swConditions     = []byte{0x69, 0x85}
-	swNotAllowed     = []byte{0x69, 0x86}
-	swWrongData      = []byte{0x6A, 0x80}
-	swNotFound       = []byte{0x6A, 0x82}
-	swWrongP1P2      = []byte{0x6A, 0x86}
-	swRefNotFound    = []byte{0x6A, 0x88}
-	swWrongOffset    = []byte{0x6B, 0x00}
-	swINSUnsupported = []byte{0x6D, 0x00}
-	swCLAUnsupported = []byte{0x6E, 0x00}
-)
-
-type apdu struct {
-	cla, ins, p1, p2 byte
-	data             []byte
-	le               int // -1: none; 256 for 00
-}
-
-func parseAPDU(b []byte) (apdu, bool) {
-	if len(b) < 4 {
-		return apdu{}, false
-	}
-	a := apdu{cla: b[0], ins: b[1], p1: b[2], p2: b[3], le: -1}
-	switch {
-	case len(b) == 4:
-	case len(b) == 5:
-		a.le = int(b[4])
-		if a.le == 0 {
-			a.le = 256
-		}
-	default:
-		lc := int(b[4])
-		if lc == 0 || len(b) < 5+lc || len(b) > 6+lc {
-			return apdu{}, false
-		}
-		a.data = b[5 : 5+lc]
-		if len(b) == 6+lc {
-			a.le = int(b[5+lc])
-			if a.le == 0 {
-				a.le = 256
-			}
-		}
-	}
-	return a, true
-}
-
 // APDU implements Card: one command, one response (data ‖ SW1 SW2).
 func (c *CPS) APDU(cmd []byte) []byte {
 	if c.opts.OnAPDU != nil {
@@ -265,143 +214,145 @@ func (c *CPS) APDU(cmd []byte) []byte {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	a, ok := parseAPDU(cmd)
+	a, ok := apdu.Parse(cmd)
 	if !ok {
-		return swWrongLength
+		return apdu.Response(nil, apdu.WrongLength)
 	}
-	if a.cla&0x80 != 0 || a.cla&0x70 != 0 {
-		return swCLAUnsupported
+	if a.CLA&0x80 != 0 || a.CLA&0x70 != 0 {
+		return apdu.Response(nil, apdu.CLAUnsupported)
 	}
-	ch := a.cla & 0x03
-	if a.ins == 0x70 {
-		return c.manageChannel(a)
+	if apdu.INS(a.INS) == apdu.InsManageChannel {
+		data, sw := c.manageChannel(a)
+		return apdu.Response(data, sw)
 	}
 	if c.p.chan1 {
 		// CPS4: the IAS application answers on logical channel 1.
-		if ch != 1 || !c.channel1 {
-			return swChannel
+		if a.Channel() != 1 || !c.channel1 {
+			return apdu.Response(nil, apdu.NoChannel)
 		}
-	} else if ch != 0 {
-		return swChannel
+	} else if a.Channel() != 0 {
+		return apdu.Response(nil, apdu.NoChannel)
 	}
-	if a.ins == 0xC0 {
+	if apdu.INS(a.INS) == apdu.InsGetResponse {
 		return c.getResponse(a)
 	}
 	c.pending = nil
 	data, sw := c.dispatch(a)
 	if len(data) == 0 {
-		return sw
+		return apdu.Response(nil, sw)
 	}
-	if c.opts.GetResponse && sw[0] == 0x90 {
+	if c.opts.GetResponse && sw == apdu.OK {
 		c.pending = data
-		return []byte{0x61, byte(min(len(data), 256))}
+		return apdu.Response(nil, apdu.MoreData(len(data)))
 	}
-	return append(data, sw...)
+	return apdu.Response(data, sw)
 }
 
-func (c *CPS) manageChannel(a apdu) []byte {
+// manageChannel answers MANAGE CHANNEL: opened with P2 00, the card
+// assigns channel 1 and names it.
+func (c *CPS) manageChannel(a apdu.Command) ([]byte, apdu.SW) {
 	if !c.p.chan1 {
-		return swINSUnsupported
+		return nil, apdu.INSUnsupported
 	}
 	switch {
-	case a.p1 == 0x00 && a.p2 == 0x00: // open, card assigns
+	case a.P1 == apdu.ChannelOpen && a.P2 == 0x00: // open, card assigns
 		c.channel1 = true
-		return []byte{0x01, 0x90, 0x00}
-	case a.p1 == 0x00 && a.p2 == 0x01:
+		return []byte{0x01}, apdu.OK
+	case a.P1 == apdu.ChannelOpen && a.P2 == 0x01:
 		c.channel1 = true
-		return swOK
-	case a.p1 == 0x80 && a.p2 == 0x01:
+		return nil, apdu.OK
+	case a.P1 == apdu.ChannelClose && a.P2 == 0x01:
 		c.channel1 = false
-		return swOK
+		return nil, apdu.OK
 	}
-	return swWrongP1P2
+	return nil, apdu.WrongP1P2
 }
 
-func (c *CPS) getResponse(a apdu) []byte {
+func (c *CPS) getResponse(a apdu.Command) []byte {
 	if c.pending == nil {
-		return swNotAllowed
+		return apdu.Response(nil, apdu.NotAllowed)
 	}
-	n := min(len(c.pending), a.le, 256)
-	if a.le < 0 {
-		n = min(len(c.pending), 256)
+	n := min(len(c.pending), 256)
+	if a.Le > 0 {
+		n = min(n, a.Le)
 	}
 	out := append([]byte{}, c.pending[:n]...)
 	c.pending = c.pending[n:]
 	if len(c.pending) > 0 {
-		return append(out, 0x61, byte(min(len(c.pending), 256)))
+		return apdu.Response(out, apdu.MoreData(len(c.pending)))
 	}
 	c.pending = nil
-	return append(out, swOK...)
+	return apdu.Response(out, apdu.OK)
 }
 
-func (c *CPS) dispatch(a apdu) ([]byte, []byte) {
-	switch a.ins {
-	case 0xA4:
+func (c *CPS) dispatch(a apdu.Command) ([]byte, apdu.SW) {
+	switch apdu.INS(a.INS) {
+	case apdu.InsSelect:
 		return c.selectFile(a)
-	case 0xB0:
+	case apdu.InsReadBinary:
 		return c.readBinary(a)
-	case 0x20:
+	case apdu.InsVerify:
 		return nil, c.verify(a)
-	case 0x2C:
+	case apdu.InsResetRetryCounter:
 		return nil, c.resetRetryCounter(a)
-	case 0xCB:
+	case apdu.InsGetData:
 		return c.getData(a)
-	case 0x22:
+	case apdu.InsMSE:
 		return nil, c.mse(a)
-	case 0x2A:
+	case apdu.InsPSO:
 		return c.pso(a)
-	case 0x88:
+	case apdu.InsInternalAuthenticate:
 		return c.internalAuthenticate(a)
-	case 0x84:
-		n := a.le
+	case apdu.InsGetChallenge:
+		n := a.Le
 		if n <= 0 {
 			n = 8
 		}
 		b := make([]byte, n)
 		_, _ = rand.Read(b)
-		return b, swOK
+		return b, apdu.OK
 	}
-	return nil, swINSUnsupported
+	return nil, apdu.INSUnsupported
 }
 
-func (c *CPS) selectFile(a apdu) ([]byte, []byte) {
+func (c *CPS) selectFile(a apdu.Command) ([]byte, apdu.SW) {
 	var f *file
-	switch a.p1 {
-	case 0x00, 0x01, 0x02: // by FID
-		if len(a.data) != 2 {
-			return nil, swWrongLength
+	switch a.P1 {
+	case 0x00, 0x01, apdu.SelectByFID:
+		if len(a.Data) != 2 {
+			return nil, apdu.WrongLength
 		}
-		f = c.byFID(binary.BigEndian.Uint16(a.data))
-	case 0x04: // by DF name
-		f = c.byName(c.mf, a.data)
-	case 0x08, 0x09: // by path (iasecc sends P1=09 with a leading 3F00)
-		if len(a.data) == 0 || len(a.data)%2 != 0 {
-			return nil, swWrongLength
+		f = c.byFID(binary.BigEndian.Uint16(a.Data))
+	case apdu.SelectByName:
+		f = c.byName(c.mf, a.Data)
+	case apdu.SelectByPath, 0x09: // iasecc sends P1=09 with a leading 3F00
+		if len(a.Data) == 0 || len(a.Data)%2 != 0 {
+			return nil, apdu.WrongLength
 		}
-		f = c.byPath(a.data)
+		f = c.byPath(a.Data)
 	default:
-		return nil, swWrongP1P2
+		return nil, apdu.WrongP1P2
 	}
 	if f == nil {
-		return nil, swNotFound
+		return nil, apdu.NotFound
 	}
 	if f.fid == 0x7001 && c.p.contactless {
-		return nil, swNotFound
+		return nil, apdu.NotFound
 	}
 	var fcp []byte
-	switch a.p2 &^ 0x03 {
-	case 0x04:
+	switch a.P2 &^ 0x03 {
+	case apdu.SelectFCP:
 		fcp = f.fcp()
-	case 0x0C:
+	case apdu.SelectNoData:
 	default:
-		return nil, swWrongP1P2 // a CPx answers 6A86 to P2=00
+		return nil, apdu.WrongP1P2 // a CPx answers 6A86 to P2=00
 	}
 	if f.df {
 		c.cur, c.curEF = f, nil
 	} else {
 		c.cur, c.curEF = f.parent, f
 	}
-	return fcp, swOK
+	return fcp, apdu.OK
 }
 
 func (c *CPS) byFID(fid uint16) *file {
@@ -446,11 +397,11 @@ func (c *CPS) byPath(p []byte) *file {
 	return f
 }
 
-func (c *CPS) readBinary(a apdu) ([]byte, []byte) {
+func (c *CPS) readBinary(a apdu.Command) ([]byte, apdu.SW) {
 	f := c.curEF
-	off := int(a.p1)<<8 | int(a.p2)
-	if a.p1&0x80 != 0 {
-		sfi := a.p1 & 0x1F
+	off := int(a.P1)<<8 | int(a.P2)
+	if a.P1&0x80 != 0 {
+		sfi := a.P1 & 0x1F
 		f = nil
 		for _, d := range []*file{c.cur, c.mf} {
 			for _, ch := range d.children {
@@ -463,46 +414,46 @@ func (c *CPS) readBinary(a apdu) ([]byte, []byte) {
 			}
 		}
 		if f == nil {
-			return nil, swNotFound
+			return nil, apdu.NotFound
 		}
 		if f.fid == 0x7001 && c.p.contactless {
-			return nil, swNotFound
+			return nil, apdu.NotFound
 		}
 		c.curEF = f
-		off = int(a.p2)
+		off = int(a.P2)
 	}
 	if f == nil {
-		return nil, swNotAllowed
+		return nil, apdu.NotAllowed
 	}
 	if off > len(f.data) || (off == len(f.data) && off > 0) {
-		return nil, swWrongOffset
+		return nil, apdu.WrongOffset
 	}
-	n := a.le
-	if n < 0 {
+	n := a.Le
+	if n == 0 {
 		n = 256
 	}
 	end := min(off+n, len(f.data))
 	out := append([]byte{}, f.data[off:end]...)
 	if end-off < n {
-		return out, swEOF
+		return out, apdu.EndOfFile
 	}
-	return out, swOK
+	return out, apdu.OK
 }
 
-func (c *CPS) verify(a apdu) []byte {
-	if a.p1 != 0x00 || (a.p2&0x7F) != 0x01 {
-		return swRefNotFound
+func (c *CPS) verify(a apdu.Command) apdu.SW {
+	if a.P1 != 0x00 || (a.P2&0x7F) != apdu.PINRef {
+		return apdu.RefNotFound
 	}
 	if c.st.PINTriesLeft <= 0 {
-		return swBlocked
+		return apdu.Blocked
 	}
-	if len(a.data) == 0 { // status
+	if len(a.Data) == 0 { // status
 		if c.verified {
-			return swOK
+			return apdu.OK
 		}
-		return []byte{0x63, 0xC0 | byte(c.st.PINTriesLeft)}
+		return apdu.Tries(c.st.PINTriesLeft)
 	}
-	got := string(bytes.TrimRight(a.data, "\xff\x00"))
+	got := string(bytes.TrimRight(a.Data, "\xff\x00"))
 	if got != c.pin() {
 		c.verified = false
 		c.st.PINTriesLeft--
@@ -510,9 +461,9 @@ func (c *CPS) verify(a apdu) []byte {
 			c.stateErr = err
 		}
 		if c.st.PINTriesLeft == 0 {
-			return swBlocked
+			return apdu.Blocked
 		}
-		return []byte{0x63, 0xC0 | byte(c.st.PINTriesLeft)}
+		return apdu.Tries(c.st.PINTriesLeft)
 	}
 	if c.st.PINTriesLeft != c.p.PINTries {
 		c.st.PINTriesLeft = c.p.PINTries
@@ -522,37 +473,37 @@ func (c *CPS) verify(a apdu) []byte {
 	}
 	c.verified = true
 	c.usesLeft = c.opts.UsageLimit
-	return swOK
+	return apdu.OK
 }
 
 // resetRetryCounter: P1=00 data = unblock code ‖ new PIN; P1=01 data =
 // unblock code (the PIN stays).
-func (c *CPS) resetRetryCounter(a apdu) []byte {
-	if (a.p2 & 0x7F) != 0x01 {
-		return swRefNotFound
+func (c *CPS) resetRetryCounter(a apdu.Command) apdu.SW {
+	if (a.P2 & 0x7F) != apdu.PINRef {
+		return apdu.RefNotFound
 	}
 	if c.st.UnblockTriesLeft <= 0 {
-		return swBlocked
+		return apdu.Blocked
 	}
 	n := len(c.p.UnblockCode)
-	if len(a.data) < n || (a.p1 == 0x01 && len(a.data) != n) || (a.p1 == 0x00 && len(a.data) < n+4) || a.p1 > 0x01 {
-		if a.p1 > 0x01 {
-			return swWrongP1P2
+	if len(a.Data) < n || (a.P1 == apdu.ResetOnly && len(a.Data) != n) || (a.P1 == apdu.ResetWithNewPIN && len(a.Data) < n+4) || a.P1 > apdu.ResetOnly {
+		if a.P1 > apdu.ResetOnly {
+			return apdu.WrongP1P2
 		}
-		return swWrongLength
+		return apdu.WrongLength
 	}
-	if string(a.data[:n]) != c.p.UnblockCode {
+	if string(a.Data[:n]) != c.p.UnblockCode {
 		c.st.UnblockTriesLeft--
 		_ = c.save()
 		if c.st.UnblockTriesLeft == 0 {
-			return swBlocked
+			return apdu.Blocked
 		}
-		return []byte{0x63, 0xC0 | byte(min(c.st.UnblockTriesLeft, 15))}
+		return apdu.Tries(c.st.UnblockTriesLeft)
 	}
-	if a.p1 == 0x00 {
-		newPIN := string(bytes.TrimRight(a.data[n:], "\xff\x00"))
+	if a.P1 == apdu.ResetWithNewPIN {
+		newPIN := string(bytes.TrimRight(a.Data[n:], "\xff\x00"))
 		if len(newPIN) < 4 || len(newPIN) > 8 {
-			return swWrongData
+			return apdu.WrongData
 		}
 		c.st.PIN = newPIN
 		if newPIN == c.p.PIN {
@@ -565,79 +516,79 @@ func (c *CPS) resetRetryCounter(a apdu) []byte {
 	if err := c.save(); err != nil {
 		c.stateErr = err
 	}
-	return swOK
+	return apdu.OK
 }
 
 // getData answers GET DATA on an SDO: 4D L 70 L BF <class|80> <ref> L <tag> 80.
-func (c *CPS) getData(a apdu) ([]byte, []byte) {
-	if a.p1 != 0x3F || a.p2 != 0xFF {
-		return nil, swWrongP1P2
+func (c *CPS) getData(a apdu.Command) ([]byte, apdu.SW) {
+	if a.P1 != apdu.GetDataSDOP1 || a.P2 != apdu.GetDataSDOP2 {
+		return nil, apdu.WrongP1P2
 	}
-	hl, ok := findTLV(a.data, 0x4D)
+	hl, ok := apdu.Find(a.Data, apdu.TagGetDataHeader)
 	if !ok {
-		return nil, swWrongData
+		return nil, apdu.WrongData
 	}
-	t70, ok := findTLV(hl, 0x70)
+	t70, ok := apdu.Find(hl, apdu.TagGetDataSDO)
 	if !ok || len(t70) < 5 || t70[0] != 0xBF {
-		return nil, swWrongData
+		return nil, apdu.WrongData
 	}
 	class, ref := t70[1]&0x7F, t70[2]&0x3F
 	req := t70[4:]
 	if len(req) == 0 {
-		return nil, swWrongData
+		return nil, apdu.WrongData
 	}
 	tag := req[:1]
 	if req[0]&0x1F == 0x1F && len(req) > 1 {
 		tag = req[:2]
 	}
 	id := []byte{0xBF, class | 0x80, ref}
-	wrap := func(v []byte) ([]byte, []byte) { return t1(0x70, tlv(id, v)), swOK }
+	wrap := func(v []byte) ([]byte, apdu.SW) { return apdu.T1(apdu.TagGetDataSDO, apdu.TLV(id, v)), apdu.OK }
 	switch {
-	case class == 0x01 && ref == 0x01: // CHV: the PIN
+	case class == apdu.SDOClassCHV && ref == apdu.PINRef:
 		switch {
 		case bytes.Equal(tag, []byte{0x7F, 0x41}):
-			return wrap(tlv(tag, t1(0x80, []byte{0x08}), t1(0x81, []byte{0x04})))
-		case tag[0] == 0xA0:
+			return wrap(apdu.TLV(tag, apdu.T1(0x80, []byte{0x08}), apdu.T1(0x81, []byte{0x04})))
+		case tag[0] == apdu.TagDOCP:
 			docp := [][]byte{
-				t1(0x9A, []byte{byte(c.p.PINTries)}),
-				t1(0x9B, []byte{byte(max(c.st.PINTriesLeft, 0))}),
+				apdu.T1(apdu.TagMaxTries, []byte{byte(c.p.PINTries)}),
+				apdu.T1(apdu.TagTriesLeft, []byte{byte(max(c.st.PINTriesLeft, 0))}),
 			}
 			if c.opts.UsageLimit > 0 {
 				left := 0
 				if c.verified {
 					left = c.usesLeft
 				}
-				docp = append(docp, t1(0x9C, []byte{byte(c.opts.UsageLimit)}), t1(0x9D, []byte{byte(left)}))
+				docp = append(docp, apdu.T1(apdu.TagUsageMax, []byte{byte(c.opts.UsageLimit)}), apdu.T1(apdu.TagUsageLeft, []byte{byte(left)}))
 			}
-			docp = append(docp, t1(0xA1, t1(0x8C, []byte{0xF3, 0x00, 0x00, 0x13, 0xFF, 0x00})))
-			return wrap(t1(0xA0, docp...))
+			docp = append(docp, apdu.T1(0xA1, apdu.T1(0x8C, []byte{0xF3, 0x00, 0x00, 0x13, 0xFF, 0x00})))
+			return wrap(apdu.T1(apdu.TagDOCP, docp...))
 		}
-	case class == 0x10 && (ref == byte(c.p.Signature.KeyRef&0x3F) || ref == byte(c.p.Authentication.KeyRef&0x3F)):
-		if tag[0] != 0xA0 {
-			return nil, swWrongP1P2 // public parts not readable: OpenSC then asks the DOCP
+	case class == apdu.SDOClassRSAKey && (ref == byte(c.p.Signature.KeyRef&0x3F) || ref == byte(c.p.Authentication.KeyRef&0x3F)):
+		if tag[0] != apdu.TagDOCP {
+			return nil, apdu.WrongP1P2 // public parts not readable: OpenSC then asks the DOCP
 		}
 		k := c.p.authKey
 		if ref == byte(c.p.Signature.KeyRef&0x3F) {
 			k = c.p.sigKey
 		}
 		size := k.Size()
-		return wrap(t1(0xA0,
-			t1(0x80, []byte{byte(size >> 8), byte(size)}),
-			t1(0xA1, t1(0x8C, []byte{0x7F, 0x11, 0x11, 0x11, 0xFF, 0xFF, 0xFF, 0x00}))))
-	case class == 0x7B:
-		return wrap(t1(0x7B, t1(0xA4, t1(0x83, []byte{0x01}), t1(0x95, []byte{0x08}))))
+		return wrap(apdu.T1(apdu.TagDOCP,
+			apdu.T1(0x80, []byte{byte(size >> 8), byte(size)}),
+			apdu.T1(0xA1, apdu.T1(0x8C, []byte{0x7F, 0x11, 0x11, 0x11, 0xFF, 0xFF, 0xFF, 0x00}))))
+	case class == apdu.SDOClassSE:
+		return wrap(apdu.T1(0x7B, apdu.T1(0xA4, apdu.T1(0x83, []byte{0x01}), apdu.T1(0x95, []byte{0x08}))))
 	}
-	return nil, swRefNotFound
+	return nil, apdu.RefNotFound
 }
 
 // mse: MANAGE SECURITY ENVIRONMENT SET (P1=41) for AT (A4), DST (B6), HT
 // (AA) or CT (B8); data 84 01 <key ref> and/or 80 01 <algorithm>.
-func (c *CPS) mse(a apdu) []byte {
-	if a.p1 != 0x41 {
-		return swWrongP1P2
+func (c *CPS) mse(a apdu.Command) apdu.SW {
+	if a.P1 != apdu.MSESet {
+		return apdu.WrongP1P2
 	}
-	key, _ := findTLV(a.data, 0x84)
-	alg, _ := findTLV(a.data, 0x80)
+	key, _ := apdu.Find(a.Data, apdu.TagMSEKeyRef)
+	alg, _ := apdu.Find(a.Data, apdu.TagMSEAlgorithm)
 	var k, al byte
 	if len(key) == 1 {
 		k = key[0] | 0x80
@@ -645,61 +596,61 @@ func (c *CPS) mse(a apdu) []byte {
 	if len(alg) == 1 {
 		al = alg[0]
 	}
-	switch a.p2 {
-	case 0xA4:
+	switch a.P2 {
+	case apdu.TemplateAT:
 		if k != byte(c.p.Authentication.KeyRef) && k != byte(c.p.Signature.KeyRef) {
-			return swRefNotFound
+			return apdu.RefNotFound
 		}
 		c.atKey = k
-	case 0xB6:
+	case apdu.TemplateDST:
 		if k != byte(c.p.Signature.KeyRef) && k != byte(c.p.Authentication.KeyRef) {
-			return swRefNotFound
+			return apdu.RefNotFound
 		}
 		c.dstKey, c.dstAlg = k, al
 		c.hash = nil
-	case 0xAA:
+	case apdu.TemplateHT:
 		c.htAlg = al
 		c.hash = nil
-	case 0xB8:
+	case apdu.TemplateCT:
 	default:
-		return swWrongP1P2
+		return apdu.WrongP1P2
 	}
-	return swOK
+	return apdu.OK
 }
 
-func (c *CPS) pso(a apdu) ([]byte, []byte) {
+func (c *CPS) pso(a apdu.Command) ([]byte, apdu.SW) {
 	switch {
-	case a.p1 == 0x90 && a.p2 == 0xA0:
-		return nil, c.psoHash(a.data)
-	case a.p1 == 0x9E && a.p2 == 0x9A:
+	case a.P1 == apdu.PSOHashP1 && a.P2 == apdu.PSOHashP2:
+		return nil, c.psoHash(a.Data)
+	case a.P1 == apdu.PSOCDSP1 && a.P2 == apdu.PSOCDSP2:
 		return c.psoCDS()
 	}
-	return nil, swWrongP1P2
+	return nil, apdu.WrongP1P2
 }
 
 // psoHash takes either the final hash (90 20 <hash>) or the intermediate
 // SHA-256 state of all full blocks with their bit count and the last
 // partial block (90 28 <h0..h7> <bits> 80 <n> <rest>), or only the data
 // when it is shorter than a block (90 00 80 <n> <data>).
-func (c *CPS) psoHash(data []byte) []byte {
+func (c *CPS) psoHash(data []byte) apdu.SW {
 	c.hash = nil
-	h90, ok := findTLV(data, 0x90)
+	h90, ok := apdu.Find(data, apdu.TagHashCode)
 	if !ok {
-		return swWrongData
+		return apdu.WrongData
 	}
-	rest, hasRest := findTLV(data, 0x80)
+	rest, hasRest := apdu.Find(data, apdu.TagHashData)
 	switch {
 	case len(h90) == sha256.Size && !hasRest:
 		c.hash = append([]byte{}, h90...)
-		return swOK
+		return apdu.OK
 	case len(h90) == 0 && hasRest && len(rest) < 64:
 		s := sha256.Sum256(rest)
 		c.hash = s[:]
-		return swOK
+		return apdu.OK
 	case len(h90) == 40 && hasRest && len(rest) < 64:
 		bitCount := binary.BigEndian.Uint64(h90[32:])
 		if bitCount%512 != 0 {
-			return swWrongData
+			return apdu.WrongData
 		}
 		st := make([]byte, 0, 108)
 		st = append(st, "sha\x03"...)
@@ -708,23 +659,23 @@ func (c *CPS) psoHash(data []byte) []byte {
 		st = binary.BigEndian.AppendUint64(st, bitCount/8)
 		h := sha256.New()
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st); err != nil {
-			return swWrongData
+			return apdu.WrongData
 		}
 		h.Write(rest)
 		c.hash = h.Sum(nil)
-		return swOK
+		return apdu.OK
 	}
-	return swWrongData
+	return apdu.WrongData
 }
 
-func (c *CPS) psoCDS() ([]byte, []byte) {
+func (c *CPS) psoCDS() ([]byte, apdu.SW) {
 	if c.p.contactless {
-		return nil, swConditions // no signature without contact
+		return nil, apdu.Conditions // no signature without contact
 	}
-	if c.dstKey != byte(c.p.Signature.KeyRef) || c.dstAlg != 0x42 || c.hash == nil {
-		return nil, swConditions
+	if c.dstKey != byte(c.p.Signature.KeyRef) || c.dstAlg != apdu.AlgSHA256RSA || c.hash == nil {
+		return nil, apdu.Conditions
 	}
-	if sw := c.useKey(); sw != nil {
+	if sw := c.useKey(); sw != apdu.OK {
 		return nil, sw
 	}
 	digest := c.hash
@@ -732,47 +683,49 @@ func (c *CPS) psoCDS() ([]byte, []byte) {
 	c.delay()
 	sig, err := rsa.SignPKCS1v15(nil, c.p.sigKey, crypto.SHA256, digest)
 	if err != nil {
-		return nil, swWrongData
+		return nil, apdu.WrongData
 	}
-	return sig, swOK
+	return sig, apdu.OK
 }
 
 // internalAuthenticate signs a DigestInfo (PKCS#1 v1.5 type 1) with the
 // authentication key selected by MSE SET AT.
-func (c *CPS) internalAuthenticate(a apdu) ([]byte, []byte) {
+func (c *CPS) internalAuthenticate(a apdu.Command) ([]byte, apdu.SW) {
 	if c.atKey != byte(c.p.Authentication.KeyRef) {
-		return nil, swConditions // the signature key signs only through PSO CDS
+		return nil, apdu.Conditions // the signature key signs only through PSO CDS
 	}
-	if len(a.data) == 0 || len(a.data) > c.p.authKey.Size()-11 {
-		return nil, swWrongLength
+	if len(a.Data) == 0 || len(a.Data) > c.p.authKey.Size()-11 {
+		return nil, apdu.WrongLength
 	}
-	if sw := c.useKey(); sw != nil {
+	if sw := c.useKey(); sw != apdu.OK {
 		return nil, sw
 	}
 	c.delay()
-	sig, err := rsa.SignPKCS1v15(nil, c.p.authKey, 0, a.data)
+	sig, err := rsa.SignPKCS1v15(nil, c.p.authKey, 0, a.Data)
 	if err != nil {
-		return nil, swWrongData
+		return nil, apdu.WrongData
 	}
-	return sig, swOK
+	return sig, apdu.OK
 }
 
-func (c *CPS) useKey() []byte {
+// useKey counts one private-key operation, or says why the key may not
+// be used.
+func (c *CPS) useKey() apdu.SW {
 	if c.st.PINTriesLeft <= 0 {
-		return swBlocked
+		return apdu.Blocked
 	}
 	if !c.verified {
-		return swSecurity
+		return apdu.Security
 	}
 	if c.opts.UsageLimit > 0 {
 		if c.usesLeft <= 0 {
 			c.verified = false
-			return swSecurity
+			return apdu.Security
 		}
 		c.usesLeft--
 	}
 	c.nOps++
-	return nil
+	return apdu.OK
 }
 
 func (c *CPS) delay() {

@@ -1,29 +1,8 @@
 package virtual
 
-// tlv encodes one BER-TLV: tag (one or more bytes), definite length, value.
-func tlv(tag []byte, parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	out := append([]byte{}, tag...)
-	switch {
-	case n < 0x80:
-		out = append(out, byte(n))
-	case n < 0x100:
-		out = append(out, 0x81, byte(n))
-	default:
-		out = append(out, 0x82, byte(n>>8), byte(n))
-	}
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
+import "github.com/fsegate/fsegate/signature/card/internal/apdu"
 
-func t1(tag byte, parts ...[]byte) []byte { return tlv([]byte{tag}, parts...) }
-
-func seq(parts ...[]byte) []byte { return t1(0x30, parts...) }
+func seq(parts ...[]byte) []byte { return apdu.T1(0x30, parts...) }
 
 func derInt(v int) []byte {
 	if v < 0x80 {
@@ -35,9 +14,9 @@ func derInt(v int) []byte {
 	return []byte{0x02, 0x03, byte(v >> 16), byte(v >> 8), byte(v)}
 }
 
-func octets(b []byte) []byte { return t1(0x04, b) }
+func octets(b []byte) []byte { return apdu.T1(0x04, b) }
 
-func utf8(s string) []byte { return t1(0x0C, []byte(s)) }
+func utf8(s string) []byte { return apdu.T1(0x0C, []byte(s)) }
 
 // bits encodes a BIT STRING whose named bits (0 = most significant bit of
 // the first byte, as PKCS#15 numbers them) are set, in DER form.
@@ -54,33 +33,5 @@ func bits(named ...int) []byte {
 		v[b/8] |= 0x80 >> (b % 8)
 	}
 	unused := 7 - maxBit%8
-	return t1(0x03, []byte{byte(unused)}, v)
-}
-
-// findTLV returns the value of the first top-level TLV with tag in data.
-func findTLV(data []byte, tag byte) ([]byte, bool) {
-	for len(data) >= 2 {
-		t := data[0]
-		l, hl := int(data[1]), 2
-		switch data[1] {
-		case 0x81:
-			if len(data) < 3 {
-				return nil, false
-			}
-			l, hl = int(data[2]), 3
-		case 0x82:
-			if len(data) < 4 {
-				return nil, false
-			}
-			l, hl = int(data[2])<<8|int(data[3]), 4
-		}
-		if len(data) < hl+l {
-			return nil, false
-		}
-		if t == tag {
-			return data[hl : hl+l], true
-		}
-		data = data[hl+l:]
-	}
-	return nil, false
+	return apdu.T1(0x03, []byte{byte(unused)}, v)
 }

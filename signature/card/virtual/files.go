@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 
 	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/signature/card/internal/apdu"
 )
 
 // The card's file tree. The AIDs, file ids and the PKCS#15 encodings follow
@@ -14,9 +15,9 @@ var (
 	// AIDMF is the DF name of the MF ("ECC root"), announced in EF.ATR.
 	AIDMF = mustHex("8025000001FF0100")
 	// AIDIAS is the CPx IAS application (contact).
-	AIDIAS = mustHex("E828BD080F8025000001FF0010")
+	AIDIAS = apdu.AIDIAS
 	// AIDIASContactless is the CPx IAS application seen without contact.
-	AIDIASContactless = mustHex("E828BD080F8025000001FF0020")
+	AIDIASContactless = apdu.AIDIASContactless
 )
 
 // PKCS#15 object ids of the two keys and their certificates (as on a real
@@ -28,10 +29,10 @@ var (
 
 // Algorithm references of TokenInfo's supportedAlgorithms (IAS-ECC).
 const (
-	algRefRSAPKCS       = 0x02 // INTERNAL AUTHENTICATE over a DigestInfo
-	algRefSHA1RSA       = 0x12
-	algRefSHA256RSA     = 0x42
-	algRefRSADecipher   = 0x1A
+	algRefRSAPKCS       = int(apdu.AlgRSAPKCS1) // INTERNAL AUTHENTICATE over a DigestInfo
+	algRefSHA1RSA       = int(apdu.AlgSHA1RSA)
+	algRefSHA256RSA     = int(apdu.AlgSHA256RSA)
+	algRefRSADecipher   = int(apdu.AlgRSADecipher)
 	ckmRSAPKCS          = 0x0001
 	ckmSHA1RSAPKCS      = 0x0006
 	ckmSHA256RSAPKCS    = 0x0040
@@ -94,24 +95,24 @@ func (f *file) find(fid uint16) *file {
 func (f *file) fcp() []byte {
 	fid := []byte{byte(f.fid >> 8), byte(f.fid)}
 	if f.df {
-		return t1(0x62,
-			t1(0x82, []byte{0x38}),
-			t1(0x83, fid),
-			t1(0x84, f.name),
-			t1(0x8A, []byte{0x05}),
-			t1(0xA1, t1(0x8C, []byte{0x02, 0xFF})))
+		return apdu.T1(0x62,
+			apdu.T1(0x82, []byte{0x38}),
+			apdu.T1(0x83, fid),
+			apdu.T1(0x84, f.name),
+			apdu.T1(0x8A, []byte{0x05}),
+			apdu.T1(0xA1, apdu.T1(0x8C, []byte{0x02, 0xFF})))
 	}
 	size := len(f.data)
 	parts := [][]byte{
-		t1(0x80, []byte{byte(size >> 8), byte(size)}),
-		t1(0x82, []byte{0x01}),
-		t1(0x83, fid),
+		apdu.T1(0x80, []byte{byte(size >> 8), byte(size)}),
+		apdu.T1(0x82, []byte{0x01}),
+		apdu.T1(0x83, fid),
 	}
 	if f.sfi != 0 {
-		parts = append(parts, t1(0x88, []byte{f.sfi << 3}))
+		parts = append(parts, apdu.T1(0x88, []byte{f.sfi << 3}))
 	}
-	parts = append(parts, t1(0x8A, []byte{0x05}), t1(0xA1, t1(0x8C, []byte{0x03, 0xFF, 0x00})))
-	return t1(0x62, parts...)
+	parts = append(parts, apdu.T1(0x8A, []byte{0x05}), apdu.T1(0xA1, apdu.T1(0x8C, []byte{0x03, 0xFF, 0x00})))
+	return apdu.T1(0x62, parts...)
 }
 
 // buildTree lays out MF, EF.ATR, EF.DIR, EF.SN and the IAS application DF
@@ -130,8 +131,8 @@ func buildTree(p *Profile, situations [][]byte) *file {
 	if p.contactless {
 		label = "CPx IAS CL"
 	}
-	mf.add(&file{fid: 0x2F00, sfi: 0x1E, data: t1(0x61, t1(0x4F, appAID), t1(0x50, []byte(label)), t1(0x51, appPath))})
-	mf.add(&file{fid: 0xD003, sfi: 0x1C, data: t1(0x5A, p.serial)})
+	mf.add(&file{fid: 0x2F00, sfi: 0x1E, data: apdu.T1(0x61, apdu.T1(0x4F, appAID), apdu.T1(0x50, []byte(label)), apdu.T1(0x51, appPath))})
+	mf.add(&file{fid: 0xD003, sfi: 0x1C, data: apdu.T1(0x5A, p.serial)})
 	app := mf.add(&file{fid: 0x0001, name: appAID, df: true})
 
 	path := func(fid uint16) []byte {
@@ -139,9 +140,9 @@ func buildTree(p *Profile, situations [][]byte) *file {
 	}
 	// ODF: [0] PrKDF, [4] CDF, [8] AODF.
 	app.add(&file{fid: 0x5031, data: append(append(
-		t1(0xA0, path(0x4402)),
-		t1(0xA4, path(0x4404))...),
-		t1(0xA8, path(0x4401))...)})
+		apdu.T1(0xA0, path(0x4402)),
+		apdu.T1(0xA4, path(0x4404))...),
+		apdu.T1(0xA8, path(0x4401))...)})
 	algo := func(ref, mech, op, algRef int) []byte {
 		return seq(derInt(ref), derInt(mech), []byte{0x05, 0x00}, bits(op), derInt(algRef))
 	}
@@ -149,9 +150,9 @@ func buildTree(p *Profile, situations [][]byte) *file {
 		derInt(0),
 		octets(p.serial),
 		utf8("ANS"),
-		t1(0x80, []byte("CPS "+p.Surname+" "+p.GivenName)),
+		apdu.T1(0x80, []byte("CPS "+p.Surname+" "+p.GivenName)),
 		bits(0), // readOnly
-		t1(0xA2,
+		apdu.T1(0xA2,
 			algo(1, ckmRSAPKCS, opComputeSignature, algRefRSAPKCS),
 			algo(2, ckmRSAPKCS, opDecipher, algRefRSADecipher),
 			algo(3, ckmSHA1RSAPKCS, opComputeSignature, algRefSHA1RSA),
@@ -161,11 +162,11 @@ func buildTree(p *Profile, situations [][]byte) *file {
 	app.add(&file{fid: 0x4401, data: seq(
 		seq(utf8("PIN"), bits(pkcs15PrivateObject+1)), // modifiable
 		seq(octets([]byte{0x01})),
-		t1(0xA1, seq(
+		apdu.T1(0xA1, seq(
 			bits(1, 4), // local, initialized
 			[]byte{0x0A, 0x01, 0x01},
 			derInt(4), derInt(8), derInt(8),
-			t1(0x80, []byte{0x01}),
+			apdu.T1(0x80, []byte{0x01}),
 			seq(octets([]byte{0x3F, 0x00})),
 		)),
 	)})
@@ -173,20 +174,20 @@ func buildTree(p *Profile, situations [][]byte) *file {
 		return seq(
 			seq(utf8(label), bits(pkcs15PrivateObject), octets([]byte{0x01})),
 			seq(octets(id), bits(usage...), bits(0, 2, 3, 4), derInt(ref)),
-			t1(0xA1, seq(seq(octets(appPath)), derInt(bitsLen))),
+			apdu.T1(0xA1, seq(seq(octets(appPath)), derInt(bitsLen))),
 		)
 	}
 	app.add(&file{fid: 0x4402, data: append(
 		prkey("CPS_PRIV_SIG", SignatureKeyID, []int{keyUsageNonRepud}, p.Signature.KeyRef&0x7F, p.sigKey.N.BitLen()),
 		prkey("CPS_PRIV_AUT", AuthenticationKeyID, []int{keyUsageDecrypt, keyUsageSign}, p.Authentication.KeyRef&0x7F, p.authKey.N.BitLen())...)})
 	cert := func(label string, id []byte, fid uint16) []byte {
-		return seq(seq(utf8(label)), seq(octets(id)), t1(0xA1, seq(path(fid))))
+		return seq(seq(utf8(label)), seq(octets(id)), apdu.T1(0xA1, seq(path(fid))))
 	}
 	app.add(&file{fid: 0x4404, data: append(
-		cert("CPS_SIG", SignatureKeyID, 0xC001),
-		cert("CPS_AUT", AuthenticationKeyID, 0xC002)...)})
-	app.add(&file{fid: 0xC001, data: p.sigCert})
-	app.add(&file{fid: 0xC002, data: p.authCert})
+		cert("CPS_SIG", SignatureKeyID, apdu.FIDSignatureCert),
+		cert("CPS_AUT", AuthenticationKeyID, apdu.FIDAuthenticationCert)...)})
+	app.add(&file{fid: apdu.FIDSignatureCert, data: p.sigCert})
+	app.add(&file{fid: apdu.FIDAuthenticationCert, data: p.authCert})
 	for i := range card.MaxSituations {
 		var data []byte
 		if i < len(situations) {
