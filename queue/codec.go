@@ -75,8 +75,9 @@ type Ack struct {
 }
 
 // Codec is the wire format between the gateway and insurers: lots out,
-// acknowledgements in. The insurers/lot package gives the real one; JSONCodec
-// is a plain stand-in for tests.
+// acknowledgements in. LotCodec (package insurers/lot's format) is the real
+// one and Config's default; JSONCodec is a plain stand-in that tests choose
+// explicitly.
 type Codec interface {
 	EncodeLot(l *Lot) ([]byte, error)
 	// DecodeAcks decodes one message of fse.acks.<insurer>, which may
@@ -85,7 +86,8 @@ type Codec interface {
 	DecodeAcks(data []byte) ([]Ack, error)
 }
 
-// JSONCodec encodes lots and acks as JSON.
+// JSONCodec encodes lots and acks as JSON: a stand-in for tests, which set
+// it in Config.Codec; no insurer speaks it.
 type JSONCodec struct{}
 
 func (JSONCodec) EncodeLot(l *Lot) ([]byte, error) { return json.Marshal(l) }

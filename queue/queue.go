@@ -128,7 +128,9 @@ type Config struct {
 	LotKey   LotKeyMode
 	// Limits gives an insurer's limits; nil: DefaultLimits for all.
 	Limits func(insurer string) Limits
-	// Codec encodes lots and decodes acknowledgements; nil: JSONCodec.
+	// Codec encodes lots and decodes acknowledgements; nil: LotCodec, the
+	// production wire format urn:fsegate:lot:1 the insurers speak. Tests
+	// that play the insurer in plain JSON set JSONCodec.
 	Codec Codec
 	// Now is the clock (tests move it); nil: time.Now.
 	Now func() time.Time
@@ -221,7 +223,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		cfg.Limits = func(string) Limits { return DefaultLimits }
 	}
 	if cfg.Codec == nil {
-		cfg.Codec = JSONCodec{}
+		cfg.Codec = LotCodec{}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -110,6 +110,8 @@ func newEnv(t testing.TB) *env {
 			return queue.Limits{MaxSheets: 5, MaxAge: 300 * time.Millisecond, DeliveryDeadline: time.Hour, ARLDeadline: time.Hour, ReturnsDeadline: time.Hour, Backoff: 10 * time.Millisecond}
 		},
 		Tick: 50 * time.Millisecond,
+		// The fake insurers read and write plain JSON.
+		Codec: queue.JSONCodec{},
 	}}
 }
 
