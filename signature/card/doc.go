@@ -22,8 +22,11 @@
 // entry for many signatures, resumable); Readers, WaitForCard. Close
 // resets the card. Token is the card whichever way it is reached: *Card
 // (PC/SC) or a PKCS#11 module's token (package signature/card/pkcs11); both
-// give a Key (SigningKey) and a TLSCertificate. docs/card.md has the APDUs,
-// both backends and the virtual card.
+// give a Key (SigningKey) and a TLSCertificate. HolderOf reads the holder
+// as the gateway reads a signer (signature.IdentityOf: the national id of
+// the IGC-Santé extension, else the subject CN). docs/card.md has the
+// APDUs (built with signature/card/internal/apdu, the one vocabulary the
+// virtual card parses too), both backends and the virtual card.
 //
 // Errors: status words are typed (*StatusError: ErrWrongPIN with
 // TriesLeft, ErrPINBlocked, ...) and compare with errors.Is; the reader
