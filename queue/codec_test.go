@@ -17,8 +17,11 @@ import (
 func TestZeroCodecIsProduction(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.Codec = nil
+	e.cfg.Limits = func(string) queue.Limits { // the lot closes at 5 sheets, not by age
+		return queue.Limits{MaxSheets: 5, MaxAge: time.Hour, DeliveryDeadline: time.Hour, ARLDeadline: time.Hour, ReturnsDeadline: time.Hour, Backoff: 10 * time.Millisecond}
+	}
 	q := e.open(t)
-	submitAll(t, q, "123456789", numbers(1, 5)) // MaxSheets: the lot closes
+	submitAll(t, q, "123456789", numbers(1, 5))
 	js, err := jetstream.New(e.nc)
 	if err != nil {
 		t.Fatal(err)
