@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card/internal/apdu"
+	"github.com/fsegate/fsegate/signature/internal/certid"
 )
 
 // Model is the kind of CPx card, recognised by its ATR.
@@ -435,11 +435,12 @@ type Holder struct {
 }
 
 // HolderOf reads who holds a card from its signature certificate, through
-// signature.IdentityOf: the national id is the IGC-Santé extension's
+// the implementation behind signature.IdentityOf (signature/internal/certid;
+// signature itself cannot be imported here): the national id is the IGC-Santé extension's
 // (OID 1.2.250.1.71.4.2.1) when the certificate has one, else the subject
 // CN, as the gateway reads it.
 func HolderOf(cert *x509.Certificate) Holder {
-	id := signature.IdentityOf(cert)
+	id := certid.Of(cert)
 	hd := Holder{
 		NationalID:      id.NationalID,
 		Surname:         id.Surname,
