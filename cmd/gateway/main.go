@@ -21,6 +21,7 @@ Examples:
   gateway verify --json sheet.xml         # check a signed care sheet offline
 
 FSEGATE_DEV=1 sets --dev for every command (trust the fixtures' test PKI).
+'gateway --version' prints the version, commit and Go version.
 `,
 }
 

@@ -30,6 +30,7 @@ Examples:
 Commands that talk to the gateway take --gateway https://127.0.0.1:8443;
 commands that use the card take --reader NAME and --pin-file FILE (the PIN
 may also come from FSEGATE_PIN). FSEGATE_DEV=1 sets --dev for every command.
+'workstation --version' prints the version, commit and Go version.
 `,
 }
 
