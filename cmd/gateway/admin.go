@@ -80,7 +80,7 @@ operator token of --token-file (the gateway's --operator-token-file;
 owner only.
 
 Examples:
-  gateway resubmit cpam751-cpam751-751000019-000042
+  gateway resubmit cpam751-751000019-000042
   gateway resubmit 751000019.000000123
   gateway resubmit --admin 10.0.0.5:8080 --token-file /etc/fsegate/operator.token 751000019.000000123
 `

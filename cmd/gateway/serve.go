@@ -629,7 +629,7 @@ func (m *Main) startMocks(ctx context.Context, url string) error {
 		}
 		mi, err := mock.Start(ctx, mock.Config{
 			NATSURL: url, TLS: m.mockTLS, Insurer: in, NKeySeed: seed, Scenario: m.Scenario, Checker: checker,
-			Logger: m.Logger.With("part", "mock-insurer", "insurer", in.ID), Now: m.Now,
+			Logger: m.Logger.With("part", "mock-insurer"), Now: m.Now, // the insurer adds "insurer"
 		})
 		if err != nil {
 			return fmt.Errorf("mock insurer %s: %w", in.ID, err)

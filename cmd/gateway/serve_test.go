@@ -360,6 +360,22 @@ func TestEndToEnd(t *testing.T) {
 
 	// No NIR in the logs.
 	checkNoPII(t, logs.String(), signed)
+
+	// Each line names its insurer once, and a lot id names it once (#22:
+	// "insurer=cpam751 insurer=cpam751", "cpam751-cpam751-751000017-…").
+	if !strings.Contains(logs.String(), `"msg":"lot answered"`) {
+		t.Error("no mock insurer's 'lot answered' line in the logs: the checks below see nothing")
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Count(line, `"insurer":`) > 1 {
+			t.Errorf("a log line names its insurer twice: %s", line)
+			break
+		}
+		if strings.Contains(line, `"lot":"cpam751-cpam751-`) {
+			t.Errorf("a lot id names its insurer twice: %s", line)
+			break
+		}
+	}
 }
 
 func tail(s string, n int) string {

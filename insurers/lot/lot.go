@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -58,15 +59,20 @@ func NewSheet(billing, number string, signed []byte) Sheet {
 func (s *Sheet) Key() string { return s.Billing + "." + s.Number }
 
 // NewID builds the id of a lot: "<insurer>-<lot key>-<seq>" with the lot
-// key's dots turned into dashes; seq is zero-padded to 6 digits.
+// key's dots turned into dashes, the insurer named once when the lot key
+// starts with it ("cpam751-751000017-000042" for the lot key
+// "cpam751.751000017", "cpam751-000042" for "cpam751"); seq is
+// zero-padded to 6 digits.
 func NewID(insurer, key string, seq uint64) string {
-	k := []byte(key)
-	for i, c := range k {
-		if c == '.' {
-			k[i] = '-'
-		}
+	if key == insurer {
+		key = ""
+	} else if rest, ok := strings.CutPrefix(key, insurer+"."); ok {
+		key = rest
 	}
-	return fmt.Sprintf("%s-%s-%06d", insurer, k, seq)
+	if key == "" {
+		return fmt.Sprintf("%s-%06d", insurer, seq)
+	}
+	return fmt.Sprintf("%s-%s-%06d", insurer, strings.ReplaceAll(key, ".", "-"), seq)
 }
 
 // MsgID is the Nats-Msg-Id of this attempt of the lot: a re-send is a new

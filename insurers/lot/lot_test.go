@@ -54,8 +54,26 @@ func TestLotRoundTrip(t *testing.T) {
 	if !bytes.Equal(b, b2) {
 		t.Fatal("encoding is not deterministic")
 	}
-	if got.MsgID() != "cpam751-cpam751-751000019-000042.1" {
+	if got.MsgID() != "cpam751-751000019-000042.1" {
 		t.Fatalf("MsgID: got %s", got.MsgID())
+	}
+}
+
+// TestNewID: the insurer is named once in a lot id (#22: lot ids read
+// "cpam751-cpam751-751000017-000003").
+func TestNewID(t *testing.T) {
+	for _, tc := range []struct {
+		insurer, key, want string
+	}{
+		{"cpam751", "cpam751.751000019", "cpam751-751000019-000042"},
+		{"cpam751", "cpam751", "cpam751-000042"},
+		{"cpam751", "cpam751.751000019.run1", "cpam751-751000019-run1-000042"},
+		{"cpam751", "751000019", "cpam751-751000019-000042"},
+		{"cpam75", "cpam751.751000019", "cpam75-cpam751-751000019-000042"},
+	} {
+		if got := NewID(tc.insurer, tc.key, 42); got != tc.want {
+			t.Errorf("NewID(%q, %q): got %s, want %s", tc.insurer, tc.key, got, tc.want)
+		}
 	}
 }
 
