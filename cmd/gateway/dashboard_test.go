@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/loadgen"
 	"github.com/fsegate/fsegate/internal/secretfile"
 )
@@ -163,8 +163,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(bctx, chromedp.Navigate(fmt.Sprintf("%s/dashboard/sheets/%s/%s", admin, s.Billing, s.Number))); err != nil {
+	// Found the way a user does: the id the workstation prints, typed in
+	// the header's "Find sheet" box (#22: it wanted BILLING.NUMBER).
+	if err := chromedp.Do(bctx, chromedp.Navigate(admin+"/dashboard/")); err != nil {
 		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.CSS("#find-sheet"), fse.SheetID(s.Billing, s.Number)),
+		chromedp.Submit(chromedp.CSS("#find-sheet")),
+		chromedp.WaitVisible(chromedp.CSS("#sheet-state"))); err != nil {
+		t.Fatalf("find sheet %s: %v", fse.SheetID(s.Billing, s.Number), err)
 	}
 	state, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("sheet-state").dataset.state`))
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/api"
+	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -448,7 +449,11 @@ func prescriptionID(res *signature.PDFResult) string {
 // billingOf picks the billing number a read request is about: the query's,
 // if the caller acts for it, or the caller's only one.
 func billingOf(w http.ResponseWriter, r *http.Request, c *caller) (string, bool) {
-	b := r.URL.Query().Get("billing")
+	return billingCheck(w, r.URL.Query().Get("billing"), c)
+}
+
+// billingCheck is billingOf for a billing number b given otherwise.
+func billingCheck(w http.ResponseWriter, b string, c *caller) (string, bool) {
 	if b == "" && len(c.Billings) == 1 {
 		b = c.Billings[0]
 	}
@@ -464,11 +469,27 @@ func billingOf(w http.ResponseWriter, r *http.Request, c *caller) (string, bool)
 }
 
 func (m *Main) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
-	billing, ok := billingOf(w, r, c)
+	// {number} is the sheet number, or the sheet's id as printed
+	// (BILLING-NUMBER, or BILLING.NUMBER), whose billing number stands for
+	// ?billing=.
+	idBilling, number, err := fse.ParseSheetID(r.PathValue("number"))
+	if err != nil {
+		refuse(w, "bad sheet id", api.NewError("REQUEST_INVALID", "number", err.Error(), "name the sheet as 751000017-000100002 or by its number"))
+		return
+	}
+	b := r.URL.Query().Get("billing")
+	if idBilling != "" {
+		if b != "" && b != idBilling {
+			refuse(w, "billing numbers differ", api.NewError("REQUEST_INVALID", "billing", "?billing= names another billing number than the sheet id", ""))
+			return
+		}
+		b = idBilling
+	}
+	billing, ok := billingCheck(w, b, c)
 	if !ok {
 		return
 	}
-	st, err := m.queue.Status(r.Context(), billing, r.PathValue("number"))
+	st, err := m.queue.Status(r.Context(), billing, number)
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
 		http.Error(w, "no such sheet", http.StatusNotFound)

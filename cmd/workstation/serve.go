@@ -457,8 +457,19 @@ func (s *server) answer(w http.ResponseWriter, _ *http.Request, e *outbox.Entry)
 }
 
 func (s *server) getSheet(w http.ResponseWriter, r *http.Request) {
-	number := r.PathValue("number")
 	billing := r.URL.Query().Get("billing")
+	idBilling, number, err := fse.ParseSheetID(r.PathValue("number"))
+	if err != nil {
+		problem(w, http.StatusBadRequest, "bad sheet id", api.NewError("REQUEST_INVALID", "number", err.Error(), "name the sheet as 751000017-000100002 or by its number"))
+		return
+	}
+	if idBilling != "" {
+		if billing != "" && billing != idBilling {
+			problem(w, http.StatusBadRequest, "billing numbers differ", api.NewError("REQUEST_INVALID", "billing", "?billing= names another billing number than the sheet id", ""))
+			return
+		}
+		billing = idBilling
+	}
 	key, ok := outboxKeyFor(s.ob, billing, number)
 	var res SheetResult
 	if ok {

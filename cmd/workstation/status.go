@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/workstation"
@@ -20,10 +21,12 @@ func init() {
 const statusUsage = `workstation status — a care sheet's state and history
 
 Usage:
-  workstation status [--billing B] [--json] [--outbox DIR] NUMBER...
+  workstation status [--billing B] [--json] [--outbox DIR] SHEET...
 
-Asks the gateway for the state of each sheet NUMBER of billing number B
-(default: the card holder's only billing number): its state at each
+Asks the gateway for the state of each SHEET, named as every command prints
+it, BILLING-NUMBER (751000017-000100002; BILLING.NUMBER is taken too), or
+by its number alone under billing number B (default: the card holder's only
+billing number): its state at each
 destination (AMO, AMC), the lot it went in, and its history (received,
 queued, batched, delivered, ARL, accepted, rejected with a code, paid).
 
@@ -34,6 +37,7 @@ no longer knows is put back to be sent again.
 Exit status: 0 when every sheet is known, 1 otherwise, 2 on misuse.
 
 Examples:
+  workstation status 751000017-000100001
   workstation status 000100001
   workstation status --billing 751000027 --json 000100001 | jq .state
 `
@@ -65,12 +69,22 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	defer closeAll()
 	failed := 0
-	for _, number := range fs.Args() {
-		st, err := cl.Sheet(ctx, *billing, number)
+	for _, arg := range fs.Args() {
+		b, number, err := fse.ParseSheetID(arg)
+		if err != nil {
+			return cli.Usagef("status: %v", err)
+		}
+		switch {
+		case b == "":
+			b = *billing
+		case *billing != "" && b != *billing:
+			return cli.Usagef("status: sheet %s is not of --billing %s", arg, *billing)
+		}
+		st, err := cl.Sheet(ctx, b, number)
 		if errors.Is(err, client.ErrNotFound) {
 			failed++
 			msg := "the gateway does not know this sheet"
-			if key, ok := outboxKeyFor(ob, *billing, number); ok {
+			if key, ok := outboxKeyFor(ob, b, number); ok {
 				if e, err := ob.Get(key); err == nil && e.State == outbox.Receipted {
 					if err := ob.Resend(key); err != nil {
 						return err
@@ -78,7 +92,7 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 					msg += "; it was receipted before: put back in the outbox to be sent again ('workstation outbox --send')"
 				}
 			}
-			fmt.Fprintf(env.Stdout, "%s: %s\n", number, msg)
+			fmt.Fprintf(env.Stdout, "%s: %s\n", arg, msg)
 			continue
 		}
 		if err != nil {
@@ -127,7 +141,7 @@ func printStatus(w io.Writer, st *client.Status) {
 	if st.Final() {
 		final = " (final)"
 	}
-	fmt.Fprintf(w, "%s-%s: %s%s\n", st.Billing, st.Number, st.State, final)
+	fmt.Fprintf(w, "%s: %s%s\n", fse.SheetID(st.Billing, st.Number), st.State, final)
 	for _, d := range st.Destinations {
 		line := fmt.Sprintf("  %-8s %-4s %s", d.Insurer, d.Kind, d.State)
 		if d.Code != "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/queue"
 )
 
@@ -91,6 +92,7 @@ func New(ctx context.Context, cfg Config) (*Dashboard, error) {
 	mux.HandleFunc("GET /dashboard/insurers/{insurer}", d.lots)
 	mux.HandleFunc("GET /dashboard/sheet", d.sheetLookup)
 	mux.HandleFunc("GET /dashboard/sheets/{billing}/{number}", d.sheet)
+	mux.HandleFunc("GET /dashboard/sheets/{id}", d.sheetByID)
 	mux.HandleFunc("GET /dashboard/practices/{billing}/rejects", d.rejects)
 	mux.HandleFunc("GET /dashboard/rejects", d.rejectsLookup)
 	mux.HandleFunc("GET /dashboard/practices/{billing}/payments", d.payments)
@@ -315,13 +317,41 @@ func (d *Dashboard) lots(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, "lots", http.StatusOK, page{Title: "Lots of " + ins, Snap: s, Data: data})
 }
 
+// sheetLookup finds the sheet of the form's "sheet" field, named as every
+// fsegate tool prints it (751000017-000100002), with a dot, or by its
+// number alone for a viewer of one billing number; or of the "billing"
+// and "number" fields.
 func (d *Dashboard) sheetLookup(w http.ResponseWriter, r *http.Request) {
-	b, n := strings.TrimSpace(r.FormValue("billing")), strings.TrimSpace(r.FormValue("number"))
-	if k1, k2, ok := strings.Cut(b, "."); ok && n == "" {
-		b, n = k1, k2
+	id := strings.TrimSpace(r.FormValue("sheet"))
+	if id == "" {
+		id = strings.TrimSpace(r.FormValue("number"))
+		if b := strings.TrimSpace(r.FormValue("billing")); b != "" && id != "" {
+			id = b + "-" + id
+		} else if id == "" {
+			id = b
+		}
 	}
-	if b == "" || n == "" {
-		d.fail(w, r, http.StatusBadRequest, errors.New("want a billing number and a sheet number"))
+	b, n, err := fse.ParseSheetID(id)
+	if err == nil && b == "" {
+		if v := viewerOf(r); len(v.Billings) == 1 {
+			b = v.Billings[0]
+		} else {
+			err = errors.New("want the sheet's billing number too: 751000017-000100002")
+		}
+	}
+	if err != nil {
+		d.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard/sheets/"+url.PathEscape(b)+"/"+url.PathEscape(n), http.StatusSeeOther)
+}
+
+// sheetByID is a sheet's page under its printed id,
+// /dashboard/sheets/751000017-000100002: a redirect to its page.
+func (d *Dashboard) sheetByID(w http.ResponseWriter, r *http.Request) {
+	b, n, err := fse.ParseSheetID(r.PathValue("id"))
+	if err != nil || b == "" {
+		d.fail(w, r, http.StatusNotFound, fmt.Errorf("no sheet %s: name it as 751000017-000100002", r.PathValue("id")))
 		return
 	}
 	http.Redirect(w, r, "/dashboard/sheets/"+url.PathEscape(b)+"/"+url.PathEscape(n), http.StatusSeeOther)
@@ -347,14 +377,14 @@ func (d *Dashboard) sheet(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := d.cfg.Store.Status(r.Context(), billing, number)
 	if errors.Is(err, queue.ErrNotFound) {
-		d.fail(w, r, http.StatusNotFound, fmt.Errorf("no sheet %s.%s", billing, number))
+		d.fail(w, r, http.StatusNotFound, fmt.Errorf("no sheet %s", fse.SheetID(billing, number)))
 		return
 	}
 	if err != nil {
 		d.fail(w, r, http.StatusServiceUnavailable, err)
 		return
 	}
-	d.render(w, r, "sheet", http.StatusOK, page{Title: "Sheet " + billing + "." + number, Data: st})
+	d.render(w, r, "sheet", http.StatusOK, page{Title: "Sheet " + fse.SheetID(billing, number), Data: st})
 }
 
 // Reject is one sheet an insurer rejected and that was not corrected yet.
