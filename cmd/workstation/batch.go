@@ -77,7 +77,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	cf := addCardFlags(fs)
 	gf := addGatewayFlags(fs, env)
 	confPath := addConfigFlag(fs)
-	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	dir := addOutboxFlag(fs, env)
 	offline := fs.Bool("offline", false, "sign and queue in the outbox only; send later (outbox --send, serve)")
 	progress := fs.String("progress", "auto", "progress display: `auto`, bar, lines or none")
 	nowFlag := fs.String("now", "", "check and sign as if at this time (RFC 3339); default: now")
@@ -111,7 +111,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ob, err := outbox.Open(*dir, nil)
+	ob, err := openOutbox(env, *dir)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/fsegate/fsegate/client"
@@ -71,7 +72,7 @@ func runDoctor(ctx context.Context, env *cli.Env, args []string) error {
 	cf := addCardFlags(fs)
 	gf := addGatewayFlags(fs, env)
 	confPath := addConfigFlag(fs)
-	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	dir := addOutboxFlag(fs, env)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -91,6 +92,7 @@ func runDoctor(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	doctorGateway(ctx, d, gf, c)
 	doctorOutbox(d, *dir)
+	doctorOldOutbox(d, *dir)
 
 	if d.fails > 0 {
 		return fmt.Errorf("doctor: %s, %s", plural(d.fails, "problem"), plural(d.warns, "warning"))
@@ -357,6 +359,20 @@ func doctorOutbox(d *doctorReport, dir string) {
 		d.warn("outbox", msg, "correct the refused sheets ('workstation outbox' lists them) and send them again")
 	default:
 		d.ok("outbox", msg)
+	}
+}
+
+// doctorOldOutbox warns of sheets left in the outbox's old default place
+// (the configuration directory) that the default outbox has not taken in.
+func doctorOldOutbox(d *doctorReport, dir string) {
+	old := oldOutbox(d.env)
+	if old == "" || dir != defaultOutbox(d.env) {
+		return
+	}
+	n, _ := filepath.Glob(filepath.Join(old, "state", "*.json"))
+	if len(n) > 0 {
+		d.warn("old outbox", fmt.Sprintf("%d sheets in %s, the outbox's place before it moved to %s", len(n), old, dir),
+			"the next 'workstation send', 'batch', 'outbox' or 'serve' moves them (and says so)")
 	}
 }
 

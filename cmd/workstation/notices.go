@@ -48,7 +48,7 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 	cf := addCardFlags(fs)
 	gf := addGatewayFlags(fs, env)
 	confPath := addConfigFlag(fs)
-	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	dir := addOutboxFlag(fs, env)
 	billing := fs.String("billing", "", "billing `number` (numéro AM); default: the card holder's only one")
 	asJSON := fs.Bool("json", false, "one JSON object per notice and line")
 	follow := fs.Bool("follow", false, "wait for new notices until interrupted")
@@ -63,7 +63,7 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 	if fs.NArg() != 0 {
 		return cli.Usagef("notices takes no argument")
 	}
-	ob, err := outbox.Open(*dir, nil)
+	ob, err := openOutbox(env, *dir)
 	if err != nil {
 		return err
 	}

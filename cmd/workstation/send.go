@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/internal/cli"
@@ -54,18 +56,71 @@ Examples:
   workstation outbox --send --dev
 `
 
-func defaultOutbox() string {
-	if d, err := os.UserConfigDir(); err == nil {
+// addOutboxFlag defines --outbox on fs.
+func addOutboxFlag(fs *flag.FlagSet, env *cli.Env) *string {
+	return fs.String("outbox", defaultOutbox(env), "outbox `directory` (the signed sheets, kept until final)")
+}
+
+// defaultOutbox is the outbox in the user's data directory (XDG:
+// $XDG_DATA_HOME/fsegate/outbox, else ~/.local/share/fsegate/outbox): the
+// signed sheets are data, the practitioner's legal copies, not
+// configuration.
+func defaultOutbox(env *cli.Env) string {
+	if d := env.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, "fsegate", "outbox")
 	}
+	if h := env.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "fsegate", "outbox")
+	}
 	return "fsegate-outbox"
+}
+
+// oldOutbox is where the outbox was by default before it moved to the
+// data directory: in the configuration directory ($XDG_CONFIG_HOME, else
+// ~/.config).
+func oldOutbox(env *cli.Env) string {
+	if d := env.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "fsegate", "outbox")
+	}
+	if h := env.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "fsegate", "outbox")
+	}
+	return ""
+}
+
+// openOutbox opens the outbox in dir and says on stderr which one the
+// command uses. The default outbox first takes in the entries of an
+// outbox left at the old default place, and says so.
+func openOutbox(env *cli.Env, dir string) (*outbox.Outbox, error) {
+	ob, err := outbox.Open(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(env.Stderr, "workstation: outbox %s\n", dir)
+	old := oldOutbox(env)
+	if old == "" || dir != defaultOutbox(env) || old == dir {
+		return ob, nil
+	}
+	moved, left, err := ob.Adopt(old)
+	switch {
+	case errors.Is(err, outbox.ErrLocked):
+		fmt.Fprintf(env.Stderr, "workstation: the old outbox %s is in use by another workstation process (an older version?); its sheets move here when it stops\n", old)
+	case err != nil:
+		return nil, cli.WithHint(err, "move its sheets/ and state/ files into "+dir+" by hand, or name it with --outbox "+old)
+	case moved > 0:
+		fmt.Fprintf(env.Stderr, "workstation: moved %d sheets from the old outbox %s (configuration directory) to %s\n", moved, old, dir)
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(env.Stderr, "workstation: %d sheets stay in the old outbox %s: other sheets under the same numbers are in %s (%s); 'workstation outbox --outbox %s' lists them\n", len(left), old, dir, strings.Join(left, ", "), old)
+	}
+	return ob, nil
 }
 
 func runSend(ctx context.Context, env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "send", sendUsage)
 	cf := addCardFlags(fs)
 	gf := addGatewayFlags(fs, env)
-	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	dir := addOutboxFlag(fs, env)
 	confPath := addConfigFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -80,7 +135,7 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 	if len(files) == 0 {
 		return cli.Usagef("send needs at least one signed care sheet")
 	}
-	ob, err := outbox.Open(*dir, nil)
+	ob, err := openOutbox(env, *dir)
 	if err != nil {
 		return err
 	}
@@ -166,7 +221,7 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "outbox", outboxUsage)
 	cf := addCardFlags(fs)
 	gf := addGatewayFlags(fs, env)
-	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	dir := addOutboxFlag(fs, env)
 	send := fs.Bool("send", false, "send the pending sheets now")
 	confPath := addConfigFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
@@ -175,7 +230,7 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 	if _, err := applyConfig(fs, *confPath, env); err != nil {
 		return err
 	}
-	ob, err := outbox.Open(*dir, nil)
+	ob, err := openOutbox(env, *dir)
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:7600", "loopback `address` to listen on")
 	tokenFile := fs.String("token-file", defaultTokenFile(), "bearer token `file` (created 0600 when missing)")
 	pinCommand := fs.String("pin-command", "", "`command` run to ask the PIN (its first output line)")
-	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	dir := addOutboxFlag(fs, env)
 	drainEvery := fs.Duration("drain-every", 2*time.Second, "how often the outbox is looked at")
 	readTimeout := fs.Duration("read-timeout", 2*time.Minute, "how long a request, body included, may take to arrive (a slow client cannot hold the server)")
 	tf := addTableFlags(fs, true)
@@ -112,7 +112,7 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ob, err := outbox.Open(*dir, nil)
+	ob, err := openOutbox(env, *dir)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 	cf := addCardFlags(fs)
 	gf := addGatewayFlags(fs, env)
 	confPath := addConfigFlag(fs)
-	dir := fs.String("outbox", defaultOutbox(), "outbox `directory`")
+	dir := addOutboxFlag(fs, env)
 	billing := fs.String("billing", "", "billing `number` (numéro AM) of the sheets; default: the card holder's only one")
 	asJSON := fs.Bool("json", false, "print the gateway's JSON, one object per line")
 	if err := cli.Parse(fs, args); err != nil {
@@ -59,7 +59,7 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 	if fs.NArg() == 0 {
 		return cli.Usagef("status needs a sheet number (workstation status NUMBER)")
 	}
-	ob, err := outbox.Open(*dir, nil)
+	ob, err := openOutbox(env, *dir)
 	if err != nil {
 		return err
 	}

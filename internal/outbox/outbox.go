@@ -404,3 +404,73 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// Adopt moves into o the entries of the outbox in dir old (an outbox whose
+// default place changed): each signed sheet and its state are written
+// durably in o, then removed from old, so that a crash in the middle
+// leaves every sheet in one outbox at least and a second Adopt ends the
+// move. An entry o already holds with the same signed bytes is dropped from
+// old; one with other bytes stays in old and is listed in left (the caller
+// says so). old's lock is taken first: a workstation process still using
+// old makes Adopt fail with ErrLocked, nothing moved. old is removed when
+// it ends empty. A missing old moves nothing.
+func (o *Outbox) Adopt(old string) (moved int, left []string, err error) {
+	if _, err := os.Stat(filepath.Join(old, "state")); errors.Is(err, os.ErrNotExist) {
+		return 0, nil, nil
+	}
+	from := &Outbox{dir: old, now: o.now}
+	unlock, err := from.Lock()
+	if err != nil {
+		return 0, nil, err
+	}
+	all, err := from.List()
+	if err != nil {
+		unlock()
+		return 0, nil, fmt.Errorf("read the outbox %s: %w", old, err)
+	}
+	o.mu.Lock()
+	for _, e := range all {
+		var signed []byte
+		signed, err = from.Signed(e.Key)
+		if err != nil {
+			break
+		}
+		if have, gerr := o.get(e.Key); gerr == nil {
+			if have.Digest != e.Digest {
+				left = append(left, e.Key)
+				continue
+			}
+		} else if !errors.Is(gerr, ErrNotFound) {
+			err = gerr
+			break
+		} else {
+			if err = writeDurable(o.sheetPath(e.Key), signed); err != nil {
+				break
+			}
+			if err = o.save(e); err != nil {
+				break
+			}
+			moved++
+		}
+		if err = os.Remove(from.statePath(e.Key)); err != nil {
+			break
+		}
+		if err = os.Remove(from.sheetPath(e.Key)); err != nil {
+			break
+		}
+	}
+	o.mu.Unlock()
+	unlock()
+	if err != nil {
+		return moved, left, fmt.Errorf("move the outbox %s to %s: %w", old, o.dir, err)
+	}
+	if len(left) == 0 {
+		// Only what an outbox holds; anything else keeps old in place.
+		for _, p := range []string{filepath.Join(old, "sheets"), filepath.Join(old, "state"), filepath.Join(old, "lock"), old} {
+			if rerr := os.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				break
+			}
+		}
+	}
+	return moved, left, nil
+}

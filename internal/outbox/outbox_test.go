@@ -191,3 +191,75 @@ func TestFinalStaysFinal(t *testing.T) {
 		t.Fatalf("got %+v, %v; want final paid", got, err)
 	}
 }
+
+// TestAdopt: an outbox moved to another directory keeps every entry, its
+// state and its bytes; a sheet both hold with the same bytes is kept once;
+// one with other bytes stays where it was; a locked old outbox moves
+// nothing (#22: the outbox moved from ~/.config to the data directory).
+func TestAdopt(t *testing.T) {
+	oldDir := filepath.Join(t.TempDir(), "old")
+	old, err := Open(oldDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"000000001", "000000002", "000000003", "000000004"} {
+		if _, err := old.Put("751000017", n, []byte("<signed "+n+"/>")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.Receipted("751000017-000000002", []byte(`{"ok":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := open(t)
+	if _, err := o.Put("751000017", "000000003", []byte("<signed 000000003/>")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Put("751000017", "000000004", []byte("<other/>")); err != nil {
+		t.Fatal(err)
+	}
+
+	unlock, err := old.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := o.Adopt(oldDir); !errors.Is(err, ErrLocked) || n != 0 {
+		t.Fatalf("old outbox in use: moved %d, %v; want 0, ErrLocked", n, err)
+	}
+	unlock()
+
+	moved, left, err := o.Adopt(oldDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved != 2 || len(left) != 1 || left[0] != "751000017-000000004" {
+		t.Fatalf("moved %d, left %v; want 2, [751000017-000000004]", moved, left)
+	}
+	e, err := o.Get("751000017-000000002")
+	if err != nil || e.State != Receipted || string(e.Receipt) != `{"ok":true}` {
+		t.Fatalf("moved entry: %+v, %v", e, err)
+	}
+	if b, err := o.Signed("751000017-000000001"); err != nil || string(b) != "<signed 000000001/>" {
+		t.Fatalf("moved bytes: %q, %v", b, err)
+	}
+	rest, err := old.List()
+	if err != nil || len(rest) != 1 || rest[0].Key != "751000017-000000004" {
+		t.Fatalf("left in the old outbox: %v, %v", rest, err)
+	}
+	// Once the conflict is gone, the next Adopt removes the old outbox.
+	if err := os.Remove(old.statePath("751000017-000000004")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(old.sheetPath("751000017-000000004")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := o.Adopt(oldDir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(oldDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("old outbox still there: %v", err)
+	}
+	// Nothing there: nothing to do.
+	if n, _, err := o.Adopt(oldDir); n != 0 || err != nil {
+		t.Fatalf("missing old outbox: %d, %v", n, err)
+	}
+}
