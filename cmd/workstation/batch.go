@@ -140,10 +140,22 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		}
 	}
 
+	// What waits in the outbox from earlier runs is sent first.
+	var waiting []string
+	if !*offline {
+		inFolder := make([]string, len(toSend))
+		for i, sh := range toSend {
+			inFolder[i] = sh.Key
+		}
+		if waiting, err = waitingKeys(ob, inFolder); err != nil {
+			return err
+		}
+	}
+
 	// 2. The card, before the PIN: every sheet to sign or send must name
 	// its holder as the practitioner.
 	var sess *workstation.Session
-	if len(toSign) > 0 || (len(toSend) > 0 && !*offline) {
+	if len(toSign) > 0 || (len(toSend)+len(waiting) > 0 && !*offline) {
 		sess, err = cf.session(ctx, env, signingClock(*nowFlag, now))
 		if err != nil {
 			return err
@@ -151,10 +163,13 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		defer sess.Close()
 		toSign = holderCheck(sess, toSign, sum)
 		toSend = holderCheck(sess, toSend, sum)
+		if waiting, err = mayWait(env, &workstation.Sender{Outbox: ob, Session: sess}, waiting); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(env.Stdout, "batch %s: %d sheets: %d to sign, %d waiting in the outbox, %d already sent, %d invalid or refused\n",
 		fs.Arg(0), len(files), len(toSign), len(toSend), sum.AlreadySent, len(sum.Rejects))
-	if len(toSign) == 0 && (len(toSend) == 0 || *offline) {
+	if len(toSign) == 0 && (len(toSend)+len(waiting) == 0 || *offline) {
 		sum.Offline += len(toSend)
 		return batchEnd(env, sum, ob, gf.URL, *offline)
 	}
@@ -171,9 +186,9 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		p = newProgress(env, *progress, len(toSign))
 		b.Kept = func(done, _ int, key string) { p.step(done, key) }
 	}
-	pending := make([]string, len(toSend))
-	for i, sh := range toSend {
-		pending[i] = sh.Key
+	pending := waiting
+	for _, sh := range toSend {
+		pending = append(pending, sh.Key)
 	}
 	st, runErr := b.Run(ctx, toSign, pending)
 	if p != nil {
@@ -312,7 +327,7 @@ func batchEnd(env *cli.Env, sum *batchSummary, ob *outbox.Outbox, url string, of
 		fmt.Fprintf(out, "%d sheets queued in %s: 'workstation outbox --send' or 'workstation serve' sends them\n", sum.Offline, ob.Dir())
 		return nil
 	case sum.Offline > 0:
-		return gatewayHint(fmt.Errorf("%d sheets wait in the outbox (%s)", sum.Offline, ob.Dir()), url)
+		return offlineHint(fmt.Errorf("%d sheets wait in the outbox (%s)", sum.Offline, ob.Dir()), url)
 	case bad > 0:
 		return cli.WithHint(fmt.Errorf("%d of %d sheets refused or invalid", bad, sum.Files), "correct them in the folder and run the same command again: the others are not sent twice")
 	}

@@ -89,3 +89,10 @@ func gatewayHint(err error, url string) error {
 	}
 	return cli.WithHint(err, "is the gateway running at "+url+"? ('make run' starts one; with the test PKI pass --dev)")
 }
+
+// offlineHint is the hint when sheets stay in the outbox because the
+// gateway could not be reached: how to send them once it can.
+func offlineHint(err error, url string) error {
+	return cli.WithHint(err, "is the gateway running at "+url+"? ('make run' starts one; with the test PKI pass --dev). "+
+		"The sheets are safe in the outbox: 'workstation outbox --send' sends them (so do the next 'send' and 'batch', first, and 'workstation serve')")
+}

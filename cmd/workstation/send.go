@@ -175,7 +175,58 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	return sendKeys(ctx, env, cf, gf, ob, keys)
+	waiting, err := waitingKeys(ob, keys)
+	if err != nil {
+		return err
+	}
+	return sendKeys(ctx, env, cf, gf, ob, waiting, keys)
+}
+
+// waitingKeys are the outbox's pending sheets other than keys, oldest
+// first: what waits from earlier runs, sent before keys (their retry time
+// not awaited: a command run by hand is a good time to try).
+func waitingKeys(ob *outbox.Outbox, keys []string) ([]string, error) {
+	all, err := ob.List()
+	if err != nil {
+		return nil, err
+	}
+	skip := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		skip[k] = true
+	}
+	var out []string
+	for _, e := range all {
+		if e.State == outbox.Pending && !skip[e.Key] {
+			out = append(out, e.Key)
+		}
+	}
+	return out, nil
+}
+
+// mayWait keeps of waiting the sheets the card of sender may send, and
+// says first how many it sends and how many of other practitioners stay.
+func mayWait(env *cli.Env, sender *workstation.Sender, waiting []string) ([]string, error) {
+	var ok []string
+	others := 0
+	for _, k := range waiting {
+		err := sender.Hold(k)
+		var se *workstation.SheetError
+		switch {
+		case errors.As(err, &se):
+			others++
+			continue
+		case err != nil:
+			return nil, err
+		}
+		ok = append(ok, k)
+	}
+	if len(ok) > 0 {
+		fmt.Fprintf(env.Stdout, "sending first %d sheets that waited in the outbox\n", len(ok))
+	}
+	if others > 0 {
+		fmt.Fprintf(env.Stdout, "%d sheets of other practitioners wait in the outbox: their card sends them\n", others)
+	}
+	return ok, nil
 }
 
 // sendPrescriptions posts signed PDF prescriptions. They do not go through
@@ -247,7 +298,7 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 		for i, e := range due {
 			keys[i] = e.Key
 		}
-		return sendKeys(ctx, env, cf, gf, ob, keys)
+		return sendKeys(ctx, env, cf, gf, ob, nil, keys)
 	}
 	all, err := ob.List()
 	if err != nil {
@@ -274,11 +325,13 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 	return nil
 }
 
-// sendKeys sends the outbox entries keys with the card's session: each
-// is checked against the card's holder before the card logs in to the
-// gateway; one the card may not send (another practitioner's, a billing
-// number outside the card's situations) stays in the outbox.
-func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, ob *outbox.Outbox, keys []string) error {
+// sendKeys sends the outbox entries waiting (of earlier runs), then keys,
+// with the card's session: each is checked against the card's holder
+// before the card logs in to the gateway; one of keys the card may not
+// send (another practitioner's, a billing number outside the card's
+// situations) stays in the outbox and is reported, one of waiting stays
+// there and is counted.
+func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags, ob *outbox.Outbox, waiting, keys []string) error {
 	sess, err := cf.session(ctx, env, nil)
 	if err != nil {
 		return err
@@ -286,6 +339,10 @@ func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags
 	defer sess.Close()
 	sender := &workstation.Sender{Outbox: ob, Session: sess, Connect: gf.client}
 	defer sender.Close()
+	if waiting, err = mayWait(env, sender, waiting); err != nil {
+		return err
+	}
+	keys = append(waiting, keys...)
 	var refused, offline, held int
 	err = sender.SendAll(ctx, keys, func(res workstation.SendResult) bool {
 		key := res.Key
@@ -316,7 +373,7 @@ func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags
 	case err != nil:
 		return gatewayHint(err, gf.URL)
 	case offline > 0:
-		return gatewayHint(fmt.Errorf("%d of %d sheets wait in the outbox (%s)", offline, len(keys), ob.Dir()), gf.URL)
+		return offlineHint(fmt.Errorf("%d of %d sheets wait in the outbox (%s)", offline, len(keys), ob.Dir()), gf.URL)
 	case held > 0:
 		return cli.WithHint(fmt.Errorf("%d of %d sheets may not be sent with this card (%s's): kept in the outbox, not sent", held, len(keys), sess.Holder().NationalID),
 			"put the card of the practitioner they name in the reader (one with a billing situation for their billing number) and run 'workstation outbox --send' again")
