@@ -70,3 +70,40 @@ func FollowNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, ns
 	}
 	return nil
 }
+
+// FollowOutbox asks the gateway for the state of every sheet of the outbox
+// receipted and not final yet (of billing number billing; all when empty)
+// and marks final those that are: the sheets whose notices were read and
+// confirmed elsewhere (another outbox, the practice software) reach their
+// final state in this outbox too. It returns how many stay receipted, and
+// how many are final. A sheet the gateway no longer knows stays as it is
+// ('workstation status' puts it back to be sent).
+func FollowOutbox(ctx context.Context, cl *client.Client, ob *outbox.Outbox, billing string) (waiting, final int, err error) {
+	es, err := ob.List()
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range es {
+		if billing != "" && e.Billing != billing {
+			continue
+		}
+		if e.State == outbox.Receipted {
+			st, err := cl.Sheet(ctx, e.Billing, e.Number)
+			switch {
+			case errors.Is(err, client.ErrNotFound):
+			case err != nil:
+				return 0, 0, err
+			case st.Final():
+				if err := Follow(ob, st); err != nil {
+					return 0, 0, err
+				}
+				final++
+				continue
+			}
+			waiting++
+		} else if e.State == outbox.Final {
+			final++
+		}
+	}
+	return waiting, final, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -31,7 +32,12 @@ again. With --follow, waits for new notices until interrupted (or --timeout).
 With --until-final (implies --follow), stops as soon as every sheet the
 outbox sent (of billing number B when given) has reached its final state
 and the notices that came with it are read (a payment's, its transfer's):
-what a script that sends, then waits for the answers, wants.
+what a script that sends, then waits for the answers, wants. It asks the
+gateway for the state of those sheets first (and again whenever no notice
+came for a while), so it ends at once when nothing is outstanding, and
+also when their notices were read elsewhere (another outbox, the practice
+software); it gives up after --timeout, 10 minutes unless set (exit 1,
+saying how many are not final).
 
 The outbox follows: a sheet whose notice brings it to its final state is
 marked final there.
@@ -53,7 +59,7 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 	asJSON := fs.Bool("json", false, "one JSON object per notice and line")
 	follow := fs.Bool("follow", false, "wait for new notices until interrupted")
 	untilFinal := fs.Bool("until-final", false, "follow until every sheet the outbox sent is final (implies --follow)")
-	timeout := fs.Duration("timeout", 0, "with --follow, stop after this `duration` (0: never)")
+	timeout := fs.Duration("timeout", 0, "with --follow, stop after this `duration` (0: never; with --until-final the default is 10m)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -74,6 +80,9 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 	defer closeAll()
 	if *untilFinal {
 		*follow = true
+		if !flagSet(fs, "timeout") {
+			*timeout = 10 * time.Minute
+		}
 	}
 	if *follow && *timeout > 0 {
 		var cancel context.CancelFunc
@@ -81,9 +90,13 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 		defer cancel()
 	}
 	total := 0
+	// settle: with --until-final, the outbox's receipted sheets are asked
+	// for at the gateway before the first wait and after a wait that
+	// brought nothing.
+	settle := *untilFinal
 	for {
 		wait := time.Duration(0)
-		if *follow {
+		if *follow && !settle {
 			wait = 30 * time.Second
 		}
 		n, err := readNotices(ctx, cl, ob, *billing, wait, env.Stdout, *asJSON)
@@ -111,11 +124,20 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 			return nil
 		}
 		if *untilFinal {
-			waiting, final, err := outboxWaiting(ob, *billing)
-			if err != nil {
+			var waiting, final int
+			var err error
+			if settle {
+				waiting, final, err = workstation.FollowOutbox(ctx, cl, ob, *billing)
+				if err != nil && ctx.Err() == nil {
+					return gatewayHint(err, gf.URL)
+				}
+			} else {
+				waiting, final, err = outboxWaiting(ob, *billing)
+			}
+			if err != nil && ctx.Err() == nil {
 				return err
 			}
-			if waiting == 0 {
+			if err == nil && waiting == 0 {
 				// The notices of the last changes (a payment's, its
 				// transfer's) are published just after the states the
 				// outbox read: take them too before stopping.
@@ -130,8 +152,16 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 				fmt.Fprintf(env.Stderr, "every sheet sent from the outbox is final (%d)\n", final)
 				return nil
 			}
+			settle = n == 0 && !settle
 		}
 	}
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // outboxWaiting counts the outbox's sheets of billing (all when empty)
