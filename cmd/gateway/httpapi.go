@@ -34,6 +34,19 @@ type caller struct {
 
 type handler func(w http.ResponseWriter, r *http.Request, c *caller)
 
+// closeUnread is said before a refusal answered without reading the
+// request's body. Over HTTP/1.1 the connection is closed after the answer
+// ("Connection: close"): the unread body cannot be skipped otherwise. Over
+// HTTP/2 only the stream ends (the server resets it once the answer is
+// sent), and the connection stays: closing it, as "Connection: close" asks
+// of Go's HTTP/2 server, could cut the answer's body off while the client
+// still sends (#22: a 401 with an empty body over curl's HTTP/2).
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
+}
+
 func refuse(w http.ResponseWriter, title string, errs ...api.Error) {
 	api.WriteProblem(w, api.NewProblem(title, errs))
 }
@@ -44,13 +57,13 @@ func refuse(w http.ResponseWriter, title string, errs ...api.Error) {
 func (m *Main) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			w.Header().Set("Connection", "close")
+			closeUnread(w, r)
 			refuse(w, "client certificate required", api.NewError("CLIENT_CERT_REQUIRED", "", "no client certificate", "connect with the CPS card's authentication key"))
 			return
 		}
 		id, err := m.verifyConn(r)
 		if err != nil {
-			w.Header().Set("Connection", "close")
+			closeUnread(w, r)
 			errs := sigErrors(err)
 			p := api.NewProblem("client certificate refused", errs)
 			p.Status = http.StatusUnauthorized
@@ -299,7 +312,7 @@ func (m *Main) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 	}
 	defer release()
 	if r.ContentLength > m.MaxBatchBytes {
-		w.Header().Set("Connection", "close")
+		closeUnread(w, r)
 		refuse(w, "batch refused", api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, m.MaxBatchBytes), "split the batch"))
 		return
 	}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUnauthorizedOverHTTP2: a request without a client certificate gets
+// the problem+json body over HTTP/2 (curl's default) as over HTTP/1.1
+// (#22: the HTTP/2 answer was a 401 with an empty body).
+func TestUnauthorizedOverHTTP2(t *testing.T) {
+	m := startGateway(t)
+	for _, proto := range []string{"HTTP/2.0", "HTTP/1.1"} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: fixtureRoots(t)}, ForceAttemptHTTP2: proto == "HTTP/2.0"}
+		if proto == "HTTP/1.1" {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		// A large body still being sent when the refusal comes: the
+		// answer must not be cut off by the connection's close.
+		big := strings.Repeat("<FSE/>", 700000)
+		for _, req := range []struct{ method, path, body string }{
+			{"POST", "/v1/sheets", "<FSE/>"},
+			{"GET", "/v1/sheets/000000001", ""},
+			{"GET", "/v1/notices", ""},
+			{"POST", "/v1/sheets", big},
+			{"POST", "/v1/batches", big},
+			{"POST", "/v1/sheets", big},
+		} {
+			r, _ := http.NewRequest(req.method, "https://"+m.APIAddr()+req.path, strings.NewReader(req.body))
+			if req.body == "" {
+				r.Body = nil
+			}
+			resp, err := c.Do(r)
+			if err != nil {
+				t.Fatalf("%s %s %s: %v", proto, req.method, req.path, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.Proto != proto {
+				t.Fatalf("%s %s: answered over %s, want %s", req.method, req.path, resp.Proto, proto)
+			}
+			var p struct {
+				Status int `json:"status"`
+				Errors []struct {
+					Code string `json:"code"`
+				} `json:"errors"`
+			}
+			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				json.Unmarshal(body, &p) != nil || len(p.Errors) == 0 || p.Errors[0].Code != "CLIENT_CERT_REQUIRED" {
+				t.Errorf("%s %s %s: %d %q %q, want 401 application/problem+json CLIENT_CERT_REQUIRED", proto, req.method, req.path, resp.StatusCode, resp.Header.Get("Content-Type"), bytes.TrimSpace(body))
+			}
+		}
+		tr.CloseIdleConnections()
+	}
+}
