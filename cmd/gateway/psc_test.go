@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/loadgen"
 	"github.com/fsegate/fsegate/internal/psc"
 )
@@ -546,5 +548,41 @@ func TestECPSSignInReturnStaysLocal(t *testing.T) {
 	own := "/dashboard/practices/" + doctorBil + "/rejects?format=html"
 	if loc := signIn(t, url.QueryEscape(own)); loc != admin+own {
 		t.Errorf("return=%s: landed at %s, want %s", own, loc, admin+own)
+	}
+}
+
+// TestPSCTokenCommand: 'gateway psc-token' gets a development bearer token
+// from the --dev gateway's mock provider, and the intake API takes it
+// (#22: how to get one was only in the source).
+func TestPSCTokenCommand(t *testing.T) {
+	m := startGateway(t)
+	mock := m.PSC.Mock()
+	if mock == nil {
+		t.Fatal("--dev did not start the mock Pro Santé Connect")
+	}
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := program.Main(context.Background(), args, &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+		return code, out.String(), errb.String()
+	}
+	code, out, stderr := run("psc-token", "--issuer", mock.Issuer())
+	tok := strings.TrimSpace(out)
+	if code != 0 || tok == "" {
+		t.Fatalf("psc-token: exit %d: %s%s", code, out, stderr)
+	}
+	if status, body := bearerDo(t, m, "GET", "/v1/notices", tok, nil); status != http.StatusOK {
+		t.Errorf("notices with the token of psc-token: %d %s", status, body)
+	}
+	// A wrong e-CPS code: refused, said so.
+	codeFile := filepath.Join(t.TempDir(), "code")
+	if err := os.WriteFile(codeFile, []byte("0000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = run("psc-token", "--issuer", mock.Issuer(), "--code-file", codeFile)
+	if code != 1 || out != "" || !strings.Contains(stderr, "e-CPS step refused 899700218896") {
+		t.Errorf("a wrong code: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if code, _, stderr := run("psc-token"); code != 2 || !strings.Contains(stderr, "needs --issuer") {
+		t.Errorf("no issuer: exit %d %q", code, stderr)
 	}
 }

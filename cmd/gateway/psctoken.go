@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/psc"
+)
+
+func init() {
+	program.Add(&cli.Command{Name: "psc-token", Summary: "a development e-CPS bearer token from the mock Pro Santé Connect", Run: runPSCToken})
+}
+
+const pscTokenUsage = `Usage: gateway psc-token --issuer URL [--national-id ID] [--code-file FILE]
+
+Signs in at a MOCK Pro Santé Connect (the one 'gateway serve --dev' runs
+in-process, or 'gateway psc-mock') as a practitioner of the fixtures' card
+profiles, the way the dashboard's "Sign in with e-CPS" does (authorization
+code with PKCE S256, the mock's e-CPS page filled in, the token endpoint
+with the development client, id fsegate-gateway and secret
+fsegate-dev-secret), and prints the access token: a bearer token for the
+intake API's read endpoints (GET /v1/sheets/{number}, GET /v1/notices,
+POST /v1/notices/ack). It lives 5 minutes. The e-CPS code is the card
+profile's PIN (1234), from --code-file, else FSEGATE_PIN, else 1234.
+
+The issuer of 'make run' is in its log: "mock Pro Santé Connect started …
+issuer=http://127.0.0.1:PORT". The real Pro Santé Connect needs a browser:
+this command is for development only.
+
+Examples:
+  TOKEN=$(gateway psc-token --issuer http://127.0.0.1:8090)
+  curl -k -H "Authorization: Bearer $TOKEN" https://127.0.0.1:8443/v1/notices
+  gateway psc-token --issuer http://127.0.0.1:8090 --national-id 899700075122   # the pharmacist
+`
+
+func runPSCToken(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "psc-token", pscTokenUsage)
+	issuer := fs.String("issuer", "", "the mock provider's issuer `URL` (required)")
+	nationalID := fs.String("national-id", "899700218896", "national `id` (RPPS with its prefix) of a fixtures' card profile; default the doctor's")
+	codeFile := fs.String("code-file", "", "read the e-CPS code from `FILE` (default FSEGATE_PIN, else 1234)")
+	clientID := fs.String("client-id", psc.DevClient.ID, "client `id`")
+	secretFile := fs.String("client-secret-file", "", "`file` holding the client secret (default the development secret)")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *issuer == "" || fs.NArg() > 0 {
+		return cli.Usagef("psc-token needs --issuer URL and no argument")
+	}
+	code := env.Getenv("FSEGATE_PIN")
+	if *codeFile != "" {
+		b, err := os.ReadFile(*codeFile)
+		if err != nil {
+			return err
+		}
+		code = strings.TrimSpace(string(b))
+	}
+	if code == "" {
+		code = "1234"
+	}
+	secret := psc.DevClient.Secret
+	if *secretFile != "" {
+		b, err := os.ReadFile(*secretFile)
+		if err != nil {
+			return err
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tok, err := mockSignIn(ctx, strings.TrimSuffix(*issuer, "/"), *clientID, secret, *nationalID, code)
+	if err != nil {
+		return cli.WithHint(fmt.Errorf("psc-token: %w", err), "is the mock Pro Santé Connect running at "+*issuer+"? ('make run' logs its issuer; the e-CPS code is the profile's PIN)")
+	}
+	fmt.Fprintln(env.Stdout, tok)
+	return nil
+}
+
+// mockSignIn runs the authorization code flow with PKCE at the mock
+// provider of issuer, filling in its e-CPS page, and returns the access
+// token.
+func mockSignIn(ctx context.Context, issuer, clientID, secret, nationalID, code string) (string, error) {
+	verifier := rand.Text() + rand.Text()
+	sum := sha256.Sum256([]byte(verifier))
+	const redirect = "http://127.0.0.1:9/callback" // loopback: any port is allowed, never called
+	state := rand.Text()
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect},
+		"scope": {"openid scope_all"}, "state": {state}, "nonce": {rand.Text()},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, u string, form url.Values) (*http.Response, []byte, error) {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, body)
+		if err != nil {
+			return nil, nil, err
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp, b, err
+	}
+	resp, page, err := do("GET", issuer+"/auth?"+q.Encode(), nil)
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`name="request" value="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return "", fmt.Errorf("the authorization page answered %s without the e-CPS form (not the mock provider?)", resp.Status)
+	}
+	resp, _, err = do("POST", issuer+"/auth/ecps", url.Values{"request": {string(m[1])}, "national_id": {nationalID}, "code": {code}})
+	if err != nil {
+		return "", err
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != state {
+		return "", fmt.Errorf("the e-CPS step refused %s (%s): unknown national id, wrong code, or a blocked user", nationalID, resp.Status)
+	}
+	resp, body, err := do("POST", issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {redirect}, "client_id": {clientID}, "client_secret": {secret}, "code_verifier": {verifier}})
+	if err != nil {
+		return "", err
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error_description"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		if tok.Error != "" {
+			return "", fmt.Errorf("token endpoint: %s: %s", resp.Status, tok.Error)
+		}
+		return "", errors.New("token endpoint: " + resp.Status)
+	}
+	return tok.AccessToken, nil
+}
