@@ -14,8 +14,8 @@ import (
 	"github.com/fsegate/fsegate/signature/card"
 )
 
-// maxReopens is how many times a session opens its card again after a
-// reset before it gives up.
+// maxReopens is how many times in a row, within one signature, a session
+// opens its card again after a reset before it gives up.
 const maxReopens = 3
 
 // SessionConfig configures OpenSession. Open is required; the zero value
@@ -24,7 +24,8 @@ const maxReopens = 3
 type SessionConfig struct {
 	// Open opens the card. It is called once by OpenSession, and again when
 	// the card was reset (by another program, or pulled and put back) in
-	// the middle of a session, at most 3 times. Either backend: a
+	// the middle of a session, at most 3 times in a row within one
+	// signature (a long-lived session meets many resets). Either backend: a
 	// *card.Card (PC/SC) or a PKCS#11 token (signature/card/pkcs11).
 	Open func(ctx context.Context) (card.Token, error)
 	// PIN asks the holder for the PIN when the card needs it: once per
@@ -48,10 +49,9 @@ type Session struct {
 	noSituations bool
 	pins         atomic.Int64
 
-	mu      sync.Mutex
-	card    card.Token
-	old     []card.Token // cards opened before a reset, closed with the session
-	reopens int
+	mu   sync.Mutex
+	card card.Token
+	old  []card.Token // cards opened before a reset, closed with the session
 }
 
 // OpenSession opens the card and reads its holder from the signature
@@ -227,35 +227,42 @@ func (s *Session) Sign(ctx context.Context, sh *Sheet) ([]byte, error) {
 		return sh.Doc, nil
 	}
 	so := signature.SignOptions{Now: s.cfg.Now}
-	for {
+	for reopens := 0; ; reopens++ {
 		c := s.Card()
 		key, err := c.SigningKey(ctx)
-		if err != nil {
+		if err == nil {
+			var signed []byte
+			signed, err = so.Sign(ctx, sh.Doc, key, []*x509.Certificate{key.Certificate()})
+			if err == nil {
+				return signed, nil
+			}
+		}
+		if !errors.Is(err, card.ErrCardRemoved) {
 			return nil, err
 		}
-		signed, err := so.Sign(ctx, sh.Doc, key, []*x509.Certificate{key.Certificate()})
-		if err == nil || !errors.Is(err, card.ErrCardRemoved) {
-			return signed, err
+		// Reset by another program (a CLI command that used the card and
+		// closed it), or pulled out and put back: open it again. A
+		// long-lived session (serve) meets this again and again; only
+		// resets in a row, within one signature, give up.
+		if reopens == maxReopens {
+			return nil, fmt.Errorf("%w (reset %d times in a row)", err, reopens)
 		}
 		if rerr := s.reopen(ctx, c); rerr != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w; opening it again: %w", err, rerr)
 		}
 	}
 }
 
 // reopen opens the card again after a reset of was, unless another
-// goroutine did already. The earlier card stays open until Close (a
-// gateway connection authenticated with it may still be in use).
+// goroutine did already, and asks the PIN again through the session's
+// prompt. The earlier card stays open until Close (a gateway connection
+// authenticated with it may still be in use).
 func (s *Session) reopen(ctx context.Context, was card.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.card != was {
 		return nil
 	}
-	if s.reopens >= maxReopens {
-		return errors.New("card reset too many times")
-	}
-	s.reopens++
 	c, err := s.open(ctx)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 
 func run(ctx context.Context, t *testing.T, env map[string]string, args ...string) (int, string, string) {
@@ -73,4 +76,24 @@ func lineOf(s, prefix string) string {
 		}
 	}
 	return ""
+}
+
+// TestTwoCardsHint: with cards in two readers and none named, the error
+// says so and the hint names --reader, not "insert the card" (#22).
+func TestTwoCardsHint(t *testing.T) {
+	for _, p := range []string{"doctor", "pharmacist"} {
+		v, err := virtual.Open(p, virtual.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testenv.InsertCard(t, v)
+	}
+	in := filepath.Join(t.TempDir(), "sheet.xml")
+	if err := os.WriteFile(in, generated(t, 55, 1, "doctor")[0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(context.Background(), t, map[string]string{"FSEGATE_DEV": "1", "FSEGATE_PIN": "1234"}, "sign", "--out-dir", t.TempDir(), in)
+	if code != 1 || !strings.Contains(stderr, "cards in several readers") || !strings.Contains(stderr, "hint: name the reader of the card to use with --reader") || strings.Contains(stderr, "insert") {
+		t.Errorf("sign with two cards and no --reader: exit %d\n%s", code, stderr)
+	}
 }

@@ -181,8 +181,10 @@ func cardHint(err error) error {
 		return cli.WithHint(err, "connect a card reader; 'workstation card list' shows the readers pcscd sees")
 	case errors.Is(err, card.ErrNoCard):
 		return cli.WithHint(err, "insert the CPS card in the reader (chip first, contact side up)")
+	case errors.Is(err, card.ErrSeveralCards):
+		return cli.WithHint(err, "name the reader of the card to use with --reader (or reader: in the configuration); 'workstation card list' shows the readers and their cards")
 	case errors.Is(err, card.ErrCardRemoved):
-		return cli.WithHint(err, "put the card back and run the command again: nothing was produced")
+		return cli.WithHint(err, "the card was pulled out, or reset by another program using it: put it back if it is out and try again; nothing was produced")
 	case errors.Is(err, card.ErrNotCPS):
 		return cli.WithHint(err, "this is not a CPS (CPx) card")
 	case errors.Is(err, card.ErrContactless):

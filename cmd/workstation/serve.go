@@ -324,7 +324,7 @@ func commandPrompt(cmd string) card.PINPrompt {
 
 func cardProblem(w http.ResponseWriter, err error) {
 	msg := err.Error()
-	hint := "insert the CPS card and try again"
+	hint := "check the card and its reader ('workstation doctor' says what is wrong), then try again"
 	var he *cli.HintError
 	if errors.As(cardHint(err), &he) {
 		hint = he.Hint

@@ -19,16 +19,23 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/client/workstation"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 
 // serveInProcess runs 'workstation serve' in this process until the test
 // ends; it returns the local API's URL and token file.
 func serveInProcess(t *testing.T, gatewayURL string, extra ...string) (url, tokenFile string) {
 	t.Helper()
+	return serveInProcessEnv(t, gatewayURL, map[string]string{"FSEGATE_DEV": "1", "FSEGATE_VIRTUAL_CARD": "doctor", "FSEGATE_PIN": "1234"}, extra...)
+}
+
+// serveInProcessEnv is serveInProcess with the environment variables vars.
+func serveInProcessEnv(t *testing.T, gatewayURL string, vars map[string]string, extra ...string) (url, tokenFile string) {
+	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
 	tokenFile = filepath.Join(dir, "token")
-	vars := map[string]string{"FSEGATE_DEV": "1", "FSEGATE_VIRTUAL_CARD": "doctor", "FSEGATE_PIN": "1234"}
 	var stdout, stderr bytes.Buffer
 	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -336,5 +343,59 @@ func TestServeSlowClient(t *testing.T) {
 	_, err = io.ReadAll(conn)
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the server still holds the connection of a client that never sends its body")
+	}
+}
+
+// TestServeCardResetByAnotherProcess: a CLI command that used the card
+// (and reset it when it closed) leaves serve's session on a reset card;
+// serve opens it again and asks the PIN again through its prompt, and the
+// sheet is signed (#22: it answered CARD_UNAVAILABLE "card removed from
+// the reader", a retry working). Through the real pcscd and a vpcd reader.
+func TestServeCardResetByAnotherProcess(t *testing.T) {
+	g := newTestGateway(t)
+	g.start()
+	v, err := virtual.Open("doctor", virtual.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testenv.InsertCard(t, v)
+	pins := filepath.Join(t.TempDir(), "pins")
+	url, tokenFile := serveInProcessEnv(t, g.URL, map[string]string{"FSEGATE_DEV": "1"},
+		"--reader", r.Name, "--pin-command", "echo asked >> "+pins+"; echo 1234")
+	ws, err := workstation.FromTokenFile(url, tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const resets = 4 // more than a session's budget of reopens in a row
+	sheets := generated(t, 53, resets+1, "doctor")
+	others := generated(t, 54, resets, "doctor")
+	if res, err := ws.PostSheet(ctx, sheets[0], workstation.XML); err != nil || res.State != "receipted" {
+		t.Fatalf("first sheet: %v %+v", err, res)
+	}
+	for i := range resets {
+		// Another process signs with the card, then closes it: a reset.
+		var out bytes.Buffer
+		in := filepath.Join(t.TempDir(), "other.xml")
+		if err := os.WriteFile(in, others[i], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		signEnv := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(k string) string {
+			return map[string]string{"FSEGATE_DEV": "1", "FSEGATE_PIN": "1234"}[k]
+		}}
+		if code := program.Main(ctx, []string{"sign", "--reader", r.Name, "--out-dir", t.TempDir(), in}, signEnv); code != 0 {
+			t.Fatalf("sign in another session: exit %d: %s", code, out.String())
+		}
+		res, err := ws.PostSheet(ctx, sheets[i+1], workstation.XML)
+		if err != nil || res.State != "receipted" {
+			t.Fatalf("after the card was reset by another program (%d): %v %+v", i+1, err, res)
+		}
+	}
+	b, err := os.ReadFile(pins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "asked"); n != resets+1 {
+		t.Errorf("PIN asked %d times, want %d (once, then once after each reset)", n, resets+1)
 	}
 }

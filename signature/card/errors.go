@@ -82,6 +82,8 @@ var (
 	ErrNoReader = errors.New("no card reader")
 	// ErrNoCard: the reader is empty.
 	ErrNoCard = errors.New("no card in the reader")
+	// ErrSeveralCards: no reader was named and more than one holds a card.
+	ErrSeveralCards = errors.New("cards in several readers")
 	// ErrCardRemoved: the card left the reader during an operation; the
 	// operation produced nothing.
 	ErrCardRemoved = errors.New("card removed from the reader")

@@ -138,7 +138,7 @@ func OpenReader(ctx context.Context, reader string) (Transport, error) {
 		case 1:
 			reader = with[0]
 		default:
-			return nil, fmt.Errorf("card: cards in %d readers (%q): choose one with --reader", len(with), with)
+			return nil, fmt.Errorf("card: %w: %d readers hold one (%q)", ErrSeveralCards, len(with), with)
 		}
 	}
 	sc, err := establish()
