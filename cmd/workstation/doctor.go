@@ -127,25 +127,36 @@ func doctorCard(ctx context.Context, d *doctorReport, cf *cardFlags, env *cli.En
 			return nil
 		}
 		withCard := 0
-		for _, r := range rs {
-			if r.CardPresent && (cf.Reader == "" || r.Name == cf.Reader) {
+		var named *card.ReaderStatus
+		for i, r := range rs {
+			if r.CardPresent {
 				withCard++
 			}
-		}
-		d.ok("card reader", fmt.Sprintf("%d readers, %d with a card", len(rs), withCard))
-		if cf.Reader != "" {
-			found := false
-			for _, r := range rs {
-				found = found || r.Name == cf.Reader
+			if r.Name == cf.Reader {
+				named = &rs[i]
 			}
-			if !found {
-				d.fail("card reader", fmt.Sprintf("no reader named %q", cf.Reader), "'workstation card list' shows the readers; fix --reader or the configuration")
+		}
+		counts := fmt.Sprintf("%s, %d with a card", plural(len(rs), "reader"), withCard)
+		switch {
+		case cf.Reader != "" && named == nil:
+			d.fail("card reader", fmt.Sprintf("no reader named %q (pcscd sees %s)", cf.Reader, counts), "'workstation card list' shows the readers; fix --reader or the configuration")
+			return nil
+		case cf.Reader != "":
+			d.ok("card reader", fmt.Sprintf("%q (pcscd sees %s)", cf.Reader, counts))
+			if !named.CardPresent {
+				d.fail("card", fmt.Sprintf("no card in %q", cf.Reader), "insert the CPS card (chip first, contact side up)")
 				return nil
 			}
-		}
-		if withCard == 0 {
-			d.fail("card", "no card in the reader", "insert the CPS card (chip first, contact side up)")
-			return nil
+		default:
+			d.ok("card reader", counts)
+			switch {
+			case withCard == 0:
+				d.fail("card", "no card in the reader", "insert the CPS card (chip first, contact side up)")
+				return nil
+			case withCard > 1:
+				d.fail("card", fmt.Sprintf("cards in %d readers", withCard), "name the reader of the card to use with --reader (or reader: in the configuration); 'workstation card list' shows them")
+				return nil
+			}
 		}
 	}
 	c, err := cf.open(ctx, env)
