@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -27,8 +28,10 @@ deadline) and consistency (one ARL per lot attempt, one final return per
 sheet, amounts equal to the AMO share computed line by line). The endpoint
 under test must serve that wire ('gateway insurer --conformance').
 
-Prints a pass/fail table. Exit status: 0 when every check passes, 1 when
-one fails, 2 on misuse. The kit needs the gateway's NATS rights (it creates
+Prints a pass/fail table. When no answer comes at all, it says so once
+(no table: there is nothing to judge) and asks whether the insurer runs
+with --conformance. Exit status: 0 when every check passes, 1 when one
+fails or nothing answered, 2 on misuse. The kit needs the gateway's NATS rights (it creates
 the conformance stream and consumer): --nkey, or --dev for the fixtures' key.
 
 Examples:
@@ -78,6 +81,9 @@ func runConformance(ctx context.Context, env *cli.Env, args []string) error {
 		NATSURL: *url, NKeySeed: seed, Insurer: in, Sheets: sheets, Timeout: *timeout,
 		Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level})),
 	})
+	if errors.Is(err, mock.ErrNoAnswer) {
+		return cli.WithHint(err, "is the insurer running with --conformance? ('gateway insurer --id "+*id+" --conformance' serves the conformance wire; an insurer on the live wire only never reads it)")
+	}
 	if err != nil {
 		return cli.WithHint(err, "is the gateway's NATS at "+*url+" and may this key create streams?")
 	}

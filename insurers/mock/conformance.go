@@ -139,9 +139,15 @@ type received struct {
 	at  time.Time
 }
 
+// ErrNoAnswer is returned by Conformance when the insurer answered none of
+// the test lots: not an endpoint of the conformance wire (an insurer
+// serving only the live one), or not running.
+var ErrNoAnswer = errors.New("conformance: the insurer answered nothing")
+
 // Conformance runs the catalogue against the insurer and reports every rule.
-// An error means the kit could not run (no NATS, no stream rights), not
-// that the insurer failed.
+// An error means the kit could not run (no NATS, no stream rights), or
+// that the insurer answered nothing at all (ErrNoAnswer: there is nothing
+// to judge), not that the insurer failed.
 func Conformance(ctx context.Context, cfg KitConfig) (*Report, error) {
 	if cfg.Insurer == nil || cfg.Sheets == nil {
 		return nil, errors.New("conformance: insurer and sheets are required")
@@ -283,6 +289,19 @@ func Conformance(ctx context.Context, cfg KitConfig) (*Report, error) {
 		return nil, err
 	}
 	wait(cases)
+	mu.Lock()
+	silent := len(got) == 0 && len(bad) == 0
+	mu.Unlock()
+	if silent {
+		// Nothing to judge: every rule would fail, some pass vacuously.
+		what := "none was taken from " + w.LotSubject(in.ID)
+		if c, err := js.Consumer(ctx, w.Stream, w.Consumer(in.ID)); err == nil {
+			if ci, err := c.Info(ctx); err == nil && ci.Delivered.Consumer > 0 {
+				what = fmt.Sprintf("lots were taken (%d deliveries) but no answer came on %s", ci.Delivered.Consumer, w.AckSubject(in.ID))
+			}
+		}
+		return nil, fmt.Errorf("%w: %d test lots sent to %s, no answer within %s: %s", ErrNoAnswer, len(cases), in.ID, cfg.Timeout, what)
+	}
 	if err := send(phase2); err != nil {
 		return nil, err
 	}

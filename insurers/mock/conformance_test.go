@@ -3,6 +3,7 @@ package mock
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,25 @@ func TestConformanceNamesBrokenRules(t *testing.T) {
 				t.Fatalf("no failure of rule %s mentioning %q; failures: %+v", tt.rule, tt.detail, r.Failures())
 			}
 		})
+	}
+}
+
+// TestConformanceNoAnswer: against an insurer that serves only the live
+// wire, the kit says once that nothing answered (#22: 11 FAILs next to
+// vacuous passes).
+func TestConformanceNoAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.start("cpam751", nil, lot.Live)
+	sh, err := FixtureSheets(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := insurers.FixtureSeed("gateway")
+	r, err := Conformance(context.Background(), KitConfig{NATSURL: e.url, NKeySeed: seed, Insurer: e.insurer("cpam751"), Sheets: sh, Timeout: 3 * time.Second})
+	if !errors.Is(err, ErrNoAnswer) || r != nil {
+		t.Fatalf("got %v, %v; want ErrNoAnswer and no report", r, err)
+	}
+	if !strings.Contains(err.Error(), "none was taken from fse.conformance.lots.cpam751") {
+		t.Errorf("the error does not say no lot was taken: %v", err)
 	}
 }

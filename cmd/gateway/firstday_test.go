@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fsegate/fsegate/internal/cli"
 )
 
 // TestUnauthorizedOverHTTP2: a request without a client certificate gets
@@ -58,5 +61,20 @@ func TestUnauthorizedOverHTTP2(t *testing.T) {
 			}
 		}
 		tr.CloseIdleConnections()
+	}
+}
+
+// TestConformanceWithoutConformanceMode: 'gateway conformance' against the
+// --dev gateway's mock insurers (they serve the live wire only) says once
+// that nothing answered and asks about --conformance, with no table of
+// FAILs (#22).
+func TestConformanceWithoutConformanceMode(t *testing.T) {
+	m := startGateway(t, "--mock-insurers")
+	var out, errb bytes.Buffer
+	code := program.Main(context.Background(), []string{"conformance", "--dev", "--insurer", "cpam751", "--nats-url", m.NATSClientURL(), "--timeout", "3s"},
+		&cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	if code != 1 || out.Len() != 0 || strings.Count(errb.String(), "answered nothing") != 1 ||
+		!strings.Contains(errb.String(), "hint: is the insurer running with --conformance?") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 }
