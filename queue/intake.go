@@ -290,7 +290,9 @@ func (q *Queue) Status(ctx context.Context, billing, number string) (*Status, er
 // withLotStates shows on st the states of its lots (batched, delivered,
 // ARL positive), which are recorded once per lot rather than on each
 // sheet: a destination queued in a lot that was published, delivered or
-// acknowledged takes that state, and the lot's events join its history.
+// acknowledged takes that state, and the lot's events join its history,
+// also once the sheet went further (accepted, paid, rejected): the history
+// tells the whole way, lot-level steps included.
 func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
 	lifted := false
 	for i := range st.Destinations {
@@ -298,12 +300,12 @@ func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
 		var rec *LotRecord
 		var err error
 		switch {
-		case d.State == Batched && d.Lot != "":
+		case d.Lot != "":
 			rec, err = q.Lot(ctx, d.Lot)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
-		case d.State == Queued && d.Lot == "":
+		case d.State == Queued:
 			rec, err = q.findLot(ctx, d.LotKey, st.Key())
 		default:
 			continue
@@ -316,7 +318,7 @@ func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
 		}
 		var evs []Event
 		for n, a := range rec.Attempts {
-			if n == 0 && d.State == Queued {
+			if n == 0 && !a.Published.IsZero() {
 				evs = append(evs, Event{Time: a.Published, Insurer: d.Insurer, State: Batched, Lot: rec.ID})
 			}
 			if !a.Delivered.IsZero() {
@@ -327,6 +329,9 @@ func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
 			evs = append(evs, Event{Time: rec.ARLAt, Insurer: d.Insurer, State: ARLPositive, Lot: rec.ID})
 		}
 		for _, e := range evs {
+			if hasEvent(st.History, e) {
+				continue
+			}
 			if e.State.Rank() > d.State.Rank() {
 				d.State, d.Updated, d.Lot = e.State, e.Time, rec.ID
 			}
@@ -339,4 +344,15 @@ func (q *Queue) withLotStates(ctx context.Context, st *Status) error {
 		st.overall()
 	}
 	return nil
+}
+
+// hasEvent reports whether h already holds the state e at its insurer and
+// lot (at the same time for a delivery: each attempt is delivered).
+func hasEvent(h []Event, e Event) bool {
+	for _, x := range h {
+		if x.State == e.State && x.Insurer == e.Insurer && x.Lot == e.Lot && (e.State != Delivered || x.Time.Equal(e.Time)) {
+			return true
+		}
+	}
+	return false
 }

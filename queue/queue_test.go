@@ -374,6 +374,57 @@ func TestLotLevelStates(t *testing.T) {
 	}
 }
 
+// TestLotLevelStatesAfterFinal: a sheet that went past its lot (accepted,
+// rejected) still shows the lot's batched, delivered and ARL steps in its
+// history, before its return (#22: the history of a final sheet lacked
+// them).
+func TestLotLevelStatesAfterFinal(t *testing.T) {
+	e := newEnv(t)
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751", outcome: func(_ *queue.Lot, s queue.LotSheet) string {
+		if s.Number == "000000002" {
+			return queue.OutcomeRejected
+		}
+		return queue.OutcomeAccepted
+	}})
+	ctx := context.Background()
+	nums := numbers(1, 2)
+	submitAll(t, q, "751000017", nums)
+	deadline := time.Now().Add(20 * time.Second)
+	for _, n := range nums {
+		for {
+			st, err := q.Status(ctx, "751000017", n)
+			if err == nil && (st.State == queue.Accepted || st.State == queue.Rejected) {
+				d := st.Destinations[0]
+				seen := map[queue.State]int{}
+				for i, e := range st.History {
+					if e.Lot == d.Lot && d.Lot != "" {
+						seen[e.State] = i + 1
+					}
+				}
+				// (Delivered comes from the lot's consumer, read by the
+				// timers: not awaited here.)
+				for _, want := range []queue.State{queue.Batched, queue.ARLPositive, st.State} {
+					if seen[want] == 0 {
+						t.Fatalf("sheet %s (%s): history %+v lacks %s in lot %q", n, st.State, st.History, want, d.Lot)
+					}
+				}
+				if !(seen[queue.Batched] < seen[queue.ARLPositive] && seen[queue.ARLPositive] < seen[st.State]) {
+					t.Errorf("sheet %s: history out of order: %+v", n, st.History)
+				}
+				if d.State != st.State {
+					t.Errorf("sheet %s: destination %s, want %s (the lot's steps never lower it)", n, d.State, st.State)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sheet %s: %+v, %v; want accepted or rejected", n, st, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
 type yieldCounter struct {
 	queue.Metrics
 	yields atomic.Int32
