@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/dashboard"
+	"github.com/fsegate/fsegate/queue"
 )
 
 // TestUnauthorizedOverHTTP2: a request without a client certificate gets
@@ -76,5 +78,68 @@ func TestConformanceWithoutConformanceMode(t *testing.T) {
 	if code != 1 || out.Len() != 0 || strings.Count(errb.String(), "answered nothing") != 1 ||
 		!strings.Contains(errb.String(), "hint: is the insurer running with --conformance?") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+}
+
+// TestTotalsAfterRestart: a restarted gateway's totals (/metrics, hence
+// the dashboard's overview) come from the store's recorded state, not from
+// zero beside insurer pages full of lots (#22).
+func TestTotalsAfterRestart(t *testing.T) {
+	data := t.TempDir()
+	args := []string{"--data-dir", data, "--mock-insurers", "--lot-max-age", "300ms"}
+	m := startGateway(t, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sendDoctorAndNurse(t, ctx, m, 6, true)
+	want := scrape(t, "http://"+m.AdminAddr())
+	if want.get("fsegate_sheets_received_total") != 6 || want.get("fsegate_sheets_final_total") != 6 {
+		t.Fatalf("before the restart: %s", want)
+	}
+	m.Close()
+
+	m = startGateway(t, args...)
+	var got *scraped
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		got = scrape(t, "http://"+m.AdminAddr())
+		if got.get("fsegate_sheets_received_total") == 6 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, name := range []string{"fsegate_sheets_received_total", "fsegate_sheets_queued_total", "fsegate_sheets_final_total", "fsegate_lots_total", "fsegate_e2e_seconds_count"} {
+		if got.get(name) != want.get(name) {
+			t.Errorf("%s after the restart: %d, before: %d", name, got.get(name), want.get(name))
+		}
+	}
+	for _, s := range want.series("fsegate_lots_total") {
+		found := false
+		for _, g := range got.series("fsegate_lots_total") {
+			found = found || (g.label("insurer") == s.label("insurer") && g.value == s.value)
+		}
+		if !found {
+			t.Errorf("lots of %s after the restart: not %d", s.label("insurer"), s.value)
+		}
+	}
+}
+
+// TestLatencyQuantilesNearTheMean: sheets all final in about 10.5 s show
+// a p50 near 10.5 s (#22: 20 s beside a mean of 10 s, the histogram
+// having no bucket between 10 and 30 s).
+func TestLatencyQuantilesNearTheMean(t *testing.T) {
+	m := newMetrics()
+	for i := range 100 {
+		m.SheetFinal(queue.Accepted, 10*time.Second+time.Duration(i)*10*time.Millisecond) // 10.00 to 10.99 s
+	}
+	s, err := dashboard.Read(m.reg, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.Latency
+	if l.Count != 100 || l.Mean < 10.4 || l.Mean > 10.6 {
+		t.Fatalf("latency %+v", l)
+	}
+	for name, q := range map[string]float64{"p50": l.P50, "p90": l.P90, "p99": l.P99} {
+		if q < 10 || q > 15 {
+			t.Errorf("%s %.1f s, want within the 10-15 s bucket that holds every sample (mean %.1f s)", name, q, l.Mean)
+		}
 	}
 }

@@ -51,7 +51,11 @@ func newMetrics() *metrics {
 			Name: "fsegate_crl_refresh_failures_total", Help: "CRL fetches and trust directory reads that failed (the CRLs held stay)."}),
 		e2e: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "fsegate_e2e_seconds", Help: "Time from receipt to final state.",
-			Buckets: []float64{0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400}}),
+			// Quantiles are interpolated inside a bucket: buckets about 1.5
+			// times apart keep p50 near the truth (with 10 then 30, sheets
+			// final in 10.5 s showed a p50 of 20 s beside a mean of 10.5 s).
+			Buckets: []float64{0.25, 0.5, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200, 1800, 3600,
+				2 * 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 4 * 86400, 7 * 86400}}),
 	}
 	m.reg.MustRegister(m.received, m.refused, m.queued, m.final, m.lots, m.acks, m.dead, m.yields, m.e2e, m.crlFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

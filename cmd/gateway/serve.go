@@ -509,6 +509,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	m.metrics = newMetrics()
+	// What happened before this start is in the store, not in the
+	// counters: replayed into them once the queue runs (the dashboard
+	// shows the store's totals after a restart, not zeros).
+	replayBefore := time.Now()
+	if m.Now != nil {
+		replayBefore = m.Now()
+	}
 	m.metrics.reg.MustRegister(newQueueDepth(func() *queue.Queue { return m.queue }, m.insurerIDs),
 		newCRLMetrics(func() *signature.TrustStore { return m.trust }, m.Now))
 	m.queue, err = queue.Open(ctx, queue.Config{
@@ -536,6 +543,19 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.queue.Start(ctx); err != nil {
 		return err
 	}
+	go func() {
+		n, err := m.queue.Replay(ctx, replayBefore, m.metrics)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("the totals start from zero: the store's recorded state was not read", "err", err)
+			}
+			return
+		}
+		m.metrics.received.Add(float64(n))
+		if n > 0 {
+			log.Info("totals read from the store's recorded state", "sheets", n)
+		}
+	}()
 	m.pipe = &pipeline{
 		verifier:  &signature.Verifier{Trust: m.trust, Now: m.Now},
 		practices: m.practices, dir: m.dir, rules: rules, queue: m.queue, metrics: m.metrics,

@@ -12,7 +12,9 @@
 // ?format=csv).
 //
 // Contract: every figure is read from the Prometheus gatherer that serves
-// /metrics (one truth); the throughput series is sampled from it into a
+// /metrics (one truth; the gateway starts its counters from the store's
+// recorded state, queue.Queue.Replay, so a restart shows no zeros); the
+// throughput series is sampled from it into a
 // small ring buffer. Live updates come as Server-Sent Events on
 // "/dashboard/events" (a JSON Snapshot every Interval), and
 // "/dashboard/snapshot" answers one snapshot for polling. Nothing here
