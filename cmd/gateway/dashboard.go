@@ -21,6 +21,7 @@ func (m *Main) mountDashboard(ctx context.Context, mux *http.ServeMux) error {
 	d, err := dashboard.New(ctx, dashboard.Config{
 		Gatherer: m.metrics.reg,
 		Store:    dashboard.QueueStore(m.queue),
+		Insurers: m.insurerIDs(),
 		Access:   *acc,
 		Now:      m.Now,
 		Logger:   m.Logger.With("part", "dashboard"),

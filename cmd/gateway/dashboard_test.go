@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -180,6 +181,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if state != string(st.State) {
 		t.Errorf("sheet %s.%s: the dashboard shows %q, the queue says %q", s.Billing, s.Number, state, st.State)
+	}
+	// Its history tells the lot-level steps too, final as it is (#22).
+	steps, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#history .state")).map(e => e.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"received", "queued", "batched", "arl_positive"} {
+		if !slices.Contains(steps, want) {
+			t.Errorf("sheet %s: the history shows %v, without %s", fse.SheetID(s.Billing, s.Number), steps, want)
+		}
+	}
+	// An insurer the directory does not hold: no page (#22: 200 and zeros).
+	req, _ := http.NewRequest("GET", admin+"/dashboard/insurers/nobody", nil)
+	req.Header.Set("Authorization", "Bearer "+operatorToken(t, m))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown insurer's page: %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	// An insurer's lots page lists as many lots as were published to it
 	// (each once: the mock insurers answer every first attempt).

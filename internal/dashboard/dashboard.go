@@ -34,6 +34,10 @@ type Config struct {
 	// Store reads sheets, lots and rejections; nil: those pages answer
 	// 503 and the pipeline page still works.
 	Store Store
+	// Insurers are the insurer ids of the directory: each is listed on the
+	// pipeline page even before its first lot, and an insurer page of
+	// another id answers 404. Nil: any id (its page lists its lots, if any).
+	Insurers []string
 	// Access decides who sees what (zero value: no one).
 	Access Access
 	// Interval between samples of the throughput series and between
@@ -133,6 +137,12 @@ func (d *Dashboard) Snapshot() (*Snapshot, error) {
 		return nil, err
 	}
 	s.Throughput = d.series.rates()
+	for _, ins := range d.cfg.Insurers {
+		if !slices.Contains(s.Insurers, ins) {
+			s.Insurers = append(s.Insurers, ins)
+		}
+	}
+	slices.Sort(s.Insurers)
 	return s, nil
 }
 
@@ -299,6 +309,10 @@ func (d *Dashboard) lots(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ins := r.PathValue("insurer")
+	if d.cfg.Insurers != nil && !slices.Contains(d.cfg.Insurers, ins) {
+		d.fail(w, r, http.StatusNotFound, fmt.Errorf("no insurer %q in the directory (%s)", ins, strings.Join(d.cfg.Insurers, ", ")))
+		return
+	}
 	const max = 200
 	lots, err := d.cfg.Store.Lots(r.Context(), ins, max)
 	if err != nil {

@@ -201,12 +201,14 @@ func TestPages(t *testing.T) {
 	st := newFakeStore()
 	st.add("751000019", "000000001", "cpam751", "REJ01")
 	st.add("751000019", "000000002", "cpam751", "")
-	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess()})
+	d := newTestDashboard(t, Config{Store: st, Access: operatorAccess(), Insurers: []string{"cpam751", "cpam931"}})
 	tests := []struct {
 		path     string
 		want     int
 		contains []string
 	}{
+		{"/dashboard/insurers/nobody", 404, []string{"no insurer &#34;nobody&#34; in the directory"}},
+		{"/dashboard/snapshot", 200, []string{`"insurers":["amc1","cpam751","cpam931"]`}},
 		{"/", 200, []string{`id="received" data-value="12"`, `id="refused-total" data-value="3"`, `id="queued" data-value="10"`,
 			`data-refused-code="SIGNATURE_INVALID"`, `data-lots-insurer="cpam751" data-value="3"`, `data-final-state="accepted"`, `id="throughput"`}},
 		{"/dashboard/", 200, []string{`id="final-total" data-value="9"`}},
@@ -233,7 +235,7 @@ func TestPages(t *testing.T) {
 			}
 			for _, c := range tc.contains {
 				if !strings.Contains(w.Body.String(), c) {
-					t.Errorf("body lacks %q", c)
+					t.Errorf("body lacks %q: %.300s", c, w.Body.String())
 				}
 			}
 		})
