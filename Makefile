@@ -32,7 +32,7 @@ test: deps
 	@scripts/test.sh
 
 run: build
-	./bin/gateway serve --dev --data-dir ./data --mock-insurers
+	./bin/gateway serve --dev --data-dir ./data --mock-insurers --mock-scenario default
 
 demo: build
 	@scripts/demo.sh

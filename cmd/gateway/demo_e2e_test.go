@@ -24,8 +24,13 @@ import (
 // authentication key, the gateway on :0 with its embedded JetStream, the
 // batcher, the mock insurers each as its own NATS user, the ack router and
 // the notices. Every sheet must reach a final state.
+//
+// The mock insurers play the development scenario of 'make run' (a few
+// realistic rejects): a planned reject is a final state, the demo ends
+// without error (#22: the dev insurers never rejected, so the tour's
+// "rejects as CSV" was always empty).
 func TestDemoEndToEnd(t *testing.T) {
-	m := startGateway(t, "--mock-insurers")
+	m := startGateway(t, "--mock-insurers", "--mock-scenario", "default")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cl, c, pinCount := demoCard(ctx, t, m)
@@ -57,6 +62,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if paidByTransfers != sum.PaidCents {
 		t.Errorf("transfers pay %d cents, the sheets' states %d", paidByTransfers, sum.PaidCents)
+	}
+	if sum.Rejected == 0 {
+		t.Errorf("got %s; want a few sheets rejected by the development scenario", sum)
 	}
 	if pins := *pinCount; pins != 1 {
 		t.Fatalf("PIN asked %d times, want once for the whole run", pins)
