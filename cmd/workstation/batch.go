@@ -140,22 +140,11 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		}
 	}
 
-	// What waits in the outbox from earlier runs is sent first.
-	var waiting []string
-	if !*offline {
-		inFolder := make([]string, len(toSend))
-		for i, sh := range toSend {
-			inFolder[i] = sh.Key
-		}
-		if waiting, err = waitingKeys(ob, inFolder); err != nil {
-			return err
-		}
-	}
-
 	// 2. The card, before the PIN: every sheet to sign or send must name
 	// its holder as the practitioner.
 	var sess *workstation.Session
-	if len(toSign) > 0 || (len(toSend)+len(waiting) > 0 && !*offline) {
+	var waiting []string
+	if len(toSign) > 0 || (len(toSend) > 0 && !*offline) {
 		sess, err = cf.session(ctx, env, signingClock(*nowFlag, now))
 		if err != nil {
 			return err
@@ -163,8 +152,20 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		defer sess.Close()
 		toSign = holderCheck(sess, toSign, sum)
 		toSend = holderCheck(sess, toSend, sum)
-		if waiting, err = mayWait(env, &workstation.Sender{Outbox: ob, Session: sess}, waiting); err != nil {
-			return err
+		// What waits in the outbox from earlier runs is sent first, when
+		// this run sends anything (a run with nothing of its own to sign or
+		// send asks no PIN for it).
+		if !*offline && len(toSign)+len(toSend) > 0 {
+			inFolder := make([]string, len(toSend))
+			for i, sh := range toSend {
+				inFolder[i] = sh.Key
+			}
+			if waiting, err = waitingKeys(ob, inFolder); err != nil {
+				return err
+			}
+			if waiting, err = mayWait(env, &workstation.Sender{Outbox: ob, Session: sess}, waiting); err != nil {
+				return err
+			}
 		}
 	}
 	fmt.Fprintf(env.Stdout, "batch %s: %d sheets: %d to sign, %d waiting in the outbox, %d already sent, %d invalid or refused\n",
