@@ -389,11 +389,11 @@ func TestLotLevelStatesAfterFinal(t *testing.T) {
 	}})
 	ctx := context.Background()
 	nums := numbers(1, 2)
-	submitAll(t, q, "751000017", nums)
+	submitAll(t, q, "751000019", nums)
 	deadline := time.Now().Add(20 * time.Second)
 	for _, n := range nums {
 		for {
-			st, err := q.Status(ctx, "751000017", n)
+			st, err := q.Status(ctx, "751000019", n)
 			if err == nil && (st.State == queue.Accepted || st.State == queue.Rejected) {
 				d := st.Destinations[0]
 				seen := map[queue.State]int{}

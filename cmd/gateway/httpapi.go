@@ -487,7 +487,7 @@ func (m *Main) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	// ?billing=.
 	idBilling, number, err := fse.ParseSheetID(r.PathValue("number"))
 	if err != nil {
-		refuse(w, "bad sheet id", api.NewError("REQUEST_INVALID", "number", err.Error(), "name the sheet as 751000017-000100002 or by its number"))
+		refuse(w, "bad sheet id", api.NewError("REQUEST_INVALID", "number", err.Error(), "name the sheet as 751000019-000100002 or by its number"))
 		return
 	}
 	b := r.URL.Query().Get("billing")

@@ -362,7 +362,7 @@ func TestEndToEnd(t *testing.T) {
 	checkNoPII(t, logs.String(), signed)
 
 	// Each line names its insurer once, and a lot id names it once (#22:
-	// "insurer=cpam751 insurer=cpam751", "cpam751-cpam751-751000017-…").
+	// "insurer=cpam751 insurer=cpam751", "cpam751-cpam751-751000019-…").
 	if !strings.Contains(logs.String(), `"msg":"lot answered"`) {
 		t.Error("no mock insurer's 'lot answered' line in the logs: the checks below see nothing")
 	}

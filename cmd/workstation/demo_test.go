@@ -58,7 +58,7 @@ func TestDemoWithLeftoverVirtualCard(t *testing.T) {
 		}
 	}
 	if !strings.Contains(stdout, "plugged into the vpcd reader on port "+strconv.Itoa(first.Port+1)) ||
-		!strings.Contains(stdout, "billing number 751000025") || strings.Contains(stdout, "751000017") {
+		!strings.Contains(stdout, "billing number 751000027") || strings.Contains(stdout, "751000019") {
 		t.Errorf("the demo did not sign as the pharmacist in the next reader:\n%s", stdout)
 	}
 }

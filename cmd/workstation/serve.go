@@ -20,6 +20,7 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/internal/secretfile"
@@ -460,7 +461,7 @@ func (s *server) getSheet(w http.ResponseWriter, r *http.Request) {
 	billing := r.URL.Query().Get("billing")
 	idBilling, number, err := fse.ParseSheetID(r.PathValue("number"))
 	if err != nil {
-		problem(w, http.StatusBadRequest, "bad sheet id", api.NewError("REQUEST_INVALID", "number", err.Error(), "name the sheet as 751000017-000100002 or by its number"))
+		problem(w, http.StatusBadRequest, "bad sheet id", api.NewError("REQUEST_INVALID", "number", err.Error(), "name the sheet as 751000019-000100002 or by its number"))
 		return
 	}
 	if idBilling != "" {

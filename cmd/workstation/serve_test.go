@@ -171,13 +171,13 @@ func TestServe(t *testing.T) {
 	}
 	// The id the workstation prints names a sheet too, and so does the
 	// gateway's dotted key (#22: the local API refused both).
-	for _, id := range []string{"751000017-005100001", "751000017.005100001"} {
+	for _, id := range []string{"751000019-005100001", "751000019.005100001"} {
 		s, err := ws.Sheet(ctx, "", id)
-		if err != nil || s.Billing != "751000017" || s.Number != "005100001" || s.Gateway == nil {
+		if err != nil || s.Billing != "751000019" || s.Number != "005100001" || s.Gateway == nil {
 			t.Errorf("sheet %s: %v %+v", id, err, s)
 		}
 	}
-	if _, err := ws.Sheet(ctx, "", "751000017-00510x001"); !errors.As(err, &p) || p.Status != http.StatusBadRequest {
+	if _, err := ws.Sheet(ctx, "", "751000019-00510x001"); !errors.As(err, &p) || p.Status != http.StatusBadRequest {
 		t.Errorf("a bad sheet id: %v", err)
 	}
 	h, err := ws.Health(ctx)

@@ -24,7 +24,7 @@ Usage:
   workstation status [--billing B] [--json] [--outbox DIR] SHEET...
 
 Asks the gateway for the state of each SHEET, named as every command prints
-it, BILLING-NUMBER (751000017-000100002; BILLING.NUMBER is taken too), or
+it, BILLING-NUMBER (751000019-000100002; BILLING.NUMBER is taken too), or
 by its number alone under billing number B (default: the card holder's only
 billing number): its state at each
 destination (AMO, AMC), the lot it went in, and its history (received,
@@ -37,7 +37,7 @@ no longer knows is put back to be sent again.
 Exit status: 0 when every sheet is known, 1 otherwise, 2 on misuse.
 
 Examples:
-  workstation status 751000017-000100001
+  workstation status 751000019-000100001
   workstation status 000100001
   workstation status --billing 751000027 --json 000100001 | jq .state
 `

@@ -60,8 +60,8 @@ func (s *Sheet) Key() string { return s.Billing + "." + s.Number }
 
 // NewID builds the id of a lot: "<insurer>-<lot key>-<seq>" with the lot
 // key's dots turned into dashes, the insurer named once when the lot key
-// starts with it ("cpam751-751000017-000042" for the lot key
-// "cpam751.751000017", "cpam751-000042" for "cpam751"); seq is
+// starts with it ("cpam751-751000019-000042" for the lot key
+// "cpam751.751000019", "cpam751-000042" for "cpam751"); seq is
 // zero-padded to 6 digits.
 func NewID(insurer, key string, seq uint64) string {
 	if key == insurer {

@@ -60,7 +60,7 @@ func TestLotRoundTrip(t *testing.T) {
 }
 
 // TestNewID: the insurer is named once in a lot id (#22: lot ids read
-// "cpam751-cpam751-751000017-000003").
+// "cpam751-cpam751-751000019-000003").
 func TestNewID(t *testing.T) {
 	for _, tc := range []struct {
 		insurer, key, want string

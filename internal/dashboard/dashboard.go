@@ -332,7 +332,7 @@ func (d *Dashboard) lots(w http.ResponseWriter, r *http.Request) {
 }
 
 // sheetLookup finds the sheet of the form's "sheet" field, named as every
-// fsegate tool prints it (751000017-000100002), with a dot, or by its
+// fsegate tool prints it (751000019-000100002), with a dot, or by its
 // number alone for a viewer of one billing number; or of the "billing"
 // and "number" fields.
 func (d *Dashboard) sheetLookup(w http.ResponseWriter, r *http.Request) {
@@ -350,7 +350,7 @@ func (d *Dashboard) sheetLookup(w http.ResponseWriter, r *http.Request) {
 		if v := viewerOf(r); len(v.Billings) == 1 {
 			b = v.Billings[0]
 		} else {
-			err = errors.New("want the sheet's billing number too: 751000017-000100002")
+			err = errors.New("want the sheet's billing number too: 751000019-000100002")
 		}
 	}
 	if err != nil {
@@ -361,11 +361,11 @@ func (d *Dashboard) sheetLookup(w http.ResponseWriter, r *http.Request) {
 }
 
 // sheetByID is a sheet's page under its printed id,
-// /dashboard/sheets/751000017-000100002: a redirect to its page.
+// /dashboard/sheets/751000019-000100002: a redirect to its page.
 func (d *Dashboard) sheetByID(w http.ResponseWriter, r *http.Request) {
 	b, n, err := fse.ParseSheetID(r.PathValue("id"))
 	if err != nil || b == "" {
-		d.fail(w, r, http.StatusNotFound, fmt.Errorf("no sheet %s: name it as 751000017-000100002", r.PathValue("id")))
+		d.fail(w, r, http.StatusNotFound, fmt.Errorf("no sheet %s: name it as 751000019-000100002", r.PathValue("id")))
 		return
 	}
 	http.Redirect(w, r, "/dashboard/sheets/"+url.PathEscape(b)+"/"+url.PathEscape(n), http.StatusSeeOther)

@@ -203,18 +203,18 @@ func TestAdopt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"000000001", "000000002", "000000003", "000000004"} {
-		if _, err := old.Put("751000017", n, []byte("<signed "+n+"/>")); err != nil {
+		if _, err := old.Put("751000019", n, []byte("<signed "+n+"/>")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := old.Receipted("751000017-000000002", []byte(`{"ok":true}`)); err != nil {
+	if err := old.Receipted("751000019-000000002", []byte(`{"ok":true}`)); err != nil {
 		t.Fatal(err)
 	}
 	o, _ := open(t)
-	if _, err := o.Put("751000017", "000000003", []byte("<signed 000000003/>")); err != nil {
+	if _, err := o.Put("751000019", "000000003", []byte("<signed 000000003/>")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.Put("751000017", "000000004", []byte("<other/>")); err != nil {
+	if _, err := o.Put("751000019", "000000004", []byte("<other/>")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -231,25 +231,25 @@ func TestAdopt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if moved != 2 || len(left) != 1 || left[0] != "751000017-000000004" {
-		t.Fatalf("moved %d, left %v; want 2, [751000017-000000004]", moved, left)
+	if moved != 2 || len(left) != 1 || left[0] != "751000019-000000004" {
+		t.Fatalf("moved %d, left %v; want 2, [751000019-000000004]", moved, left)
 	}
-	e, err := o.Get("751000017-000000002")
+	e, err := o.Get("751000019-000000002")
 	if err != nil || e.State != Receipted || string(e.Receipt) != `{"ok":true}` {
 		t.Fatalf("moved entry: %+v, %v", e, err)
 	}
-	if b, err := o.Signed("751000017-000000001"); err != nil || string(b) != "<signed 000000001/>" {
+	if b, err := o.Signed("751000019-000000001"); err != nil || string(b) != "<signed 000000001/>" {
 		t.Fatalf("moved bytes: %q, %v", b, err)
 	}
 	rest, err := old.List()
-	if err != nil || len(rest) != 1 || rest[0].Key != "751000017-000000004" {
+	if err != nil || len(rest) != 1 || rest[0].Key != "751000019-000000004" {
 		t.Fatalf("left in the old outbox: %v, %v", rest, err)
 	}
 	// Once the conflict is gone, the next Adopt removes the old outbox.
-	if err := os.Remove(old.statePath("751000017-000000004")); err != nil {
+	if err := os.Remove(old.statePath("751000019-000000004")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(old.sheetPath("751000017-000000004")); err != nil {
+	if err := os.Remove(old.sheetPath("751000019-000000004")); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := o.Adopt(oldDir); err != nil {
