@@ -25,8 +25,8 @@ deps:
 	@scripts/deps.sh $(DEB_PACKAGES)
 
 build: deps
-	$(GO) build -o bin/gateway ./cmd/gateway
-	$(GO) build -o bin/workstation ./cmd/workstation
+	$(GO) build -buildvcs=auto -o bin/gateway ./cmd/gateway
+	$(GO) build -buildvcs=auto -o bin/workstation ./cmd/workstation
 
 test: deps
 	@scripts/test.sh
