@@ -90,6 +90,17 @@ func (q *Queue) checkLot(ctx context.Context, rec *LotRecord, now time.Time, flo
 	case LotDone, LotDead:
 		q.untrackLot(ctx, rec.ID)
 		return nil
+	case LotClosed:
+		// Frozen, but its publish failed (a partition, a timeout) after
+		// the manifest was reset: nothing else would publish it before a
+		// restart. Once older than two publish timeouts (the close that
+		// froze it has given up by then), any gateway publishes it; the
+		// attempt's deterministic id makes a second publish harmless.
+		if now.Sub(rec.Closed) < 2*q.cfg.PublishTimeout {
+			return nil
+		}
+		q.log.Warn("publishing a lot left frozen by a failed close", "lot", rec.ID)
+		return (&batcher{q: q, lots: lots}).finishClose(ctx, rec)
 	case LotResend:
 		if now.Before(rec.NextSend) || !q.br.allow(rec.Insurer) {
 			return nil

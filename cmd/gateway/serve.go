@@ -223,7 +223,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 }
 
 func runServe(ctx context.Context, env *cli.Env, args []string) error {
-	m := &Main{Logger: slog.New(slog.NewTextHandler(env.Stderr, nil))}
+	m := &Main{Logger: slog.New(slog.NewTextHandler(env.Stderr, nil)), Now: buildClock}
 	if err := m.ParseFlags(env, args); err != nil {
 		return err
 	}

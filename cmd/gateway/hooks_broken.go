@@ -1,0 +1,7 @@
+//go:build chaosbroken
+
+package main
+
+// The deliberately broken build of the campaign's checker test: the
+// receipt is given before the PubAck (pipeline.submit).
+func init() { receiptFirst = true }

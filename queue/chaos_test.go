@@ -1,0 +1,65 @@
+package queue_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/queue"
+)
+
+// TestFrozenLotPublishedAfterFailedClose is the regression test of the
+// fault campaign's first finding (docs/reliability.md): a lot frozen while
+// the cluster was partitioned, whose publish failed (not a crash: a
+// timeout) after the manifest was reset, stayed "closed" until the gateway
+// restarted, and its receipted sheets went nowhere. The queue must publish
+// it again by itself once FSE_LOTS takes writes again.
+func TestFrozenLotPublishedAfterFailedClose(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.PublishTimeout = 300 * time.Millisecond
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751"})
+	ctx := context.Background()
+	js := q.Topology().JS
+	// FSE_LOTS refuses new messages (one message in, at most one): every
+	// lot publish fails, as in a partition.
+	if _, err := js.Publish(ctx, queue.LotSubject("amc1"), []byte("filler")); err != nil {
+		t.Fatal(err)
+	}
+	info, err := q.Topology().Lots.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := info.Config
+	closed := open
+	closed.MaxMsgs, closed.Discard = 1, jetstream.DiscardNew
+	if _, err := js.UpdateStream(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+	nums := numbers(1, 3)
+	submitAll(t, q, "751000017", nums)
+	// Wait for the lot to be frozen and its publish to have failed.
+	var frozen string
+	for until := time.Now().Add(10 * time.Second); frozen == "" && time.Now().Before(until); time.Sleep(20 * time.Millisecond) {
+		keys, err := q.Topology().Batches.ListKeysFiltered(ctx, "lot.>")
+		if err != nil {
+			continue
+		}
+		for k := range keys.Keys() {
+			if rec, err := q.Lot(ctx, strings.TrimPrefix(k, "lot.")); err == nil && rec.State == queue.LotClosed {
+				frozen = rec.ID
+			}
+		}
+	}
+	if frozen == "" {
+		t.Fatal("no lot frozen within 10s")
+	}
+	time.Sleep(2 * e.cfg.PublishTimeout) // the close has given up
+	if _, err := js.UpdateStream(ctx, open); err != nil {
+		t.Fatal(err)
+	}
+	waitFinal(t, q, "751000017", nums, 20*time.Second)
+}
