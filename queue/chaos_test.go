@@ -63,3 +63,37 @@ func TestFrozenLotPublishedAfterFailedClose(t *testing.T) {
 	}
 	waitFinal(t, q, "751000017", nums, 20*time.Second)
 }
+
+// TestProtocolBucketsReadFromLeader is the regression test of the
+// campaign's second finding: FSE_BATCHES was read by direct get, which
+// any replica answers; one just back from a partition said "no such lot"
+// and the ack router refused, for good, an insurer's payment for a lot
+// created while that replica was away. The protocol's buckets are read
+// from their stream leader only.
+func TestProtocolBucketsReadFromLeader(t *testing.T) {
+	e := newEnv(t)
+	q := e.open(t)
+	ctx := context.Background()
+	for _, name := range []string{queue.BucketStatus, queue.BucketBatches} {
+		s, err := q.Topology().JS.Stream(ctx, "KV_"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.CachedInfo().Config.AllowDirect {
+			t.Errorf("bucket %s: direct gets allowed (any replica answers, stale ones too); want leader reads", name)
+		}
+	}
+	// And a bucket made by an earlier version, with direct gets on, is
+	// turned to leader reads at the next start.
+	s, _ := q.Topology().JS.Stream(ctx, "KV_"+queue.BucketBatches)
+	sc := s.CachedInfo().Config
+	sc.AllowDirect = true
+	if _, err := q.Topology().JS.UpdateStream(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	q2 := e.open(t)
+	s, _ = q2.Topology().JS.Stream(ctx, "KV_"+queue.BucketBatches)
+	if s.CachedInfo().Config.AllowDirect {
+		t.Error("an earlier bucket kept its direct gets")
+	}
+}

@@ -165,6 +165,10 @@ type Topology struct {
 	AckBacklog int64
 }
 
+// leaderReads are the buckets read from their stream leader only: the
+// protocol's records, whose absence or age a reader acts upon.
+var leaderReads = map[string]bool{BucketStatus: true, BucketBatches: true}
+
 // share of the byte budget per stream and bucket, in percent. FSE_STATUS
 // holds one record per sheet (with its events), rewritten at each state
 // change: it needs about as much room as the sheets themselves, and a full
@@ -316,6 +320,29 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 			return err
 		})
 		if err != nil {
+			return nil, fmt.Errorf("topology: bucket %s: %w", name, err)
+		}
+		if !leaderReads[name] {
+			return b, nil
+		}
+		// Read from the stream leader, not from any replica: a replica
+		// that lags (just back from a partition) answers "no such key"
+		// for a record written without it, and the ack router refused
+		// an insurer's payment as one for an unknown lot
+		// (docs/reliability.md, finding 2). Buckets are created with
+		// direct gets on; they are turned off here, then the bucket is
+		// bound again so that its reads follow.
+		s, err := js.Stream(ctx, "KV_"+name)
+		if err != nil {
+			return nil, fmt.Errorf("topology: bucket %s: %w", name, err)
+		}
+		if sc := s.CachedInfo().Config; sc.AllowDirect {
+			sc.AllowDirect = false
+			if _, err := js.UpdateStream(ctx, sc); err != nil {
+				return nil, fmt.Errorf("topology: bucket %s: leader reads: %w", name, err)
+			}
+		}
+		if b, err = js.KeyValue(ctx, name); err != nil {
 			return nil, fmt.Errorf("topology: bucket %s: %w", name, err)
 		}
 		return b, nil
