@@ -50,9 +50,12 @@ type Report struct {
 	LongestUnavailable time.Duration `json:"longest_unavailable"`
 	// Drain is from the last heal to the moment the client saw the last
 	// receipted sheet final.
-	Drain      time.Duration `json:"drain"`
-	Violations []Violation   `json:"violations,omitempty"`
-	Stories    []string      `json:"stories,omitempty"`
+	Drain time.Duration `json:"drain"`
+	// NoticesOutOfOrder counts notices stored after a notice of a later
+	// state of the same sheet and insurer (accepted after paid).
+	NoticesOutOfOrder int         `json:"notices_out_of_order"`
+	Violations        []Violation `json:"violations,omitempty"`
+	Stories           []string    `json:"stories,omitempty"`
 }
 
 // OK reports whether every rule held.
@@ -60,8 +63,8 @@ func (r *Report) OK() bool { return len(r.Violations) == 0 }
 
 // Summary is one line of figures.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("sent %d, receipted %d, refused %d, unanswered %d, lost %d, duplicated %d, longest unavailability %s, drain %s, violations %d",
-		r.Sent, r.Receipted, r.Refused, r.Errors, r.Lost, r.Duplicated, r.LongestUnavailable.Round(100*time.Millisecond), r.Drain.Round(100*time.Millisecond), len(r.Violations))
+	return fmt.Sprintf("sent %d, receipted %d, refused %d, unanswered %d, lost %d, duplicated %d, longest unavailability %s, drain %s, notices out of order %d, violations %d",
+		r.Sent, r.Receipted, r.Refused, r.Errors, r.Lost, r.Duplicated, r.LongestUnavailable.Round(100*time.Millisecond), r.Drain.Round(100*time.Millisecond), r.NoticesOutOfOrder, len(r.Violations))
 }
 
 // maxStories bounds the stories printed (the first sheets that failed).
@@ -332,7 +335,11 @@ func (c *checker) forward() {
 			continue // signalement and the like
 		}
 		if r < top[k] {
-			c.fail(RuleBackwards, n.Billing+"."+n.Number, "notice %d at %s: %s after a notice of rank %d", n.Seq, n.Insurer, n.Event, top[k])
+			// Notices are events, each naming its own: the returns of one
+			// acknowledgement are applied in parallel and their notices
+			// may be stored out of order (accepted after paid). Counted,
+			// not a violation: the status record is the judge of states.
+			c.rep.NoticesOutOfOrder++
 		}
 		top[k] = max(top[k], r)
 	}

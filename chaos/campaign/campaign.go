@@ -36,8 +36,12 @@ type Config struct {
 	Nodes, Gateways int
 	// Out is where logs, the history, the snapshot and the report go.
 	Out string
-	// Bin holds nats-server, gateway (built with -tags chaos) and chaos.
+	// Bin holds nats-server, gateway-chaos (the gateway built with -tags
+	// chaos) and chaos.
 	Bin string
+	// Gateway names the gateway binary in Bin (default gateway-chaos;
+	// gateway-broken: the deliberately broken build, -tags chaos,chaosbroken).
+	Gateway string
 	// Faults restricts the fault kinds (nil: all); Hold scales how long a
 	// fault lasts (1: as in FaultKinds), for a short campaign.
 	Faults []string
@@ -69,6 +73,9 @@ func (c *Config) defaults() {
 	if c.Stdout == nil {
 		c.Stdout = os.Stdout
 	}
+	if c.Gateway == "" {
+		c.Gateway = "gateway-chaos"
+	}
 }
 
 // Run is the outer runner: it removes what an interrupted campaign left,
@@ -80,7 +87,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := Preflight(); err != nil {
 		return err
 	}
-	for _, b := range []string{"nats-server", "gateway-chaos", "chaos"} {
+	for _, b := range []string{"nats-server", cfg.Gateway, "chaos"} {
 		if _, err := os.Stat(filepath.Join(cfg.Bin, b)); err != nil {
 			return fmt.Errorf("%s missing in %s (make chaos builds it): %w", b, cfg.Bin, err)
 		}
@@ -400,7 +407,7 @@ func (c *campaign) startGateways(ctx context.Context) error {
 		}
 		p := &proc{
 			name: fmt.Sprintf("g%d", j), ns: gatewayNS(j),
-			argv: []string{c.bin("gateway-chaos"), "serve", "--dev", "--data-dir", c.gwData(j),
+			argv: []string{c.bin(c.cfg.Gateway), "serve", "--dev", "--data-dir", c.gwData(j),
 				"--listen", gwClientIP(j) + ":8443", "--admin", gwAdmin(j),
 				"--nats-url", c.natsURLs, "--replicas", "3", "--max-store", strconv.FormatInt(c.maxStore, 10),
 				"--lot-max-age", "2s", "--crl-refresh", "0", "--tls-cert", cert, "--tls-key", key},
@@ -426,7 +433,7 @@ func (c *campaign) startInsurers() error {
 		return err
 	}
 	for _, in := range dir.Insurers {
-		p := &proc{name: in.ID, argv: []string{c.bin("gateway-chaos"), "insurer", "--dev", "--id", in.ID, "--nats-url", c.natsURLs},
+		p := &proc{name: in.ID, argv: []string{c.bin(c.cfg.Gateway), "insurer", "--dev", "--id", in.ID, "--nats-url", c.natsURLs},
 			log: filepath.Join(c.cfg.Out, "insurer-"+in.ID+".log")}
 		if err := p.start(); err != nil {
 			return err

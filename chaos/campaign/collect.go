@@ -259,7 +259,7 @@ func readAll(ctx context.Context, s jetstream.Stream, f func(jetstream.Msg, uint
 func (c *campaign) auditVerify(ctx context.Context) chaos.AuditVerify {
 	var out []byte
 	for j := 1; j <= c.cfg.Gateways; j++ {
-		cmd := exec.CommandContext(ctx, c.bin("gateway-chaos"), "audit", "verify", "--admin", gwAdmin(j), "--token-file", filepath.Join(c.gwData(j), "operator.token"))
+		cmd := exec.CommandContext(ctx, c.bin(c.cfg.Gateway), "audit", "verify", "--admin", gwAdmin(j), "--token-file", filepath.Join(c.gwData(j), "operator.token"))
 		var err error
 		out, err = cmd.CombinedOutput()
 		if err == nil {

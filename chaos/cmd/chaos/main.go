@@ -75,6 +75,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.Rate, "rate", 8, "sheets per second offered")
 	fs.IntVar(&cfg.Gateways, "gateways", 3, "gateways (2 or 3)")
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory of nats-server, gateway (-tags chaos) and chaos")
+	fs.StringVar(&cfg.Gateway, "gateway", "gateway-chaos", "gateway binary in --bin (gateway-broken: the deliberately broken build)")
 	fs.StringVar(&cfg.Out, "out", "", "results directory (default data/chaos/<time>-seed-N)")
 	faults := fs.String("faults", "", "comma-separated fault kinds (default all: "+strings.Join(campaign.FaultKinds, ",")+")")
 	fs.Parse(args)
