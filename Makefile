@@ -5,6 +5,8 @@
 #   make demo       sign and send 20 care sheets with the virtual card to a running gateway
 #   make bench      benchmarks (verify, intake, card), figures in docs/performance.md
 #   make loadtest   sustained load against a gateway (see docs/performance.md)
+#   make chaos      a fault campaign, separate processes in network namespaces (root;
+#                   DURATION=10m SEED=N; results in docs/reliability.md)
 #   make fuzz       run every fuzz target for a bounded time (FUZZTIME, default 20s each)
 #   make fixtures   regenerate test certificates and CRLs from the committed keys
 #   make deps       install the Debian packages fsegate needs (root; quiet when all are there)
@@ -14,12 +16,12 @@ SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 20s
 BENCHTIME ?= 1s
-DEB_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools xmlsec1 poppler-utils libnss3-tools chromium gcc pkg-config softhsm2 nodejs npm
+DEB_PACKAGES := iproute2 pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools xmlsec1 poppler-utils libnss3-tools chromium gcc pkg-config softhsm2 nodejs npm
 
-.PHONY: deps build test run demo bench loadtest fuzz fixtures ci help
+.PHONY: deps build test run demo bench loadtest chaos fuzz fixtures ci help
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh $(DEB_PACKAGES)
@@ -42,6 +44,9 @@ bench: deps
 
 loadtest: build
 	@scripts/loadtest.sh
+
+chaos: deps
+	@scripts/chaos.sh
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
