@@ -42,9 +42,11 @@ type Config struct {
 	// Gateway names the gateway binary in Bin (default gateway-chaos;
 	// gateway-broken: the deliberately broken build, -tags chaos,chaosbroken).
 	Gateway string
-	// Faults restricts the fault kinds (nil: all); Hold scales how long a
-	// fault lasts (1: as in FaultKinds), for a short campaign.
+	// Faults restricts the fault kinds (nil: all).
 	Faults []string
+	// MaxHold, when set, caps how long a fault lasts (a short campaign
+	// fits more of them); pauses still outlast the ack wait.
+	MaxHold time.Duration
 	// StoreMB is the size of each node's own filesystem.
 	StoreMB int
 	// Stdout gets the progress.

@@ -34,7 +34,18 @@ var FaultKinds = []string{IsolateNode, CutGateway, Split, KillNode, KillGateway,
 // default): a pause lasts longer.
 const ackWait = 30 * time.Second
 
-// holdRange is how long a fault of each kind lasts, at most.
+// holdRange is how long a fault of kind lasts, capped by MaxHold (but for
+// pauses, which must outlast the ack wait).
+func (c *campaign) holdRange(kind string) (lo, hi time.Duration) {
+	lo, hi = holdRange(kind)
+	if m := c.cfg.MaxHold; m > 0 && kind != PauseNode && kind != PauseGateway && hi > m {
+		hi = m
+		lo = min(lo, m)
+	}
+	return lo, hi
+}
+
+// holdRange is how long a fault of each kind lasts.
 func holdRange(kind string) (lo, hi time.Duration) {
 	switch kind {
 	case PauseNode, PauseGateway:
@@ -73,12 +84,12 @@ func (c *campaign) faults(ctx context.Context, end time.Time) {
 		} else {
 			kind = kinds[c.rnd.IntN(len(kinds))]
 		}
-		_, hi := holdRange(kind)
+		_, hi := c.holdRange(kind)
 		if time.Until(end) < hi+2*time.Second {
 			// Not enough time left for this one: a shorter one, if any.
 			found := false
 			for _, k := range kinds {
-				if _, h := holdRange(k); time.Until(end) >= h+2*time.Second {
+				if _, h := c.holdRange(k); time.Until(end) >= h+2*time.Second {
 					kind, found = k, true
 					break
 				}
@@ -119,7 +130,7 @@ func (c *campaign) record(kind, fault, target, detail string) {
 
 // fault injects one fault of kind, holds it, heals it.
 func (c *campaign) fault(ctx context.Context, kind string) error {
-	lo, hi := holdRange(kind)
+	lo, hi := c.holdRange(kind)
 	hold := c.dur(lo, hi)
 	node := 1 + c.rnd.IntN(c.cfg.Nodes)
 	gw := 1 + c.rnd.IntN(c.cfg.Gateways)

@@ -73,6 +73,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.DrainMax, "drain", 4*time.Minute, "how long the drain may take at most")
 	fs.Uint64Var(&cfg.Seed, "seed", uint64(time.Now().UnixNano()%100000), "seed of the faults and the load")
 	fs.Float64Var(&cfg.Rate, "rate", 8, "sheets per second offered")
+	fs.DurationVar(&cfg.MaxHold, "max-hold", 0, "cap on how long a fault lasts (0: each kind's own; pauses always outlast the ack wait)")
 	fs.IntVar(&cfg.Gateways, "gateways", 3, "gateways (2 or 3)")
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory of nats-server, gateway (-tags chaos) and chaos")
 	fs.StringVar(&cfg.Gateway, "gateway", "gateway-chaos", "gateway binary in --bin (gateway-broken: the deliberately broken build)")
