@@ -94,6 +94,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("%s missing in %s (make chaos builds it): %w", b, cfg.Bin, err)
 		}
 	}
+	unlock, err := Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := Cleanup(); err != nil {
 		return fmt.Errorf("left-overs of an earlier run: %w", err)
 	}

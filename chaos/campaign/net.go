@@ -71,6 +71,27 @@ func Preflight() error {
 	return nil
 }
 
+// lockPath is held (flock) by the campaign that owns the namespaces: a
+// second campaign, or a cleanup, while one runs would tear it down.
+const lockPath = "/run/fsechaos.lock"
+
+// Lock takes the campaign lock, or says who holds it. The kernel drops it
+// when its holder dies, so an interrupted campaign leaves none.
+func Lock() (unlock func(), err error) {
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b, _ := os.ReadFile(lockPath)
+		f.Close()
+		return nil, fmt.Errorf("another campaign is running (pid %s, %s): wait for it to end", strings.TrimSpace(string(b)), lockPath)
+	}
+	f.Truncate(0)
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	return func() { f.Close() }, nil
+}
+
 // Cleanup removes what a campaign (this one, or an interrupted one) left:
 // the processes in its namespaces, the namespaces, the filesystems.
 func Cleanup() error {

@@ -55,7 +55,11 @@ func main() {
 	case "check":
 		err = checkCmd(os.Args[2:])
 	case "cleanup":
-		err = campaign.Cleanup()
+		var unlock func()
+		if unlock, err = campaign.Lock(); err == nil {
+			err = campaign.Cleanup()
+			unlock()
+		}
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
