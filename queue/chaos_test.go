@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fsegate/fsegate/internal/testenv"
 	"github.com/fsegate/fsegate/queue"
 )
 
@@ -68,32 +70,45 @@ func TestFrozenLotPublishedAfterFailedClose(t *testing.T) {
 // campaign's second finding: FSE_BATCHES was read by direct get, which
 // any replica answers; one just back from a partition said "no such lot"
 // and the ack router refused, for good, an insurer's payment for a lot
-// created while that replica was away. The protocol's buckets are read
-// from their stream leader only.
+// created while that replica was away. On a cluster the protocol's buckets
+// are read from their stream leader only, also those an earlier version
+// made with direct gets on.
 func TestProtocolBucketsReadFromLeader(t *testing.T) {
-	e := newEnv(t)
-	q := e.open(t)
+	c := testenv.NATSCluster(t, testenv.ClusterConfig{})
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
 	ctx := context.Background()
-	for _, name := range []string{queue.BucketStatus, queue.BucketBatches} {
+	cfg := queue.Config{Conn: nc, Topology: queue.TopologyConfig{Replicas: 3, Insurers: []string{"cpam751"}, MaxBytes: 1 << 30}}
+	q, err := queue.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := func(q *queue.Queue, name string) bool {
 		s, err := q.Topology().JS.Stream(ctx, "KV_"+name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.CachedInfo().Config.AllowDirect {
+		return s.CachedInfo().Config.AllowDirect
+	}
+	for _, name := range []string{queue.BucketStatus, queue.BucketBatches} {
+		if direct(q, name) {
 			t.Errorf("bucket %s: direct gets allowed (any replica answers, stale ones too); want leader reads", name)
 		}
 	}
-	// And a bucket made by an earlier version, with direct gets on, is
-	// turned to leader reads at the next start.
 	s, _ := q.Topology().JS.Stream(ctx, "KV_"+queue.BucketBatches)
 	sc := s.CachedInfo().Config
 	sc.AllowDirect = true
 	if _, err := q.Topology().JS.UpdateStream(ctx, sc); err != nil {
 		t.Fatal(err)
 	}
-	q2 := e.open(t)
-	s, _ = q2.Topology().JS.Stream(ctx, "KV_"+queue.BucketBatches)
-	if s.CachedInfo().Config.AllowDirect {
-		t.Error("an earlier bucket kept its direct gets")
+	q2, err := queue.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct(q2, queue.BucketBatches) {
+		t.Error("a bucket made with direct gets kept them")
 	}
 }

@@ -165,8 +165,10 @@ type Topology struct {
 	AckBacklog int64
 }
 
-// leaderReads are the buckets read from their stream leader only: the
-// protocol's records, whose absence or age a reader acts upon.
+// leaderReads are the buckets read from their stream leader only, when
+// replicated: the protocol's records, whose absence or age a reader acts
+// upon. (With one replica, direct gets are served by the leader anyway and
+// cost less.)
 var leaderReads = map[string]bool{BucketStatus: true, BucketBatches: true}
 
 // share of the byte budget per stream and bucket, in percent. FSE_STATUS
@@ -322,8 +324,8 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 		if err != nil {
 			return nil, fmt.Errorf("topology: bucket %s: %w", name, err)
 		}
-		if !leaderReads[name] {
-			return b, nil
+		if !leaderReads[name] || cfg.Replicas <= 1 {
+			return b, nil // one replica: it is the leader
 		}
 		// Read from the stream leader, not from any replica: a replica
 		// that lags (just back from a partition) answers "no such key"
