@@ -746,8 +746,12 @@ func (q *Queue) publishLot(ctx context.Context, rec *LotRecord) (uint64, error) 
 	msg.Header.Set(HeaderAttempt, strconv.Itoa(rec.Attempt))
 	ack, err := q.js.PublishMsg(ctx, msg)
 	if err != nil {
+		if isStorageFull(err) {
+			q.lotsFull.Store(true)
+		}
 		return 0, fmt.Errorf("lot %s: publish: %w", rec.ID, err)
 	}
+	q.lotsFull.Store(false)
 	return ack.Sequence, nil
 }
 

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,51 @@ func TestProtocolBucketsReadFromLeader(t *testing.T) {
 	}
 	if direct(q2, queue.BucketBatches) {
 		t.Error("a bucket made with direct gets kept them")
+	}
+}
+
+// TestIntakeRefusesWhenLotsFull is the regression test of the campaign's
+// third finding: FSE_LOTS (14 % of the budget) filled long before
+// FSE_SHEETS (26 %); the intake went on receipting sheets that no lot could
+// carry, stuck "queued" with no refusal. Once a lot publish finds FSE_LOTS
+// full the intake refuses STORAGE_FULL (retryable), and receipts again
+// once a lot goes out.
+func TestIntakeRefusesWhenLotsFull(t *testing.T) {
+	e := newEnv(t)
+	q := e.open(t)
+	e.insurer(t, &fakeInsurer{id: "cpam751"})
+	ctx := context.Background()
+	js := q.Topology().JS
+	info, err := q.Topology().Lots.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roomy := info.Config
+	full := roomy
+	full.MaxBytes = 64 // no lot fits
+	if _, err := js.UpdateStream(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	submitAll(t, q, "751000017", numbers(1, 2))
+	// The batcher closes the lot (300 ms) and fails to publish it; from
+	// then on the intake refuses.
+	var refused error
+	for until := time.Now().Add(10 * time.Second); time.Now().Before(until); time.Sleep(50 * time.Millisecond) {
+		if _, err := q.Submit(ctx, sheet("751000017", "000000099", "d99")); err != nil {
+			refused = err
+			break
+		}
+		// receipted: the lot was not tried yet; the same sheet again
+		// gets the same receipt, harmless.
+	}
+	if !errors.Is(refused, queue.ErrStorageFull) {
+		t.Fatalf("intake while FSE_LOTS is full: %v, want ErrStorageFull", refused)
+	}
+	if _, err := js.UpdateStream(ctx, roomy); err != nil {
+		t.Fatal(err)
+	}
+	waitFinal(t, q, "751000017", numbers(1, 2), 20*time.Second)
+	if _, err := q.Submit(ctx, sheet("751000017", "000000100", "d100")); err != nil {
+		t.Fatalf("intake once lots go out again: %v", err)
 	}
 }

@@ -167,6 +167,11 @@ func (q *Queue) Submit(ctx context.Context, s Sheet) (Receipt, error) {
 	if err := checkSheet(&s); err != nil {
 		return Receipt{}, err
 	}
+	if q.lotsFull.Load() {
+		// FSE_SHEETS may have room, but no lot can be sent: a receipt now
+		// would promise what the queue cannot keep until room returns.
+		return Receipt{}, fmt.Errorf("%w: FSE_LOTS is full, no lot can be sent", ErrStorageFull)
+	}
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
 	defer cancel()
 	key := StatusKey(s.Billing, s.Number)

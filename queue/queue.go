@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -198,6 +199,10 @@ type Queue struct {
 	br            *breakers
 	// wake lets an insurer's acks or new sheets nudge loops.
 	batchWake chan struct{}
+	// lotsFull: the last lot publish found FSE_LOTS full. The intake then
+	// refuses (STORAGE_FULL) rather than receipt sheets no lot can carry;
+	// the next lot published clears it (docs/reliability.md, finding 3).
+	lotsFull atomic.Bool
 }
 
 // Open connects the queue to its topology (creating it when missing).
