@@ -159,3 +159,36 @@ func TestIntakeRefusesWhenLotsFull(t *testing.T) {
 		t.Fatalf("intake once lots go out again: %v", err)
 	}
 }
+
+// TestInsurerConsumerWaitsForCluster is the regression test of the
+// campaign's fifth finding: a gateway restarted while the cluster had no
+// quorum exited at once ("topology: consumer for insurer …: context
+// deadline exceeded") and stayed down. Creating the consumers is retried,
+// like the streams, until the cluster answers (30 s at most).
+func TestInsurerConsumerWaitsForCluster(t *testing.T) {
+	c := testenv.NATSCluster(t, testenv.ClusterConfig{})
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx := context.Background()
+	q, err := queue.Open(ctx, queue.Config{Conn: nc, Topology: queue.TopologyConfig{Replicas: 3, Insurers: []string{"cpam751"}, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(1)
+	c.Stop(2) // no quorum
+	done := make(chan error, 1)
+	go func() { done <- queue.EnsureInsurer(ctx, q.Topology().JS, "cpam931", 0) }()
+	time.Sleep(time.Second)
+	c.Restart(1)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("consumer while the cluster came back: %v", err)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("no answer within 45 s")
+	}
+}

@@ -360,23 +360,32 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 	if t.Cursors, err = kv(BucketCursors, "last confirmed notice per billing number", 1); err != nil {
 		return nil, err
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, StreamSheets, jetstream.ConsumerConfig{
-		Durable:       ConsumerBatcher,
-		Description:   "appends queued sheets to their lot manifests",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxAckPending: 20000,
-		FilterSubject: SubjectSheets + ".>",
+	// Consumers, like streams, are retried while the cluster is slow or
+	// electing (placeRetry): a gateway restarted then used to exit
+	// (docs/reliability.md, finding 5).
+	if err := placeRetry(ctx, func() error {
+		_, err := js.CreateOrUpdateConsumer(ctx, StreamSheets, jetstream.ConsumerConfig{
+			Durable:       ConsumerBatcher,
+			Description:   "appends queued sheets to their lot manifests",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.AckWait,
+			MaxAckPending: 20000,
+			FilterSubject: SubjectSheets + ".>",
+		})
+		return err
 	}); err != nil {
 		return nil, fmt.Errorf("topology: consumer %s: %w", ConsumerBatcher, err)
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, StreamAcks, jetstream.ConsumerConfig{
-		Durable:       ConsumerAckRouter,
-		Description:   "applies insurers' acknowledgements",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxAckPending: 20000,
-		FilterSubject: SubjectAcks + ".>",
+	if err := placeRetry(ctx, func() error {
+		_, err := js.CreateOrUpdateConsumer(ctx, StreamAcks, jetstream.ConsumerConfig{
+			Durable:       ConsumerAckRouter,
+			Description:   "applies insurers' acknowledgements",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.AckWait,
+			MaxAckPending: 20000,
+			FilterSubject: SubjectAcks + ".>",
+		})
+		return err
 	}); err != nil {
 		return nil, fmt.Errorf("topology: consumer %s: %w", ConsumerAckRouter, err)
 	}
@@ -398,13 +407,16 @@ func EnsureInsurer(ctx context.Context, js jetstream.JetStream, insurer string, 
 	if ackWait == 0 {
 		ackWait = 60 * time.Second
 	}
-	_, err := js.CreateOrUpdateConsumer(ctx, StreamLots, jetstream.ConsumerConfig{
-		Durable:       LotConsumer(insurer),
-		Description:   "lots for insurer " + insurer,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxAckPending: 1000,
-		FilterSubject: LotSubject(insurer),
+	err := placeRetry(ctx, func() error {
+		_, err := js.CreateOrUpdateConsumer(ctx, StreamLots, jetstream.ConsumerConfig{
+			Durable:       LotConsumer(insurer),
+			Description:   "lots for insurer " + insurer,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       ackWait,
+			MaxAckPending: 1000,
+			FilterSubject: LotSubject(insurer),
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("topology: consumer for insurer %s: %w", insurer, err)
@@ -448,6 +460,15 @@ func isStorageFull(err error) bool {
 // errCodeNoPeers is JetStream's JSClusterNoPeersErr.
 const errCodeNoPeers = 10005
 
+// errCodeUnavailable is JetStream's "system temporarily unavailable" (a
+// cluster electing its meta leader).
+const errCodeUnavailable = 10008
+
+// errCodeNoPlacement is "insufficient resources": no peers to place an R3
+// asset on while nodes are down (or, for good, no room: then placeRetry
+// gives up after its 30 s).
+const errCodeNoPlacement = 10023
+
 // placeRetry runs f again, for up to 30 s, while the cluster answers "no
 // suitable peers for placement" (a peer starting or restarting is briefly
 // seen offline by the meta leader) or does not answer within the API
@@ -460,7 +481,7 @@ func placeRetry(ctx context.Context, f func() error) error {
 	for {
 		err := f()
 		var apiErr *jetstream.APIError
-		noPeers := errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeNoPeers
+		noPeers := errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeNoPeers || apiErr.ErrorCode == errCodeUnavailable || apiErr.ErrorCode == errCodeNoPlacement)
 		slow := ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout))
 		if err == nil || !(noPeers || slow) || time.Now().After(deadline) {
 			return err
