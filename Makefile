@@ -21,7 +21,7 @@ DEB_PACKAGES := iproute2 pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools
 .PHONY: deps build test run demo bench loadtest chaos fuzz fixtures ci help
 
 help:
-	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh $(DEB_PACKAGES)
