@@ -58,7 +58,7 @@ func (c *Config) defaults() {
 		c.Duration = 10 * time.Minute
 	}
 	if c.DrainMax == 0 {
-		c.DrainMax = 4 * time.Minute
+		c.DrainMax = 10 * time.Minute
 	}
 	if c.Rate == 0 {
 		c.Rate = 8

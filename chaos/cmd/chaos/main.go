@@ -74,7 +74,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	var cfg campaign.Config
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Minute, "how long faults are injected and sheets sent")
-	fs.DurationVar(&cfg.DrainMax, "drain", 4*time.Minute, "how long the drain may take at most")
+	fs.DurationVar(&cfg.DrainMax, "drain", 10*time.Minute, "how long the drain may take at most")
 	fs.Uint64Var(&cfg.Seed, "seed", uint64(time.Now().UnixNano()%100000), "seed of the faults and the load")
 	fs.Float64Var(&cfg.Rate, "rate", 8, "sheets per second offered")
 	fs.DurationVar(&cfg.MaxHold, "max-hold", 0, "cap on how long a fault lasts (0: each kind's own; pauses always outlast the ack wait)")
@@ -112,7 +112,7 @@ func loadCmd(ctx context.Context, args []string) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "corpus seed")
 	fs.Float64Var(&cfg.Rate, "rate", 8, "sheets per second")
 	fs.DurationVar(&cfg.Duration, "duration", time.Minute, "sending time")
-	fs.DurationVar(&cfg.Drain, "drain", 4*time.Minute, "drain time at most")
+	fs.DurationVar(&cfg.Drain, "drain", 10*time.Minute, "drain time at most")
 	fs.StringVar(&cfg.History, "history", "load.jsonl", "history file")
 	fs.StringVar(&cfg.Roots, "roots", "", "PEM file of the gateways' certificate")
 	fs.Parse(args)
