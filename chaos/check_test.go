@@ -112,7 +112,7 @@ func TestCheckFails(t *testing.T) {
 		}, RuleBackwards},
 		{"history backwards", func(ops []Op, s *Snapshot) []Op {
 			st := s.Sheets[key]
-			st.History = append(st.History, Event{State: "delivered", Insurer: "cpam751"})
+			st.History = append(st.History, Event{State: "queued", Insurer: "cpam751"})
 			return ops
 		}, RuleBackwards},
 		{"notice never delivered", func(ops []Op, s *Snapshot) []Op {
