@@ -106,17 +106,26 @@ func TestPaymentScenarios(t *testing.T) {
 		{"late", `{seed: 3, payments: {late: {rate: 0.5, delay: 1s}}}`, func(t *testing.T, a *acks, want map[string]int64) {
 			ts := waitTransfers(t, a, func(ts []*lot.Transfer) bool { return lines(ts, lot.LinePaid) == len(want) })
 			sc := &Scenario{Seed: 3}
+			// Which sheets are late is the scenario's seeded choice; when the
+			// transfers come depends on the machine. So: a late sheet is never
+			// paid in a transfer with a sheet paid on time, and comes after
+			// the first transfer (no wall-clock gap asserted).
 			first := ts[0].Created
 			late := 0
 			for _, tr := range ts {
+				kinds := map[bool]int{}
 				for _, l := range tr.Lines {
 					isLate := sc.hit(0.5, "late", l.Key())
+					kinds[isLate]++
 					if isLate {
 						late++
+						if !tr.Created.After(first) {
+							t.Errorf("late sheet %s paid in the first transfer", l.Key())
+						}
 					}
-					if got := tr.Created.Sub(first) >= 900*time.Millisecond; got != isLate {
-						t.Errorf("sheet %s paid %v after the first transfer; late: %v", l.Key(), tr.Created.Sub(first), isLate)
-					}
+				}
+				if kinds[true] > 0 && kinds[false] > 0 {
+					t.Errorf("transfer %s pays %d late and %d on-time sheets together", tr.Reference, kinds[true], kinds[false])
 				}
 			}
 			if late == 0 || late == len(want) {
