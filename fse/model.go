@@ -119,6 +119,11 @@ type Rectification struct {
 type Prescription struct {
 	ID         string `json:"id"`         // prescription id (ordonnance numérique)
 	Prescriber string `json:"prescriber"` // RPPS of the prescriber, 11 digits
+	// Kind is RxCarried (or empty), RxNational or RxPaper (prescription.go).
+	Kind string `json:"kind,omitempty"`
+	// Dispenses names, for each sheet line, the prescription line it
+	// dispenses (required against a carried prescription).
+	Dispenses []Dispense `json:"dispenses,omitempty"`
 }
 
 // Line is one billed item. Kind says which fields are meaningful.

@@ -385,6 +385,7 @@ func (v *validator) prescription() {
 		}
 		return
 	}
+	v.prescriptionRefs(rx)
 	if rx.ID == "" {
 		if drugs {
 			v.add(ErrPrescription, "prescription/id", "", "pharmacy lines without a prescription id")

@@ -111,8 +111,8 @@ var (
 	remplacantPaths    = []string{"id_type", "id", "national_id"}
 	patientFields      = []string{"NIR", "BirthDate", "Rank", "Regime", "Caisse", "Centre", "AMC", "Coverage"}
 	patientPaths       = []string{"nir", "birth_date", "rank", "regime", "caisse", "centre", "amc", "coverage"}
-	prescriptionFields = []string{"Id", "Prescriber"}
-	prescriptionPaths  = []string{"id", "prescriber"}
+	prescriptionFields = []string{"Id", "Prescriber", "Kind", "Dispenses"}
+	prescriptionPaths  = []string{"id", "prescriber", "kind", "dispenses"}
 	lineKinds          = []string{"NGAP", "CCAM", "Drug", "Fee"}
 	ngapFields         = []string{"Key", "Coefficient", "Label", "Amount", "AMO", "Exemption"}
 	ngapPaths          = []string{"key", "coefficient", "label", "amount", "amo", "exemption"}
@@ -268,6 +268,8 @@ func (d *decoder) prescription(el *etree.Element, path string, p *Prescription) 
 			p.ID, err = d.text(el, at)
 		case 1:
 			p.Prescriber, err = d.text(el, at)
+		default:
+			err = d.prescriptionExtra(i, el, at, p)
 		}
 		return err
 	})
@@ -830,6 +832,7 @@ func (s *Sheet) Encode() []byte {
 		e.raw("\n")
 		e.leaf(2, "Id", rx.ID)
 		e.leaf(2, "Prescriber", rx.Prescriber)
+		e.prescriptionExtra(rx)
 		e.close(1, "Prescription")
 	}
 
