@@ -84,8 +84,10 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		SyncAlways:         cfg.SyncAlways,
 		Nkeys:              cfg.Users,
 		JetStreamMaxMemory: 256 << 20,
-		JetStreamKey:       cfg.StoreKey,
-		JetStreamOldKey:    cfg.StoreOldKey,
+		// SCOR pieces (up to 5 MiB) travel whole in one message.
+		MaxPayload:      MaxPayload,
+		JetStreamKey:    cfg.StoreKey,
+		JetStreamOldKey: cfg.StoreOldKey,
 	}
 	switch cfg.StoreCipher {
 	case "", "aes":

@@ -25,6 +25,9 @@ type Sheet struct {
 	Destinations []Destination
 	// Signed is the sheet's exact signed bytes, forwarded untouched.
 	Signed []byte
+	// SCORInsurer is, for a sheet that needs its SCOR piece (a paper
+	// prescription), the insurer the piece goes to; empty otherwise.
+	SCORInsurer string
 }
 
 // Receipt is what intake answers once the sheet is durably queued.
@@ -41,6 +44,9 @@ type Receipt struct {
 	// Corrects is the digest of the rejected sheet this one replaces.
 	Corrects string `json:"corrects,omitempty"`
 	DryRun   bool   `json:"dry_run,omitempty"`
+	// SCOR is the state of the sheet's SCOR piece when it needs one
+	// ("awaiting" until it is sent).
+	SCOR string `json:"scor,omitempty"`
 }
 
 // ReceiptDest names where the sheet goes and when its lot closes at the
@@ -82,6 +88,9 @@ func (q *Queue) newStatus(s *Sheet, now time.Time) *Status {
 		})
 	}
 	st.record(Event{Time: now, State: Received})
+	if s.SCORInsurer != "" {
+		st.SCOR = &SCOR{State: SCORAwaiting, Insurer: s.SCORInsurer, Updated: now}
+	}
 	return st
 }
 
@@ -89,6 +98,9 @@ func receiptOf(st *Status) Receipt {
 	r := Receipt{
 		Billing: st.Billing, Number: st.Number, Digest: st.Digest, State: st.State,
 		ReceivedAt: st.ReceivedAt, RulesVersion: st.RulesVersion, Corrects: st.Corrects,
+	}
+	if st.SCOR != nil {
+		r.SCOR = st.SCOR.State
 	}
 	for _, d := range st.Destinations {
 		r.Destinations = append(r.Destinations, ReceiptDest{Insurer: d.Insurer, Kind: d.Kind, LotKey: d.LotKey, CloseBy: d.CloseBy})

@@ -304,9 +304,10 @@ func (q *Queue) Start(ctx context.Context) error {
 		return err
 	}
 	q.started = true
-	q.wg.Add(2)
+	q.wg.Add(3)
 	go func() { defer q.wg.Done(); b.run(ctx) }()
 	go func() { defer q.wg.Done(); r.run(ctx) }()
+	go func() { defer q.wg.Done(); q.runSCOR(ctx) }()
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fsegate/fsegate/insurers/lot"
 )
 
 // ErrRefused marks an acknowledgement the router will not apply (a lot not
@@ -299,6 +301,9 @@ func (q *Queue) applyAck(ctx context.Context, insurer string, a Ack, cache *ackC
 	}
 	if a.Level == LevelTransfer {
 		return q.applyTransfer(ctx, insurer, a, cache)
+	}
+	if strings.HasPrefix(a.Lot, lot.SCORPrefix) {
+		return q.applySCORARL(ctx, insurer, a)
 	}
 	// Returns share one read of their lot (the parallel returns of one
 	// message wait for the first to read it); an ARL reads it afresh.

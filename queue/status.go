@@ -126,6 +126,9 @@ type Status struct {
 	// Corrects is the digest of the rejected sheet this one corrects.
 	Corrects string  `json:"corrects,omitempty"`
 	History  []Event `json:"history,omitempty"`
+	// SCOR is the state of the sheet's SCOR piece, for a sheet that needs
+	// one (scor.go).
+	SCOR *SCOR `json:"scor,omitempty"`
 }
 
 // Key is the FSE_STATUS key.

@@ -24,6 +24,7 @@ const (
 	StreamDead          = "FSE_DEAD"          // fse.dead.<insurer>: lots out of retry budget
 	StreamAudit         = "FSE_AUDIT"         // fse.audit: hash-chained record of lots and acks
 	StreamPayments      = "FSE_PAYMENTS"      // fse.payments.<billing>.<insurer>.<transfer>: transfers kept for the practice
+	StreamSCOR          = "FSE_SCOR"          // fse.scor.<insurer>: SCOR pieces waiting for their lot
 
 	SubjectSheets        = "fse.sheets"
 	SubjectLots          = "fse.lots"
@@ -34,6 +35,7 @@ const (
 	SubjectDead          = "fse.dead"
 	SubjectAudit         = "fse.audit"
 	SubjectPayments      = "fse.payments"
+	SubjectSCOR          = "fse.scor"
 
 	// BucketStatus holds one key per sheet, <billing>.<number>: its state
 	// and content digest. Keys are created with create-only semantics and
@@ -47,9 +49,15 @@ const (
 	// BucketCursors holds the last confirmed notice sequence per billing
 	// number.
 	BucketCursors = "FSE_CURSORS"
+	// BucketPrescriptions holds one record per carried prescription,
+	// <prescriber>.<id>: what claims are checked against and every
+	// dispensation, updated under compare-and-swap (scor.go's neighbour
+	// prescriptions.go).
+	BucketPrescriptions = "FSE_RX"
 
 	ConsumerBatcher   = "BATCHER"
 	ConsumerAckRouter = "ACK_ROUTER"
+	ConsumerSCOR      = "SCOR_BATCHER"
 )
 
 // Subject helpers: one token each, validated by the callers' inputs.
@@ -160,6 +168,8 @@ type Topology struct {
 	Status   jetstream.KeyValue
 	Batches  jetstream.KeyValue
 	Cursors  jetstream.KeyValue
+	SCOR     jetstream.Stream
+	RxLedger jetstream.KeyValue
 	Replicas int
 	// AckBacklog is each insurer's bound in FSE_ACKS, in messages.
 	AckBacklog int64
@@ -177,9 +187,9 @@ var leaderReads = map[string]bool{BucketStatus: true, BucketBatches: true}
 // bucket refuses even updates of existing keys, which would freeze every
 // sheet in flight (seen at 150,000 sheets with a 1 % share).
 var budgetShare = map[string]int64{
-	StreamSheets: 26, BucketStatus: 26, StreamLots: 13, StreamPayments: 1, StreamHistory: 8, StreamPrescriptions: 6,
+	StreamSheets: 23, BucketStatus: 23, StreamLots: 12, StreamPayments: 1, StreamHistory: 8, StreamPrescriptions: 6,
 	StreamNotices: 5, StreamAcks: 4, StreamDead: 3, StreamAudit: 2, // FSE_ACKS' share is split between the insurers (AckBacklog)
-	BucketBatches: 5, BucketCursors: 1,
+	BucketBatches: 5, BucketCursors: 1, StreamSCOR: 6, BucketPrescriptions: 1,
 }
 
 // FreeDisk returns the bytes available to an unprivileged writer at dir.
@@ -308,6 +318,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 	if t.Payments, err = stream(StreamPayments, SubjectPayments+".>", PaymentRetention, 10*time.Minute); err != nil {
 		return nil, err
 	}
+	if t.SCOR, err = stream(StreamSCOR, SubjectSCOR+".>", cfg.SheetRetention, 10*time.Minute); err != nil {
+		return nil, err
+	}
 	kv := func(name, desc string, history uint8) (jetstream.KeyValue, error) {
 		var b jetstream.KeyValue
 		err := placeRetry(ctx, func() (err error) {
@@ -359,6 +372,22 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 	}
 	if t.Cursors, err = kv(BucketCursors, "last confirmed notice per billing number", 1); err != nil {
 		return nil, err
+	}
+	if t.RxLedger, err = kv(BucketPrescriptions, "carried prescriptions and their dispensations", 1); err != nil {
+		return nil, err
+	}
+	if err := placeRetry(ctx, func() error {
+		_, err := js.CreateOrUpdateConsumer(ctx, StreamSCOR, jetstream.ConsumerConfig{
+			Durable:       ConsumerSCOR,
+			Description:   "packs SCOR pieces into SCOR lots",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.AckWait,
+			MaxAckPending: 1000,
+			FilterSubject: SubjectSCOR + ".>",
+		})
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("topology: consumer %s: %w", ConsumerSCOR, err)
 	}
 	// Consumers, like streams, are retried while the cluster is slow or
 	// electing (placeRetry): a gateway restarted then used to exit

@@ -239,6 +239,10 @@ func (i *Insurer) inOutage() time.Duration {
 }
 
 func (i *Insurer) take(ctx context.Context, m jetstream.Msg) {
+	if lot.IsSCOR(m.Data()) {
+		i.takeSCOR(ctx, m)
+		return
+	}
 	i.mu.Lock()
 	idx := i.deliveries
 	i.deliveries++
