@@ -401,43 +401,6 @@ func (s *batchSlots) take(client string) (release func(), ok bool) {
 	}, true
 }
 
-func (m *Main) postPrescription(w http.ResponseWriter, r *http.Request, c *caller) {
-	raw, ok := readBody(w, r, m.MaxBody*8)
-	if !ok {
-		return
-	}
-	res, err := m.pipe.verifier.VerifyPDF(raw)
-	if err != nil {
-		refuse(w, "prescription refused", sigErrors(err)...)
-		return
-	}
-	var errs []api.Error
-	if res.Signer.NationalID != c.NationalID {
-		errs = append(errs, api.NewError("SENDER_MISMATCH", "", "the prescription is signed by another professional than the sender", "send with the card that signed"))
-	}
-	id := r.URL.Query().Get("id")
-	if id == "" {
-		id = prescriptionID(res)
-	}
-	if !queue.ValidToken(id) {
-		errs = append(errs, api.NewError("REQUEST_INVALID", "id", "no prescription id (give ?id= or put it in the PDF subject)", ""))
-	}
-	prescriber := strings.TrimPrefix(res.Signer.NationalID, "8") // RPPS from the IDNPS
-	if len(errs) > 0 {
-		refuse(w, "prescription refused", errs...)
-		return
-	}
-	if dryRun(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"id": id, "prescriber": prescriber, "dry_run": true})
-		return
-	}
-	if err := m.queue.StorePrescription(r.Context(), prescriber, id, raw); err != nil {
-		refuse(w, "prescription not kept", api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again"))
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "prescriber": prescriber, "signed_at": res.SigningTime})
-}
-
 // prescriptionID finds the prescription id in a verified PDF: the "id" of
 // the structured data 'workstation prescribe' embeds (prescription.json,
 // the one embedded file read), a "prescription-id:" keyword, or the
@@ -576,6 +539,7 @@ func (m *Main) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/sheets", m.authed(m.postSheet))
 	mux.HandleFunc("POST /v1/batches", m.authed(m.postBatch))
 	mux.HandleFunc("POST /v1/prescriptions", m.authed(m.postPrescription))
+	mux.HandleFunc("POST /v1/sheets/{number}/scor", m.authed(m.postSCOR))
 	mux.HandleFunc("GET /v1/sheets/{number}", m.readAuthed(m.getSheet))
 	mux.HandleFunc("GET /v1/notices", m.readAuthed(m.getNotices))
 	mux.HandleFunc("POST /v1/notices/ack", m.readAuthed(m.postNoticesAck))

@@ -13,6 +13,7 @@ import (
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
 	pdir "github.com/fsegate/fsegate/internal/practices"
+	"github.com/fsegate/fsegate/internal/rx"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -26,6 +27,7 @@ type pipeline struct {
 	practices *practices
 	dir       *insurers.Directory
 	rules     fse.Options
+	groups    rx.Groups // generic groups (CIP13 → group), for substitution
 	queue     *queue.Queue
 	metrics   *metrics
 	// inflight counts the sheets being checked and queued right now: the
@@ -38,6 +40,7 @@ type result struct {
 	Receipt  *queue.Receipt
 	Warnings []api.Error
 	Errors   []api.Error
+	rx       *rxClaim // a claim against a carried prescription, recorded at submit
 }
 
 func (r *result) status() int {
@@ -176,15 +179,7 @@ func (p *pipeline) check(ctx context.Context, raw []byte, caller string) (queue.
 		}
 		out.Destinations = append(out.Destinations, queue.Destination{Insurer: ins.ID, Kind: dest.Kind, ExpectPayment: sheet.TiersPayant()})
 	}
-	if rx := sheet.Prescription; rx != nil && sheet.Practitioner.Profession == fse.ProfessionPharmacist && len(res.Errors) == 0 {
-		ok, err := p.queue.PrescriptionKnown(ctx, rx.Prescriber, rx.ID)
-		switch {
-		case err != nil:
-			res.Errors = append(res.Errors, api.NewError("QUEUE_UNAVAILABLE", "", "prescription lookup failed", "send again"))
-		case !ok:
-			res.Errors = append(res.Errors, api.NewError("PRESCRIPTION_UNKNOWN", "prescription/id", "prescription "+rx.ID+" was never received", "send the signed prescription first (POST /v1/prescriptions)"))
-		}
-	}
+	p.prescriptionRef(sheet, res, &out)
 	return out, res
 }
 
@@ -196,6 +191,9 @@ func (p *pipeline) submit(ctx context.Context, raw []byte, caller string, dryRun
 		defer p.inflight.Add(-1)
 	}
 	s, res := p.check(ctx, raw, caller)
+	if len(res.Errors) == 0 && res.rx != nil {
+		res.Errors = append(res.Errors, p.dispense(ctx, res.rx, dryRun)...)
+	}
 	if len(res.Errors) == 0 {
 		var r queue.Receipt
 		var err error
@@ -213,6 +211,9 @@ func (p *pipeline) submit(ctx context.Context, raw []byte, caller string, dryRun
 			}()
 		default:
 			r, err = p.queue.Submit(ctx, s)
+		}
+		if err != nil && res.rx != nil && !dryRun {
+			p.release(context.WithoutCancel(ctx), res.rx)
 		}
 		switch {
 		case err == nil:

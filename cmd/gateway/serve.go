@@ -87,6 +87,7 @@ type Main struct {
 	Tables                             string   // tables directory (docs/amounts.md); --dev: the fixtures'
 	PricesWarn                         []string // tables whose price differences are warnings: ngap, ccam, drugs
 	Holidays                           string
+	Generics                           string
 	LotKey                             string
 	LotMaxAge                          time.Duration // overrides the directory's lot age limit when > 0
 	LotMaxSize                         int           // overrides the directory's lot size limit when > 0
@@ -193,6 +194,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 		return nil
 	})
 	fs.StringVar(&m.Holidays, "holidays", "", "public holidays `file` (--dev: the fixtures')")
+	fs.StringVar(&m.Generics, "generics", "", "generic groups `file`, CSV cip13,group, for substitution on carried prescriptions (--dev: the fixtures')")
 	fs.StringVar(&m.LotKey, "lot-key", string(queue.LotPerInsurerBilling), "what makes a lot: 'insurer+billing' or 'insurer'")
 	fs.DurationVar(&m.LotMaxAge, "lot-max-age", 0, "close lots at this age, for every insurer (0: the directory's)")
 	fs.IntVar(&m.LotMaxSize, "lot-max-sheets", 0, "close lots at this many sheets, for every insurer (0: the directory's)")
@@ -556,10 +558,14 @@ func (m *Main) Run(ctx context.Context) error {
 			log.Info("totals read from the store's recorded state", "sheets", n)
 		}
 	}()
+	groups, err := m.generics()
+	if err != nil {
+		return err
+	}
 	m.pipe = &pipeline{
 		verifier:  &signature.Verifier{Trust: m.trust, Now: m.Now},
 		practices: m.practices, dir: m.dir, rules: rules, queue: m.queue, metrics: m.metrics,
-		inflight: &m.inflight,
+		inflight: &m.inflight, groups: groups,
 	}
 	if m.Mock {
 		if err := m.startMocks(ctx, url); err != nil {

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/fsegate/fsegate/api"
+	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/insurers/lot"
+	"github.com/fsegate/fsegate/internal/rx"
+	"github.com/fsegate/fsegate/queue"
+	"github.com/fsegate/fsegate/signature"
+)
+
+// rxClaim is a sheet that claims against a carried prescription: checked
+// and recorded by dispense, after every other check passed.
+type rxClaim struct {
+	sheet *fse.Sheet
+}
+
+func rxErrors(ps []rx.Problem) []api.Error {
+	out := make([]api.Error, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, api.NewError(p.Code, p.Path, p.Message, p.Hint))
+	}
+	return out
+}
+
+// prescriptionRef applies the sheet's prescription reference (docs/care-sheet.md,
+// "Prescription"): a national number travels with a warning, a paper one
+// makes the sheet wait for its SCOR piece (sent to its AMO), a carried one
+// is checked and recorded at submit. A pharmacy sheet always needs a
+// reference (fse's PRESCRIPTION_REQUIRED).
+func (p *pipeline) prescriptionRef(sheet *fse.Sheet, res *result, out *queue.Sheet) {
+	ref := sheet.Prescription
+	if ref == nil {
+		return
+	}
+	switch ref.RxKind() {
+	case fse.RxNational:
+		res.Warnings = append(res.Warnings, api.NewError(rx.CodeNotVerified, "prescription/id",
+			"prescription "+ref.ID+" is a national e-prescription number, not verified by fsegate", "the dispensation is recorded in the national base by the pharmacy software"))
+	case fse.RxPaper:
+		for _, d := range out.Destinations {
+			if d.Kind == "AMO" {
+				out.SCORInsurer = d.Insurer
+			}
+		}
+		res.Warnings = append(res.Warnings, api.NewError(rx.CodeSCORRequired, "prescription",
+			"a paper prescription: the sheet waits for its SCOR piece", "send the scanned prescription (workstation scor, or a .scor.pdf / .scor.jpg beside the sheet for batch)"))
+	case fse.RxCarried:
+		res.rx = &rxClaim{sheet: sheet}
+	}
+}
+
+// dispense checks a claim against its carried prescription and, unless
+// dry, records its dispensations, atomically (compare-and-swap on the
+// prescription's record): of two claims racing on one line, the second
+// sees the first.
+func (p *pipeline) dispense(ctx context.Context, c *rxClaim, dry bool) []api.Error {
+	s := c.sheet
+	ref := s.Prescription
+	dispenser := s.Practitioner.ID
+	if r := s.Practitioner.Remplacant; r != nil {
+		dispenser = r.ID
+	}
+	var problems []rx.Problem
+	err := p.queue.UpdatePrescription(ctx, ref.Prescriber, ref.ID, func(cur []byte) ([]byte, error) {
+		var rec rx.Record
+		if err := json.Unmarshal(cur, &rec); err != nil {
+			return nil, fmt.Errorf("prescription record: %w", err)
+		}
+		changed, ps := rec.Dispense(rx.Claim{Sheet: s, Dispenser: dispenser, Groups: p.groups})
+		problems = ps
+		if !changed || dry || len(ps) > 0 {
+			return nil, nil
+		}
+		return json.Marshal(&rec)
+	})
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+		return []api.Error{api.NewError(rx.CodeUnknown, "prescription/id", "prescription "+ref.ID+" of "+ref.Prescriber+" was never received",
+			"the prescriber (or the patient's copy) sends the signed prescription first: POST /v1/prescriptions, or a .rx.pdf in the batch folder; the sheet is sent again once it is there")}
+	case err != nil:
+		return []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "prescription record not read or written", "send again")}
+	}
+	return rxErrors(problems)
+}
+
+// release undoes the dispensations of a sheet whose intake failed after
+// they were recorded.
+func (p *pipeline) release(ctx context.Context, c *rxClaim) {
+	s := c.sheet
+	key := s.Practitioner.Billing + "." + s.Number
+	_ = p.queue.UpdatePrescription(ctx, s.Prescription.Prescriber, s.Prescription.ID, func(cur []byte) ([]byte, error) {
+		var rec rx.Record
+		if json.Unmarshal(cur, &rec) != nil || !rec.Release(key) {
+			return nil, nil
+		}
+		return json.Marshal(&rec)
+	})
+}
+
+// keepPrescription checks a verified prescription PDF and keeps it: the
+// signer must be of a prescribing profession; its structured data
+// (prescription.json) must name the patient and the lines. Whoever holds
+// it may carry it (the prescriber, or the pharmacy the patient brings it
+// to): the signature, not the sender, binds it.
+func (m *Main) keepPrescription(ctx context.Context, raw []byte, res *signature.PDFResult, dry bool) (*rx.Record, []api.Error) {
+	var errs []api.Error
+	if !rx.Prescribing(res.Signer.ProfessionCode) {
+		errs = append(errs, api.NewError(rx.CodeNotPrescriber, "", "a "+res.Signer.Profession+" may not issue a prescription", "prescriptions are signed with a doctor's, dentist's or midwife's card"))
+	}
+	data, err := res.Attachment("prescription.json")
+	if err != nil {
+		return nil, append(errs, api.NewError(rx.CodeContent, "prescription.json", "the PDF carries no structured prescription (prescription.json)", "sign prescriptions made by 'workstation prescribe'"))
+	}
+	content, ps := rx.ParseContent(data)
+	errs = append(errs, rxErrors(ps)...)
+	if content != nil && content.Prescriber.NationalID != "" && content.Prescriber.NationalID != res.Signer.NationalID {
+		errs = append(errs, api.NewError("SIGNER_MISMATCH", "prescriber/national_id", "the prescription names another prescriber than its signer", "sign with the prescriber's card"))
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	prescriber := strings.TrimPrefix(res.Signer.NationalID, "8") // RPPS from the IDNPS
+	sum := sha256.Sum256(raw)
+	rec := rx.NewRecord(content, prescriber, hex.EncodeToString(sum[:]))
+	if dry {
+		return rec, nil
+	}
+	if err := m.queue.StorePrescription(ctx, prescriber, rec.ID, raw); err != nil {
+		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
+	}
+	b, _ := json.Marshal(rec)
+	err = m.queue.CreatePrescription(ctx, prescriber, rec.ID, b, func(existing []byte) bool {
+		var old rx.Record
+		return json.Unmarshal(existing, &old) == nil && old.Digest == rec.Digest
+	})
+	switch {
+	case errors.Is(err, queue.ErrConflict):
+		return nil, []api.Error{api.NewError(rx.CodeConflict, "id", "another prescription "+rec.ID+" of this prescriber was received", "give each prescription its own id")}
+	case err != nil:
+		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
+	}
+	return rec, nil
+}
+
+func (m *Main) postPrescription(w http.ResponseWriter, r *http.Request, c *caller) {
+	raw, ok := readBody(w, r, m.MaxBody*8)
+	if !ok {
+		return
+	}
+	res, err := m.pipe.verifier.VerifyPDF(raw)
+	if err != nil {
+		refuse(w, "prescription refused", sigErrors(err)...)
+		return
+	}
+	rec, errs := m.keepPrescription(r.Context(), raw, res, dryRun(r))
+	if len(errs) > 0 {
+		refuse(w, "prescription refused", errs...)
+		return
+	}
+	body := map[string]any{"id": rec.ID, "prescriber": rec.Prescriber, "signed_at": res.SigningTime, "lines": len(rec.Lines)}
+	status := http.StatusCreated
+	if dryRun(r) {
+		body["dry_run"], status = true, http.StatusOK
+	}
+	writeJSON(w, status, body)
+}
+
+// postSCOR takes the SCOR piece of a sheet (PDF or JPEG), checked with the
+// bounded reader, and queues it for the sheet's insurer.
+func (m *Main) postSCOR(w http.ResponseWriter, r *http.Request, c *caller) {
+	billing, ok := billingOf(w, r, c)
+	if !ok {
+		return
+	}
+	raw, ok := readBody(w, r, int64(lot.MaxPieceBytes))
+	if !ok {
+		return
+	}
+	scan, err := signature.InspectScan(raw)
+	if err != nil {
+		refuse(w, "SCOR piece refused", api.NewError("SCOR_PIECE_INVALID", "", err.Error(), "scan the prescription again, as a PDF or JPEG of at most 5 MiB"))
+		return
+	}
+	st, err := m.queue.SubmitSCOR(r.Context(), billing, r.PathValue("number"), scan.Kind, raw)
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+		refuse(w, "SCOR piece refused", api.NewError("SHEET_NOT_FOUND", "number", "no sheet "+r.PathValue("number")+" for billing number "+billing, "send the sheet first, then its piece"))
+	case errors.Is(err, queue.ErrSCORNotNeeded):
+		refuse(w, "SCOR piece refused", api.NewError("SCOR_NOT_NEEDED", "", "the sheet's prescription is not on paper", ""))
+	case errors.Is(err, queue.ErrSCORTaken):
+		refuse(w, "SCOR piece refused", api.NewError("SCOR_TAKEN", "", "another piece of this sheet is on its way", "wait for its ARL; a refused piece may be sent again"))
+	case errors.Is(err, queue.ErrSCORTooLarge):
+		refuse(w, "SCOR piece refused", api.NewError("SCOR_TOO_LARGE", "", fmt.Sprintf("the piece is over the %d bytes this deployment's NATS carries", m.queue.MaxPiece()), "scan at a lower resolution, or raise the NATS server's max_payload"))
+	case err != nil:
+		refuse(w, "SCOR piece not kept", api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again"))
+	default:
+		writeJSON(w, http.StatusAccepted, map[string]any{"billing": billing, "number": r.PathValue("number"), "pages": scan.Pages, "scor": st})
+	}
+}
+
+// loadGroups reads the generic groups table: CSV "cip13,group", a header
+// line allowed.
+func loadGroups(rd io.Reader) (rx.Groups, error) {
+	cr := csv.NewReader(rd)
+	cr.FieldsPerRecord = 2
+	cr.Comment = '#'
+	recs, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("generic groups: %w", err)
+	}
+	g := rx.Groups{}
+	for i, r := range recs {
+		if i == 0 && r[0] == "cip13" {
+			continue
+		}
+		if !fse.ValidCIP13(r[0]) {
+			return nil, fmt.Errorf("generic groups: line %d: %q is not a CIP13", i+1, r[0])
+		}
+		g[r[0]] = r[1]
+	}
+	return g, nil
+}
+
+// generics loads the generic groups table: --generics, or the fixtures'
+// with --dev; none (no substitution) otherwise.
+func (m *Main) generics() (rx.Groups, error) {
+	switch {
+	case m.Generics != "":
+		f, err := os.Open(m.Generics)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return loadGroups(f)
+	case m.Dev:
+		b, err := fixtures.ReadFile("generics.csv")
+		if err != nil {
+			return nil, err
+		}
+		return loadGroups(bytes.NewReader(b))
+	}
+	return rx.Groups{}, nil
+}
