@@ -85,6 +85,8 @@ type Receipt struct {
 	Corrects     string        `json:"corrects,omitempty"`
 	DryRun       bool          `json:"dry_run,omitempty"`
 	Warnings     []ProblemItem `json:"warnings,omitempty"`
+	// SCOR is "awaiting" when the sheet waits for its SCOR piece.
+	SCOR string `json:"scor,omitempty"`
 	// Raw is the receipt as received.
 	Raw json.RawMessage `json:"-"`
 }
@@ -184,6 +186,7 @@ type Status struct {
 	State        string          `json:"state"`
 	Destinations []DestStatus    `json:"destinations"`
 	History      []Event         `json:"history,omitempty"`
+	SCOR         *SCOR           `json:"scor,omitempty"` // the SCOR piece, for a sheet that needs one
 	Raw          json.RawMessage `json:"-"`
 }
 

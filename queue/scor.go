@@ -275,6 +275,7 @@ func (q *Queue) publishSCOR(ctx context.Context, rec *scorLotRecord) error {
 	if _, err := q.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("SCOR lot %s: %w", rec.ID, q.writeErr(err))
 	}
+	q.log.Info("SCOR lot published", "lot", rec.ID, "insurer", rec.Insurer, "pieces", len(rec.Pieces))
 	q.auditLog(ctx, AuditEntry{Kind: "scor_lot", Insurer: rec.Insurer, Lot: rec.ID, Attempt: 1, Detail: fmt.Sprintf("%d pieces", len(rec.Pieces))})
 	return q.top.Batches.Delete(ctx, scorPendingKey(rec.ID))
 }

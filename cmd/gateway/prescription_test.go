@@ -39,7 +39,7 @@ func signPDFWith(t testing.TB, doc []byte, key crypto.Signer, cert *x509.Certifi
 func TestPrescriptionEmbeddedBomb(t *testing.T) {
 	m := startGateway(t)
 	c := newClient(t, m, "doctor")
-	rx := pdfbomb.File{Name: "prescription.json", Data: []byte(`{"id":"RXBOMB1"}`)}
+	rx := pdfbomb.File{Name: "prescription.json", Data: []byte(`{"id":"RXBOMB1","date":"` + time.Now().Format(time.DateOnly) + `","patient":{"nir":"295109912611193"},"lines":[{"text":"PARACETAMOL 1 g","quantity":2}]}`)}
 	bomb := signedPrescription(t, pdfbomb.Build(pdfbomb.Options{Files: []pdfbomb.File{rx}, Zeros: 30, ZeroSize: 16 << 20}))
 
 	var before, after runtime.MemStats

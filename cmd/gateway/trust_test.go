@@ -259,7 +259,7 @@ func TestClientCertAfterSignature(t *testing.T) {
 		c.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
 	})
-	rx := pdfbomb.Build(pdfbomb.Options{Files: []pdfbomb.File{{Name: "prescription.json", Data: []byte(`{"id":"RXEKU1"}`)}}})
+	rx := pdfbomb.Build(pdfbomb.Options{Files: []pdfbomb.File{{Name: "prescription.json", Data: []byte(`{"id":"RXEKU1","date":"2026-01-02","patient":{"nir":"295109912611193"},"lines":[{"text":"x","quantity":1}]}`)}}})
 	signed := signPDFWith(t, rx, key, cert)
 	if _, err := newClient(t, m, "doctor").SendPrescription(t.Context(), signed); err != nil {
 		t.Fatalf("the prescription signed with the certificate: %v", err)
