@@ -26,6 +26,10 @@ type Batch struct {
 	// may be nil. After the first Offline result the sender stops trying:
 	// the rest are reported Offline with the same cause, not tried.
 	Sent func(SendResult)
+	// BeforeSend, when set and there is a Sender, runs after the PIN and
+	// before the first sheet is sent (the batch sends its prescriptions
+	// then: sheets claim against them); its error stops the batch.
+	BeforeSend func(ctx context.Context) error
 }
 
 // BatchStats counts what Run did.
@@ -59,6 +63,11 @@ func (b *Batch) Run(ctx context.Context, sheets []*Sheet, pending []string) (Bat
 	// both need it.
 	if err := b.Session.Login(ctx); err != nil {
 		return st, err
+	}
+	if b.BeforeSend != nil && b.Sender != nil {
+		if err := b.BeforeSend(ctx); err != nil {
+			return st, err
+		}
 	}
 	keys := make(chan string, len(sheets)+len(pending))
 	for _, k := range pending {

@@ -95,7 +95,9 @@ func (f *Flow) Plan(sh *Sheet) (Step, *outbox.Entry, error) {
 	same := e.Source == sh.Source || e.Digest == sh.Source || (sh.Content != "" && e.Content == sh.Content)
 	rejected := e.State == outbox.Refused || (e.State == outbox.Final && e.FinalState == "rejected")
 	switch {
-	case e.State == outbox.Pending && same:
+	case e.State == outbox.Pending && same, e.State == outbox.Refused && same && External(e.Codes):
+		// Pending, or refused for a cause outside its content (resend.go):
+		// sent as it is.
 		return StepSend, e, nil
 	case !rejected && !same:
 		return StepSign, e, sheetError(sh.Name, []Problem{{

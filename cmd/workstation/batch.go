@@ -62,6 +62,8 @@ type batchItem struct {
 type batchSummary struct {
 	Files, Signed, Sent, Again, AlreadySent, Refused, Invalid, Offline int
 	PINEntries                                                         int
+	External                                                           int // refused for a cause outside the sheet: sent again by the next run
+	SCORWaiting                                                        int // SCOR pieces missing or not acknowledged
 	SignTime                                                           time.Duration
 	Rejects                                                            []batchItem
 }
@@ -81,6 +83,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	offline := fs.Bool("offline", false, "sign and queue in the outbox only; send later (outbox --send, serve)")
 	progress := fs.String("progress", "auto", "progress display: `auto`, bar, lines or none")
 	nowFlag := fs.String("now", "", "check and sign as if at this time (RFC 3339); default: now")
+	scorWait := fs.Duration("scor-wait", 60*time.Second, "how long to wait for the SCOR pieces sent to be acknowledged")
 	tf := addTableFlags(fs, true)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -182,6 +185,25 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		b.Sender = &workstation.Sender{Outbox: ob, Session: sess, Connect: gf.client}
 		defer b.Sender.Close()
 	}
+	// Prescriptions first, then SCOR pieces after their sheets (batchrx.go).
+	rxb := &batchRx{env: env, sender: b.Sender, files: map[string]string{}, pieces: map[string]string{}}
+	if b.Sender != nil {
+		for _, sh := range append(append([]*workstation.Sheet(nil), toSign...), toSend...) {
+			rxb.files[sh.Key] = sh.Name
+		}
+		if rxs := rxFiles(fs.Arg(0)); len(rxs) > 0 {
+			b.BeforeSend = func(ctx context.Context) error {
+				n, bad, err := rxb.sendPrescriptions(ctx, rxs)
+				if err != nil {
+					return gatewayHint(err, gf.URL)
+				}
+				fmt.Fprintf(env.Stdout, "prescriptions: %d sent, %d refused\n", n, bad)
+				return nil
+			}
+		}
+		sent := b.Sent
+		b.Sent = func(res workstation.SendResult) { sent(res); rxb.after(ctx, res) }
+	}
 	var p *progressView
 	if len(toSign) > 0 {
 		p = newProgress(env, *progress, len(toSign))
@@ -197,6 +219,9 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	sum.Signed, sum.SignTime, sum.PINEntries = st.Signed, st.SignTime, sess.PINEntries()
 	sum.Offline += st.Queued
+	if b.Sender != nil {
+		sum.SCORWaiting = rxb.finish(ctx, *scorWait)
+	}
 	if err := batchEnd(env, sum, ob, gf.URL, *offline); runErr == nil {
 		return err
 	}
@@ -273,12 +298,18 @@ func batchSent(env *cli.Env, sum *batchSummary) func(workstation.SendResult) {
 		case workstation.Refused:
 			sum.Refused++
 			it := batchItem{Key: res.Key}
+			if workstation.External(res.Problem.Codes()) {
+				sum.External++
+			}
 			for _, e := range res.Problem.Errors {
 				at := ""
 				if e.Path != "" {
 					at = " at " + e.Path
 				}
 				it.Reasons = append(it.Reasons, e.Code+at+": "+e.Message)
+				if h := workstation.ExternalHint(e.Code); h != "" {
+					it.Reasons = append(it.Reasons, "  "+h)
+				}
 			}
 			if len(it.Reasons) == 0 {
 				it.Reasons = []string{res.Problem.Title}
@@ -329,8 +360,12 @@ func batchEnd(env *cli.Env, sum *batchSummary, ob *outbox.Outbox, url string, of
 		return nil
 	case sum.Offline > 0:
 		return offlineHint(fmt.Errorf("%d sheets wait in the outbox (%s)", sum.Offline, ob.Dir()), url)
+	case bad > 0 && bad == sum.External:
+		return cli.WithHint(fmt.Errorf("%d of %d sheets refused for a cause outside the sheets", bad, sum.Files), "see each reason above; once its cause is gone, run the same command again: they are sent again as they are, the others not twice")
 	case bad > 0:
-		return cli.WithHint(fmt.Errorf("%d of %d sheets refused or invalid", bad, sum.Files), "correct them in the folder and run the same command again: the others are not sent twice")
+		return cli.WithHint(fmt.Errorf("%d of %d sheets refused or invalid", bad, sum.Files), "correct them in the folder (for PRESCRIPTION_UNKNOWN or INSURER_UNKNOWN, see the reason) and run the same command again: the others are not sent twice")
+	case sum.SCORWaiting > 0:
+		return cli.WithHint(fmt.Errorf("%d SCOR pieces missing or not acknowledged", sum.SCORWaiting), "see the lines above; 'workstation status NUMBER' shows a sheet's piece")
 	}
 	return nil
 }

@@ -290,6 +290,14 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
+		// And the sheets refused for a cause outside their content
+		// (a prescription not yet uploaded, an unknown insurer): sent
+		// again, in case the cause is gone.
+		again, err := workstation.Resendable(ob)
+		if err != nil {
+			return err
+		}
+		due = append(due, again...)
 		if len(due) == 0 {
 			fmt.Fprintln(env.Stdout, "outbox: nothing to send")
 			return nil
