@@ -309,7 +309,8 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 				return nil, err
 			}
 		}
-		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber}
+		// A nurse's prescription: a national e-prescription number.
+		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber, Kind: RxNational}
 		tiersPayant = r.IntN(5) != 0
 	case ProfessionPharmacist:
 		if err := s.addDrugs(r, o.Drugs, 2+r.IntN(6), o.Break == "NOT_IN_TABLE"); err != nil {

@@ -32,6 +32,12 @@ card profiles' professionals: the doctor (RPPS 99700218896, billing
 012800736, 751000035). Patients spread over the test insurers (régime 01
 caisses 751, 931, 131; régime 02 caisse 751), some with the AMC 123456789.
 Sheets are dated today or yesterday, valid unless --break names a rule.
+A pharmacist's sheets come as a pharmacy's day: a third on prescriptions
+carried by fsegate, signed by a generated prescriber (the test doctor) and
+written beside them as RX-….rx.pdf; a third on national e-prescription
+numbers; a third on paper, with a generated scan as SHEET.scor.jpg.
+'workstation batch' sends the prescriptions first and the scans after
+their sheets.
 The same seed gives the same sheets (with the same --now). Without --seed a
 new one is drawn, and printed: sheet numbers are new at every run, so a
 tour or a test day can be done again without DUPLICATE_SHEET.
@@ -101,12 +107,26 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	r := rand.New(rand.NewPCG(*seed, 0x5eed))
 	base := int(*seed%10000) * 100000
+	var rxd *rxDay
 	for i := 0; i < *count; i++ {
 		s, err := fse.Generate(r, fse.GenerateOptions{
 			Now: now, Practitioners: pracs, Profession: *profession, Tariffs: rules.Tariffs, CCAM: rules.CCAM, Drugs: rules.Drugs, Break: *brk, Number: base + i%100000 + 1,
 		})
 		if err != nil {
 			return err
+		}
+		name := filepath.Join(*outDir, s.Practitioner.Billing+"-"+s.Number+"."+*format)
+		if s.Practitioner.Profession == fse.ProfessionPharmacist && *brk == "" {
+			// A pharmacy's real day: carried, national and paper
+			// prescriptions (generate_rx.go).
+			if rxd == nil {
+				if rxd, err = newRxDay(*outDir, now, r, *seed); err != nil {
+					return err
+				}
+			}
+			if err := rxd.attach(ctx, s, i, name); err != nil {
+				return err
+			}
 		}
 		var data []byte
 		if *format == "json" {
@@ -116,7 +136,6 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 		} else {
 			data = s.Encode()
 		}
-		name := filepath.Join(*outDir, s.Practitioner.Billing+"-"+s.Number+"."+*format)
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			return err
 		}

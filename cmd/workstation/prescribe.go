@@ -33,8 +33,15 @@ Usage:
 RX.json holds the structured prescription:
 
   {"id": "RX-2026-000123", "date": "2026-11-20",
-   "patient": {"name": "DURAND Paul", "birth_date": "1955-08-14"},
-   "lines": [{"text": "AMOXICILLINE 1 g", "dosage": "1 matin et soir", "duration": "6 jours"}]}
+   "patient": {"name": "DURAND Paul", "birth_date": "1955-08-14", "nir": "155087512345678"},
+   "lines": [{"text": "AMOXICILLINE 1 g", "dosage": "1 matin et soir", "duration": "6 jours",
+              "cip13": "3400930000021", "quantity": 2, "renewals": 0}]}
+
+The gateway keeps a prescription only from a prescriber (doctor, dentist,
+midwife) and only when it names the patient's NIR and, on each line, the
+quantity delivered at each dispensation; a line names its drug by CIP13
+or by generic group (group), or neither, and its renewals. Pharmacy
+claims are then checked against it line by line (docs/care-sheet.md).
 
 The prescriber is the holder of the card (national id, name, profession from
 its signature certificate). The PDF is one page: prescriber, patient, lines,
@@ -65,12 +72,20 @@ type prescription struct {
 		BirthDate string `json:"birth_date,omitempty"`
 		NIR       string `json:"nir,omitempty"`
 	} `json:"patient"`
-	Lines []struct {
-		Text     string `json:"text"`
-		Dosage   string `json:"dosage,omitempty"`
-		Duration string `json:"duration,omitempty"`
-		Quantity int    `json:"quantity,omitempty"`
-	} `json:"lines"`
+	Lines []rxLine `json:"lines"`
+}
+
+// rxLine is one line of a prescription: a drug by CIP13 or generic group
+// (or neither: an act, a device by its text), the quantity delivered at
+// each dispensation (boxes, acts) and the number of renewals.
+type rxLine struct {
+	Text     string `json:"text"`
+	Dosage   string `json:"dosage,omitempty"`
+	Duration string `json:"duration,omitempty"`
+	CIP13    string `json:"cip13,omitempty"`
+	Group    string `json:"group,omitempty"`
+	Quantity int    `json:"quantity,omitempty"`
+	Renewals int    `json:"renewals,omitempty"`
 }
 
 var rxIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{4,40}$`)

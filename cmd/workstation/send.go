@@ -402,5 +402,8 @@ func printProblem(w io.Writer, p *client.Problem) {
 			at = " at " + e.Path
 		}
 		fmt.Fprintf(w, "  %s%s: %s\n", e.Code, at, e.Message)
+		if h := workstation.ExternalHint(e.Code); h != "" {
+			fmt.Fprintf(w, "    %s\n", h)
+		}
 	}
 }

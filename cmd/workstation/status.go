@@ -142,6 +142,19 @@ func printStatus(w io.Writer, st *client.Status) {
 		final = " (final)"
 	}
 	fmt.Fprintf(w, "%s: %s%s\n", fse.SheetID(st.Billing, st.Number), st.State, final)
+	if sc := st.SCOR; sc != nil {
+		line := "  SCOR piece: " + sc.State
+		switch sc.State {
+		case "awaiting":
+			line += " (send the scanned prescription: workstation scor " + st.Number + " FILE)"
+		case "refused":
+			line += " (" + sc.Reason + "): send it again"
+		}
+		if sc.Lot != "" {
+			line += " lot " + sc.Lot
+		}
+		fmt.Fprintln(w, line)
+	}
 	for _, d := range st.Destinations {
 		line := fmt.Sprintf("  %-8s %-4s %s", d.Insurer, d.Kind, d.State)
 		if d.Code != "" {
