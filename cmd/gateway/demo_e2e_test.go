@@ -90,7 +90,13 @@ func TestDemoEndToEnd(t *testing.T) {
 // gateway m, authenticated with the card; it counts the PIN entries.
 func demoCard(ctx context.Context, t *testing.T, m *Main) (*client.Client, *card.Card, *int) {
 	t.Helper()
-	v, err := virtual.Open("doctor", virtual.Options{})
+	return demoCardOf(ctx, t, m, "doctor")
+}
+
+// demoCardOf is demoCard with the card of profile.
+func demoCardOf(ctx context.Context, t *testing.T, m *Main, profile string) (*client.Client, *card.Card, *int) {
+	t.Helper()
+	v, err := virtual.Open(profile, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +143,30 @@ func TestDemoRefusedAtIntakeFails(t *testing.T) {
 	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: 3, Seed: 8, Out: &out, Wait: 10 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "refused at the intake") || sum.Refused != 3 {
 		t.Fatalf("got %v, %s; want 3 refused and an error saying so\n%s", err, sum, out.String())
+	}
+}
+
+// TestDemoPharmacist: PROFILE=pharmacist make demo. The pharmacy's day:
+// sheets on carried prescriptions (each carried to the gateway first), on
+// national numbers, and on paper with their scans; every sheet receipted
+// and final, every SCOR piece acknowledged.
+func TestDemoPharmacist(t *testing.T) {
+	m := startGateway(t, "--mock-insurers")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cl, c, _ := demoCardOf(ctx, t, m, "pharmacist")
+	defer c.Close()
+	defer cl.Close()
+	var out bytes.Buffer
+	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: 6, Seed: 9, Out: &out, Wait: 2 * time.Minute})
+	t.Logf("demo output:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Receipted != 6 || sum.Final != 6 || sum.SCOR != 2 || sum.SCORAcked != 2 {
+		t.Fatalf("got %s; want 6 receipted and final, 2 SCOR pieces acknowledged", sum)
+	}
+	if !strings.Contains(out.String(), "carried to the gateway") {
+		t.Fatal("no carried prescription in the demo output")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -14,6 +15,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/rxday"
 )
 
 func init() {
@@ -107,7 +109,7 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	r := rand.New(rand.NewPCG(*seed, 0x5eed))
 	base := int(*seed%10000) * 100000
-	var rxd *rxDay
+	var rxd *rxday.Day
 	for i := 0; i < *count; i++ {
 		s, err := fse.Generate(r, fse.GenerateOptions{
 			Now: now, Practitioners: pracs, Profession: *profession, Tariffs: rules.Tariffs, CCAM: rules.CCAM, Drugs: rules.Drugs, Break: *brk, Number: base + i%100000 + 1,
@@ -120,12 +122,23 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 			// A pharmacy's real day: carried, national and paper
 			// prescriptions (generate_rx.go).
 			if rxd == nil {
-				if rxd, err = newRxDay(*outDir, now, r, *seed); err != nil {
+				if rxd, err = rxday.NewDay(now, r, *seed); err != nil {
 					return err
 				}
 			}
-			if err := rxd.attach(ctx, s, i, name); err != nil {
+			x, err := rxd.Attach(ctx, s, i)
+			if err != nil {
 				return err
+			}
+			if x.Prescription != nil {
+				if err := os.WriteFile(filepath.Join(*outDir, x.PrescriptionID+".rx.pdf"), x.Prescription, 0o644); err != nil {
+					return err
+				}
+			}
+			if x.Scan != nil {
+				if err := os.WriteFile(strings.TrimSuffix(name, filepath.Ext(name))+".scor.jpg", x.Scan, 0o644); err != nil {
+					return err
+				}
 			}
 		}
 		var data []byte

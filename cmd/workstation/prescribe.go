@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,11 +11,10 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/boombuler/barcode/qr"
-	"github.com/go-pdf/fpdf"
 
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/internal/rxday"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -57,37 +54,6 @@ Examples:
   FSEGATE_DEV=1 FSEGATE_VIRTUAL_CARD=doctor workstation prescribe -o rx.pdf rx.json
 `
 
-// prescription is the structured data of a prescription, embedded as
-// prescription.json.
-type prescription struct {
-	ID         string `json:"id"`
-	Date       string `json:"date"`
-	Prescriber struct {
-		NationalID string `json:"national_id"`
-		Name       string `json:"name"`
-		Profession string `json:"profession"`
-	} `json:"prescriber"`
-	Patient struct {
-		Name      string `json:"name"`
-		BirthDate string `json:"birth_date,omitempty"`
-		NIR       string `json:"nir,omitempty"`
-	} `json:"patient"`
-	Lines []rxLine `json:"lines"`
-}
-
-// rxLine is one line of a prescription: a drug by CIP13 or generic group
-// (or neither: an act, a device by its text), the quantity delivered at
-// each dispensation (boxes, acts) and the number of renewals.
-type rxLine struct {
-	Text     string `json:"text"`
-	Dosage   string `json:"dosage,omitempty"`
-	Duration string `json:"duration,omitempty"`
-	CIP13    string `json:"cip13,omitempty"`
-	Group    string `json:"group,omitempty"`
-	Quantity int    `json:"quantity,omitempty"`
-	Renewals int    `json:"renewals,omitempty"`
-}
-
 var rxIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{4,40}$`)
 
 func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
@@ -110,7 +76,7 @@ func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var rx prescription
+	var rx rxday.Prescription
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rx); err != nil {
@@ -147,7 +113,7 @@ func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	doc, err := layoutPrescription(&rx, data, now)
+	doc, err := rxday.Layout(&rx, data, now)
 	if err != nil {
 		return err
 	}
@@ -185,79 +151,4 @@ func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "prescription %s signed -> %s\n", rx.ID, *out)
 	return nil
-}
-
-// rxPayload is what the QR code carries (and the PDF's Keywords):
-// FSEGATE-RX:1;<id>;<base64url SHA-256 of prescription.json>.
-func rxPayload(id string, data []byte) string {
-	sum := sha256.Sum256(data)
-	return "FSEGATE-RX:1;" + id + ";" + base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-func layoutPrescription(rx *prescription, data []byte, now time.Time) ([]byte, error) {
-	payload := rxPayload(rx.ID, data)
-	f := fpdf.New("P", "mm", "A4", "")
-	f.SetCreationDate(now)
-	f.SetModificationDate(now)
-	f.SetTitle("Ordonnance "+rx.ID, true)
-	f.SetKeywords(payload, false)
-	f.SetCreator("fsegate workstation", false)
-	f.SetAttachments([]fpdf.Attachment{{Filename: "prescription.json", Content: data, Description: "structured prescription"}})
-	tr := f.UnicodeTranslatorFromDescriptor("")
-	f.AddPage()
-	f.SetFont("Helvetica", "B", 14)
-	f.Cell(0, 8, tr(rx.Prescriber.Name))
-	f.Ln(7)
-	f.SetFont("Helvetica", "", 11)
-	f.Cell(0, 6, tr(rx.Prescriber.Profession+" - n° "+rx.Prescriber.NationalID))
-	f.Ln(14)
-	f.Cell(0, 6, tr("Le "+rx.Date))
-	f.Ln(8)
-	f.SetFont("Helvetica", "B", 11)
-	patient := rx.Patient.Name
-	if rx.Patient.BirthDate != "" {
-		patient += ", né(e) le " + rx.Patient.BirthDate
-	}
-	f.Cell(0, 6, tr(patient))
-	f.Ln(12)
-	f.SetFont("Helvetica", "", 11)
-	for i, l := range rx.Lines {
-		f.MultiCell(120, 6, tr(fmt.Sprintf("%d. %s", i+1, l.Text)), "", "L", false)
-		detail := l.Dosage
-		if l.Duration != "" {
-			detail += " pendant " + l.Duration
-		}
-		if l.Quantity > 0 {
-			detail += fmt.Sprintf(" (QSP %d)", l.Quantity)
-		}
-		if detail != "" {
-			f.SetX(16)
-			f.MultiCell(115, 6, tr(detail), "", "L", false)
-		}
-		f.Ln(3)
-	}
-	// The 2D code, drawn as vector modules in the top right corner.
-	code, err := qr.Encode(payload, qr.M, qr.Auto)
-	if err != nil {
-		return nil, fmt.Errorf("prescribe: QR code: %w", err)
-	}
-	const x0, y0, size = 160.0, 10.0, 40.0
-	n := code.Bounds().Dx()
-	m := size / float64(n)
-	f.SetFillColor(0, 0, 0)
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			if r, _, _, _ := code.At(x, y).RGBA(); r == 0 {
-				f.Rect(x0+float64(x)*m, y0+float64(y)*m, m, m, "F")
-			}
-		}
-	}
-	f.SetXY(x0, y0+size+1)
-	f.SetFont("Helvetica", "", 8)
-	f.Cell(size, 4, tr(rx.ID))
-	var b bytes.Buffer
-	if err := f.Output(&b); err != nil {
-		return nil, fmt.Errorf("prescribe: layout: %w", err)
-	}
-	return b.Bytes(), nil
 }

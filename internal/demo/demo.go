@@ -15,6 +15,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/practices"
+	"github.com/fsegate/fsegate/internal/rxday"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
 )
@@ -39,6 +40,7 @@ type Summary struct {
 	Final                    int // sheets whose every destination is final
 	PaidCents                int64
 	Notices                  int
+	SCOR, SCORAcked          int      // SCOR pieces sent, acknowledged by their ARL
 	Missing                  []string // receipted sheets not final when the wait ended
 	// Transfers are the bank transfers that paid this run's sheets
 	// (GET /v1/payments); TransferCents their totals.
@@ -49,8 +51,12 @@ type Summary struct {
 func (s *Summary) String() string {
 	// The answers are counted per insurer: a sheet under tiers payant has
 	// two (the régime obligatoire and the complémentaire).
-	return fmt.Sprintf("sent %d, receipted %d, refused %d; final %d; insurers' answers: accepted %d, rejected %d, paid %d (%s), failed %d; %d transfers (%s); %d notices",
+	out := fmt.Sprintf("sent %d, receipted %d, refused %d; final %d; insurers' answers: accepted %d, rejected %d, paid %d (%s), failed %d; %d transfers (%s); %d notices",
 		s.Sent, s.Receipted, s.Refused, s.Final, s.Accepted, s.Rejected, s.Paid, client.Euros(s.PaidCents), s.Failed, len(s.Transfers), client.Euros(s.TransferCents), s.Notices)
+	if s.SCOR > 0 {
+		out += fmt.Sprintf("; SCOR pieces sent %d, acknowledged %d", s.SCOR, s.SCORAcked)
+	}
+	return out
 }
 
 // Run does the journey.
@@ -93,10 +99,30 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum := &Summary{}
 	pending := map[string]bool{}
 	sent := map[string]bool{} // receipted numbers: whose transfers the summary shows
+	var day *rxday.Day
+	if prac.Profession == fse.ProfessionPharmacist {
+		// A pharmacy's day: carried prescriptions (sent first), national
+		// numbers, paper with their scans (sent after their sheets).
+		if day, err = rxday.NewDay(now, r, uint64(base)); err != nil {
+			return nil, err
+		}
+	}
 	for i := range cfg.Count {
 		s, err := fse.Generate(r, fse.GenerateOptions{Now: now, Practitioners: []fse.Practitioner{prac}, Tariffs: tariffs, Number: base + i})
 		if err != nil {
 			return nil, fmt.Errorf("generate sheet %d: %w", i+1, err)
+		}
+		var extra rxday.Extra
+		if day != nil {
+			if extra, err = day.Attach(ctx, s, i); err != nil {
+				return nil, fmt.Errorf("prescription of sheet %d: %w", i+1, err)
+			}
+		}
+		if extra.Prescription != nil {
+			if _, err := cfg.Client.SendPrescription(ctx, extra.Prescription); err != nil {
+				return sum, fmt.Errorf("send prescription %s: %w", extra.PrescriptionID, err)
+			}
+			fmt.Fprintf(out, "prescription %s  signed by the prescriber, carried to the gateway\n", extra.PrescriptionID)
 		}
 		signed, err := signature.SignOptions{Now: cfg.Now}.Sign(ctx, s.Encode(), key, chain)
 		if err != nil {
@@ -121,6 +147,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			dest += fmt.Sprintf(" %s (lot closes by %s)", d.Insurer, d.CloseBy.Local().Format("15:04:05"))
 		}
 		fmt.Fprintf(out, "sheet %s  signed and sent, receipt: %s →%s\n", s.Number, rc.State, dest)
+		if extra.Scan != nil {
+			if _, err := cfg.Client.SendSCOR(ctx, prac.Billing, s.Number, extra.Scan); err != nil {
+				return sum, fmt.Errorf("SCOR piece of sheet %s: %w", s.Number, err)
+			}
+			sum.SCOR++
+			fmt.Fprintf(out, "sheet %s  SCOR piece (scanned paper prescription) sent\n", s.Number)
+		}
 	}
 
 	// Follow the notices until every receipted sheet is final.
@@ -156,7 +189,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			if err != nil {
 				return sum, fmt.Errorf("state of sheet %s: %w", num, err)
 			}
-			if st.Final() {
+			if st.Final() && st.SCOR.Final() {
 				delete(pending, num)
 				count(sum, st)
 			}
@@ -165,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	for num := range pending {
 		// One last look: a notice may have been confirmed before the sheet's
 		// state was read.
-		if st, err := cfg.Client.Sheet(ctx, prac.Billing, num); err == nil && st.Final() {
+		if st, err := cfg.Client.Sheet(ctx, prac.Billing, num); err == nil && st.Final() && st.SCOR.Final() {
 			delete(pending, num)
 			count(sum, st)
 			continue
@@ -226,6 +259,9 @@ func transfers(ctx context.Context, cl *client.Client, billing string, sent map[
 
 func count(sum *Summary, st *client.Status) {
 	sum.Final++
+	if st.SCOR != nil && st.SCOR.State == "acknowledged" {
+		sum.SCORAcked++
+	}
 	for _, d := range st.Destinations {
 		switch d.State {
 		case "paid":

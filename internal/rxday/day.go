@@ -1,4 +1,4 @@
-package main
+package rxday
 
 import (
 	"bytes"
@@ -13,8 +13,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
@@ -22,15 +20,12 @@ import (
 	"github.com/fsegate/fsegate/signature"
 )
 
-// rxDay gives a pharmacist's generated sheets the prescriptions of a real
-// day: a third on prescriptions carried by fsegate, signed by a generated
-// prescriber (the test doctor's card keys, whose RPPS is 99700218896) and
-// written beside them as RX-….rx.pdf (batch sends them first); a third on
-// national e-prescription numbers; a third on paper, with a generated
-// scan beside the sheet as SHEET.scor.jpg (batch sends it after the
-// sheet).
-type rxDay struct {
-	dir    string
+// Day gives a pharmacist's generated sheets the prescriptions of a real
+// day, in turn: one on a prescription carried by fsegate, signed by a
+// generated prescriber (the test doctor's card keys, RPPS 99700218896);
+// one on a national e-prescription number; one on paper, with a generated
+// scan (its SCOR piece).
+type Day struct {
 	now    time.Time
 	r      *rand.Rand
 	seed   uint64
@@ -41,11 +36,22 @@ type rxDay struct {
 	n      int
 }
 
-// prescriberRPPS is the RPPS of the generated prescriber (the test doctor).
-const prescriberRPPS = "99700218896"
+// PrescriberRPPS is the RPPS of the generated prescriber (the test doctor).
+const PrescriberRPPS = "99700218896"
 
-func newRxDay(dir string, now time.Time, r *rand.Rand, seed uint64) (*rxDay, error) {
-	d := &rxDay{dir: dir, now: now, r: r, seed: seed, groups: map[string][]string{}, group: map[string]string{}}
+// Extra is what goes with a sheet: the signed prescription it claims
+// against, or its scan.
+type Extra struct {
+	Prescription   []byte // the signed PDF of a carried prescription
+	PrescriptionID string
+	Scan           []byte // the SCOR piece of a paper prescription (JPEG)
+}
+
+// NewDay loads the generated prescriber's keys (the fixtures' test PKI) and
+// the generic groups; r draws the day (seed names the prescriptions), now
+// dates the signatures.
+func NewDay(now time.Time, r *rand.Rand, seed uint64) (*Day, error) {
+	d := &Day{now: now, r: r, seed: seed, groups: map[string][]string{}, group: map[string]string{}}
 	kb, err := fixtures.ReadFile("pki/cards/doctor-sig.key")
 	if err != nil {
 		return nil, err
@@ -87,11 +93,11 @@ func newRxDay(dir string, now time.Time, r *rand.Rand, seed uint64) (*rxDay, err
 	return d, nil
 }
 
-// attach gives sheet s (the i-th) its prescription reference and writes
-// what goes beside it: the signed prescription, or the scan.
-func (d *rxDay) attach(ctx context.Context, s *fse.Sheet, i int, sheetFile string) error {
+// Attach gives sheet s (the i-th of the day) its prescription reference
+// and returns what goes with it.
+func (d *Day) Attach(ctx context.Context, s *fse.Sheet, i int) (Extra, error) {
 	d.n++
-	ref := &fse.Prescription{Prescriber: prescriberRPPS}
+	ref := &fse.Prescription{Prescriber: PrescriberRPPS}
 	for j := range s.Lines {
 		ref.Dispenses = append(ref.Dispenses, fse.Dispense{Line: j + 1, RxLine: j + 1})
 	}
@@ -100,33 +106,33 @@ func (d *rxDay) attach(ctx context.Context, s *fse.Sheet, i int, sheetFile strin
 	case 0:
 		ref.Kind = fse.RxCarried
 		ref.ID = fmt.Sprintf("RX-%d-%05d", d.seed, i+1)
-		return d.carried(ctx, s, ref.ID)
+		pdf, err := d.carried(ctx, s, ref.ID)
+		return Extra{Prescription: pdf, PrescriptionID: ref.ID}, err
 	case 1:
 		ref.Kind, ref.Dispenses = fse.RxNational, nil
 		ref.ID = fmt.Sprintf("%016X", d.r.Uint64())
-		return nil
+		return Extra{}, nil
 	}
 	ref.Kind, ref.Dispenses = fse.RxPaper, nil
 	ref.ID = fmt.Sprintf("P-%d-%05d", d.seed, i+1)
-	scan := filepath.Join(d.dir, trimExt(filepath.Base(sheetFile))+".scor.jpg")
-	return os.WriteFile(scan, d.scan(), 0o644)
+	return Extra{Scan: d.scan()}, nil
 }
 
 // carried writes the prescription the sheet dispenses, signed by the
 // generated prescriber: each line as dispensed, some by their generic
 // group or by another drug of it (the pharmacy substitutes), quantities at
 // least those dispensed, some renewals.
-func (d *rxDay) carried(ctx context.Context, s *fse.Sheet, id string) error {
+func (d *Day) carried(ctx context.Context, s *fse.Sheet, id string) ([]byte, error) {
 	written := s.CareDate.AddDays(-d.r.IntN(15))
-	rx := prescription{ID: id, Date: written.String()}
-	rx.Prescriber.NationalID = "8" + prescriberRPPS
+	rx := Prescription{ID: id, Date: written.String()}
+	rx.Prescriber.NationalID = "8" + PrescriberRPPS
 	rx.Prescriber.Name = "Dr MARTIN Claire"
 	rx.Prescriber.Profession = "Médecin"
 	rx.Patient.Name = "Patient " + s.Patient.NIR[:1] + "."
 	rx.Patient.BirthDate = s.Patient.BirthDate.String()
 	rx.Patient.NIR = s.Patient.NIR
 	for _, l := range s.Lines {
-		ln := rxLine{Text: l.Label, Dosage: "selon posologie", Duration: "1 mois", CIP13: l.CIP13, Quantity: l.Quantity + d.r.IntN(2), Renewals: d.r.IntN(3)}
+		ln := Line{Text: l.Label, Dosage: "selon posologie", Duration: "1 mois", CIP13: l.CIP13, Quantity: l.Quantity + d.r.IntN(2), Renewals: d.r.IntN(3)}
 		if g := d.group[l.CIP13]; g != "" {
 			switch d.r.IntN(3) {
 			case 0:
@@ -143,28 +149,24 @@ func (d *rxDay) carried(ctx context.Context, s *fse.Sheet, id string) error {
 	}
 	data, err := json.MarshalIndent(rx, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at := written.Time(time.UTC).Add(9 * time.Hour)
 	if at.After(d.now) {
 		at = d.now.Add(-time.Minute)
 	}
-	doc, err := layoutPrescription(&rx, data, at)
+	doc, err := Layout(&rx, data, at)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	signed, err := signature.SignPDF(ctx, doc, d.key, d.chain, signature.PDFSignOptions{
+	return signature.SignPDF(ctx, doc, d.key, d.chain, signature.PDFSignOptions{
 		Now: func() time.Time { return at }, Name: rx.Prescriber.Name, Reason: "prescription " + id,
 	})
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(d.dir, id+".rx.pdf"), signed, 0o644)
 }
 
 // scan draws a scanned paper prescription: an A4 page at 100 dpi, grey
 // paper, a letterhead and handwriting-like lines, as a JPEG.
-func (d *rxDay) scan() []byte {
+func (d *Day) scan() []byte {
 	const w, h = 827, 1169
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
@@ -191,5 +193,3 @@ func (d *rxDay) scan() []byte {
 	_ = jpeg.Encode(&b, img, &jpeg.Options{Quality: 70})
 	return b.Bytes()
 }
-
-func trimExt(name string) string { return name[:len(name)-len(filepath.Ext(name))] }
