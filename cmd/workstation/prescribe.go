@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"time"
 
-
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/rxday"
