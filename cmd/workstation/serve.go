@@ -196,11 +196,13 @@ var serveRoutes = []string{
 	"GET /v1/health",
 	"GET /v1/payments",
 	"POST /v1/payments/reconcile",
+	"POST /v1/prescriptions",
+	"POST /v1/sheets/{number}/scor",
 }
 
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
-	handlers := []http.HandlerFunc{s.postSheet, s.getSheet, s.getOutbox, s.getNotices, s.postAck, s.getHealth, s.getPayments, s.postReconcile}
+	handlers := []http.HandlerFunc{s.postSheet, s.getSheet, s.getOutbox, s.getNotices, s.postAck, s.getHealth, s.getPayments, s.postReconcile, s.postPrescription, s.postSCOR}
 	for i, r := range serveRoutes {
 		mux.HandleFunc(r, handlers[i])
 	}
