@@ -305,6 +305,10 @@ func (n Notice) Describe() string {
 		}
 	case "transfer":
 		return fmt.Sprintf("transfer %s of %s (%s) from %s", n.Transfer, Euros(n.Amount), n.Detail, n.Insurer)
+	case "scor_acknowledged":
+		what = "SCOR piece acknowledged (SCOR lot " + n.Lot + ")"
+	case "scor_refused":
+		what = "SCOR piece refused (" + n.Detail + "): send it again"
 	}
 	subject := "lot " + n.Lot
 	if n.Number != "" {

@@ -72,7 +72,7 @@ type Notice struct {
 	Number  string    `json:"number,omitempty"` // empty for a lot-level notice
 	Insurer string    `json:"insurer"`
 	Lot     string    `json:"lot,omitempty"`
-	Event   string    `json:"event"` // arl_positive, arl_negative, accepted, rejected, paid, reversed, transfer, signalement, delivery_failed, returns_overdue
+	Event   string    `json:"event"` // arl_positive, arl_negative, accepted, rejected, paid, reversed, transfer, signalement, delivery_failed, returns_overdue, scor_acknowledged, scor_refused
 	Code    string    `json:"code,omitempty"`
 	Amount  int64     `json:"amount,omitempty"`
 	Detail  string    `json:"detail,omitempty"`

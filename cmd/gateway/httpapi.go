@@ -401,27 +401,6 @@ func (s *batchSlots) take(client string) (release func(), ok bool) {
 	}, true
 }
 
-// prescriptionID finds the prescription id in a verified PDF: the "id" of
-// the structured data 'workstation prescribe' embeds (prescription.json,
-// the one embedded file read), a "prescription-id:" keyword, or the
-// subject.
-func prescriptionID(res *signature.PDFResult) string {
-	if b, err := res.Attachment("prescription.json"); err == nil {
-		var rx struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(b, &rx) == nil && rx.ID != "" {
-			return rx.ID
-		}
-	}
-	for _, kw := range strings.FieldsFunc(res.Keywords, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-		if v, ok := strings.CutPrefix(kw, "prescription-id:"); ok {
-			return v
-		}
-	}
-	return strings.TrimSpace(res.Subject)
-}
-
 // billingOf picks the billing number a read request is about: the query's,
 // if the caller acts for it, or the caller's only one.
 func billingOf(w http.ResponseWriter, r *http.Request, c *caller) (string, bool) {
