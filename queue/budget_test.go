@@ -6,7 +6,7 @@ import "testing"
 // the shares fit in it, and the status bucket gets room comparable to the
 // sheets (a 1 % share froze every sheet in flight at 150,000 sheets).
 func TestBudgetShares(t *testing.T) {
-	names := []string{StreamSheets, StreamLots, StreamAcks, StreamNotices, StreamHistory, StreamPrescriptions, StreamDead, StreamAudit, StreamPayments, BucketStatus, BucketBatches, BucketCursors, StreamSCOR, BucketPrescriptions}
+	names := []string{StreamSheets, StreamLots, StreamAcks, StreamNotices, StreamHistory, StreamPrescriptions, StreamDead, StreamAudit, StreamPayments, BucketStatus, BucketBatches, BucketCursors, StreamSCOR, BucketPrescriptions, BucketRefusals}
 	var sum int64
 	for _, n := range names {
 		if budgetShare[n] <= 0 {

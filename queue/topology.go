@@ -54,6 +54,9 @@ const (
 	// dispensation, updated under compare-and-swap (scor.go's neighbour
 	// prescriptions.go).
 	BucketPrescriptions = "FSE_RX"
+	// BucketRefusals holds the latest intake refusal of each sheet,
+	// <billing>.<number> (codes only), for RefusalAge (refusals.go).
+	BucketRefusals = "FSE_REFUSALS"
 
 	ConsumerBatcher   = "BATCHER"
 	ConsumerAckRouter = "ACK_ROUTER"
@@ -170,6 +173,7 @@ type Topology struct {
 	Cursors  jetstream.KeyValue
 	SCOR     jetstream.Stream
 	RxLedger jetstream.KeyValue
+	Refusals jetstream.KeyValue
 	Replicas int
 	// AckBacklog is each insurer's bound in FSE_ACKS, in messages.
 	AckBacklog int64
@@ -188,8 +192,8 @@ var leaderReads = map[string]bool{BucketStatus: true, BucketBatches: true}
 // sheet in flight (seen at 150,000 sheets with a 1 % share).
 var budgetShare = map[string]int64{
 	StreamSheets: 23, BucketStatus: 23, StreamLots: 12, StreamPayments: 1, StreamHistory: 8, StreamPrescriptions: 6,
-	StreamNotices: 5, StreamAcks: 4, StreamDead: 3, StreamAudit: 2, // FSE_ACKS' share is split between the insurers (AckBacklog)
-	BucketBatches: 5, BucketCursors: 1, StreamSCOR: 6, BucketPrescriptions: 1,
+	StreamNotices: 4, StreamAcks: 4, StreamDead: 3, StreamAudit: 2, // FSE_ACKS' share is split between the insurers (AckBacklog)
+	BucketBatches: 5, BucketCursors: 1, StreamSCOR: 6, BucketPrescriptions: 1, BucketRefusals: 1,
 }
 
 // FreeDisk returns the bytes available to an unprivileged writer at dir.
@@ -321,17 +325,21 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 	if t.SCOR, err = stream(StreamSCOR, SubjectSCOR+".>", cfg.SheetRetention, 10*time.Minute); err != nil {
 		return nil, err
 	}
-	kv := func(name, desc string, history uint8) (jetstream.KeyValue, error) {
+	kv := func(name, desc string, history uint8, ttl ...time.Duration) (jetstream.KeyValue, error) {
 		var b jetstream.KeyValue
 		err := placeRetry(ctx, func() (err error) {
-			b, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			c := jetstream.KeyValueConfig{
 				Bucket:      name,
 				Description: desc,
 				History:     history,
 				Storage:     jetstream.FileStorage,
 				Replicas:    cfg.Replicas,
 				MaxBytes:    limit(name, budgetShare[name]),
-			})
+			}
+			if len(ttl) > 0 {
+				c.TTL = ttl[0]
+			}
+			b, err = js.CreateOrUpdateKeyValue(ctx, c)
 			return err
 		})
 		if err != nil {
@@ -374,6 +382,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 		return nil, err
 	}
 	if t.RxLedger, err = kv(BucketPrescriptions, "carried prescriptions and their dispensations", 1); err != nil {
+		return nil, err
+	}
+	if t.Refusals, err = kv(BucketRefusals, "latest intake refusal of each sheet, codes only", 1, RefusalAge); err != nil {
 		return nil, err
 	}
 	if err := placeRetry(ctx, func() error {

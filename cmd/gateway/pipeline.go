@@ -229,5 +229,8 @@ func (p *pipeline) submit(ctx context.Context, raw []byte, caller string, dryRun
 	for _, e := range res.Errors {
 		p.metrics.refused.WithLabelValues(e.Code).Inc()
 	}
+	if len(res.Errors) > 0 && !dryRun {
+		p.recordRefusal(ctx, s, caller, res.Errors)
+	}
 	return res
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -337,4 +340,41 @@ func hasWarning(ws []client.ProblemItem, code string) bool {
 		}
 	}
 	return false
+}
+
+// TestIntakeRefusalsListed: a sheet refused at the intake for a
+// prescription not yet received is listed on its practice's rejects page
+// ("Refused at the intake", not queued); once the prescription is carried,
+// the same signed sheet is receipted, and the page shows it queued.
+func TestIntakeRefusalsListed(t *testing.T) {
+	m := startGateway(t)
+	ph := newClient(t, m, "pharmacist")
+	ctx := t.Context()
+	s, signed := pharmacySheet(t, 7400, func(s *fse.Sheet) { claim(s, "RX-LATE-1", "") })
+	_, err := ph.SendSheet(ctx, signed)
+	wantRefused(t, err, http.StatusUnprocessableEntity, "PRESCRIPTION_UNKNOWN")
+	page := func() string {
+		req, _ := http.NewRequest("GET", "http://"+m.AdminAddr()+"/dashboard/practices/751000025/rejects", nil)
+		req.Header.Set("Authorization", "Bearer "+operatorToken(t, m))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	row := regexp.MustCompile(`data-refusal="` + s.Number + `".*`)
+	if got := row.FindString(page()); !strings.Contains(got, "PRESCRIPTION_UNKNOWN") || !strings.Contains(got, "not queued") {
+		t.Fatalf("got row %q, want the sheet refused PRESCRIPTION_UNKNOWN, not queued", got)
+	}
+	if _, err := ph.SendPrescription(ctx, issue(t, "doctor", "RX-LATE-1", s.Patient.NIR, linesOf(t, s))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ph.SendSheet(ctx, signed); err != nil {
+		t.Fatalf("the same sheet once its prescription is there: %v", err)
+	}
+	if got := row.FindString(page()); !strings.Contains(got, `s-queued`) && !strings.Contains(got, `s-batched`) {
+		t.Fatalf("got row %q, want the sheet's state since", got)
+	}
 }

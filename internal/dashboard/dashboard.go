@@ -409,9 +409,39 @@ type Reject struct {
 }
 
 type rejectsData struct {
-	Billing string
-	Rejects []Reject
-	Others  []string
+	Billing  string
+	Rejects  []Reject
+	Refusals []IntakeRefusal
+	Others   []string
+}
+
+// IntakeRefusal is a sheet the gateway's intake refused, with its state
+// since ("" when it was never queued: still to send again or correct).
+type IntakeRefusal struct {
+	queue.Refusal
+	State queue.State
+}
+
+// intakeRefusals lists a billing number's intake refusals when the store
+// keeps them (RefusalStore).
+func (d *Dashboard) intakeRefusals(ctx context.Context, billing string) ([]IntakeRefusal, error) {
+	rs, ok := d.cfg.Store.(RefusalStore)
+	if !ok {
+		return nil, nil
+	}
+	list, err := rs.Refusals(ctx, billing, 500)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IntakeRefusal, 0, len(list))
+	for _, r := range list {
+		ir := IntakeRefusal{Refusal: r}
+		if st, err := d.cfg.Store.Status(ctx, r.Billing, r.Number); err == nil {
+			ir.State = st.State
+		}
+		out = append(out, ir)
+	}
+	return out, nil
 }
 
 func (d *Dashboard) rejects(w http.ResponseWriter, r *http.Request) {
@@ -433,7 +463,12 @@ func (d *Dashboard) rejects(w http.ResponseWriter, r *http.Request) {
 		writeCSV(w, billing, rs)
 		return
 	}
-	data := rejectsData{Billing: billing, Rejects: rs}
+	refusals, err := d.intakeRefusals(r.Context(), billing)
+	if err != nil {
+		d.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	data := rejectsData{Billing: billing, Rejects: rs, Refusals: refusals}
 	for _, b := range v.Billings {
 		if b != billing {
 			data.Others = append(data.Others, b)

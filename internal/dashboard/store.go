@@ -119,3 +119,14 @@ func (s queueStore) Rejected(ctx context.Context, billing string, max int) ([]st
 	}
 	return out, nil
 }
+
+// RefusalStore is a Store that also lists intake refusals (QueueStore
+// does): the rejects page then shows them, each with the sheet's state
+// since.
+type RefusalStore interface {
+	Refusals(ctx context.Context, billing string, max int) ([]queue.Refusal, error)
+}
+
+func (s queueStore) Refusals(ctx context.Context, billing string, max int) ([]queue.Refusal, error) {
+	return s.q.Refusals(ctx, billing, max)
+}
