@@ -80,7 +80,7 @@ func (l *SCORLot) Verify() error {
 // Encode writes the SCOR lot in its wire form (deterministic).
 func (l *SCORLot) Encode() ([]byte, error) {
 	switch {
-	case !validToken(l.ID) || len(l.ID) <= len(SCORPrefix) || l.ID[:len(SCORPrefix)] != SCORPrefix:
+	case !validSCORID(l.ID):
 		return nil, fmt.Errorf("encode SCOR lot: id %q", l.ID)
 	case !ValidID(l.Insurer):
 		return nil, fmt.Errorf("encode SCOR lot %s: insurer %q", l.ID, l.Insurer)
@@ -138,7 +138,7 @@ func DecodeSCORLot(b []byte) (*SCORLot, error) {
 	}
 	l := &SCORLot{}
 	var ok bool
-	if l.ID, ok = r.field("id"); !ok || !validToken(l.ID) {
+	if l.ID, ok = r.field("id"); !ok || !validSCORID(l.ID) {
 		return nil, r.errf("id")
 	}
 	if l.Insurer, ok = r.field("insurer"); !ok || !ValidID(l.Insurer) {
@@ -185,4 +185,8 @@ func DecodeSCORLot(b []byte) (*SCORLot, error) {
 	}
 	l.Pieces = pieces
 	return l, nil
+}
+
+func validSCORID(id string) bool {
+	return validToken(id) && len(id) > len(SCORPrefix) && id[:len(SCORPrefix)] == SCORPrefix
 }
