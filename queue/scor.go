@@ -136,7 +136,14 @@ func (q *Queue) runSCOR(ctx context.Context) {
 		q.log.Error("SCOR batcher: no consumer", "err", err)
 		return
 	}
+	unpublished := false
 	for ctx.Err() == nil {
+		if unpublished {
+			// A lot recorded but not published (the publication failed):
+			// its pieces now name it and are not packed again.
+			q.recoverSCOR(ctx)
+			unpublished = false
+		}
 		fctx, cancel := context.WithTimeout(ctx, q.cfg.Tick)
 		batch, err := cons.Fetch(lot.MaxPieces, jetstream.FetchContext(fctx))
 		if err != nil {
@@ -153,6 +160,7 @@ func (q *Queue) runSCOR(ctx context.Context) {
 			continue
 		}
 		if err := q.packSCOR(ctx, msgs); err != nil && ctx.Err() == nil {
+			unpublished = true
 			q.log.Warn("SCOR lot not made; will retry", "err", err)
 			for _, m := range msgs {
 				_ = m.NakWithDelay(q.cfg.Tick)
@@ -250,8 +258,15 @@ func (q *Queue) makeSCORLot(ctx context.Context, rec *scorLotRecord) error {
 			return err
 		}
 	}
+	if err := q.fail(StepSCORPublish); err != nil {
+		return err
+	}
 	return q.publishSCOR(ctx, rec)
 }
+
+// StepSCORPublish is the fail point between a SCOR lot's record (and its
+// sheets' states) and its publication.
+const StepSCORPublish = "scor.publish"
 
 // publishSCOR sends a SCOR lot to its insurer (Nats-Msg-Id = the lot id:
 // a publication repeated after a crash is swallowed) and clears its
@@ -259,12 +274,25 @@ func (q *Queue) makeSCORLot(ctx context.Context, rec *scorLotRecord) error {
 func (q *Queue) publishSCOR(ctx context.Context, rec *scorLotRecord) error {
 	l := &lot.SCORLot{ID: rec.ID, Insurer: rec.Insurer, Created: rec.Created}
 	for _, e := range rec.Pieces {
+		// Only the pieces whose sheet names this lot: a crash between
+		// the record and the sheets' states may have left a piece to
+		// another lot.
+		st, _, err := q.status.get(ctx, e.Key)
+		if err != nil {
+			return fmt.Errorf("SCOR lot %s: %w", rec.ID, err)
+		}
+		if st.SCOR == nil || st.SCOR.Lot != rec.ID {
+			continue
+		}
 		m, err := q.top.SCOR.GetMsg(ctx, e.Seq)
 		if err != nil {
 			return fmt.Errorf("SCOR lot %s: piece of %s: %w", rec.ID, e.Key, err)
 		}
 		billing, number, _ := strings.Cut(e.Key, ".")
 		l.Pieces = append(l.Pieces, lot.Piece{Billing: billing, Number: number, Kind: e.Kind, Digest: sha256.Sum256(m.Data), Data: m.Data})
+	}
+	if len(l.Pieces) == 0 {
+		return q.top.Batches.Delete(ctx, scorPendingKey(rec.ID))
 	}
 	data, err := l.Encode()
 	if err != nil {
