@@ -202,6 +202,9 @@ func (r *Record) Dispense(c Claim) (bool, []Problem) {
 		add(CodeSelf, "prescription/prescriber", "the prescriber may not dispense and bill its own prescription", "the patient takes the prescription to another professional")
 	}
 	date, _ := fse.ParseDate(r.Date)
+	if s.CareDate.Before(date) {
+		add(CodeExpired, "care_date", fmt.Sprintf("the care date is before prescription %s's date, %s", r.ID, r.Date), "date the sheet on the day of the dispensation")
+	}
 	if s.CareDate.After(addMonths(date, LastDispenseMonths)) {
 		add(CodeExpired, "care_date", fmt.Sprintf("prescription %s of %s is past its %d months", r.ID, r.Date, LastDispenseMonths), "ask the prescriber for a new prescription")
 	}

@@ -50,6 +50,7 @@ func TestDispense(t *testing.T) {
 		{"first after 3 months", record("2026-01-10", 3), []*fse.Sheet{sheet("000000001", "2026-04-11", 1)}, false, rx.CodeExpired},
 		{"renewal within 12 months", record("2026-01-10", 3), []*fse.Sheet{sheet("000000001", "2026-03-01", 1), sheet("000000002", "2026-12-01", 1)}, false, ""},
 		{"renewal after 12 months", record("2026-01-10", 3), []*fse.Sheet{sheet("000000001", "2026-03-01", 1), sheet("000000002", "2027-01-11", 1)}, false, rx.CodeExpired},
+		{"before the prescription", record("2026-01-10", 0), []*fse.Sheet{sheet("000000001", "2026-01-09", 1)}, false, rx.CodeExpired},
 		{"prescriber dispenses", record("2026-01-10", 0), []*fse.Sheet{sheet("000000001", "2026-01-12", 1)}, true, rx.CodeSelf},
 	}
 	for _, tc := range tests {
