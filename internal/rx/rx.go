@@ -45,8 +45,9 @@ type Problem struct {
 }
 
 // Prescribing reports whether a professional of this G15 profession may
-// issue a carried prescription: doctors, dentists and midwives (the
-// pharmacist dispenses, never prescribes; CSP R5132-6 lists prescribers).
+// issue a carried prescription: doctors, dentists and midwives (the code
+// de la santé publique's rules on dispensing list I and II drugs name them
+// among prescribers; the pharmacist dispenses, never prescribes).
 func Prescribing(profession string) bool {
 	switch profession {
 	case prescribingDoctor, prescribingDentist, prescribingMidwife:
