@@ -30,6 +30,12 @@ func serveInProcess(t *testing.T, gatewayURL string, extra ...string) (url, toke
 	return serveInProcessEnv(t, gatewayURL, map[string]string{"FSEGATE_DEV": "1", "FSEGATE_VIRTUAL_CARD": "doctor", "FSEGATE_PIN": "1234"}, extra...)
 }
 
+// serveInProcessAs is serveInProcess with the virtual card of profile.
+func serveInProcessAs(t *testing.T, profile, gatewayURL string, extra ...string) (url, tokenFile string) {
+	t.Helper()
+	return serveInProcessEnv(t, gatewayURL, map[string]string{"FSEGATE_DEV": "1", "FSEGATE_VIRTUAL_CARD": profile, "FSEGATE_PIN": "1234"}, extra...)
+}
+
 // serveInProcessEnv is serveInProcess with the environment variables vars.
 func serveInProcessEnv(t *testing.T, gatewayURL string, vars map[string]string, extra ...string) (url, tokenFile string) {
 	t.Helper()
