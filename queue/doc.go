@@ -4,7 +4,10 @@
 // protocol of design.md §5, the batcher that builds lots per lot key, the
 // ack router that applies ARLs, per-sheet returns and transfers (payments
 // kept per practice in FSE_PAYMENTS, listed by Queue.Payments), and the
-// status store.
+// status store; beside them, the records of carried prescriptions and their
+// dispensations (prescriptions.go: compare-and-swap updates), the SCOR
+// pieces and their lots (scor.go), and the intake refusals kept for the
+// practices (refusals.go).
 //
 // Contract: a receipt is given only after the PubAck; every hop is durable
 // and idempotent, so a process killed at any step loses nothing and sends
