@@ -140,9 +140,6 @@ func (m *Main) keepPrescription(ctx context.Context, raw []byte, res *signature.
 	if dry {
 		return rec, nil
 	}
-	if err := m.queue.StorePrescription(ctx, prescriber, rec.ID, raw); err != nil {
-		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
-	}
 	b, _ := json.Marshal(rec)
 	err = m.queue.CreatePrescription(ctx, prescriber, rec.ID, b, func(existing []byte) bool {
 		var old rx.Record
@@ -152,6 +149,11 @@ func (m *Main) keepPrescription(ctx context.Context, raw []byte, res *signature.
 	case errors.Is(err, queue.ErrConflict):
 		return nil, []api.Error{api.NewError(rx.CodeConflict, "id", "another prescription "+rec.ID+" of this prescriber was received", "give each prescription its own id")}
 	case err != nil:
+		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
+	}
+	// The signed PDF itself, kept as the prescription's legal copy (the
+	// same bytes again are not stored twice).
+	if err := m.queue.StorePrescription(ctx, prescriber, rec.ID, raw); err != nil {
 		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
 	}
 	return rec, nil
