@@ -73,23 +73,23 @@ func TestSCORExactlyOnce(t *testing.T) {
 
 	nums := []string{"000000001", "000000002", "000000003"}
 	for _, n := range nums {
-		s := sheet("751000025", n, "d"+n)
+		s := sheet("751000027", n, "d"+n)
 		s.SCORInsurer = "cpam751"
 		r, err := q.Submit(ctx, s)
 		if err != nil || r.SCOR != queue.SCORAwaiting {
 			t.Fatalf("sheet %s: got %+v %v, want its receipt awaiting its SCOR piece", n, r, err)
 		}
-		if _, err := q.SubmitSCOR(ctx, "751000025", n, lot.PieceJPEG, []byte("\xff\xd8\xff piece "+n)); err != nil {
+		if _, err := q.SubmitSCOR(ctx, "751000027", n, lot.PieceJPEG, []byte("\xff\xd8\xff piece "+n)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := q.SubmitSCOR(ctx, "751000025", "000000001", lot.PieceJPEG, []byte("\xff\xd8\xff another")); err == nil {
+	if _, err := q.SubmitSCOR(ctx, "751000027", "000000001", lot.PieceJPEG, []byte("\xff\xd8\xff another")); err == nil {
 		t.Error("a second, different piece for a sheet: accepted")
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for _, n := range nums {
 		for {
-			st, err := q.Status(ctx, "751000025", n)
+			st, err := q.Status(ctx, "751000027", n)
 			if err == nil && st.SCOR != nil && st.SCOR.State == queue.SCORAcknowledged {
 				break
 			}
@@ -105,7 +105,7 @@ func TestSCORExactlyOnce(t *testing.T) {
 	ins.mu.Lock()
 	defer ins.mu.Unlock()
 	for _, n := range nums {
-		if got := ins.pieces["751000025."+n]; got != 1 {
+		if got := ins.pieces["751000027."+n]; got != 1 {
 			t.Errorf("sheet %s: its piece came %d times, want once", n, got)
 		}
 	}

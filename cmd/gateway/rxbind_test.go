@@ -25,7 +25,7 @@ import (
 // the HTTPS API with the cards' software keys, as a modified workstation
 // or a raw TLS client would.
 
-var pharmPr = fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700075122", NationalID: "899700075122", Billing: "751000025", Profession: fse.ProfessionPharmacist, Specialty: "00", FINESS: "750712184"}
+var pharmPr = fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700075122", NationalID: "899700075122", Billing: "751000027", Profession: fse.ProfessionPharmacist, Specialty: "00", FINESS: "750712184"}
 
 // rxLine is one line of a test prescription's structured data.
 type rxLine struct {
@@ -192,25 +192,29 @@ func TestPrescriptionBinds(t *testing.T) {
 	_, err = ph.SendSheet(ctx, sheet(7111, nil))
 	wantRefused(t, err, http.StatusConflict, "PRESCRIPTION_DISPENSED")
 
-	_, err = ph.SendSheet(ctx, sheet(7112, func(s *fse.Sheet) {
-		other := "3400930000106" // insulin, of no generic group
-		if s.Lines[0].CIP13 == other {
-			other = "3400930000120" // salbutamol, neither
-		}
-		s.Lines[0].CIP13 = other
-	}))
+	// A prescription whose first line names another drug, of no group
+	// in common with the one dispensed.
+	other := linesOf(t, base)
+	other[0].CIP13 = "3400930000106" // insulin, of no generic group
+	if base.Lines[0].CIP13 == other[0].CIP13 {
+		other[0].CIP13 = "3400930000120" // salbutamol, neither
+	}
+	if _, err := ph.SendPrescription(ctx, issue(t, "doctor", "RX-BIND-3", nir, other)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ph.SendSheet(ctx, sheet(7112, func(s *fse.Sheet) { s.Prescription.ID = "RX-BIND-3" }))
 	wantRefused(t, err, http.StatusUnprocessableEntity, "PRESCRIPTION_PRODUCT_MISMATCH")
 }
 
-// TestDispensationRace: eight sheets claim the one line of a prescription
-// at once: exactly one is receipted, the others get PRESCRIPTION_DISPENSED.
+// TestDispensationRace: eight sheets claim the lines of a prescription
+// (no renewal) at once: exactly one is receipted, the others get
+// PRESCRIPTION_DISPENSED.
 func TestDispensationRace(t *testing.T) {
 	m := startGateway(t)
 	ph := newClient(t, m, "pharmacist")
 	ctx := t.Context()
 	base, _ := pharmacySheet(t, 7200, nil)
-	lines := []rxLine{{Text: "the first line", Quantity: 99}}
-	if _, err := ph.SendPrescription(ctx, issue(t, "doctor", "RX-RACE-1", base.Patient.NIR, lines)); err != nil {
+	if _, err := ph.SendPrescription(ctx, issue(t, "doctor", "RX-RACE-1", base.Patient.NIR, linesOf(t, base))); err != nil {
 		t.Fatal(err)
 	}
 	const n = 8
@@ -219,9 +223,6 @@ func TestDispensationRace(t *testing.T) {
 		_, sheets[i] = pharmacySheet(t, 7200, func(s *fse.Sheet) {
 			s.Number = fmt.Sprintf("%09d", 7201+i)
 			claim(s, "RX-RACE-1", "")
-			s.Prescription.Dispenses = []fse.Dispense{{Line: 1, RxLine: 1}}
-			s.Lines = s.Lines[:1]
-			s.Totals = totalsOf(s)
 		})
 	}
 	errs := make([]error, n)
@@ -251,20 +252,6 @@ func TestDispensationRace(t *testing.T) {
 	if won != 1 {
 		t.Fatalf("got %d dispensations of the line, want exactly 1", won)
 	}
-}
-
-// totalsOf recomputes the totals of a pharmacy sheet under tiers payant.
-func totalsOf(s *fse.Sheet) fse.Totals {
-	t := s.Totals
-	t.Billed, t.AMO = 0, 0
-	for _, l := range s.Lines {
-		t.Billed += l.Amount
-		t.AMO += l.AMO
-	}
-	t.AMC = 0
-	t.Patient = t.Billed - t.AMO
-	t.TiersPayantAMC = false
-	return t
 }
 
 func testJPEG(t testing.TB) []byte {
@@ -354,7 +341,7 @@ func TestIntakeRefusalsListed(t *testing.T) {
 	_, err := ph.SendSheet(ctx, signed)
 	wantRefused(t, err, http.StatusUnprocessableEntity, "PRESCRIPTION_UNKNOWN")
 	page := func() string {
-		req, _ := http.NewRequest("GET", "http://"+m.AdminAddr()+"/dashboard/practices/751000025/rejects", nil)
+		req, _ := http.NewRequest("GET", "http://"+m.AdminAddr()+"/dashboard/practices/751000027/rejects", nil)
 		req.Header.Set("Authorization", "Bearer "+operatorToken(t, m))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

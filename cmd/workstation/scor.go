@@ -32,7 +32,7 @@ Exit status: 0 when the piece is taken, 1 when it is refused, 2 on misuse.
 
 Examples:
   workstation scor 000100001 ordonnance.jpg
-  workstation scor --billing 751000025 000100001 scan.pdf
+  workstation scor --billing 751000027 000100001 scan.pdf
 `
 
 func runSCOR(ctx context.Context, env *cli.Env, args []string) error {

@@ -43,7 +43,7 @@ func TestServePrescriptions(t *testing.T) {
 	if _, err := ws.PostPrescription(ctx, read("RX-63-00001.rx.pdf")); err != nil {
 		t.Fatalf("carry the prescription: %v", err)
 	}
-	for _, name := range []string{"751000025-006300001.xml", "751000025-006300003.xml"} {
+	for _, name := range []string{"751000027-006300001.xml", "751000027-006300003.xml"} {
 		res, err := ws.PostSheet(ctx, read(name), workstation.XML)
 		if err != nil || res.State != "receipted" {
 			t.Fatalf("%s: got %+v %v, want receipted", name, res, err)
@@ -54,7 +54,7 @@ func TestServePrescriptions(t *testing.T) {
 	if !errors.As(err, &p) || !p.Has("SCOR_PIECE_INVALID") {
 		t.Fatalf("a piece that is not a scan: got %v, want SCOR_PIECE_INVALID", err)
 	}
-	if _, err := ws.PostSCOR(ctx, "", "006300003", read("751000025-006300003.scor.jpg")); err != nil {
+	if _, err := ws.PostSCOR(ctx, "", "006300003", read("751000027-006300003.scor.jpg")); err != nil {
 		t.Fatalf("the scan: %v", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)

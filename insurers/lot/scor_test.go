@@ -11,8 +11,8 @@ import (
 func sampleSCOR() *SCORLot {
 	pdf, jpg := []byte("%PDF-1.4 scan\n"), []byte{0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 0xFF, 0xD9}
 	return &SCORLot{ID: "scor-cpam751-0123456789abcdef", Insurer: "cpam751", Created: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), Pieces: []Piece{
-		{Billing: "751000025", Number: "000100003", Kind: PiecePDF, Digest: sha256.Sum256(pdf), Data: pdf},
-		{Billing: "751000025", Number: "000100006", Kind: PieceJPEG, Digest: sha256.Sum256(jpg), Data: jpg},
+		{Billing: "751000027", Number: "000100003", Kind: PiecePDF, Digest: sha256.Sum256(pdf), Data: pdf},
+		{Billing: "751000027", Number: "000100006", Kind: PieceJPEG, Digest: sha256.Sum256(jpg), Data: jpg},
 	}}
 }
 

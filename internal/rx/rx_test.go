@@ -16,7 +16,7 @@ func sheet(number, care string, qty int) *fse.Sheet {
 	d, _ := fse.ParseDate(care)
 	return &fse.Sheet{
 		Number: number, CareDate: d,
-		Practitioner: fse.Practitioner{ID: "99700075122", Billing: "751000025"},
+		Practitioner: fse.Practitioner{ID: "99700075122", Billing: "751000027"},
 		Patient:      fse.Patient{NIR: "295109912611193"},
 		Prescription: &fse.Prescription{ID: "RX-1", Prescriber: "99700218896", Dispenses: []fse.Dispense{{Line: 1, RxLine: 1}}},
 		Lines:        []fse.Line{{Kind: fse.KindDrug, CIP13: "3400930000014", Quantity: qty}},
