@@ -106,6 +106,11 @@ func (q *Queue) SubmitSCOR(ctx context.Context, billing, number, kind string, pi
 	return st.SCOR, nil
 }
 
+// scorOrphanAge is how long a published piece whose sheet's state does
+// not name it yet is kept waiting for that state (a SubmitSCOR between its
+// publication and its state update, or sent again after a crash there).
+const scorOrphanAge = 10 * time.Minute
+
 // scorLotRecord is the FSE_BATCHES record of a SCOR lot, scorlot.<id>;
 // scorpending.<id> exists from its creation until the lot is published,
 // so a start after a crash publishes it.
@@ -144,18 +149,14 @@ func (q *Queue) runSCOR(ctx context.Context) {
 			q.recoverSCOR(ctx)
 			unpublished = false
 		}
-		fctx, cancel := context.WithTimeout(ctx, q.cfg.Tick)
-		batch, err := cons.Fetch(lot.MaxPieces, jetstream.FetchContext(fctx))
+		msgs, err := fetchReady(cons, lot.MaxPieces, q.cfg.Tick)
 		if err != nil {
-			cancel()
-			sleepCtx(ctx, q.cfg.Tick)
+			if ctx.Err() == nil {
+				q.log.Warn("SCOR batcher: fetch failed", "err", err)
+				sleepCtx(ctx, q.cfg.Tick)
+			}
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-		}
-		cancel()
 		if len(msgs) == 0 {
 			continue
 		}
@@ -194,7 +195,15 @@ func (q *Queue) packSCOR(ctx context.Context, msgs []jetstream.Msg) error {
 		}
 		sum := sha256.Sum256(m.Data())
 		if hex.EncodeToString(sum[:]) != st.SCOR.Digest {
-			_ = m.Ack() // superseded by a later piece of the sheet
+			waiting := st.SCOR.State == SCORAwaiting || st.SCOR.State == SCORRefused
+			if waiting && q.now().Sub(md.Timestamp) < scorOrphanAge {
+				// Published, its sheet's state not written yet (SubmitSCOR
+				// is between the two, or crashed there and the piece will
+				// be sent again): later.
+				_ = m.NakWithDelay(q.cfg.Tick)
+				continue
+			}
+			_ = m.Ack() // superseded by a later piece of the sheet, or orphaned
 			continue
 		}
 		ins := strings.TrimPrefix(m.Subject(), SubjectSCOR+".")

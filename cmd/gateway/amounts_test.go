@@ -62,7 +62,7 @@ func TestAmountsThroughIntake(t *testing.T) {
 			Totals:       fse.Totals{TiersPayantAMO: true},
 		}
 		if pr.Profession == fse.ProfessionPharmacist {
-			s.Prescription = &fse.Prescription{ID: "RX-AJAC-0001-TEST", Prescriber: "99700218896"}
+			s.Prescription = &fse.Prescription{ID: "RX-AJAC-0001-TEST", Prescriber: "99700218896", Dispenses: []fse.Dispense{{Line: 1, RxLine: 1}}}
 		}
 		b := fse.Compute(s, rules.Tables())
 		for i := range s.Lines {
@@ -146,7 +146,7 @@ func TestAmountsThroughIntake(t *testing.T) {
 	t.Run("Corsican FINESS, a drug above its TFR and its dispensing fee", func(t *testing.T) {
 		pr := fse.Practitioner{IDType: fse.IDTypeRPPS, ID: "99700075122", NationalID: "899700075122", Billing: "201000015", Profession: fse.ProfessionPharmacist, Specialty: "00", FINESS: "2A0000123"}
 		// The prescription the claim references, sent first by its prescriber.
-		rx := pdfbomb.File{Name: "prescription.json", Data: []byte(`{"id":"RX-AJAC-0001-TEST"}`)}
+		rx := pdfbomb.File{Name: "prescription.json", Data: []byte(`{"id":"RX-AJAC-0001-TEST","date":"` + today.String() + `","patient":{"nir":"170057512345632"},"lines":[{"text":"ESOMEPRAZOLE 20 mg","cip13":"3400930000137","quantity":2}]}`)}
 		if _, err := doctor.SendPrescription(t.Context(), signedPrescription(t, pdfbomb.Build(pdfbomb.Options{Files: []pdfbomb.File{rx}}))); err != nil {
 			t.Fatalf("prescription: %v", err)
 		}

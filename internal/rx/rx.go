@@ -213,6 +213,9 @@ func (r *Record) Dispense(c Claim) (bool, []Problem) {
 	want := make(map[int]int) // prescription line (index) → quantity claimed
 	for i := range s.Lines {
 		l := &s.Lines[i]
+		if l.Kind == fse.KindFee {
+			continue // a dispensing fee goes with the drugs, it is not prescribed
+		}
 		path := "prescription/dispenses"
 		n := s.Prescription.RxLineOf(i + 1)
 		switch {

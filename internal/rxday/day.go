@@ -98,8 +98,13 @@ func NewDay(now time.Time, r *rand.Rand, seed uint64) (*Day, error) {
 func (d *Day) Attach(ctx context.Context, s *fse.Sheet, i int) (Extra, error) {
 	d.n++
 	ref := &fse.Prescription{Prescriber: PrescriberRPPS}
+	n := 0 // the prescription's lines: the sheet's, dispensing fees left out
 	for j := range s.Lines {
-		ref.Dispenses = append(ref.Dispenses, fse.Dispense{Line: j + 1, RxLine: j + 1})
+		if s.Lines[j].Kind == fse.KindFee {
+			continue
+		}
+		n++
+		ref.Dispenses = append(ref.Dispenses, fse.Dispense{Line: j + 1, RxLine: n})
 	}
 	s.Prescription = ref
 	switch (d.n - 1) % 3 {
@@ -132,6 +137,9 @@ func (d *Day) carried(ctx context.Context, s *fse.Sheet, id string) ([]byte, err
 	rx.Patient.BirthDate = s.Patient.BirthDate.String()
 	rx.Patient.NIR = s.Patient.NIR
 	for _, l := range s.Lines {
+		if l.Kind == fse.KindFee {
+			continue
+		}
 		ln := Line{Text: l.Label, Dosage: "selon posologie", Duration: "1 mois", CIP13: l.CIP13, Quantity: l.Quantity + d.r.IntN(2), Renewals: d.r.IntN(3)}
 		if g := d.group[l.CIP13]; g != "" {
 			switch d.r.IntN(3) {
