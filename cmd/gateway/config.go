@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/fsegate/fsegate/internal/tables"
 )
 
 // fileConfig is the YAML configuration of 'gateway serve --config'
@@ -114,8 +116,8 @@ func (m *Main) applyConfigFile(fs *flag.FlagSet) error {
 	str("tables", &m.Tables, c.Tables)
 	if !set["prices-warn"] && len(c.PricesWarn) > 0 {
 		for _, t := range c.PricesWarn {
-			if t != "ngap" && t != "ccam" && t != "drugs" {
-				return fmt.Errorf("prices_warn: %q is not ngap, ccam or drugs", t)
+			if err := tables.CheckPriceTable(t); err != nil {
+				return fmt.Errorf("prices_warn: %w", err)
 			}
 		}
 		m.PricesWarn = c.PricesWarn

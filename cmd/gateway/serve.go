@@ -182,17 +182,7 @@ func (m *Main) ParseFlags(env *cli.Env, args []string) error {
 	fs.StringVar(&m.Insurers, "insurers", "", "insurer directory `file` (--dev: fixtures/insurers.yaml)")
 	fs.StringVar(&m.Tariffs, "tariffs", "", "NGAP tariff table `file`, over the tables directory's ngap.csv (--dev: the fixtures')")
 	fs.StringVar(&m.Tables, "tables", "", "tariff tables `directory`: ngap.csv, ccam.csv, ccam-modifiers.csv, drugs.csv, fees.csv (--dev: the fixtures')")
-	fs.Func("prices-warn", "tables whose price differences are warnings, not refusals: `list` of ngap, ccam, drugs", func(v string) error {
-		for _, t := range strings.Split(v, ",") {
-			switch t = strings.TrimSpace(t); t {
-			case "ngap", "ccam", "drugs":
-				m.PricesWarn = append(m.PricesWarn, t)
-			default:
-				return fmt.Errorf("%q is not ngap, ccam or drugs", t)
-			}
-		}
-		return nil
-	})
+	fs.Var((*tables.WarnList)(&m.PricesWarn), "prices-warn", "tables whose price differences are warnings, not refusals: `list` of ngap, ccam, drugs")
 	fs.StringVar(&m.Holidays, "holidays", "", "public holidays `file` (--dev: the fixtures')")
 	fs.StringVar(&m.Generics, "generics", "", "generic groups `file`, CSV cip13,group, for substitution on carried prescriptions (--dev: the fixtures')")
 	fs.StringVar(&m.LotKey, "lot-key", string(queue.LotPerInsurerBilling), "what makes a lot: 'insurer+billing' or 'insurer'")

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
@@ -76,17 +75,7 @@ func addTableFlags(fs *flag.FlagSet, holidays bool) *tableFlags {
 	tf := &tableFlags{}
 	fs.StringVar(&tf.tables, "tables", "", "tariff tables `directory` (ngap.csv, ccam.csv, ccam-modifiers.csv, drugs.csv, fees.csv); default: the ones built in")
 	fs.StringVar(&tf.tariffs, "tariffs", "", "NGAP tariff table (CSV), over the tables' ngap.csv; default: the one built in")
-	fs.Func("prices-warn", "tables whose price differences are warnings, as the gateway's --prices-warn: `list` of ngap, ccam, drugs", func(v string) error {
-		for _, t := range strings.Split(v, ",") {
-			switch t = strings.TrimSpace(t); t {
-			case "ngap", "ccam", "drugs":
-				tf.pricesWarn = append(tf.pricesWarn, t)
-			default:
-				return fmt.Errorf("%q is not ngap, ccam or drugs", t)
-			}
-		}
-		return nil
-	})
+	fs.Var((*tables.WarnList)(&tf.pricesWarn), "prices-warn", "tables whose price differences are warnings, as the gateway's --prices-warn: `list` of ngap, ccam, drugs")
 	if holidays {
 		fs.StringVar(&tf.holidays, "holidays", "", "public holiday table (CSV); default: the one built in")
 	}

@@ -258,3 +258,38 @@ func rows(t Table, data []byte) (map[string]row, string, error) {
 	}
 	return out, version, nil
 }
+
+// PriceTables are the tables whose price differences a configuration may
+// turn into warnings (--prices-warn, prices_warn).
+var PriceTables = []string{"ngap", "ccam", "drugs"}
+
+// WarnList is the value of a --prices-warn flag: a comma-separated list of
+// PriceTables, each use adding to the list.
+type WarnList []string
+
+// Set adds the tables of a comma-separated list, refusing any other name.
+func (w *WarnList) Set(v string) error {
+	for _, t := range strings.Split(v, ",") {
+		t = strings.TrimSpace(t)
+		if err := CheckPriceTable(t); err != nil {
+			return err
+		}
+		*w = append(*w, t)
+	}
+	return nil
+}
+
+func (w *WarnList) String() string {
+	if w == nil {
+		return ""
+	}
+	return strings.Join(*w, ",")
+}
+
+// CheckPriceTable says whether t names a table of PriceTables.
+func CheckPriceTable(t string) error {
+	if !slices.Contains(PriceTables, t) {
+		return fmt.Errorf("%q is not ngap, ccam or drugs", t)
+	}
+	return nil
+}
