@@ -176,7 +176,7 @@ func cardHint(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, card.ErrNoPCSC):
-		return cli.WithHint(err, "start pcscd (Debian: apt-get install pcscd; 'make test' and 'make run' start it)")
+		return cli.WithHint(err, "start pcscd with its virtual readers: scripts/pcscd.sh start (Debian: apt-get install pcscd vsmartcard-vpcd; 'make demo' and 'make test' start and stop their own)")
 	case errors.Is(err, card.ErrNoReader):
 		return cli.WithHint(err, "connect a card reader; 'workstation card list' shows the readers pcscd sees")
 	case errors.Is(err, card.ErrNoCard):
