@@ -26,6 +26,9 @@ type Config struct {
 	Card   card.Token     // either backend; PIN prompt set, or PIN already verified
 	Count  int            // sheets to send (20 by default)
 	Seed   uint64         // generator seed
+	// First is the number of the first sheet; 0 takes it from the clock,
+	// so that runs against the same gateway never collide (#22).
+	First int
 	Now    func() time.Time
 	Out    io.Writer
 	// Wait bounds how long to follow notices for final states (2 min by default).
@@ -95,7 +98,10 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 
 	now := cfg.Now()
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
-	base := int(now.Unix()%9000000)*100 + 1 // distinct numbers across runs
+	base := cfg.First
+	if base <= 0 {
+		base = int(now.Unix()%9000000)*100 + 1 // distinct numbers across runs
+	}
 	sum := &Summary{}
 	pending := map[string]bool{}
 	sent := map[string]bool{} // receipted numbers: whose transfers the summary shows
