@@ -3,7 +3,7 @@ package api
 import "net/http"
 
 // The codes of the gateway's admin listener (cmd/gateway/adminauth.go,
-// internal/operator; docs/errors.md, "Admin listener") and of the secret
+// gateway/operator; docs/errors.md, "Admin listener") and of the secret
 // files the commands read (internal/secretfile).
 func init() {
 	reg(http.StatusMisdirectedRequest, false,

@@ -3,7 +3,7 @@ package api
 import "net/http"
 
 // Codes of e-CPS (Pro Santé Connect) bearer tokens on the intake API and of
-// the dashboard's e-CPS sign-in (internal/oidcauth, cmd/gateway/psc.go). A
+// the dashboard's e-CPS sign-in (gateway/oidcauth, cmd/gateway/psc.go). A
 // refused bearer token is answered BEARER_INVALID whatever the reason; the
 // reason's code (ECPS_*, oidcauth.Codes, listed here by name so that the
 // workstation does not link the OpenID Connect client; a test keeps the two

@@ -4,7 +4,7 @@ import "net/http"
 
 // The codes of prescriptions and SCOR pieces (gateway intake, POST
 // /v1/prescriptions, POST /v1/sheets/{number}/scor; docs/errors.md,
-// "Prescriptions and SCOR"; internal/rx emits the prescription ones).
+// "Prescriptions and SCOR"; gateway/rx emits the prescription ones).
 func init() {
 	Register(http.StatusUnprocessableEntity, false, "PRESCRIPTION_CONTENT", "the carried prescription's structured data is absent or incomplete (patient NIR, lines, quantities)")
 	Register(http.StatusForbidden, false, "PRESCRIBER_NOT_ALLOWED", "the signer's profession may not issue a prescription")

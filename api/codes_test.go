@@ -5,8 +5,8 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/fsegate/fsegate/internal/oidcauth"
-	"github.com/fsegate/fsegate/internal/operator"
+	"github.com/fsegate/fsegate/gateway/oidcauth"
+	"github.com/fsegate/fsegate/gateway/operator"
 	"github.com/fsegate/fsegate/internal/secretfile"
 )
 
@@ -36,7 +36,7 @@ func TestDocsMatchRegistry(t *testing.T) {
 	}
 }
 
-// TestOIDCAuthCodesRegistered: every code internal/oidcauth gives is
+// TestOIDCAuthCodesRegistered: every code gateway/oidcauth gives is
 // registered, with the same title.
 func TestOIDCAuthCodesRegistered(t *testing.T) {
 	for _, c := range oidcauth.Codes() {
@@ -51,7 +51,7 @@ func TestOIDCAuthCodesRegistered(t *testing.T) {
 	}
 }
 
-// TestAdminCodesRegistered: the codes of internal/operator and
+// TestAdminCodesRegistered: the codes of gateway/operator and
 // internal/secretfile are registered.
 func TestAdminCodesRegistered(t *testing.T) {
 	names := []string{secretfile.CodeUnsafe}

@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 )
 
 // TestFetchReady: fewer messages than asked for are handed over as they

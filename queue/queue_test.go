@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/queue"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/internal/testenv/testpki"
+	"github.com/fsegate/fsegate/fixtures/testenv/testpki"
 	"github.com/fsegate/fsegate/signature/internal/c14n"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 )
 
 // TestXmlsec1Interop: xmlsec1 (libxml2 + OpenSSL) accepts our signed sheets

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 )
 
 // outsideUnchecked lists, per outside verifier, the conformance vectors that

@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-pdf/fpdf"
 
-	"github.com/fsegate/fsegate/internal/testenv"
-	"github.com/fsegate/fsegate/internal/testenv/pdfbomb"
+	"github.com/fsegate/fsegate/fixtures/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv/pdfbomb"
 )
 
 func samplePDF(t testing.TB) []byte {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsegate/fsegate/internal/testenv/testpki"
+	"github.com/fsegate/fsegate/fixtures/testenv/testpki"
 )
 
 // crlFor makes a CRL of the persons CA with the CA key of the fixtures.

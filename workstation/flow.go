@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/signature"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 // Flow is what the workstation does with care sheets before the card

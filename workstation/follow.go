@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/internal/outbox"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 // Follow marks the outbox entry of st final when st is (its final state in

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 // testNow is the day of the sheets of testdata (generated with

@@ -1,6 +1,6 @@
 package workstation
 
-import "github.com/fsegate/fsegate/internal/outbox"
+import "github.com/fsegate/fsegate/workstation/outbox"
 
 // externalCauses are the gateway's refusals whose cause lies outside the
 // sheet's content, with what to do: the same signed sheet is receipted

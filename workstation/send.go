@@ -6,8 +6,8 @@ import (
 	"sync"
 
 	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 // Outcome is what became of one sheet of the outbox sent to the gateway.

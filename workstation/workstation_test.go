@@ -17,10 +17,10 @@ import (
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 func TestDecode(t *testing.T) {

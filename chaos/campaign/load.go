@@ -15,7 +15,7 @@ import (
 	"github.com/fsegate/fsegate/chaos"
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/loadgen"
+	"github.com/fsegate/fsegate/gateway/loadgen"
 )
 
 // LoadConfig is the load generator's: it sends the corpus to the gateways

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fsegate/fsegate/gateway/oidcauth"
+	"github.com/fsegate/fsegate/gateway/operator"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/oidcauth"
-	"github.com/fsegate/fsegate/internal/operator"
 )
 
 // adminReq is one request to the admin listener: Host, headers, cookies.

@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/fsegate/fsegate/api"
-	"github.com/fsegate/fsegate/internal/dashboard"
-	"github.com/fsegate/fsegate/internal/operator"
+	"github.com/fsegate/fsegate/gateway/dashboard"
+	"github.com/fsegate/fsegate/gateway/operator"
 	"github.com/fsegate/fsegate/internal/secretfile"
 )
 

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures/testenv/pdfbomb"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers/mock"
-	"github.com/fsegate/fsegate/internal/testenv/pdfbomb"
 	"github.com/fsegate/fsegate/signature"
 )
 

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/testenv"
+	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/insurers"
-	"github.com/fsegate/fsegate/internal/loadgen"
-	"github.com/fsegate/fsegate/internal/testenv"
 	"github.com/fsegate/fsegate/queue"
 )
 

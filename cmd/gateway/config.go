@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/fsegate/fsegate/internal/tables"
+	"github.com/fsegate/fsegate/fse/tables"
 )
 
 // fileConfig is the YAML configuration of 'gateway serve --config'

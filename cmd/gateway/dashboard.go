@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/fsegate/fsegate/internal/dashboard"
+	"github.com/fsegate/fsegate/gateway/dashboard"
 )
 
-// mountDashboard serves the dashboard (internal/dashboard) at "/" and
+// mountDashboard serves the dashboard (gateway/dashboard) at "/" and
 // "/dashboard/..." of the admin listener, reading the same registry as
 // /metrics and the running queue. Who sees what is the access rule of the
 // admin listener (setupAdminAuth, adminauth.go): operators by the operator

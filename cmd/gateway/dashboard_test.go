@@ -22,7 +22,7 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/loadgen"
+	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/internal/secretfile"
 )
 

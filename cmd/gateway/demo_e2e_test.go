@@ -12,10 +12,10 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/internal/demo"
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
+	"github.com/fsegate/fsegate/workstation/demo"
 )
 
 // TestDemoEndToEnd is issue 3's journey in one process, with every part

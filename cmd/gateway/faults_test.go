@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/insurers/mock"
-	"github.com/fsegate/fsegate/internal/loadgen"
 )
 
 // Faults under load. Each test sends a bounded load, injects one fault,

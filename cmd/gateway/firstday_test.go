@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/gateway/dashboard"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/dashboard"
 	"github.com/fsegate/fsegate/queue"
 )
 

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/loadgen"
 )
 
 func init() {

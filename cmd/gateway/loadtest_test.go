@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/internal/loadgen"
+	"github.com/fsegate/fsegate/gateway/loadgen"
 )
 
 // TestLoadgenAccounting runs a small load through the whole in-process

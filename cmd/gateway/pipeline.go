@@ -11,9 +11,9 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/fse"
+	pdir "github.com/fsegate/fsegate/gateway/practices"
+	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/insurers"
-	pdir "github.com/fsegate/fsegate/internal/practices"
-	"github.com/fsegate/fsegate/internal/rx"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )

@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	pdir "github.com/fsegate/fsegate/internal/practices"
+	pdir "github.com/fsegate/fsegate/gateway/practices"
 )
 
 // practices is the directory of who may sign and send for which billing

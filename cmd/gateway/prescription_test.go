@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsegate/fsegate/internal/testenv/pdfbomb"
+	"github.com/fsegate/fsegate/fixtures/testenv/pdfbomb"
 	"github.com/fsegate/fsegate/signature"
 )
 

@@ -17,8 +17,8 @@ import (
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/insurers/lot"
-	"github.com/fsegate/fsegate/internal/rx"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )

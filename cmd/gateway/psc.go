@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/api"
+	"github.com/fsegate/fsegate/gateway/dashboard"
+	"github.com/fsegate/fsegate/gateway/oidcauth"
+	"github.com/fsegate/fsegate/gateway/psc"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/dashboard"
-	"github.com/fsegate/fsegate/internal/oidcauth"
-	"github.com/fsegate/fsegate/internal/psc"
 )
 
 func init() {

@@ -25,9 +25,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fsegate/fsegate/gateway/loadgen"
+	"github.com/fsegate/fsegate/gateway/psc"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/loadgen"
-	"github.com/fsegate/fsegate/internal/psc"
 )
 
 const (

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fsegate/fsegate/gateway/psc"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/psc"
 )
 
 func init() {

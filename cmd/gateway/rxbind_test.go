@@ -16,8 +16,8 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/testenv/pdfbomb"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/testenv/pdfbomb"
 	"github.com/fsegate/fsegate/signature"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsegate/fsegate/internal/loadgen"
+	"github.com/fsegate/fsegate/gateway/loadgen"
 )
 
 // httpsAs is an HTTP client presenting practitioner p's authentication

@@ -23,10 +23,10 @@ import (
 
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/fse/tables"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/tables"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -602,7 +602,7 @@ func (m *Main) Run(ctx context.Context) error {
 	adminMux.HandleFunc("GET /readyz", m.readyz)
 	adminMux.Handle("GET /metrics", promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{}))
 	adminMux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
-	if err := m.mountDashboard(ctx, adminMux); err != nil { // internal/dashboard at / and /dashboard/
+	if err := m.mountDashboard(ctx, adminMux); err != nil { // gateway/dashboard at / and /dashboard/
 		return err
 	}
 	// The admin listener gets the intake's read and idle timeouts: a stuck

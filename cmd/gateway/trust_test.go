@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/internal/testenv/pdfbomb"
-	"github.com/fsegate/fsegate/internal/testenv/testpki"
+	"github.com/fsegate/fsegate/fixtures/testenv/pdfbomb"
+	"github.com/fsegate/fsegate/fixtures/testenv/testpki"
 )
 
 // testClock is Main.Now, moved by the test.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/testenv"
 )
 
 // TestSignatureVectors runs signature/testdata/vectors through the

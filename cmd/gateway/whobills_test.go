@@ -17,10 +17,10 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/testenv/testpki"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
-	"github.com/fsegate/fsegate/internal/testenv/testpki"
 	"github.com/fsegate/fsegate/signature"
 )
 

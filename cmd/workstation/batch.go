@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/workstation"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 func init() {

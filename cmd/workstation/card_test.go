@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/testenv"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/fse/tables"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/tables"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/workstation"
 )

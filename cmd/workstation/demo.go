@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/demo"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
+	"github.com/fsegate/fsegate/workstation/demo"
 )
 
 func init() {

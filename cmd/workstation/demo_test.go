@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )

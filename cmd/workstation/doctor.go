@@ -14,8 +14,8 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 func init() {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/rxday"
+	"github.com/fsegate/fsegate/workstation/rxday"
 )
 
 func init() {

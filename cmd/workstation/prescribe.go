@@ -13,8 +13,8 @@ import (
 
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/rxday"
 	"github.com/fsegate/fsegate/signature"
+	"github.com/fsegate/fsegate/workstation/rxday"
 )
 
 func init() {

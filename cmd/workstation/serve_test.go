@@ -18,8 +18,8 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/client/workstation"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/testenv"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 

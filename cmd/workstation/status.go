@@ -10,8 +10,8 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/internal/outbox"
 	"github.com/fsegate/fsegate/workstation"
+	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 func init() {

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
-	"github.com/fsegate/fsegate/internal/testenv"
 )
 
 // TestSignatureVectors runs signature/testdata/vectors through the mock

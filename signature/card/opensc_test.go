@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )

@@ -1,5 +1,5 @@
 // Outside verifier for fsegate's signed care sheets (make test; the Go tests
-// run it through internal/testenv). For each file given: "VALID <file>" when
+// run it through fixtures/testenv). For each file given: "VALID <file>" when
 // xadesjs verifies its one ds:Signature (signature value with the KeyInfo
 // certificate's key, every reference digest, the XAdES signed properties),
 // else "REFUSED <file>: <why>". xadesjs checks no trust chain, validity,

@@ -17,7 +17,7 @@ import (
 	"github.com/go-pdf/fpdf"
 
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/internal/testenv"
+	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/pkcs11"

@@ -12,7 +12,7 @@ import (
 )
 
 // Prescription is the structured data of a prescription, embedded in its
-// PDF as prescription.json (the gateway reads it: internal/rx.Content).
+// PDF as prescription.json (the gateway reads it: gateway/rx.Content).
 type Prescription struct {
 	ID         string `json:"id"`
 	Date       string `json:"date"`

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsegate/fsegate/internal/psc"
+	"github.com/fsegate/fsegate/gateway/psc"
 )
 
 const (

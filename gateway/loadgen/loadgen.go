@@ -23,7 +23,7 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/practices"
+	"github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/signature"
 )
 

@@ -14,10 +14,10 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/practices"
-	"github.com/fsegate/fsegate/internal/rxday"
+	"github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/workstation/rxday"
 )
 
 // Config is one demo run.
@@ -29,8 +29,8 @@ type Config struct {
 	// First is the number of the first sheet; 0 takes it from the clock,
 	// so that runs against the same gateway never collide (#22).
 	First int
-	Now    func() time.Time
-	Out    io.Writer
+	Now   func() time.Time
+	Out   io.Writer
 	// Wait bounds how long to follow notices for final states (2 min by default).
 	Wait time.Duration
 }

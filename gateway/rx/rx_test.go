@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/internal/rx"
+	"github.com/fsegate/fsegate/gateway/rx"
 )
 
 func record(date string, renewals int) *rx.Record {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/internal/practices"
+	"github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -131,7 +131,7 @@ func TestAccessViewer(t *testing.T) {
 const testToken = "operator-test-token"
 
 // operatorAccess takes "Authorization: Bearer <testToken>" as the
-// operator token, as the gateway's internal/operator guard does.
+// operator token, as the gateway's gateway/operator guard does.
 func operatorAccess() Access {
 	return Access{Operator: func(r *http.Request) (bool, error) {
 		switch r.Header.Get("Authorization") {

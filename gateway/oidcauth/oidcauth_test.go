@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsegate/fsegate/internal/psc"
+	"github.com/fsegate/fsegate/gateway/psc"
 )
 
 type env struct {

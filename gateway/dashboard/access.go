@@ -33,7 +33,7 @@ type Access struct {
 	// the sheets of their own billing numbers.
 	Operators []string
 	// Session, when set, gives the national id of a signed-in session
-	// (e-CPS through Pro Santé Connect, internal/oidcauth). Its holder
+	// (e-CPS through Pro Santé Connect, gateway/oidcauth). Its holder
 	// sees only their own billing numbers, like a certificate holder,
 	// unless listed in Operators.
 	Session func(r *http.Request) (nationalID string, ok bool)
@@ -41,7 +41,7 @@ type Access struct {
 	// sign-out (POST), shown on every page when set.
 	SignIn, SignOut string
 	// Operator, when set, tells whether r carries the gateway's operator
-	// token (internal/operator: a bearer token or the cookie of the token
+	// token (gateway/operator: a bearer token or the cookie of the token
 	// sign-in): ok makes r an operator's; an error (a wrong token)
 	// refuses r with ErrTokenRefused. Nil: no token is taken.
 	Operator func(r *http.Request) (ok bool, err error)
