@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,59 +13,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/secretfile"
 	"github.com/fsegate/fsegate/queue"
 )
 
+// openapiYAML is the intake API's description, served by both listeners
+// (gateway/httpapi).
+//
 //go:embed openapi.yaml
 var openapiYAML []byte
-
-func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/yaml")
-	_, _ = w.Write(openapiYAML)
-}
 
 func init() {
 	program.Add(&cli.Command{Name: "resubmit", Summary: "send a dead lot (or a sheet's failed lots) again under the same ids", Run: runResubmit})
 	program.Add(&cli.Command{Name: "audit", Summary: "check the FSE_AUDIT hash chain ('audit verify')", Run: runAudit})
-}
-
-// adminResubmit is POST /admin/resubmit?what=LOT|BILLING.NUMBER on the
-// admin listener, for operators (adminauth.go).
-func (m *Main) adminResubmit(w http.ResponseWriter, r *http.Request) {
-	what := r.URL.Query().Get("what")
-	if what == "" {
-		http.Error(w, "want ?what=LOT or ?what=BILLING.NUMBER", http.StatusBadRequest)
-		return
-	}
-	ids, err := m.queue.Resubmit(r.Context(), what)
-	if err != nil {
-		status := http.StatusConflict
-		if errors.Is(err, queue.ErrNotFound) {
-			status = http.StatusNotFound
-		}
-		http.Error(w, err.Error(), status)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"resubmitted": ids})
-}
-
-func (m *Main) adminAuditVerify(w http.ResponseWriter, r *http.Request) {
-	js, err := jetstream.New(m.nc)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	rep, err := queue.VerifyAudit(r.Context(), js)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
 }
 
 const resubmitUsage = `Usage: gateway resubmit [--admin ADDRESS] [--token-file FILE] LOT|BILLING.NUMBER

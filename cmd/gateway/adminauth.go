@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/http"
-	"net/http/pprof"
 	"path/filepath"
 	"strings"
 
-	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/gateway/dashboard"
+	"github.com/fsegate/fsegate/gateway/httpapi"
 	"github.com/fsegate/fsegate/gateway/operator"
 	"github.com/fsegate/fsegate/internal/secretfile"
 )
@@ -105,7 +103,7 @@ func (m *Main) setupAdminAuth() error {
 			}
 		}
 	}
-	c.guard = &operator.Guard{Hosts: hosts, Token: token, Now: m.Now, Refuse: refuseAdmin}
+	c.guard = &operator.Guard{Hosts: hosts, Token: token, Now: m.Now, Refuse: httpapi.RefuseOperator}
 	c.access = &dashboard.Access{
 		VerifyClient: func(raw [][]byte) (string, error) {
 			id, err := m.trust.VerifyClient(raw)
@@ -119,65 +117,4 @@ func (m *Main) setupAdminAuth() error {
 		c.access.TokenSignIn, c.access.TokenSignOut = "/auth/operator", "/auth/operator/logout"
 	}
 	return nil
-}
-
-// adminRoutes registers the admin listener's routes on mux and returns the
-// listener's handler (the guard around mux).
-func (m *Main) adminRoutes(mux *http.ServeMux) http.Handler {
-	c := &m.AdminAuth
-	if c.access.TokenSignIn != "" {
-		mux.HandleFunc("POST "+c.access.TokenSignIn, c.guard.SignIn)
-		mux.HandleFunc("POST "+c.access.TokenSignOut, c.guard.SignOut)
-	}
-	mux.HandleFunc("POST /admin/resubmit", m.operatorOnly(m.adminResubmit))
-	mux.HandleFunc("GET /admin/audit/verify", m.operatorOnly(m.adminAuditVerify))
-	if c.PProf {
-		mux.HandleFunc("GET /debug/pprof/", m.operatorOnly(pprof.Index))
-		mux.HandleFunc("GET /debug/pprof/profile", m.operatorOnly(pprof.Profile))
-		mux.HandleFunc("GET /debug/pprof/trace", m.operatorOnly(pprof.Trace))
-	}
-	return c.guard.Handler(mux)
-}
-
-// operatorOnly lets operators through: the operator token, or an e-CPS
-// session (or a certificate) of a national id of --operators.
-func (m *Main) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v, err := m.AdminAuth.access.Viewer(r)
-		code := "OPERATOR_ONLY"
-		switch {
-		case err == nil && v.Operator:
-			h(w, r)
-			return
-		case err != nil && dashboard.Code(err) != "":
-			code = dashboard.Code(err)
-		case err != nil && !errors.Is(err, dashboard.ErrNoBillings):
-			code = "OPERATOR_REQUIRED"
-		}
-		refuseAdmin(w, r, &operator.Error{Code: code})
-	}
-}
-
-// refuseAdmin answers a refusal of the admin listener as problem+json.
-func refuseAdmin(w http.ResponseWriter, r *http.Request, e *operator.Error) {
-	msg, hint := adminRefusal(e.Code)
-	if api.StatusOf([]api.Error{{Code: e.Code}}) == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="fsegate admin"`)
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	refuse(w, "admin listener: "+msg, api.NewError(e.Code, "", msg, hint))
-}
-
-func adminRefusal(code string) (msg, hint string) {
-	switch code {
-	case "ADMIN_HOST_REFUSED":
-		return "the Host header names no host of the admin listener", "reach it at its address (http://127.0.0.1:8080 by default), or add the name to --admin-hosts"
-	case "ADMIN_ORIGIN_REFUSED":
-		return "a state-changing request from another site", "change things from the dashboard's own pages or with the gateway's commands"
-	case "OPERATOR_TOKEN_INVALID":
-		return "wrong operator token", "use the token of the gateway's operator token file (--operator-token-file; --dev: operator.token in its data dir)"
-	case "OPERATOR_REQUIRED":
-		return "operators only: no operator token and no e-CPS session", "send 'Authorization: Bearer <operator token>' (gateway resubmit --token-file), or sign in on the dashboard"
-	}
-	return "operators only", "sign in with the operator token, or with e-CPS as a national id of --operators"
 }

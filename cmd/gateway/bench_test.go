@@ -109,7 +109,7 @@ func BenchmarkVerifyOnly(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1
-			if _, res := m.pipe.check(ctx, pool[int(i)%len(pool)], "899700218896"); len(res.Errors) > 0 {
+			if _, res := m.intake.Check(ctx, pool[int(i)%len(pool)], "899700218896"); len(res.Errors) > 0 {
 				b.Errorf("sheet %d: %+v", i, res.Errors)
 				return
 			}

@@ -62,6 +62,10 @@ func newMetrics() *metrics {
 	return m
 }
 
+// intake.Metrics
+func (m *metrics) SheetReceived()           { m.received.Inc() }
+func (m *metrics) SheetRefused(code string) { m.refused.WithLabelValues(code).Inc() }
+
 // queue.Metrics
 func (m *metrics) SheetQueued() { m.queued.Inc() }
 func (m *metrics) SheetFinal(s queue.State, d time.Duration) {

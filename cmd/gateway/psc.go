@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/gateway/dashboard"
 	"github.com/fsegate/fsegate/gateway/oidcauth"
 	"github.com/fsegate/fsegate/gateway/psc"
@@ -71,19 +69,21 @@ func (c *PSCConfig) RP() *oidcauth.RP { return c.rp.Load() }
 // Mock is the in-process mock provider (--dev without --psc-issuer), or nil.
 func (c *PSCConfig) Mock() *psc.Server { return c.mock.Load() }
 
-// mountECPS sets up e-CPS sign-in on the admin listener (the dashboard's
-// /auth/login, /auth/callback, /auth/logout and its session) and bearer
-// tokens on the intake API. Called by mountDashboard.
-func (m *Main) mountECPS(ctx context.Context, mux *http.ServeMux, acc *dashboard.Access) error {
+// startECPS sets up e-CPS sign-in: the relying party of the admin
+// listener's /auth/login, /auth/callback, /auth/logout and its session
+// (acc.Session, acc.SignIn, acc.SignOut), whose bearer tokens the intake
+// API takes too (Main.bearer). With --dev and no --psc-issuer, the mock
+// provider starts in-process. Nil when e-CPS is off.
+func (m *Main) startECPS(ctx context.Context, acc *dashboard.Access) (*oidcauth.RP, error) {
 	c := &m.PSC
 	issuer, secret := c.Issuer, c.ClientSecret
 	switch {
 	case issuer == "off" || (issuer == "" && !m.Dev):
-		return nil
+		return nil, nil
 	case issuer == "":
 		s, err := psc.Start(ctx, c.MockListen, psc.Config{Logger: m.Logger.With("part", "psc-mock")})
 		if err != nil {
-			return fmt.Errorf("mock Pro Santé Connect: %w", err)
+			return nil, fmt.Errorf("mock Pro Santé Connect: %w", err)
 		}
 		c.mock.Store(s)
 		issuer, secret = s.Issuer(), psc.DevClient.Secret
@@ -92,7 +92,7 @@ func (m *Main) mountECPS(ctx context.Context, mux *http.ServeMux, acc *dashboard
 	if c.ClientSecretFile != "" {
 		b, err := os.ReadFile(c.ClientSecretFile)
 		if err != nil {
-			return fmt.Errorf("--psc-client-secret-file: %w", err)
+			return nil, fmt.Errorf("--psc-client-secret-file: %w", err)
 		}
 		secret = strings.TrimSpace(string(b))
 	}
@@ -105,35 +105,12 @@ func (m *Main) mountECPS(ctx context.Context, mux *http.ServeMux, acc *dashboard
 		SessionTTL: c.SessionTTL, Now: m.Now, Logger: m.Logger.With("part", "oidc"),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rp.Routes(mux, "/auth")
 	acc.Session = rp.Session
 	acc.SignIn, acc.SignOut = "/auth/login", "/auth/logout"
 	c.rp.Store(rp)
-	return nil
-}
-
-// bearerCaller is the caller of a request with "Authorization: Bearer"
-// (e-CPS through Pro Santé Connect): ok false and the answer written when
-// the token is refused or e-CPS is off.
-func (m *Main) bearerCaller(w http.ResponseWriter, r *http.Request) (*caller, bool) {
-	rp := m.PSC.RP()
-	if rp == nil {
-		refuse(w, "bearer tokens not accepted", bearerInvalid())
-		return nil, false
-	}
-	id, err := rp.Bearer(r)
-	if err != nil {
-		refuse(w, "bearer token refused", bearerInvalid())
-		return nil, false
-	}
-	return &caller{NationalID: id, Billings: m.practices.Billings(id)}, true
-}
-
-// bearerInvalid says nothing of why (the log does).
-func bearerInvalid() api.Error {
-	return api.NewError("BEARER_INVALID", "", "the bearer token was refused", "sign in again with e-CPS (Pro Santé Connect) for a fresh access token")
+	return rp, nil
 }
 
 const pscMockUsage = `Usage: gateway psc-mock [flags]

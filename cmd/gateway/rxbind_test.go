@@ -18,6 +18,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fixtures/testenv/pdfbomb"
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -106,7 +107,7 @@ func fixtureGroups(t testing.TB) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := loadGroups(bytes.NewReader(b))
+	g, err := rx.ParseGroups(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}

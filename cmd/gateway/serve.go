@@ -19,11 +19,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/fse/tables"
+	"github.com/fsegate/fsegate/gateway/httpapi"
+	"github.com/fsegate/fsegate/gateway/intake"
+	"github.com/fsegate/fsegate/gateway/practices"
+	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/cli"
@@ -97,7 +100,6 @@ type Main struct {
 	// one national id has in progress at once.
 	MaxBatchBytes       int64
 	MaxBatchesPerClient int
-	batchSlots          batchSlots
 	mockTLS             *tls.Config // the mock insurers' NATS TLS, with --nats-tls-cert
 	GCPercent           int
 	DrainYield          int             // sheets in the intake at which the batcher slows down (0: never)
@@ -126,10 +128,9 @@ type Main struct {
 
 	dir       *insurers.Directory
 	calendars map[string]*fse.Holidays // per insurer id: its holiday calendar (the gateway's when it names none)
-	practices *practices
+	practices *intake.Practices
 	trust     *signature.TrustStore
-	pipe      *pipeline
-	inflight  atomic.Int64 // sheets in the intake (pipeline.inflight)
+	intake    *intake.Service
 	queue     *queue.Queue
 	metrics   *metrics
 	mocks     []*mock.Insurer
@@ -241,9 +242,11 @@ func (m *Main) loadDirectories() error {
 	if err != nil {
 		return err
 	}
-	if m.practices, err = loadPractices(m.Practices, m.Dev, m.Now); err != nil {
+	pd, err := practices.Load(m.Practices, m.Dev)
+	if err != nil {
 		return err
 	}
+	m.practices = &intake.Practices{Directory: pd, Now: m.Now}
 	switch {
 	case m.TrustDir != "":
 		m.trust, err = signature.LoadDir(m.TrustDir)
@@ -407,7 +410,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.MaxBatchesPerClient == 0 {
 		m.MaxBatchesPerClient = 4
 	}
-	m.batchSlots.max = m.MaxBatchesPerClient
 	if m.Sync == "" {
 		m.Sync = "interval"
 	}
@@ -501,6 +503,17 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	m.metrics = newMetrics()
+	groups, err := m.generics()
+	if err != nil {
+		return err
+	}
+	// The intake service exists before the queue, whose batcher asks it
+	// how busy it is; it takes its first sheet once the queue is set.
+	m.intake = &intake.Service{
+		Verifier:  &signature.Verifier{Trust: m.trust, Now: m.Now},
+		Practices: m.practices, Directory: m.dir, Rules: rules, Groups: groups, Metrics: m.metrics,
+		Logger: log.With("part", "intake"), ReceiptFirst: receiptFirst,
+	}
 	// What happened before this start is in the store, not in the
 	// counters: replayed into them once the queue runs (the dashboard
 	// shows the store's totals after a restart, not zeros).
@@ -524,7 +537,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:   m.metrics,
 		Tick:      m.Tick,
 		IntakeBusy: func() bool {
-			return m.DrainYield > 0 && m.inflight.Load() >= int64(m.DrainYield)
+			return m.DrainYield > 0 && m.intake.Inflight() >= int64(m.DrainYield)
 		},
 		YieldBatch: max(1, m.YieldRate/4),
 		YieldPause: 250 * time.Millisecond,
@@ -548,15 +561,7 @@ func (m *Main) Run(ctx context.Context) error {
 			log.Info("totals read from the store's recorded state", "sheets", n)
 		}
 	}()
-	groups, err := m.generics()
-	if err != nil {
-		return err
-	}
-	m.pipe = &pipeline{
-		verifier:  &signature.Verifier{Trust: m.trust, Now: m.Now},
-		practices: m.practices, dir: m.dir, rules: rules, queue: m.queue, metrics: m.metrics,
-		inflight: &m.inflight, groups: groups,
-	}
+	m.intake.Queue = m.queue
 	if m.Mock {
 		if err := m.startMocks(ctx, url); err != nil {
 			return err
@@ -572,8 +577,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.adminLn, err = net.Listen("tcp", m.Admin); err != nil {
 		return inUse(fmt.Errorf("admin listener: %w", err), "--admin")
 	}
-	apiMux := http.NewServeMux()
-	m.routes(apiMux)
+	apiSrv := &httpapi.Server{
+		Intake: m.intake, Queue: m.queue, Trust: m.trust, Practices: m.practices, Bearer: m.bearer, OpenAPI: openapiYAML,
+		MaxBody: m.MaxBody, MaxBatch: m.MaxBatch, MaxBatchBytes: m.MaxBatchBytes, MaxBatchesPerClient: m.MaxBatchesPerClient,
+	}
 	if m.ReadHeaderTimeout == 0 {
 		m.ReadHeaderTimeout = 10 * time.Second
 	}
@@ -583,7 +590,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.IdleTimeout == 0 {
 		m.IdleTimeout = 2 * time.Minute
 	}
-	m.api = &http.Server{Handler: apiMux, TLSConfig: tlsCfg, ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout, ConnContext: withConnAuth,
+	m.api = &http.Server{Handler: apiSrv.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout, ConnContext: httpapi.ConnContext,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := m.api.ServeTLS(m.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -597,18 +604,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.setupAdminAuth(); err != nil {
 		return err
 	}
-	adminMux := http.NewServeMux()
-	adminMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	adminMux.HandleFunc("GET /readyz", m.readyz)
-	adminMux.Handle("GET /metrics", promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{}))
-	adminMux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
-	if err := m.mountDashboard(ctx, adminMux); err != nil { // gateway/dashboard at / and /dashboard/
+	adminSrv, err := m.adminServer(ctx)
+	if err != nil {
 		return err
 	}
 	// The admin listener gets the intake's read and idle timeouts: a stuck
 	// client cannot hold it either (no write timeout: pprof profiles and
 	// the dashboard's event stream answer for long).
-	m.admin = &http.Server{Handler: m.adminRoutes(adminMux), ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout}
+	m.admin = &http.Server{Handler: adminSrv.Handler(), ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout, IdleTimeout: m.IdleTimeout}
 	go func() {
 		if err := m.admin.Serve(m.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin listener stopped", "err", err)
@@ -654,14 +657,6 @@ func (m *Main) startMocks(ctx context.Context, url string) error {
 	}
 	m.Logger.Info("mock insurers started", "count", len(m.mocks))
 	return nil
-}
-
-func (m *Main) readyz(w http.ResponseWriter, r *http.Request) {
-	if !m.ready.Load() || m.nc == nil || !m.nc.IsConnected() {
-		http.Error(w, "not ready", http.StatusServiceUnavailable)
-		return
-	}
-	fmt.Fprintln(w, "ready")
 }
 
 // APIAddr and AdminAddr are the bound addresses (useful with :0).
@@ -749,4 +744,25 @@ func inUse(err error, flag string) error {
 		return cli.WithHint(err, "another gateway (a 'make run' in another terminal?) or another program listens there: stop it, or give "+flag+" another address")
 	}
 	return err
+}
+
+// generics loads the generic groups table: --generics, or the fixtures'
+// with --dev; none (no substitution) otherwise.
+func (m *Main) generics() (rx.Groups, error) {
+	switch {
+	case m.Generics != "":
+		f, err := os.Open(m.Generics)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return rx.ParseGroups(f)
+	case m.Dev:
+		b, err := fixtures.ReadFile("generics.csv")
+		if err != nil {
+			return nil, err
+		}
+		return rx.ParseGroups(bytes.NewReader(b))
+	}
+	return rx.Groups{}, nil
 }

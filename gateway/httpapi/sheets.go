@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"bufio"
@@ -11,7 +11,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"runtime"
 	"slices"
@@ -22,147 +21,32 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/gateway/intake"
 	"github.com/fsegate/fsegate/queue"
-	"github.com/fsegate/fsegate/signature"
 )
 
-// caller is who authenticated the connection.
-type caller struct {
-	NationalID string
-	Billings   []string
+// sheetReceipt is the JSON of a receipt: the queue's receipt and the
+// warnings of the rules.
+type sheetReceipt struct {
+	*queue.Receipt
+	Warnings []api.Error `json:"warnings,omitempty"`
 }
 
-type handler func(w http.ResponseWriter, r *http.Request, c *caller)
-
-// closeUnread is said before a refusal answered without reading the
-// request's body. Over HTTP/1.1 the connection is closed after the answer
-// ("Connection: close"): the unread body cannot be skipped otherwise. Over
-// HTTP/2 only the stream ends (the server resets it once the answer is
-// sent), and the connection stays: closing it, as "Connection: close" asks
-// of Go's HTTP/2 server, could cut the answer's body off while the client
-// still sends (#22: a 401 with an empty body over curl's HTTP/2).
-func closeUnread(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor == 1 {
-		w.Header().Set("Connection", "close")
+// resultStatus is the HTTP status of one sheet's result.
+func resultStatus(r *intake.Result) int {
+	if len(r.Errors) == 0 {
+		return http.StatusOK
 	}
+	return api.StatusOf(r.Errors)
 }
 
-func refuse(w http.ResponseWriter, title string, errs ...api.Error) {
-	api.WriteProblem(w, api.NewProblem(title, errs))
-}
-
-// authed checks the client certificate before anything of the request is
-// read: no certificate, an untrusted, expired or revoked one is refused and
-// the connection closed without reading the body.
-func (m *Main) authed(h handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			closeUnread(w, r)
-			refuse(w, "client certificate required", api.NewError("CLIENT_CERT_REQUIRED", "", "no client certificate", "connect with the CPS card's authentication key"))
-			return
-		}
-		id, err := m.verifyConn(r)
-		if err != nil {
-			closeUnread(w, r)
-			errs := sigErrors(err)
-			p := api.NewProblem("client certificate refused", errs)
-			p.Status = http.StatusUnauthorized
-			api.WriteProblem(w, p)
-			return
-		}
-		h(w, r, &caller{NationalID: id.NationalID, Billings: m.practices.Billings(id.NationalID)})
-	}
-}
-
-// readAuthed is authed for the endpoints that only read or follow (a
-// sheet's state, the notices and their confirmation): without a client
-// certificate, a Pro Santé Connect bearer access token (e-CPS) is accepted
-// too, its national id claim being the caller. Writing stays card-only.
-func (m *Main) readAuthed(h handler) http.HandlerFunc {
-	card := m.authed(h)
-	return func(w http.ResponseWriter, r *http.Request) {
-		if (r.TLS == nil || len(r.TLS.PeerCertificates) == 0) && r.Header.Get("Authorization") != "" {
-			c, ok := m.bearerCaller(w, r)
-			if ok {
-				h(w, r, c)
-			}
-			return
-		}
-		card(w, r)
-	}
-}
-
-// connAuth caches a connection's verified client identity: a keep-alive
-// connection is checked once per authCacheAge, not on every request.
-type connAuth struct {
-	mu  sync.Mutex
-	id  signature.Identity
-	err error
-	at  time.Time
-}
-
-type connAuthKey struct{}
-
-// authCacheAge bounds how long a connection's check stands (a CRL refresh
-// reaches open connections within it).
-const authCacheAge = 5 * time.Minute
-
-func withConnAuth(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, connAuthKey{}, &connAuth{})
-}
-
-func (m *Main) verifyConn(r *http.Request) (signature.Identity, error) {
-	ca, _ := r.Context().Value(connAuthKey{}).(*connAuth)
-	if ca == nil {
-		ca = &connAuth{}
-	}
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	if !ca.at.IsZero() && time.Since(ca.at) < authCacheAge {
-		return ca.id, ca.err
-	}
-	raw := make([][]byte, len(r.TLS.PeerCertificates))
-	for i, c := range r.TLS.PeerCertificates {
-		raw[i] = c.Raw
-	}
-	ca.id, ca.err = m.trust.VerifyClient(raw)
-	ca.at = time.Now()
-	return ca.id, ca.err
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func dryRun(r *http.Request) bool {
-	v := r.URL.Query().Get("dry_run")
-	return v == "true" || v == "1"
-}
-
-// readBody reads at most limit bytes; over it, BODY_TOO_LARGE.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		refuse(w, "request too large", api.NewError("BODY_TOO_LARGE", "", fmt.Sprintf("the body is over %d bytes", limit), ""))
-		return nil, false
-	case err != nil:
-		refuse(w, "request not read", api.NewError("REQUEST_INVALID", "", "the body could not be read", ""))
-		return nil, false
-	}
-	return b, true
-}
-
-func (m *Main) postSheet(w http.ResponseWriter, r *http.Request, c *caller) {
-	raw, ok := readBody(w, r, m.MaxBody)
+func (s *Server) postSheet(w http.ResponseWriter, r *http.Request, c *caller) {
+	raw, ok := readBody(w, r, s.MaxBody)
 	if !ok {
-		m.metrics.refused.WithLabelValues("BODY_TOO_LARGE").Inc()
+		s.Intake.Refused("BODY_TOO_LARGE")
 		return
 	}
-	res := m.pipe.submit(r.Context(), raw, c.NationalID, dryRun(r))
+	res := s.Intake.Submit(r.Context(), raw, c.NationalID, dryRun(r))
 	if len(res.Errors) > 0 {
 		refuse(w, "care sheet refused", res.Errors...)
 		return
@@ -199,15 +83,15 @@ type batchLimit struct {
 // is not buffered whole. Past --max-batch items or --max-batch-bytes, it
 // stops and returns the limit; a body that cannot be read at all returns
 // errs (then fn was not called).
-func (m *Main) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int, id string, raw []byte)) (stop *batchLimit, errs []api.Error) {
-	body := &capReader{r: http.MaxBytesReader(w, r.Body, m.MaxBatchBytes)}
+func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int, id string, raw []byte)) (stop *batchLimit, errs []api.Error) {
+	body := &capReader{r: http.MaxBytesReader(w, r.Body, s.MaxBatchBytes)}
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	n := 0
-	tooMany := &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("more than %d items: this item and the next were not read", m.MaxBatch), "send them in another batch"), http.StatusRequestEntityTooLarge}
+	tooMany := &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("more than %d items: this item and the next were not read", s.MaxBatch), "send them in another batch"), http.StatusRequestEntityTooLarge}
 	readErr := func(err error, what string) (*batchLimit, []api.Error) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is over %d bytes: this item and the next were not read", m.MaxBatchBytes), "send them in another batch"), http.StatusRequestEntityTooLarge}, nil
+			return &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is over %d bytes: this item and the next were not read", s.MaxBatchBytes), "send them in another batch"), http.StatusRequestEntityTooLarge}, nil
 		}
 		if n == 0 {
 			return nil, []api.Error{api.NewError("REQUEST_INVALID", "", what+": "+err.Error(), "")}
@@ -225,10 +109,10 @@ func (m *Main) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int, 
 			if err != nil {
 				return readErr(err, "multipart body")
 			}
-			if n >= m.MaxBatch {
+			if n >= s.MaxBatch {
 				return tooMany, nil
 			}
-			b, err := io.ReadAll(io.LimitReader(p, m.MaxBody+1))
+			b, err := io.ReadAll(io.LimitReader(p, s.MaxBody+1))
 			if err != nil {
 				return readErr(err, "multipart body")
 			}
@@ -237,13 +121,13 @@ func (m *Main) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int, 
 		}
 	case mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/json-seq" || mt == "":
 		sc := bufio.NewScanner(body)
-		sc.Buffer(make([]byte, 64<<10), int(m.MaxBody)*2)
+		sc.Buffer(make([]byte, 64<<10), int(s.MaxBody)*2)
 		for sc.Scan() {
 			line := bytes.TrimSpace(sc.Bytes())
 			if len(line) == 0 {
 				continue
 			}
-			if n >= m.MaxBatch {
+			if n >= s.MaxBatch {
 				return tooMany, nil
 			}
 			var item struct {
@@ -302,18 +186,18 @@ func (c *capReader) Read(p []byte) (int, error) {
 // postBatch checks and queues each item as it is read, a few at a time:
 // every item read gets its own result; a bad item never sinks the good
 // ones; where reading stopped (a limit, a broken body) is the last result.
-func (m *Main) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
-	release, ok := m.batchSlots.take(c.NationalID)
+func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
+	release, ok := s.slots.take(c.NationalID)
 	if !ok {
-		p := api.NewProblem("too many batches at once", []api.Error{api.NewError("TOO_MANY_REQUESTS", "", fmt.Sprintf("%s already has %d batches in progress", c.NationalID, m.MaxBatchesPerClient), "wait for them to end, then send this one")})
+		p := api.NewProblem("too many batches at once", []api.Error{api.NewError("TOO_MANY_REQUESTS", "", fmt.Sprintf("%s already has %d batches in progress", c.NationalID, s.MaxBatchesPerClient), "wait for them to end, then send this one")})
 		p.Status = http.StatusTooManyRequests
 		api.WriteProblem(w, p)
 		return
 	}
 	defer release()
-	if r.ContentLength > m.MaxBatchBytes {
+	if r.ContentLength > s.MaxBatchBytes {
 		closeUnread(w, r)
-		refuse(w, "batch refused", api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, m.MaxBatchBytes), "split the batch"))
+		refuse(w, "batch refused", api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, s.MaxBatchBytes), "split the batch"))
 		return
 	}
 	dry := dryRun(r)
@@ -323,23 +207,23 @@ func (m *Main) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 		wg    sync.WaitGroup
 	)
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0)*2)
-	stop, errs := m.readBatch(w, r, func(i int, id string, raw []byte) {
+	stop, errs := s.readBatch(w, r, func(i int, id string, raw []byte) {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			it := batchItem{Index: i, ID: id}
-			var res *result
+			var res *intake.Result
 			switch {
 			case raw == nil:
-				res = &result{Errors: []api.Error{api.NewError("REQUEST_INVALID", fmt.Sprintf("items/%d", i), "not base64", "")}}
-			case int64(len(raw)) > m.MaxBody:
-				res = &result{Errors: []api.Error{api.NewError("BODY_TOO_LARGE", fmt.Sprintf("items/%d", i), "the sheet is over the size limit", "")}}
+				res = &intake.Result{Errors: []api.Error{api.NewError("REQUEST_INVALID", fmt.Sprintf("items/%d", i), "not base64", "")}}
+			case int64(len(raw)) > s.MaxBody:
+				res = &intake.Result{Errors: []api.Error{api.NewError("BODY_TOO_LARGE", fmt.Sprintf("items/%d", i), "the sheet is over the size limit", "")}}
 			default:
-				res = m.pipe.submit(r.Context(), raw, c.NationalID, dry)
+				res = s.Intake.Submit(r.Context(), raw, c.NationalID, dry)
 			}
-			it.Status = res.status()
+			it.Status = resultStatus(res)
 			if len(res.Errors) > 0 {
 				p := api.NewProblem("care sheet refused", res.Errors)
 				it.Problem = &p
@@ -423,7 +307,7 @@ func billingCheck(w http.ResponseWriter, b string, c *caller) (string, bool) {
 	return b, true
 }
 
-func (m *Main) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Server) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	// {number} is the sheet number, or the sheet's id as printed
 	// (BILLING-NUMBER, or BILLING.NUMBER), whose billing number stands for
 	// ?billing=.
@@ -444,7 +328,7 @@ func (m *Main) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	if !ok {
 		return
 	}
-	st, err := m.queue.Status(r.Context(), billing, number)
+	st, err := s.Queue.Status(r.Context(), billing, number)
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
 		http.Error(w, "no such sheet", http.StatusNotFound)
@@ -456,7 +340,7 @@ func (m *Main) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (m *Main) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Server) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
 	billing, ok := billingOf(w, r, c)
 	if !ok {
 		return
@@ -471,7 +355,7 @@ func (m *Main) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
 		wait = min(d, 60*time.Second)
 	}
 	ctx := r.Context()
-	ns, err := m.queue.Notices(ctx, billing, 100, wait)
+	ns, err := s.Queue.Notices(ctx, billing, 100, wait)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return
@@ -479,14 +363,14 @@ func (m *Main) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
 		refuse(w, "notices not read", api.NewError("QUEUE_UNAVAILABLE", "", "the notice stream did not answer", "try again"))
 		return
 	}
-	cur, _ := m.queue.NoticeCursor(ctx, billing)
+	cur, _ := s.Queue.NoticeCursor(ctx, billing)
 	if ns == nil {
 		ns = []queue.Notice{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"billing": billing, "cursor": cur, "notices": ns})
 }
 
-func (m *Main) postNoticesAck(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Server) postNoticesAck(w http.ResponseWriter, r *http.Request, c *caller) {
 	raw, ok := readBody(w, r, 4096)
 	if !ok {
 		return
@@ -506,23 +390,10 @@ func (m *Main) postNoticesAck(w http.ResponseWriter, r *http.Request, c *caller)
 	if !ok {
 		return
 	}
-	cur, err := m.queue.ConfirmNotices(r.Context(), billing, body.Seq)
+	cur, err := s.Queue.ConfirmNotices(r.Context(), billing, body.Seq)
 	if err != nil {
 		refuse(w, "confirmation not kept", api.NewError("QUEUE_UNAVAILABLE", "", "the cursor store did not answer", "confirm again"))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"billing": billing, "cursor": cur})
-}
-
-func (m *Main) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/sheets", m.authed(m.postSheet))
-	mux.HandleFunc("POST /v1/batches", m.authed(m.postBatch))
-	mux.HandleFunc("POST /v1/prescriptions", m.authed(m.postPrescription))
-	mux.HandleFunc("POST /v1/sheets/{number}/scor", m.authed(m.postSCOR))
-	mux.HandleFunc("GET /v1/sheets/{number}", m.readAuthed(m.getSheet))
-	mux.HandleFunc("GET /v1/notices", m.readAuthed(m.getNotices))
-	mux.HandleFunc("POST /v1/notices/ack", m.readAuthed(m.postNoticesAck))
-	mux.HandleFunc("GET /v1/payments", m.readAuthed(m.getPayments))
-	mux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
-	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 }

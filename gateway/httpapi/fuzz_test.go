@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ func FuzzBatchBody(f *testing.F) {
 	f.Add("multipart/mixed; boundary=", []byte("--\r\n\r\n"))
 	f.Add("text/plain", []byte("hello"))
 	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
-		m := &Main{MaxBody: 512, MaxBatch: 5, MaxBatchBytes: 4096}
+		m := &Server{MaxBody: 512, MaxBatch: 5, MaxBatchBytes: 4096}
 		r := httptest.NewRequest("POST", "/v1/batches", bytes.NewReader(body))
 		r.Header.Set("Content-Type", ctype)
 		w := httptest.NewRecorder()

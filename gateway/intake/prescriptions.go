@@ -1,24 +1,18 @@
-package main
+package intake
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/fsegate/fsegate/api"
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/gateway/rx"
-	"github.com/fsegate/fsegate/insurers/lot"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -42,7 +36,7 @@ func rxErrors(ps []rx.Problem) []api.Error {
 // makes the sheet wait for its SCOR piece (sent to its AMO), a carried one
 // is checked and recorded at submit. A pharmacy sheet always needs a
 // reference (fse's PRESCRIPTION_REQUIRED).
-func (p *pipeline) prescriptionRef(sheet *fse.Sheet, res *result, out *queue.Sheet) {
+func (s *Service) prescriptionRef(sheet *fse.Sheet, res *Result, out *queue.Sheet) {
 	ref := sheet.Prescription
 	if ref == nil {
 		return
@@ -68,20 +62,20 @@ func (p *pipeline) prescriptionRef(sheet *fse.Sheet, res *result, out *queue.She
 // dry, records its dispensations, atomically (compare-and-swap on the
 // prescription's record): of two claims racing on one line, the second
 // sees the first.
-func (p *pipeline) dispense(ctx context.Context, c *rxClaim, dry bool) []api.Error {
-	s := c.sheet
-	ref := s.Prescription
-	dispenser := s.Practitioner.ID
-	if r := s.Practitioner.Remplacant; r != nil {
+func (s *Service) dispense(ctx context.Context, c *rxClaim, dry bool) []api.Error {
+	sh := c.sheet
+	ref := sh.Prescription
+	dispenser := sh.Practitioner.ID
+	if r := sh.Practitioner.Remplacant; r != nil {
 		dispenser = r.ID
 	}
 	var problems []rx.Problem
-	err := p.queue.UpdatePrescription(ctx, ref.Prescriber, ref.ID, func(cur []byte) ([]byte, error) {
+	err := s.Queue.UpdatePrescription(ctx, ref.Prescriber, ref.ID, func(cur []byte) ([]byte, error) {
 		var rec rx.Record
 		if err := json.Unmarshal(cur, &rec); err != nil {
 			return nil, fmt.Errorf("prescription record: %w", err)
 		}
-		changed, ps := rec.Dispense(rx.Claim{Sheet: s, Dispenser: dispenser, Groups: p.groups})
+		changed, ps := rec.Dispense(rx.Claim{Sheet: sh, Dispenser: dispenser, Groups: s.Groups})
 		problems = ps
 		if !changed || dry || len(ps) > 0 {
 			return nil, nil
@@ -100,10 +94,10 @@ func (p *pipeline) dispense(ctx context.Context, c *rxClaim, dry bool) []api.Err
 
 // release undoes the dispensations of a sheet whose intake failed after
 // they were recorded.
-func (p *pipeline) release(ctx context.Context, c *rxClaim) {
-	s := c.sheet
-	key := s.Practitioner.Billing + "." + s.Number
-	_ = p.queue.UpdatePrescription(ctx, s.Prescription.Prescriber, s.Prescription.ID, func(cur []byte) ([]byte, error) {
+func (s *Service) release(ctx context.Context, c *rxClaim) {
+	sh := c.sheet
+	key := sh.Practitioner.Billing + "." + sh.Number
+	_ = s.Queue.UpdatePrescription(ctx, sh.Prescription.Prescriber, sh.Prescription.ID, func(cur []byte) ([]byte, error) {
 		var rec rx.Record
 		if json.Unmarshal(cur, &rec) != nil || !rec.Release(key) {
 			return nil, nil
@@ -112,12 +106,34 @@ func (p *pipeline) release(ctx context.Context, c *rxClaim) {
 	})
 }
 
+// Prescription is a signed prescription kept (or, on a dry run, that
+// would be kept).
+type Prescription struct {
+	Record   *rx.Record
+	SignedAt time.Time
+}
+
+// SubmitPrescription verifies a signed prescription PDF and keeps it
+// (unless dryRun): the signature and the signer's certificate, then
+// keepPrescription's checks. Whoever holds it may carry it (the
+// prescriber, or the pharmacy the patient brings it to): the signature,
+// not the sender, binds it.
+func (s *Service) SubmitPrescription(ctx context.Context, raw []byte, dryRun bool) (*Prescription, []api.Error) {
+	res, err := s.Verifier.VerifyPDF(raw)
+	if err != nil {
+		return nil, SignatureErrors(err)
+	}
+	rec, errs := s.keepPrescription(ctx, raw, res, dryRun)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &Prescription{Record: rec, SignedAt: res.SigningTime}, nil
+}
+
 // keepPrescription checks a verified prescription PDF and keeps it: the
 // signer must be of a prescribing profession; its structured data
-// (prescription.json) must name the patient and the lines. Whoever holds
-// it may carry it (the prescriber, or the pharmacy the patient brings it
-// to): the signature, not the sender, binds it.
-func (m *Main) keepPrescription(ctx context.Context, raw []byte, res *signature.PDFResult, dry bool) (*rx.Record, []api.Error) {
+// (prescription.json) must name the patient and the lines.
+func (s *Service) keepPrescription(ctx context.Context, raw []byte, res *signature.PDFResult, dry bool) (*rx.Record, []api.Error) {
 	var errs []api.Error
 	if !rx.Prescribing(res.Signer.ProfessionCode) {
 		errs = append(errs, api.NewError(rx.CodeNotPrescriber, "", "a "+res.Signer.Profession+" may not issue a prescription", "prescriptions are signed with a doctor's, dentist's or midwife's card"))
@@ -141,7 +157,7 @@ func (m *Main) keepPrescription(ctx context.Context, raw []byte, res *signature.
 		return rec, nil
 	}
 	b, _ := json.Marshal(rec)
-	err = m.queue.CreatePrescription(ctx, prescriber, rec.ID, b, func(existing []byte) bool {
+	err = s.Queue.CreatePrescription(ctx, prescriber, rec.ID, b, func(existing []byte) bool {
 		var old rx.Record
 		return json.Unmarshal(existing, &old) == nil && old.Digest == rec.Digest
 	})
@@ -153,108 +169,38 @@ func (m *Main) keepPrescription(ctx context.Context, raw []byte, res *signature.
 	}
 	// The signed PDF itself, kept as the prescription's legal copy (the
 	// same bytes again are not stored twice).
-	if err := m.queue.StorePrescription(ctx, prescriber, rec.ID, raw); err != nil {
+	if err := s.Queue.StorePrescription(ctx, prescriber, rec.ID, raw); err != nil {
 		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
 	}
 	return rec, nil
 }
 
-func (m *Main) postPrescription(w http.ResponseWriter, r *http.Request, c *caller) {
-	raw, ok := readBody(w, r, m.MaxBody*8)
-	if !ok {
-		return
-	}
-	res, err := m.pipe.verifier.VerifyPDF(raw)
-	if err != nil {
-		refuse(w, "prescription refused", sigErrors(err)...)
-		return
-	}
-	rec, errs := m.keepPrescription(r.Context(), raw, res, dryRun(r))
-	if len(errs) > 0 {
-		refuse(w, "prescription refused", errs...)
-		return
-	}
-	body := map[string]any{"id": rec.ID, "prescriber": rec.Prescriber, "signed_at": res.SigningTime, "lines": len(rec.Lines)}
-	status := http.StatusCreated
-	if dryRun(r) {
-		body["dry_run"], status = true, http.StatusOK
-	}
-	writeJSON(w, status, body)
+// SCORReceipt is a SCOR piece queued for its sheet's insurer.
+type SCORReceipt struct {
+	Pages int
+	SCOR  *queue.SCOR
 }
 
-// postSCOR takes the SCOR piece of a sheet (PDF or JPEG), checked with the
-// bounded reader, and queues it for the sheet's insurer.
-func (m *Main) postSCOR(w http.ResponseWriter, r *http.Request, c *caller) {
-	billing, ok := billingOf(w, r, c)
-	if !ok {
-		return
-	}
-	raw, ok := readBody(w, r, int64(lot.MaxPieceBytes))
-	if !ok {
-		return
-	}
+// SubmitSCOR takes the SCOR piece of sheet billing.number (PDF or JPEG),
+// checked with the bounded reader, and queues it for the sheet's insurer.
+// The caller checked that the sender acts for billing.
+func (s *Service) SubmitSCOR(ctx context.Context, billing, number string, raw []byte) (*SCORReceipt, []api.Error) {
 	scan, err := signature.InspectScan(raw)
 	if err != nil {
-		refuse(w, "SCOR piece refused", api.NewError("SCOR_PIECE_INVALID", "", err.Error(), "scan the prescription again, as a PDF or JPEG of at most 5 MiB"))
-		return
+		return nil, []api.Error{api.NewError("SCOR_PIECE_INVALID", "", err.Error(), "scan the prescription again, as a PDF or JPEG of at most 5 MiB")}
 	}
-	st, err := m.queue.SubmitSCOR(r.Context(), billing, r.PathValue("number"), scan.Kind, raw)
+	st, err := s.Queue.SubmitSCOR(ctx, billing, number, scan.Kind, raw)
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
-		refuse(w, "SCOR piece refused", api.NewError("SHEET_NOT_FOUND", "number", "no sheet "+r.PathValue("number")+" for billing number "+billing, "send the sheet first, then its piece"))
+		return nil, []api.Error{api.NewError("SHEET_NOT_FOUND", "number", "no sheet "+number+" for billing number "+billing, "send the sheet first, then its piece")}
 	case errors.Is(err, queue.ErrSCORNotNeeded):
-		refuse(w, "SCOR piece refused", api.NewError("SCOR_NOT_NEEDED", "", "the sheet's prescription is not on paper", ""))
+		return nil, []api.Error{api.NewError("SCOR_NOT_NEEDED", "", "the sheet's prescription is not on paper", "")}
 	case errors.Is(err, queue.ErrSCORTaken):
-		refuse(w, "SCOR piece refused", api.NewError("SCOR_TAKEN", "", "another piece of this sheet is on its way", "wait for its ARL; a refused piece may be sent again"))
+		return nil, []api.Error{api.NewError("SCOR_TAKEN", "", "another piece of this sheet is on its way", "wait for its ARL; a refused piece may be sent again")}
 	case errors.Is(err, queue.ErrSCORTooLarge):
-		refuse(w, "SCOR piece refused", api.NewError("SCOR_TOO_LARGE", "", fmt.Sprintf("the piece is over the %d bytes this deployment's NATS carries", m.queue.MaxPiece()), "scan at a lower resolution, or raise the NATS server's max_payload"))
+		return nil, []api.Error{api.NewError("SCOR_TOO_LARGE", "", fmt.Sprintf("the piece is over the %d bytes this deployment's NATS carries", s.Queue.MaxPiece()), "scan at a lower resolution, or raise the NATS server's max_payload")}
 	case err != nil:
-		refuse(w, "SCOR piece not kept", api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again"))
-	default:
-		writeJSON(w, http.StatusAccepted, map[string]any{"billing": billing, "number": r.PathValue("number"), "pages": scan.Pages, "scor": st})
+		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
 	}
-}
-
-// loadGroups reads the generic groups table: CSV "cip13,group", a header
-// line allowed.
-func loadGroups(rd io.Reader) (rx.Groups, error) {
-	cr := csv.NewReader(rd)
-	cr.FieldsPerRecord = 2
-	cr.Comment = '#'
-	recs, err := cr.ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("generic groups: %w", err)
-	}
-	g := rx.Groups{}
-	for i, r := range recs {
-		if i == 0 && r[0] == "cip13" {
-			continue
-		}
-		if !fse.ValidCIP13(r[0]) {
-			return nil, fmt.Errorf("generic groups: line %d: %q is not a CIP13", i+1, r[0])
-		}
-		g[r[0]] = r[1]
-	}
-	return g, nil
-}
-
-// generics loads the generic groups table: --generics, or the fixtures'
-// with --dev; none (no substitution) otherwise.
-func (m *Main) generics() (rx.Groups, error) {
-	switch {
-	case m.Generics != "":
-		f, err := os.Open(m.Generics)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return loadGroups(f)
-	case m.Dev:
-		b, err := fixtures.ReadFile("generics.csv")
-		if err != nil {
-			return nil, err
-		}
-		return loadGroups(bytes.NewReader(b))
-	}
-	return rx.Groups{}, nil
+	return &SCORReceipt{Pages: scan.Pages, SCOR: st}, nil
 }

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // getPayments lists the transfers paid to a billing number, in the order
 // the gateway kept them (GET /v1/payments): ?after= the cursor of the last
 // page, ?limit= (≤ 500), ?from= and ?to= value dates, ?insurer=.
-func (m *Main) getPayments(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Server) getPayments(w http.ResponseWriter, r *http.Request, c *caller) {
 	billing, ok := billingOf(w, r, c)
 	if !ok {
 		return
@@ -59,7 +59,7 @@ func (m *Main) getPayments(w http.ResponseWriter, r *http.Request, c *caller) {
 		refuse(w, "bad payments query", errs...)
 		return
 	}
-	ts, next, err := m.queue.Payments(r.Context(), billing, f)
+	ts, next, err := s.Queue.Payments(r.Context(), billing, f)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return

@@ -1,11 +1,11 @@
-package main
+package intake
 
 import (
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -18,46 +18,65 @@ import (
 	"github.com/fsegate/fsegate/signature"
 )
 
-// pipeline checks one signed care sheet and queues it: strict decode →
-// signature and trust → signer = caller, allowed for the billing number →
-// fse rules → route → intake (queue.Submit: receipt only after the PubAck).
-// The sheet is parsed once; fse and signature share the tree.
-type pipeline struct {
-	verifier  *signature.Verifier
-	practices *practices
-	dir       *insurers.Directory
-	rules     fse.Options
-	groups    rx.Groups // generic groups (CIP13 → group), for substitution
-	queue     *queue.Queue
-	metrics   *metrics
-	// inflight counts the sheets being checked and queued right now: the
-	// batcher yields to a busy intake (--drain-yield).
-	inflight *atomic.Int64
+// Metrics are the hooks the intake calls as it decides; the gateway
+// registers the Prometheus series behind them (cmd/gateway). Codes and
+// counts only: never patient data.
+type Metrics interface {
+	// SheetReceived counts one care sheet received (each attempt).
+	SheetReceived()
+	// SheetRefused counts one refusal reason of a sheet, by its code.
+	SheetRefused(code string)
 }
 
-// result is the outcome for one sheet: a receipt, or the errors.
-type result struct {
+// Service checks one signed care sheet and queues it: strict decode →
+// signature and trust → signer = sender, allowed for the billing number →
+// fse rules → route → intake (queue.Submit: receipt only after the
+// PubAck). The sheet is parsed once; fse and signature share the tree.
+//
+// Set the fields before the first call; a Service is then safe for
+// concurrent use.
+type Service struct {
+	// Verifier checks signatures and the signer's certificate.
+	Verifier *signature.Verifier
+	// Practices says who may sign and send for which billing number.
+	Practices *Practices
+	// Directory routes each destination of a sheet to its insurer.
+	Directory *insurers.Directory
+	// Rules are the fse rules every sheet is validated with.
+	Rules fse.Options
+	// Groups are the generic groups (CIP13 → group), for substitution on
+	// carried prescriptions; nil: no substitution.
+	Groups rx.Groups
+	// Queue keeps what is accepted (and the prescriptions, the refusals).
+	Queue *queue.Queue
+	// Metrics, when set, counts what is received and refused.
+	Metrics Metrics
+	// Logger; nil: nothing is logged.
+	Logger *slog.Logger
+	// ReceiptFirst gives the receipt before the queue confirmed the
+	// write: the fault campaign's deliberately broken build only
+	// (cmd/gateway hooks_broken.go). Never set it otherwise.
+	ReceiptFirst bool
+
+	// inflight counts the sheets being checked and queued right now: the
+	// batcher yields to a busy intake (--drain-yield).
+	inflight atomic.Int64
+}
+
+// Inflight is the number of sheets being checked and queued right now.
+func (s *Service) Inflight() int64 { return s.inflight.Load() }
+
+// Result is the outcome for one sheet: a receipt (with the rules'
+// warnings), or every error found.
+type Result struct {
 	Receipt  *queue.Receipt
 	Warnings []api.Error
 	Errors   []api.Error
 	rx       *rxClaim // a claim against a carried prescription, recorded at submit
 }
 
-func (r *result) status() int {
-	if len(r.Errors) == 0 {
-		return http.StatusOK
-	}
-	return api.StatusOf(r.Errors)
-}
-
-// sheetReceipt is the JSON of a receipt: the queue's receipt and the
-// warnings of the rules.
-type sheetReceipt struct {
-	*queue.Receipt
-	Warnings []api.Error `json:"warnings,omitempty"`
-}
-
-func fseErrors(err error) []api.Error {
+// FSEErrors are the coded errors of an fse decode or validation error.
+func FSEErrors(err error) []api.Error {
 	var out []api.Error
 	var ve *fse.ValidationError
 	var fe *fse.FieldError
@@ -94,7 +113,10 @@ var sigHints = map[signature.Code]string{
 	signature.CodeSignerMismatch:    "sign with the card of the practitioner (or the remplaçant) the sheet names",
 }
 
-func sigErrors(err error) []api.Error {
+// SignatureErrors are the coded errors of a signature or certificate
+// error (signature.VerifyError's problems, with the sender's hints), or
+// SIGNATURE_INVALID.
+func SignatureErrors(err error) []api.Error {
 	var ve *signature.VerifyError
 	if errors.As(err, &ve) {
 		out := make([]api.Error, 0, len(ve.Problems))
@@ -106,24 +128,24 @@ func sigErrors(err error) []api.Error {
 	return []api.Error{api.NewError("SIGNATURE_INVALID", "", err.Error(), "")}
 }
 
-// check runs every check of one sheet for caller (a national id) and
-// returns what to queue, with every error found.
-func (p *pipeline) check(ctx context.Context, raw []byte, caller string) (queue.Sheet, *result) {
-	res := &result{}
+// Check runs every check of one sheet for sender (a national id) and
+// returns what to queue, with every error found. It queues nothing.
+func (s *Service) Check(ctx context.Context, raw []byte, sender string) (queue.Sheet, *Result) {
+	res := &Result{}
 	// The one parse of signed bytes (the same as gateway verify's and the
 	// insurers'): what it refuses, every reader refuses.
 	doc, err := signature.ParseDocument(raw)
 	if err != nil {
-		res.Errors = append(res.Errors, sigErrors(err)...)
+		res.Errors = append(res.Errors, SignatureErrors(err)...)
 		return queue.Sheet{}, res
 	}
 	sheet, derr := fse.DecodeElement(doc.Root())
 	if derr != nil {
-		res.Errors = append(res.Errors, fseErrors(derr)...)
+		res.Errors = append(res.Errors, FSEErrors(derr)...)
 	}
-	vres, verr := p.verifier.VerifyDocument(doc)
+	vres, verr := s.Verifier.VerifyDocument(doc)
 	if verr != nil {
-		res.Errors = append(res.Errors, sigErrors(verr)...)
+		res.Errors = append(res.Errors, SignatureErrors(verr)...)
 	}
 	if sheet == nil {
 		return queue.Sheet{}, res
@@ -138,37 +160,37 @@ func (p *pipeline) check(ctx context.Context, raw []byte, caller string) (queue.
 			// The signer is the practitioner, or the remplaçant the sheet
 			// names; a certificate naming nobody is refused.
 			if err := signature.CheckSigner(vres.Signer, sheet.SignerID(), true); err != nil {
-				res.Errors = append(res.Errors, sigErrors(err)...)
+				res.Errors = append(res.Errors, SignatureErrors(err)...)
 			}
 		}
-		if signer := vres.Signer.NationalID; signer != "" && signer != caller {
-			res.Errors = append(res.Errors, api.NewError("SENDER_MISMATCH", "", fmt.Sprintf("the connection is authenticated as %s, the sheet is signed by %s", caller, signer), "send with the card that signed"))
+		if signer := vres.Signer.NationalID; signer != "" && signer != sender {
+			res.Errors = append(res.Errors, api.NewError("SENDER_MISMATCH", "", fmt.Sprintf("the connection is authenticated as %s, the sheet is signed by %s", sender, signer), "send with the card that signed"))
 		}
 	}
 	claim := pdir.Claim{
 		Billing: billing, Profession: sheet.Practitioner.Profession, Specialty: sheet.Practitioner.Specialty,
 		Practitioner: sheet.Practitioner.NationalID, CareDate: sheet.CareDate.Time(time.UTC),
-		SignerProfession: signerProfession, Sender: caller,
+		SignerProfession: signerProfession, Sender: sender,
 	}
 	if r := sheet.Practitioner.Remplacant; r != nil {
 		claim.Remplacant = r.NationalID
 	}
-	for _, pb := range p.practices.d.Check(claim) {
+	for _, pb := range s.Practices.Directory.Check(claim) {
 		res.Errors = append(res.Errors, api.NewError(pb.Code, pb.Path, pb.Message, pb.Hint))
 	}
-	warnings, rerr := fse.Validate(sheet, p.rules)
+	warnings, rerr := fse.Validate(sheet, s.Rules)
 	if rerr != nil {
-		res.Errors = append(res.Errors, fseErrors(rerr)...)
+		res.Errors = append(res.Errors, FSEErrors(rerr)...)
 	}
 	res.Warnings = fieldWarnings(warnings)
 	out := queue.Sheet{
-		Billing: billing, Number: sheet.Number, Signer: caller,
-		RulesVersion: p.rules.Version(), Signed: raw,
+		Billing: billing, Number: sheet.Number, Signer: sender,
+		RulesVersion: s.Rules.Version(), Signed: raw,
 	}
 	d := sheet.ContentDigest()
 	out.Digest = hex.EncodeToString(d[:])
 	for _, dest := range sheet.Destinations() {
-		ins, err := p.dir.Route(insurers.Destination(dest))
+		ins, err := s.Directory.Route(insurers.Destination(dest))
 		if err != nil {
 			path := "patient/caisse"
 			if dest.Kind == "AMC" {
@@ -179,47 +201,46 @@ func (p *pipeline) check(ctx context.Context, raw []byte, caller string) (queue.
 		}
 		out.Destinations = append(out.Destinations, queue.Destination{Insurer: ins.ID, Kind: dest.Kind, ExpectPayment: sheet.TiersPayant()})
 	}
-	p.prescriptionRef(sheet, res, &out)
+	s.prescriptionRef(sheet, res, &out)
 	return out, res
 }
 
-// submit checks and queues one sheet (or only checks it on a dry run).
-func (p *pipeline) submit(ctx context.Context, raw []byte, caller string, dryRun bool) *result {
-	p.metrics.received.Inc()
-	if p.inflight != nil {
-		p.inflight.Add(1)
-		defer p.inflight.Add(-1)
-	}
-	s, res := p.check(ctx, raw, caller)
+// Submit checks and queues one sheet of sender (or only checks it on a
+// dry run): a receipt once the queue confirmed the write, or every error.
+func (s *Service) Submit(ctx context.Context, raw []byte, sender string, dryRun bool) *Result {
+	s.received()
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	sh, res := s.Check(ctx, raw, sender)
 	if len(res.Errors) == 0 && res.rx != nil {
-		res.Errors = append(res.Errors, p.dispense(ctx, res.rx, dryRun)...)
+		res.Errors = append(res.Errors, s.dispense(ctx, res.rx, dryRun)...)
 	}
 	if len(res.Errors) == 0 {
 		var r queue.Receipt
 		var err error
 		switch {
 		case dryRun:
-			r, err = p.queue.Preview(ctx, s)
-		case receiptFirst:
-			// The broken build (hooks.go): the receipt now, the write
-			// a second later, whatever happens in between.
-			r, err = p.queue.Preview(ctx, s)
+			r, err = s.Queue.Preview(ctx, sh)
+		case s.ReceiptFirst:
+			// The broken build: the receipt now, the write a second
+			// later, whatever happens in between.
+			r, err = s.Queue.Preview(ctx, sh)
 			r.DryRun = false
 			go func() {
 				time.Sleep(time.Second)
-				_, _ = p.queue.Submit(context.WithoutCancel(ctx), s)
+				_, _ = s.Queue.Submit(context.WithoutCancel(ctx), sh)
 			}()
 		default:
-			r, err = p.queue.Submit(ctx, s)
+			r, err = s.Queue.Submit(ctx, sh)
 		}
 		if err != nil && res.rx != nil && !dryRun {
-			p.release(context.WithoutCancel(ctx), res.rx)
+			s.release(context.WithoutCancel(ctx), res.rx)
 		}
 		switch {
 		case err == nil:
 			res.Receipt = &r
 		case errors.Is(err, queue.ErrDuplicate):
-			res.Errors = append(res.Errors, api.NewError("DUPLICATE_SHEET", "number", "billing number "+s.Billing+" already has another sheet "+s.Number, "give the new sheet a new number"))
+			res.Errors = append(res.Errors, api.NewError("DUPLICATE_SHEET", "number", "billing number "+sh.Billing+" already has another sheet "+sh.Number, "give the new sheet a new number"))
 		case errors.Is(err, queue.ErrStorageFull):
 			res.Errors = append(res.Errors, api.NewError("STORAGE_FULL", "", "the queue's storage is full", "send again later"))
 		default:
@@ -227,10 +248,24 @@ func (p *pipeline) submit(ctx context.Context, raw []byte, caller string, dryRun
 		}
 	}
 	for _, e := range res.Errors {
-		p.metrics.refused.WithLabelValues(e.Code).Inc()
+		s.Refused(e.Code)
 	}
 	if len(res.Errors) > 0 && !dryRun {
-		p.recordRefusal(ctx, s, caller, res.Errors)
+		s.recordRefusal(ctx, sh, sender, res.Errors)
 	}
 	return res
+}
+
+func (s *Service) received() {
+	if s.Metrics != nil {
+		s.Metrics.SheetReceived()
+	}
+}
+
+// Refused counts a refusal reason decided before the intake saw the sheet
+// (a body over the size limit): the same series as the intake's own.
+func (s *Service) Refused(code string) {
+	if s.Metrics != nil {
+		s.Metrics.SheetRefused(code)
+	}
 }

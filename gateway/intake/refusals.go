@@ -1,4 +1,4 @@
-package main
+package intake
 
 import (
 	"context"
@@ -10,18 +10,18 @@ import (
 )
 
 // recordRefusal keeps an intake refusal for the practice's view on the
-// dashboard (codes and paths, no patient data), when the caller acts for
+// dashboard (codes and paths, no patient data), when the sender acts for
 // the sheet's billing number: nobody fills another practice's list. A
 // refusal of the queue itself (5xx: send again) is not listed. Best
 // effort: the refusal was already decided.
-func (p *pipeline) recordRefusal(ctx context.Context, s queue.Sheet, caller string, errs []api.Error) {
-	if s.Billing == "" || s.Number == "" || api.StatusOf(errs) >= 500 || !slices.Contains(p.practices.Billings(caller), s.Billing) {
+func (s *Service) recordRefusal(ctx context.Context, sh queue.Sheet, sender string, errs []api.Error) {
+	if sh.Billing == "" || sh.Number == "" || api.StatusOf(errs) >= 500 || !slices.Contains(s.Practices.Billings(sender), sh.Billing) {
 		return
 	}
-	r := queue.Refusal{Billing: s.Billing, Number: s.Number, Time: time.Now().UTC()}
+	r := queue.Refusal{Billing: sh.Billing, Number: sh.Number, Time: time.Now().UTC()}
 	for _, e := range errs {
 		r.Codes = append(r.Codes, e.Code)
 		r.Paths = append(r.Paths, e.Path)
 	}
-	_ = p.queue.RecordRefusal(context.WithoutCancel(ctx), r)
+	_ = s.Queue.RecordRefusal(context.WithoutCancel(ctx), r)
 }
