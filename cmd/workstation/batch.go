@@ -163,7 +163,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 			for i, sh := range toSend {
 				inFolder[i] = sh.Key
 			}
-			if waiting, err = waitingKeys(ob, inFolder); err != nil {
+			if waiting, err = workstation.Pending(ob, inFolder); err != nil {
 				return err
 			}
 			if waiting, err = mayWait(env, &workstation.Sender{Outbox: ob, Session: sess}, waiting); err != nil {

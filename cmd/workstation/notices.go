@@ -105,7 +105,7 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 			if *follow && ctx.Err() != nil {
 				if *untilFinal {
 					// The script waiting on it must know it did not end.
-					if waiting, _, err := outboxWaiting(ob, *billing); err == nil && waiting > 0 {
+					if waiting, _, err := workstation.Waiting(ob, *billing); err == nil && waiting > 0 {
 						why := "interrupted"
 						if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 							why = "--timeout " + timeout.String()
@@ -132,7 +132,7 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 					return gatewayHint(err, gf.URL)
 				}
 			} else {
-				waiting, final, err = outboxWaiting(ob, *billing)
+				waiting, final, err = workstation.Waiting(ob, *billing)
 			}
 			if err != nil && ctx.Err() == nil {
 				return err
@@ -162,27 +162,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-// outboxWaiting counts the outbox's sheets of billing (all when empty)
-// receipted and not final yet, and those final.
-func outboxWaiting(ob *outbox.Outbox, billing string) (waiting, final int, err error) {
-	es, err := ob.List()
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, e := range es {
-		if billing != "" && e.Billing != billing {
-			continue
-		}
-		switch e.State {
-		case outbox.Receipted:
-			waiting++
-		case outbox.Final:
-			final++
-		}
-	}
-	return waiting, final, nil
 }
 
 // readNotices reads one page of notices, writes them to w, updates the

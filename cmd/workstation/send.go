@@ -175,50 +175,19 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	waiting, err := waitingKeys(ob, keys)
+	waiting, err := workstation.Pending(ob, keys)
 	if err != nil {
 		return err
 	}
 	return sendKeys(ctx, env, cf, gf, ob, waiting, keys)
 }
 
-// waitingKeys are the outbox's pending sheets other than keys, oldest
-// first: what waits from earlier runs, sent before keys (their retry time
-// not awaited: a command run by hand is a good time to try).
-func waitingKeys(ob *outbox.Outbox, keys []string) ([]string, error) {
-	all, err := ob.List()
-	if err != nil {
-		return nil, err
-	}
-	skip := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		skip[k] = true
-	}
-	var out []string
-	for _, e := range all {
-		if e.State == outbox.Pending && !skip[e.Key] {
-			out = append(out, e.Key)
-		}
-	}
-	return out, nil
-}
-
 // mayWait keeps of waiting the sheets the card of sender may send, and
 // says first how many it sends and how many of other practitioners stay.
 func mayWait(env *cli.Env, sender *workstation.Sender, waiting []string) ([]string, error) {
-	var ok []string
-	others := 0
-	for _, k := range waiting {
-		err := sender.Hold(k)
-		var se *workstation.SheetError
-		switch {
-		case errors.As(err, &se):
-			others++
-			continue
-		case err != nil:
-			return nil, err
-		}
-		ok = append(ok, k)
+	ok, others, err := workstation.MayWait(sender, waiting)
+	if err != nil {
+		return nil, err
 	}
 	if len(ok) > 0 {
 		fmt.Fprintf(env.Stdout, "sending first %d sheets that waited in the outbox\n", len(ok))
@@ -286,25 +255,16 @@ func runOutbox(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	if *send {
-		due, err := ob.Due()
+		// The due sheets, and those refused for a cause outside their
+		// content (a prescription not yet uploaded, an unknown insurer):
+		// sent again, in case the cause is gone.
+		keys, err := workstation.Due(ob)
 		if err != nil {
 			return err
 		}
-		// And the sheets refused for a cause outside their content
-		// (a prescription not yet uploaded, an unknown insurer): sent
-		// again, in case the cause is gone.
-		again, err := workstation.Resendable(ob)
-		if err != nil {
-			return err
-		}
-		due = append(due, again...)
-		if len(due) == 0 {
+		if len(keys) == 0 {
 			fmt.Fprintln(env.Stdout, "outbox: nothing to send")
 			return nil
-		}
-		keys := make([]string, len(due))
-		for i, e := range due {
-			keys[i] = e.Key
 		}
 		return sendKeys(ctx, env, cf, gf, ob, nil, keys)
 	}

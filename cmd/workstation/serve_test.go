@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/client/workstation"
 	"github.com/fsegate/fsegate/fixtures/testenv"
@@ -95,6 +93,13 @@ func generated(t *testing.T, seed, count int, profession string) [][]byte {
 	return out
 }
 
+// The tests of this file run 'workstation serve' whole (flags, listener,
+// card, drain) against a real gateway; the local API's handlers are tested
+// in package workstation/localapi (guards, refusals, the card holder, the
+// OpenAPI document).
+
+// TestServe: sheets posted are signed, kept, sent and followed to their
+// final state through the local API.
 func TestServe(t *testing.T) {
 	g := newTestGateway(t)
 	g.start()
@@ -189,146 +194,6 @@ func TestServe(t *testing.T) {
 	h, err := ws.Health(ctx)
 	if err != nil || h.Card != "ok" {
 		t.Errorf("health: %v %+v", err, h)
-	}
-}
-
-// TestServeGuards: token, Host header, Origin; loopback only; token file
-// mode.
-func TestServeGuards(t *testing.T) {
-	url, tokenFile := serveInProcess(t, "https://127.0.0.1:1")
-	b, _ := os.ReadFile(tokenFile)
-	token := strings.TrimSpace(string(b))
-	for _, tc := range []struct {
-		name   string
-		header map[string]string
-		host   string
-		want   int
-	}{
-		{"no token", nil, "", http.StatusUnauthorized},
-		{"wrong token", map[string]string{"Authorization": "Bearer nope"}, "", http.StatusUnauthorized},
-		{"rebinding host", map[string]string{"Authorization": "Bearer " + token}, "evil.example:80", http.StatusMisdirectedRequest},
-		{"web page", map[string]string{"Authorization": "Bearer " + token, "Origin": "https://evil.example"}, "", http.StatusForbidden},
-		{"ok", map[string]string{"Authorization": "Bearer " + token}, "", http.StatusOK},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, url+"/v1/outbox", nil)
-			for k, v := range tc.header {
-				req.Header.Set(k, v)
-			}
-			if tc.host != "" {
-				req.Host = tc.host
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tc.want {
-				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
-			}
-			if resp.Header.Get("Access-Control-Allow-Origin") != "" {
-				t.Error("a CORS header was sent")
-			}
-		})
-	}
-
-	// The gateway is down: a posted sheet is signed and waits (202).
-	ws, _ := workstation.New(url, token)
-	res, err := ws.PostSheet(context.Background(), generated(t, 53, 1, "doctor")[0], workstation.XML)
-	if err != nil || res.State != "pending" {
-		t.Errorf("gateway down: %v %+v", err, res)
-	}
-}
-
-// TestServeOtherPractitioner: a sheet that names another practitioner
-// than the card's holder is refused (403 SIGNER_MISMATCH) from the card's
-// certificate, and one billed under a number outside the card's billing
-// situations (403 SITUATION_UNKNOWN) from its situations, before the PIN:
-// the PIN command never runs and nothing is kept. The holder's own sheet
-// is then signed with the PIN asked once.
-func TestServeOtherPractitioner(t *testing.T) {
-	// The outbox holds a pending sheet the pharmacist signed (a copied
-	// outbox): the drain does not send it with the doctor's card.
-	dir := t.TempDir()
-	in, ob := filepath.Join(dir, "in"), filepath.Join(dir, "ob")
-	for _, args := range [][]string{
-		{"generate", "--count", "1", "--seed", "57", "--profession", "pharmacist", "--out-dir", in},
-		{"batch", "--offline", "--outbox", ob, in},
-	} {
-		vars := map[string]string{"FSEGATE_DEV": "1", "FSEGATE_VIRTUAL_CARD": "pharmacist", "FSEGATE_PIN": "1234"}
-		if code, out, errs := run(context.Background(), t, vars, args...); code != 0 {
-			t.Fatalf("%s: exit %d\n%s%s", args[0], code, out, errs)
-		}
-	}
-	asked := filepath.Join(dir, "asked")
-	url, tokenFile := serveInProcess(t, "https://127.0.0.1:1", "--outbox", ob, "--pin-command", "echo asked >> "+asked+"; echo 1234")
-	ws, err := workstation.FromTokenFile(url, tokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	time.Sleep(time.Second) // the drain looks every 200 ms
-	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 1 || sheets[0].State != "pending" || sheets[0].Attempts != 0 {
-		t.Fatalf("got outbox %+v, %v; want the pharmacist's sheet pending, never tried", sheets, err)
-	}
-	outside := bytes.Replace(generated(t, 58, 1, "doctor")[0], []byte("<Billing>751000019<"), []byte("<Billing>751000027<"), 1)
-	for _, tc := range []struct {
-		sheet []byte
-		code  string
-	}{
-		{generated(t, 54, 1, "pharmacist")[0], "SIGNER_MISMATCH"},
-		{generated(t, 56, 1, "nurse")[0], "SIGNER_MISMATCH"},
-		{outside, "SITUATION_UNKNOWN"},
-	} {
-		_, err = ws.PostSheet(ctx, tc.sheet, workstation.XML)
-		var p *client.Problem
-		if !errors.As(err, &p) || p.Status != http.StatusForbidden || !p.Has(tc.code) {
-			t.Fatalf("got %v, want 403 %s", err, tc.code)
-		}
-	}
-	if b, err := os.ReadFile(asked); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the PIN command ran (%q): the PIN was asked for another practitioner's sheet", b)
-	}
-	if sheets, err := ws.Outbox(ctx); err != nil || len(sheets) != 1 {
-		t.Errorf("got outbox %+v, %v; want the pharmacist's sheet only", sheets, err)
-	}
-
-	res, err := ws.PostSheet(ctx, generated(t, 55, 1, "doctor")[0], workstation.XML)
-	if err != nil || res.State != "pending" {
-		t.Fatalf("the holder's sheet (gateway down): got %+v, %v; want pending", res, err)
-	}
-	if b, err := os.ReadFile(asked); err != nil || string(b) != "asked\n" {
-		t.Errorf("PIN command runs: got %q, %v; want one", b, err)
-	}
-}
-
-// TestServeOpenAPI: every route of the local API is in the committed
-// OpenAPI document, and every path of the document is served.
-func TestServeOpenAPI(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(moduleRoot(), "docs", "workstation-openapi.yaml"))
-	if err != nil {
-		t.Fatalf("docs/workstation-openapi.yaml: %v", err)
-	}
-	var doc struct {
-		Paths map[string]map[string]any `yaml:"paths"`
-	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	routes := map[string]bool{}
-	for _, r := range serveRoutes {
-		method, path, _ := strings.Cut(r, " ")
-		routes[strings.ToLower(method)+" "+path] = true
-		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
-			t.Errorf("%s is served but not documented", r)
-		}
-	}
-	for path, ops := range doc.Paths {
-		for method := range ops {
-			if !routes[method+" "+path] {
-				t.Errorf("%s %s is documented but not served", method, path)
-			}
-		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/workstation"
-	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 func init() {
@@ -84,9 +83,9 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 		if errors.Is(err, client.ErrNotFound) {
 			failed++
 			msg := "the gateway does not know this sheet"
-			if key, ok := outboxKeyFor(ob, b, number); ok {
-				if e, err := ob.Get(key); err == nil && e.State == outbox.Receipted {
-					if err := ob.Resend(key); err != nil {
+			if key, ok := workstation.KeyFor(ob, b, number); ok {
+				if again, err := workstation.Forgotten(ob, key); again {
+					if err != nil {
 						return err
 					}
 					msg += "; it was receipted before: put back in the outbox to be sent again ('workstation outbox --send')"
@@ -111,29 +110,6 @@ func runStatus(ctx context.Context, env *cli.Env, args []string) error {
 		return &cli.ExitError{Code: 1}
 	}
 	return nil
-}
-
-// outboxKeyFor finds the outbox key of number: with billing when given,
-// else the only outbox entry with that number.
-func outboxKeyFor(ob *outbox.Outbox, billing, number string) (string, bool) {
-	if billing != "" {
-		k, err := outbox.Key(billing, number)
-		return k, err == nil
-	}
-	all, err := ob.List()
-	if err != nil {
-		return "", false
-	}
-	found := ""
-	for _, e := range all {
-		if e.Number == number {
-			if found != "" {
-				return "", false
-			}
-			found = e.Key
-		}
-	}
-	return found, found != ""
 }
 
 func printStatus(w io.Writer, st *client.Status) {

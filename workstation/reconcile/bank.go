@@ -28,6 +28,7 @@ type FormatError struct {
 	Row    int
 	Column string
 	Msg    string
+	cause  error // besides ErrBankCSV: ErrNoLines
 }
 
 func (e *FormatError) Error() string {
@@ -38,7 +39,12 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("%s: bank statement %s: %s", CodeBankCSV, where, e.Msg)
 }
 
-func (e *FormatError) Unwrap() error { return ErrBankCSV }
+func (e *FormatError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{ErrBankCSV, e.cause}
+	}
+	return []error{ErrBankCSV}
+}
 
 // Line is one credit (or, negative, debit) of a bank statement.
 type Line struct {
