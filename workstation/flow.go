@@ -24,6 +24,10 @@ type Flow struct {
 	// and that its signer is the sheet's practitioner with a card that may
 	// bill (check). Nil: the gateway verifies it.
 	Verifier *signature.Verifier
+	// Untrusted, when set, is why the trust anchors to verify signatures
+	// with could not be loaded (check): a signed sheet is then refused
+	// CERT_UNTRUSTED, before the rules' problems.
+	Untrusted error
 	// Outbox keeps the signed sheets until their final state (Plan, Put);
 	// nil for a flow that writes no outbox (sign).
 	Outbox *outbox.Outbox
@@ -31,15 +35,20 @@ type Flow struct {
 
 // Check runs the caisse's rules on sh (its warnings go to sh.Warnings),
 // refuses it when it is signed and the flow does not accept signed sheets,
-// and verifies its signature when the flow has a Verifier. It needs no
-// card. The error is a *SheetError with every problem.
+// and verifies its signature when the flow has a Verifier (or refuses it
+// when the flow's trust anchors are Untrusted). It needs no card. The
+// error is a *SheetError with every problem.
 func (f *Flow) Check(sh *Sheet) error {
 	warns, err := fse.Validate(sh.Sheet, f.Rules)
 	sh.Warnings = sh.Warnings[:0]
 	for _, w := range warns {
 		sh.Warnings = append(sh.Warnings, fieldProblem(w))
 	}
-	ps := ProblemsOf(err)
+	var ps []Problem
+	if sh.Signed && f.Untrusted != nil {
+		ps = append(ps, Problem{Code: string(signature.CodeCertUntrusted), Path: "Signature", Message: f.Untrusted.Error(), Err: signature.CodeCertUntrusted})
+	}
+	ps = append(ps, ProblemsOf(err)...)
 	if sh.Signed {
 		switch {
 		case !f.AcceptSigned:

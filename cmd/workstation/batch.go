@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,27 +50,13 @@ Examples:
   FSEGATE_DEV=1 FSEGATE_VIRTUAL_CARD=doctor FSEGATE_PIN=1234 workstation batch in/
 `
 
-// batchItem is a sheet the batch did not send, with every reason.
-type batchItem struct {
-	File    string
-	Key     string
-	Reasons []string
-}
-
-// batchSummary counts a batch.
+// batchSummary counts a batch: what package workstation tallies, and
+// the card's and the SCOR pieces' figures.
 type batchSummary struct {
-	Files, Signed, Sent, Again, AlreadySent, Refused, Invalid, Offline int
-	PINEntries                                                         int
-	External                                                           int // refused for a cause outside the sheet: sent again by the next run
-	SCORWaiting                                                        int // SCOR pieces missing or not acknowledged
-	SignTime                                                           time.Duration
-	Rejects                                                            []batchItem
-}
-
-// reject counts sh (file) invalid with the problems of err.
-func (sum *batchSummary) reject(file string, err error) {
-	sum.Invalid++
-	sum.Rejects = append(sum.Rejects, batchItem{File: file, Reasons: reasons(err)})
+	workstation.Tally
+	PINEntries  int
+	SCORWaiting int // SCOR pieces missing or not acknowledged
+	SignTime    time.Duration
 }
 
 func runBatch(ctx context.Context, env *cli.Env, args []string) error {
@@ -110,7 +95,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, err := expandFiles(fs.Args())
+	files, err := workstation.SheetFiles(fs.Args())
 	if err != nil {
 		return err
 	}
@@ -127,20 +112,10 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	// 1. Plan, before the card: what the outbox already knows, what is
 	// invalid, what to sign.
 	flow := &workstation.Flow{Rules: opts, AcceptSigned: true, Outbox: ob}
-	sum := &batchSummary{Files: len(files)}
-	var toSign, toSend []*workstation.Sheet
-	for _, file := range files {
-		sh, step, err := planFile(flow, file, sum)
-		if err != nil {
-			return err
-		}
-		switch {
-		case sh == nil:
-		case step == workstation.StepSend:
-			toSend = append(toSend, sh)
-		case step == workstation.StepSign:
-			toSign = append(toSign, sh)
-		}
+	sum := &batchSummary{Tally: workstation.Tally{Files: len(files)}}
+	toSign, toSend, err := flow.PlanFiles(files, &sum.Tally)
+	if err != nil {
+		return err
 	}
 
 	// 2. The card, before the PIN: every sheet to sign or send must name
@@ -153,8 +128,8 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 			return err
 		}
 		defer sess.Close()
-		toSign = holderCheck(sess, toSign, sum)
-		toSend = holderCheck(sess, toSend, sum)
+		toSign = sum.Holder(sess, toSign)
+		toSend = sum.Holder(sess, toSend)
 		// What waits in the outbox from earlier runs is sent first, when
 		// this run sends anything (a run with nothing of its own to sign or
 		// send asks no PIN for it).
@@ -191,7 +166,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		for _, sh := range append(append([]*workstation.Sheet(nil), toSign...), toSend...) {
 			rxb.files[sh.Key] = sh.Name
 		}
-		if rxs := rxFiles(fs.Arg(0)); len(rxs) > 0 {
+		if rxs := workstation.PrescriptionFiles(fs.Arg(0)); len(rxs) > 0 {
 			b.BeforeSend = func(ctx context.Context) error {
 				n, bad, err := rxb.sendPrescriptions(ctx, rxs)
 				if err != nil {
@@ -228,102 +203,15 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	return cardHint(runErr)
 }
 
-// planFile reads one file and plans what the batch does with it: nil when
-// it is not to be signed or sent (already sent, invalid, refused before:
-// counted in sum), else the sheet and whether to sign it or only send it.
-// The error is the outbox's.
-func planFile(flow *workstation.Flow, file string, sum *batchSummary) (*workstation.Sheet, workstation.Step, error) {
-	sh, err := workstation.ReadFile(file)
-	if err != nil {
-		sum.reject(file, err)
-		return nil, 0, nil
-	}
-	step, e, err := flow.Plan(sh)
-	var se *workstation.SheetError
-	switch {
-	case errors.As(err, &se):
-		sum.reject(file, err)
-		return nil, 0, nil
-	case err != nil:
-		return nil, 0, err
-	}
-	switch step {
-	case workstation.StepDone:
-		sum.AlreadySent++
-		return nil, step, nil
-	case workstation.StepRefused:
-		sum.Refused++
-		it := batchItem{File: file}
-		for _, code := range e.Codes {
-			it.Reasons = append(it.Reasons, code+" (refused before; correct the sheet and run again)")
-		}
-		if len(it.Reasons) == 0 {
-			it.Reasons = []string{e.FinalState + " (correct the sheet and run again)"}
-		}
-		sum.Rejects = append(sum.Rejects, it)
-		return nil, step, nil
-	case workstation.StepSign:
-		if err := flow.Check(sh); err != nil {
-			sum.reject(file, err)
-			return nil, step, nil
-		}
-	}
-	return sh, step, nil
-}
-
-// holderCheck keeps the sheets whose practitioner holds the card; the
-// others are counted invalid in sum, with the reason.
-func holderCheck(sess *workstation.Session, sheets []*workstation.Sheet, sum *batchSummary) []*workstation.Sheet {
-	var ok []*workstation.Sheet
-	for _, sh := range sheets {
-		if err := sess.Check(sh); err != nil {
-			sum.reject(sh.Name, err)
-			continue
-		}
-		ok = append(ok, sh)
-	}
-	return ok
-}
-
-// batchSent counts each send result in sum (from the sender's goroutine).
+// batchSent counts each send result in sum (from the sender's goroutine)
+// and says once that the gateway is down.
 func batchSent(env *cli.Env, sum *batchSummary) func(workstation.SendResult) {
 	down := false
 	return func(res workstation.SendResult) {
-		switch res.Outcome {
-		case workstation.Receipted:
-			sum.Sent++
-			if res.Receipt.Again {
-				sum.Again++
-			}
-		case workstation.Refused:
-			sum.Refused++
-			it := batchItem{Key: res.Key}
-			if workstation.External(res.Problem.Codes()) {
-				sum.External++
-			}
-			for _, e := range res.Problem.Errors {
-				at := ""
-				if e.Path != "" {
-					at = " at " + e.Path
-				}
-				it.Reasons = append(it.Reasons, e.Code+at+": "+e.Message)
-				if h := workstation.ExternalHint(e.Code); h != "" {
-					it.Reasons = append(it.Reasons, "  "+h)
-				}
-			}
-			if len(it.Reasons) == 0 {
-				it.Reasons = []string{res.Problem.Title}
-			}
-			sum.Rejects = append(sum.Rejects, it)
-		case workstation.Held:
-			sum.Invalid++
-			sum.Rejects = append(sum.Rejects, batchItem{Key: res.Key, Reasons: reasons(res.Held)})
-		case workstation.Offline:
-			sum.Offline++
-			if !down {
-				down = true
-				fmt.Fprintf(env.Stderr, "batch: gateway not reachable (%v): the sheets wait in the outbox\n", res.Cause)
-			}
+		sum.Count(res)
+		if res.Outcome == workstation.Offline && !down {
+			down = true
+			fmt.Fprintf(env.Stderr, "batch: gateway not reachable (%v): the sheets wait in the outbox\n", res.Cause)
 		}
 	}
 }
@@ -353,14 +241,14 @@ func batchEnd(env *cli.Env, sum *batchSummary, ob *outbox.Outbox, url string, of
 			}
 		}
 	}
-	bad := sum.Refused + sum.Invalid
+	bad := sum.Bad()
 	switch {
 	case sum.Offline > 0 && offline && bad == 0:
 		fmt.Fprintf(out, "%d sheets queued in %s: 'workstation outbox --send' or 'workstation serve' sends them\n", sum.Offline, ob.Dir())
 		return nil
 	case sum.Offline > 0:
 		return offlineHint(fmt.Errorf("%d sheets wait in the outbox (%s)", sum.Offline, ob.Dir()), url)
-	case bad > 0 && bad == sum.External:
+	case sum.OnlyExternal():
 		return cli.WithHint(fmt.Errorf("%d of %d sheets refused for a cause outside the sheets", bad, sum.Files), "see each reason above; once its cause is gone, run the same command again: they are sent again as they are, the others not twice")
 	case bad > 0:
 		return cli.WithHint(fmt.Errorf("%d of %d sheets refused or invalid", bad, sum.Files), "correct them in the folder (for PRESCRIPTION_UNKNOWN or INSURER_UNKNOWN, see the reason) and run the same command again: the others are not sent twice")

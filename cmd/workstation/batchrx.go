@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -16,30 +14,8 @@ import (
 	"github.com/fsegate/fsegate/workstation"
 )
 
-// The batch folder's conventions for prescriptions (docs/workstation.md):
-// NAME.rx.pdf is a signed prescription, sent before the sheets (a carried
-// prescription must be at the gateway before the sheets that claim
-// against it); SHEET.scor.pdf or SHEET.scor.jpg beside SHEET.xml (or
-// .json) is the SCOR piece of that sheet (its scanned paper prescription),
-// sent once the sheet is receipted.
-
-// rxFiles lists the signed prescriptions of dir (*.rx.pdf), sorted.
-func rxFiles(dir string) []string {
-	m, _ := filepath.Glob(filepath.Join(dir, "*.rx.pdf"))
-	sort.Strings(m)
-	return m
-}
-
-// scorFileOf is the SCOR piece beside a sheet's file, if there is one.
-func scorFileOf(sheetFile string) (string, bool) {
-	base := strings.TrimSuffix(sheetFile, filepath.Ext(sheetFile))
-	for _, ext := range []string{".scor.pdf", ".scor.jpg", ".scor.jpeg"} {
-		if st, err := os.Stat(base + ext); err == nil && st.Mode().IsRegular() {
-			return base + ext, true
-		}
-	}
-	return "", false
-}
+// The batch folder's prescriptions and SCOR pieces (their conventions:
+// package workstation, folder.go).
 
 // batchRx sends a batch's prescriptions and SCOR pieces.
 type batchRx struct {
@@ -87,10 +63,10 @@ func (b *batchRx) sendPrescriptions(ctx context.Context, files []string) (sent, 
 
 // after sends the SCOR piece of a receipted sheet that waits for one.
 func (b *batchRx) after(ctx context.Context, res workstation.SendResult) {
-	if res.Outcome != workstation.Receipted || res.Receipt == nil || res.Receipt.SCOR == "" || res.Receipt.SCOR == "acknowledged" {
+	if !res.AwaitsSCOR() {
 		return
 	}
-	file, ok := scorFileOf(b.files[res.Key])
+	file, ok := workstation.SCORFile(b.files[res.Key])
 	if !ok {
 		b.mu.Lock()
 		b.missing = append(b.missing, res.Key)

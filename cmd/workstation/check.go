@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
@@ -181,16 +180,16 @@ func runCheck(_ context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	opts.MaxAge = *maxAge
-	files, err := expandFiles(fs.Args())
+	files, err := workstation.SheetFiles(fs.Args())
 	if err != nil {
 		return err
 	}
 	verifier, trustErr := checkVerifier(env)
-	flow := &workstation.Flow{Rules: opts, AcceptSigned: true, Verifier: verifier}
+	flow := &workstation.Flow{Rules: opts, AcceptSigned: true, Verifier: verifier, Untrusted: trustErr}
 	invalid := 0
 	enc := json.NewEncoder(env.Stdout)
 	for _, file := range files {
-		_, r := checkFile(flow, file, trustErr)
+		_, r := checkFile(flow, file)
 		if !r.Valid {
 			invalid++
 		}
@@ -211,41 +210,15 @@ func runCheck(_ context.Context, env *cli.Env, args []string) error {
 	return nil
 }
 
-// expandFiles replaces each directory by the .xml and .json files in it.
-func expandFiles(args []string) ([]string, error) {
-	var out []string
-	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil || !st.IsDir() {
-			out = append(out, a)
-			continue
-		}
-		entries, err := os.ReadDir(a)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if n := e.Name(); !e.IsDir() && (filepath.Ext(n) == ".xml" || filepath.Ext(n) == ".json") {
-				out = append(out, filepath.Join(a, n))
-			}
-		}
-	}
-	return out, nil
-}
-
-// checkFile reads file and checks it with flow, before any PIN. trustErr
-// is why the trust anchors could not be loaded: a signed sheet is then
-// CERT_UNTRUSTED. The sheet is nil when the file could not be decoded.
-func checkFile(flow *workstation.Flow, file string, trustErr error) (*workstation.Sheet, checkReport) {
+// checkFile reads file and checks it with flow, before any PIN, and
+// reports it. The sheet is nil when the file could not be decoded.
+func checkFile(flow *workstation.Flow, file string) (*workstation.Sheet, checkReport) {
 	r := checkReport{File: file, Rules: flow.Rules.Version(), Errors: []finding{}, Warnings: []finding{}}
 	sh, err := workstation.ReadFile(file)
 	if err == nil {
 		err = flow.Check(sh)
 		for _, w := range sh.Warnings {
 			r.Warnings = append(r.Warnings, toFinding(w))
-		}
-		if trustErr != nil && sh.Signed {
-			r.Errors = append(r.Errors, finding{Code: string(signature.CodeCertUntrusted), Path: "Signature", Message: trustErr.Error()})
 		}
 	}
 	for _, p := range workstation.ProblemsOf(err) {
@@ -307,13 +280,4 @@ func printReport(w io.Writer, r checkReport) {
 	for _, f := range r.Warnings {
 		show("warning ", f)
 	}
-}
-
-// reasons are the problems of err, one a line: CODE at path: message.
-func reasons(err error) []string {
-	var out []string
-	for _, p := range workstation.ProblemsOf(err) {
-		out = append(out, p.Error())
-	}
-	return out
 }

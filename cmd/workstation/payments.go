@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -188,21 +189,18 @@ func runReconcile(ctx context.Context, env *cli.Env, args []string) error {
 	if *tol < 0 {
 		return cli.Usagef("--tolerance is a number of days, 0 or more")
 	}
-	opt := reconcile.Options{DateTolerance: *tol}
-	if *tol == 0 {
-		opt.DateTolerance = -1
-	}
+	opt := reconcile.Tolerance(*tol)
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return fmt.Errorf("%w: %w", reconcile.ErrBankCSV, err)
 	}
-	lines, err := reconcile.ReadCSV(f)
+	lines, err := reconcile.ReadStatement(f)
 	f.Close()
-	if err != nil {
+	switch {
+	case errors.Is(err, reconcile.ErrNoLines):
+		return cli.WithHint(err, "export the statement's credits for the period to reconcile")
+	case err != nil:
 		return cli.WithHint(err, "the statement is a CSV with a header row naming date and amount (docs/workstation.md#reconciling-payments)")
-	}
-	if len(lines) == 0 {
-		return cli.WithHint(&reconcile.FormatError{Row: 2, Msg: "no line under the header"}, "export the statement's credits for the period to reconcile")
 	}
 	_, cl, closeAll, err := connect(ctx, env, cf, gf)
 	if err != nil {

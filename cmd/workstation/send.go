@@ -128,7 +128,7 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 	if _, err := applyConfig(fs, *confPath, env); err != nil {
 		return err
 	}
-	files, err := expandFiles(fs.Args())
+	files, err := workstation.SheetFiles(fs.Args())
 	if err != nil {
 		return err
 	}
@@ -331,7 +331,7 @@ func sendKeys(ctx context.Context, env *cli.Env, cf *cardFlags, gf *gatewayFlags
 		case workstation.Held:
 			held++
 			fmt.Fprintf(env.Stdout, "%s: kept in the outbox, not sent with this card\n", key)
-			for _, r := range reasons(res.Held) {
+			for _, r := range workstation.Reasons(res.Held) {
 				fmt.Fprintf(env.Stdout, "  %s\n", r)
 			}
 		}

@@ -72,7 +72,7 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 	invalid := 0
 	for i, file := range files {
 		var r checkReport
-		sheets[i], r = checkFile(flow, file, nil)
+		sheets[i], r = checkFile(flow, file)
 		if !r.Valid {
 			invalid++
 			printReport(env.Stderr, r)
@@ -95,7 +95,7 @@ func runSign(ctx context.Context, env *cli.Env, args []string) error {
 	for _, sh := range sheets {
 		if err := sess.Check(sh); err != nil {
 			mismatched++
-			fmt.Fprintf(env.Stderr, "%s: not signed: %s\n", sh.Name, strings.Join(reasons(err), "; "))
+			fmt.Fprintf(env.Stderr, "%s: not signed: %s\n", sh.Name, strings.Join(workstation.Reasons(err), "; "))
 		}
 	}
 	if mismatched > 0 {
