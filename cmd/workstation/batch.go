@@ -161,14 +161,14 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 		defer b.Sender.Close()
 	}
 	// Prescriptions first, then SCOR pieces after their sheets (batchrx.go).
-	rxb := &batchRx{env: env, sender: b.Sender, files: map[string]string{}, pieces: map[string]string{}}
+	rxb := &workstation.Pieces{Sender: b.Sender, Files: map[string]string{}}
 	if b.Sender != nil {
 		for _, sh := range append(append([]*workstation.Sheet(nil), toSign...), toSend...) {
-			rxb.files[sh.Key] = sh.Name
+			rxb.Files[sh.Key] = sh.Name
 		}
 		if rxs := workstation.PrescriptionFiles(fs.Arg(0)); len(rxs) > 0 {
 			b.BeforeSend = func(ctx context.Context) error {
-				n, bad, err := rxb.sendPrescriptions(ctx, rxs)
+				n, bad, err := sendFolderPrescriptions(ctx, env, rxb, rxs)
 				if err != nil {
 					return gatewayHint(err, gf.URL)
 				}
@@ -177,7 +177,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 			}
 		}
 		sent := b.Sent
-		b.Sent = func(res workstation.SendResult) { sent(res); rxb.after(ctx, res) }
+		b.Sent = func(res workstation.SendResult) { sent(res); rxb.After(ctx, res) }
 	}
 	var p *progressView
 	if len(toSign) > 0 {
@@ -195,7 +195,7 @@ func runBatch(ctx context.Context, env *cli.Env, args []string) error {
 	sum.Signed, sum.SignTime, sum.PINEntries = st.Signed, st.SignTime, sess.PINEntries()
 	sum.Offline += st.Queued
 	if b.Sender != nil {
-		sum.SCORWaiting = rxb.finish(ctx, *scorWait)
+		sum.SCORWaiting = finishPieces(ctx, env, rxb, *scorWait)
 	}
 	if err := batchEnd(env, sum, ob, gf.URL, *offline); runErr == nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/signature/card"
+	"github.com/fsegate/fsegate/workstation/doctor"
 )
 
 func init() {
@@ -153,7 +154,7 @@ func cardInfo(ctx context.Context, env *cli.Env, args []string) error {
 		validity += " (valid)"
 	}
 	fmt.Fprintf(w, "certificates:\t%s\n", validity)
-	pin := describePIN(info.PIN)
+	pin := doctor.DescribePIN(info.PIN)
 	fmt.Fprintf(w, "PIN:\t%s\n", pin)
 	sits, sitErr := c.Situations(ctx)
 	switch {
@@ -186,22 +187,6 @@ func backendName(b string) string {
 		return "PKCS#11 module"
 	}
 	return "PC/SC (pcscd, fsegate's own APDUs)"
-}
-
-// describePIN is the PIN line of card info: a PKCS#11 module tells only
-// flags (locked, final try, count low), not the counts.
-func describePIN(p card.PINStatus) string {
-	switch {
-	case p.TriesLeft == 0:
-		return "BLOCKED (workstation card unblock)"
-	case p.MaxTries == 0 && p.TriesLeft < 0:
-		return "tries left not told by the module"
-	case p.MaxTries == 0 && p.TriesLeft == 1:
-		return "LAST try before the card blocks (as the module tells)"
-	case p.MaxTries == 0:
-		return fmt.Sprintf("count low: %d tries left at most (as the module tells)", p.TriesLeft)
-	}
-	return fmt.Sprintf("%d tries left of %d", p.TriesLeft, p.MaxTries)
 }
 
 // describeSituation is one line of 'card info': "751000019 liberal,
