@@ -5,9 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -100,58 +97,19 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		return err
-	}
 	drawn := *seed == 0
 	if drawn {
 		*seed = uint64(time.Now().UnixNano())%9999 + 1
 	}
 	r := rand.New(rand.NewPCG(*seed, 0x5eed))
-	base := int(*seed%10000) * 100000
-	var rxd *rxday.Day
-	for i := 0; i < *count; i++ {
-		s, err := fse.Generate(r, fse.GenerateOptions{
-			Now: now, Practitioners: pracs, Profession: *profession, Tariffs: rules.Tariffs, CCAM: rules.CCAM, Drugs: rules.Drugs, Break: *brk, Number: base + i%100000 + 1,
-		})
-		if err != nil {
-			return err
-		}
-		name := filepath.Join(*outDir, s.Practitioner.Billing+"-"+s.Number+"."+*format)
-		if s.Practitioner.Profession == fse.ProfessionPharmacist && *brk == "" {
-			// A pharmacy's real day: carried, national and paper
-			// prescriptions (generate_rx.go).
-			if rxd == nil {
-				if rxd, err = rxday.NewDay(now, r, *seed); err != nil {
-					return err
-				}
-			}
-			x, err := rxd.Attach(ctx, s, i)
-			if err != nil {
-				return err
-			}
-			if x.Prescription != nil {
-				if err := os.WriteFile(filepath.Join(*outDir, x.PrescriptionID+".rx.pdf"), x.Prescription, 0o644); err != nil {
-					return err
-				}
-			}
-			if x.Scan != nil {
-				if err := os.WriteFile(strings.TrimSuffix(name, filepath.Ext(name))+".scor.jpg", x.Scan, 0o644); err != nil {
-					return err
-				}
-			}
-		}
-		var data []byte
-		if *format == "json" {
-			if data, err = s.EncodeJSON(); err != nil {
-				return err
-			}
-		} else {
-			data = s.Encode()
-		}
-		if err := os.WriteFile(name, data, 0o644); err != nil {
-			return err
-		}
+	err = rxday.WriteFolder(ctx, rxday.Folder{
+		Dir: *outDir, Count: *count, Seed: *seed, Rand: r, JSON: *format == "json",
+		Sheet: fse.GenerateOptions{Now: now, Practitioners: pracs, Profession: *profession, Tariffs: rules.Tariffs, CCAM: rules.CCAM, Drugs: rules.Drugs, Break: *brk},
+		// A pharmacy's real day: carried, national and paper prescriptions.
+		Day: func() (*rxday.Day, error) { return rxday.NewDay(now, r, *seed) },
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(env.Stdout, "wrote %d care sheets to %s\n", *count, *outDir)
 	if drawn {

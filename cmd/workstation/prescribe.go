@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
@@ -53,8 +51,6 @@ Examples:
   FSEGATE_DEV=1 FSEGATE_VIRTUAL_CARD=doctor workstation prescribe -o rx.pdf rx.json
 `
 
-var rxIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{4,40}$`)
-
 func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "prescribe", prescribeUsage)
 	cf := addCardFlags(fs)
@@ -81,16 +77,8 @@ func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
 	if err := dec.Decode(&rx); err != nil {
 		return fmt.Errorf("prescribe: %s: %w", fs.Arg(0), err)
 	}
-	switch {
-	case !rxIDRe.MatchString(rx.ID):
-		return fmt.Errorf("prescribe: id %q: 4 to 40 letters, digits or dashes", rx.ID)
-	case rx.Patient.Name == "":
-		return errors.New("prescribe: patient.name is required")
-	case len(rx.Lines) == 0:
-		return errors.New("prescribe: no lines")
-	}
-	if rx.Date == "" {
-		rx.Date = now.Format(time.DateOnly)
+	if err := rx.Check(now); err != nil {
+		return fmt.Errorf("prescribe: %w", err)
 	}
 
 	c, err := cf.open(ctx, env)
@@ -103,11 +91,9 @@ func runPrescribe(ctx context.Context, env *cli.Env, args []string) error {
 		return cardHint(err)
 	}
 	id := signature.IdentityOf(sigCert)
-	if rx.Prescriber.NationalID != "" && rx.Prescriber.NationalID != id.NationalID {
-		return cli.WithHint(errors.New("prescribe: the prescription names another prescriber than the card's holder"),
-			"sign with the prescriber's card, or leave prescriber out of RX.json")
+	if err := rx.SignedBy(id); err != nil {
+		return cli.WithHint(fmt.Errorf("prescribe: %w", err), "sign with the prescriber's card, or leave prescriber out of RX.json")
 	}
-	rx.Prescriber.NationalID, rx.Prescriber.Name, rx.Prescriber.Profession = id.NationalID, id.Name(), id.Profession
 	data, err := json.MarshalIndent(rx, "", "  ")
 	if err != nil {
 		return err
