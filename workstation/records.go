@@ -1,6 +1,7 @@
 package workstation
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/fsegate/fsegate/workstation/outbox"
@@ -127,4 +128,18 @@ func MayWait(sender *Sender, waiting []string) (ok []string, others int, err err
 		ok = append(ok, k)
 	}
 	return ok, others, nil
+}
+
+// IsPrescription reports whether b, given to send, is a signed
+// prescription (a PDF from 'workstation prescribe'): it goes to the
+// gateway as it is, not through the outbox (the prescriber keeps the
+// signed file, and sending it again is harmless).
+func IsPrescription(b []byte) bool { return bytes.HasPrefix(b, []byte("%PDF-")) }
+
+// KeepSigned puts sh, a signed sheet given to send, in the outbox as it
+// is: the same sheet signed again is the same sheet (already in the
+// outbox, not a second one under its number). An entry already final is
+// not to be sent again.
+func KeepSigned(ob *outbox.Outbox, sh *Sheet, signed []byte) (*outbox.Entry, error) {
+	return ob.PutSheet(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, signed, "", sh.Content)
 }

@@ -164,33 +164,23 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// readNotices reads one page of notices, writes them to w, updates the
-// outbox, then confirms them. It returns how many it wrote.
+// readNotices reads one page of notices and writes them to w, one a line
+// (or one JSON object each); the outbox follows and they are confirmed
+// (workstation.ReadNotices). It returns how many it wrote.
 func readNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, billing string, wait time.Duration, w io.Writer, asJSON bool) (int, error) {
-	ns, err := cl.Notices(ctx, billing, wait)
-	if err != nil || len(ns) == 0 {
-		return 0, err
-	}
-	enc := json.NewEncoder(w)
-	var last uint64
-	for _, n := range ns {
-		if asJSON {
-			if err := enc.Encode(n); err != nil {
-				return 0, err
+	return workstation.ReadNotices(ctx, cl, ob, billing, wait, func(ns []client.Notice) error {
+		enc := json.NewEncoder(w)
+		for _, n := range ns {
+			if asJSON {
+				if err := enc.Encode(n); err != nil {
+					return err
+				}
+				continue
 			}
-		} else {
 			fmt.Fprintln(w, describeNotice(n))
 		}
-		last = max(last, n.Seq)
-	}
-	if err := workstation.FollowNotices(ctx, cl, ob, ns); err != nil {
-		return len(ns), err
-	}
-	// Confirmed only once written: a crash before this shows them again.
-	if err := cl.Confirm(ctx, ns[0].Billing, last); err != nil {
-		return len(ns), fmt.Errorf("confirm notices: %w", err)
-	}
-	return len(ns), nil
+		return nil
+	})
 }
 
 func describeNotice(n client.Notice) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -145,9 +144,9 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if bytes.HasPrefix(b, []byte("%PDF-")) {
-			// A signed prescription: the gateway keeps it for the pharmacy
-			// claims that will reference it.
+		if workstation.IsPrescription(b) {
+			// The gateway keeps it for the pharmacy claims that will
+			// reference it.
 			pdfs = append(pdfs, f)
 			continue
 		}
@@ -155,9 +154,7 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		// The same sheet signed again is the same sheet: already in the
-		// outbox, not a second one under its number.
-		e, err := ob.PutSheet(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, b, "", sh.Content)
+		e, err := workstation.KeepSigned(ob, sh, b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
