@@ -12,7 +12,6 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/workstation"
-	"github.com/fsegate/fsegate/workstation/outbox"
 )
 
 func init() {
@@ -89,70 +88,44 @@ func runNotices(ctx context.Context, env *cli.Env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	total := 0
-	// settle: with --until-final, the outbox's receipted sheets are asked
-	// for at the gateway before the first wait and after a wait that
-	// brought nothing.
-	settle := *untilFinal
-	for {
-		wait := time.Duration(0)
-		if *follow && !settle {
-			wait = 30 * time.Second
-		}
-		n, err := readNotices(ctx, cl, ob, *billing, wait, env.Stdout, *asJSON)
-		total += n
-		if err != nil {
-			if *follow && ctx.Err() != nil {
-				if *untilFinal {
-					// The script waiting on it must know it did not end.
-					if waiting, _, err := workstation.Waiting(ob, *billing); err == nil && waiting > 0 {
-						why := "interrupted"
-						if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-							why = "--timeout " + timeout.String()
-						}
-						return fmt.Errorf("sheets sent from the outbox not final yet: %d (%s)", waiting, why)
-					}
-				}
-				return nil // interrupted or --timeout: a normal end
+	write := func(ns []client.Notice) error { return writeNotices(env.Stdout, ns, *asJSON) }
+	if *untilFinal {
+		final, err := workstation.UntilFinal(ctx, cl, ob, *billing, write)
+		var nf *workstation.NotFinalError
+		switch {
+		case errors.As(err, &nf):
+			// The script waiting on it must know it did not end.
+			why := "interrupted"
+			if errors.Is(nf.Err, context.DeadlineExceeded) {
+				why = "--timeout " + timeout.String()
 			}
+			return fmt.Errorf("sheets sent from the outbox not final yet: %d (%s)", nf.Waiting, why)
+		case err != nil && ctx.Err() != nil:
+			return nil // interrupted or --timeout with nothing outstanding: a normal end
+		case err != nil:
 			return gatewayHint(err, gf.URL)
 		}
-		if !*follow {
+		fmt.Fprintf(env.Stderr, "every sheet sent from the outbox is final (%d)\n", final)
+		return nil
+	}
+	total := 0
+	for {
+		wait := time.Duration(0)
+		if *follow {
+			wait = 30 * time.Second
+		}
+		n, err := workstation.ReadNotices(ctx, cl, ob, *billing, wait, write)
+		total += n
+		switch {
+		case err != nil && *follow && ctx.Err() != nil:
+			return nil // interrupted or --timeout: a normal end
+		case err != nil:
+			return gatewayHint(err, gf.URL)
+		case !*follow:
 			if total == 0 && !*asJSON {
 				fmt.Fprintln(env.Stdout, "no new notice")
 			}
 			return nil
-		}
-		if *untilFinal {
-			var waiting, final int
-			var err error
-			if settle {
-				waiting, final, err = workstation.FollowOutbox(ctx, cl, ob, *billing)
-				if err != nil && ctx.Err() == nil {
-					return gatewayHint(err, gf.URL)
-				}
-			} else {
-				waiting, final, err = workstation.Waiting(ob, *billing)
-			}
-			if err != nil && ctx.Err() == nil {
-				return err
-			}
-			if err == nil && waiting == 0 {
-				// The notices of the last changes (a payment's, its
-				// transfer's) are published just after the states the
-				// outbox read: take them too before stopping.
-				n, err := readNotices(ctx, cl, ob, *billing, time.Second, env.Stdout, *asJSON)
-				if err != nil {
-					return gatewayHint(err, gf.URL)
-				}
-				if n > 0 {
-					total += n
-					continue
-				}
-				fmt.Fprintf(env.Stderr, "every sheet sent from the outbox is final (%d)\n", final)
-				return nil
-			}
-			settle = n == 0 && !settle
 		}
 	}
 }
@@ -164,23 +137,19 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// readNotices reads one page of notices and writes them to w, one a line
-// (or one JSON object each); the outbox follows and they are confirmed
-// (workstation.ReadNotices). It returns how many it wrote.
-func readNotices(ctx context.Context, cl *client.Client, ob *outbox.Outbox, billing string, wait time.Duration, w io.Writer, asJSON bool) (int, error) {
-	return workstation.ReadNotices(ctx, cl, ob, billing, wait, func(ns []client.Notice) error {
-		enc := json.NewEncoder(w)
-		for _, n := range ns {
-			if asJSON {
-				if err := enc.Encode(n); err != nil {
-					return err
-				}
-				continue
+// writeNotices writes notices to w, one a line (or one JSON object each).
+func writeNotices(w io.Writer, ns []client.Notice, asJSON bool) error {
+	enc := json.NewEncoder(w)
+	for _, n := range ns {
+		if asJSON {
+			if err := enc.Encode(n); err != nil {
+				return err
 			}
-			fmt.Fprintln(w, describeNotice(n))
+			continue
 		}
-		return nil
-	})
+		fmt.Fprintln(w, describeNotice(n))
+	}
+	return nil
 }
 
 func describeNotice(n client.Notice) string {
