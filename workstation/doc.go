@@ -1,8 +1,9 @@
 // Package workstation is the one path a care sheet takes on the
 // practitioner's computer: prepare, sign, keep, send, follow. The commands
-// of cmd/workstation (check, sign, batch, serve, send, outbox --send) are
-// front-ends over it: they choose flags, output and exit codes; this
-// package decides what may be signed and sent.
+// of cmd/workstation (check, sign, batch, send, outbox --send, status,
+// notices) and the local API (package workstation/localapi) are
+// front-ends over it: they choose flags, output, HTTP statuses and exit
+// codes; this package decides what may be signed and sent.
 //
 // Contract, in order, with nothing asked of the card before it is needed:
 //
@@ -30,10 +31,19 @@
 //     practitioner is Held: reported, left pending and untouched.
 //     Batch runs 3 to 5 for many sheets, sending while it signs.
 //  6. Follow: Follow and FollowNotices mark final, in the outbox, what the
-//     gateway says is final.
+//     gateway says is final; ReadNotices confirms notices only once they
+//     are written; UntilFinal follows them until every sheet the outbox
+//     sent is final.
+//
+// Around the path: a batch folder's conventions (SheetFiles,
+// PrescriptionFiles, SCORFile; Flow.PlanFiles and Tally plan and count a
+// batch; Pieces sends its prescriptions and SCOR pieces), and what the
+// outbox's records mean (KeyFor, Pending, Due, Waiting, Forgotten: a
+// receipted sheet the gateway no longer knows is sent again).
 //
 // The package prints nothing: it returns data and errors and calls the
-// hooks its caller gives (the PIN prompt, Batch.Kept and Batch.Sent).
+// hooks its caller gives (the PIN prompt, Batch.Kept and Batch.Sent, the
+// notices' write, a refused prescription's report).
 //
 // Errors: a sheet that may not go on gives a *SheetError holding every
 // Problem (a code, a path, a message, a hint), each unwrapping to what it

@@ -3,9 +3,14 @@
 // prescriptions, sends them to the gateway (keeping them in a durable outbox
 // while the network is down) and follows their acknowledgements.
 //
-// The commands that check, sign and send care sheets (check, sign, batch,
-// send, outbox --send, serve's POST /v1/sheets and its drain) are
-// front-ends over package github.com/fsegate/fsegate/workstation, which
-// decides what may be signed and sent; here are the flags, the output, the
-// HTTP status codes and the exit codes.
+// The commands are front-ends: here are the flags, the configuration, the
+// output and the exit codes; the rules are in the packages of the
+// workstation's wing. Check, sign, batch, send, outbox --send, status and
+// notices call package github.com/fsegate/fsegate/workstation, which
+// decides what may be signed and sent and what the outbox's records mean
+// (and a batch folder's conventions); serve wires
+// github.com/fsegate/fsegate/workstation/localapi (the local API's
+// handlers, their HTTP statuses, its drain) to a listener; doctor prints
+// the checks of workstation/doctor; payments reconcile calls
+// workstation/reconcile; generate and prescribe call workstation/rxday.
 package main
