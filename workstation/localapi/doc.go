@@ -6,8 +6,8 @@
 // A Server takes what it needs as fields: the Flow that checks and keeps
 // the posted sheets (with its outbox), the bearer token, the port it
 // listens on, how to open the CPS card and ask its PIN, how to connect to
-// the gateway with it. Server.Handler gives the routes (Routes lists them,
-// registered in one place) behind the guard: loopback Host header, no
+// the gateway with it. Server.Handler gives the routes (listed in one place;
+// Routes names them) behind the guard: loopback Host header, no
 // Origin (no web page), the bearer token. Server.Drain sends what waits
 // in the outbox until its context ends, with backoff while the gateway
 // is down. Server.Close lets the card go. cmd/workstation's serve command

@@ -52,31 +52,46 @@ type Server struct {
 	held   map[string]bool // outbox keys of another practitioner, logged once
 }
 
-// Routes are the routes of the local API (docs/workstation-openapi.yaml),
-// in the order Handler registers them.
-var Routes = []string{
-	"POST /v1/sheets",
-	"GET /v1/sheets/{number}",
-	"GET /v1/outbox",
-	"GET /v1/notices",
-	"POST /v1/notices/ack",
-	"GET /v1/health",
-	"GET /v1/payments",
-	"POST /v1/payments/reconcile",
-	"POST /v1/prescriptions",
-	"POST /v1/sheets/{number}/scor",
+// route is one route of the local API and its handler; a handler's error
+// is the refusal writeError answers.
+type route struct {
+	pattern string
+	handle  func(http.ResponseWriter, *http.Request) error
+}
+
+// routes are the routes of the local API (docs/workstation-openapi.yaml):
+// the one place they are listed.
+func (s *Server) routes() []route {
+	return []route{
+		{"POST /v1/sheets", s.postSheet},
+		{"GET /v1/sheets/{number}", s.getSheet},
+		{"GET /v1/outbox", s.getOutbox},
+		{"GET /v1/notices", s.getNotices},
+		{"POST /v1/notices/ack", s.postAck},
+		{"GET /v1/health", s.getHealth},
+		{"GET /v1/payments", s.getPayments},
+		{"POST /v1/payments/reconcile", s.postReconcile},
+		{"POST /v1/prescriptions", s.postPrescription},
+		{"POST /v1/sheets/{number}/scor", s.postSCOR},
+	}
+}
+
+// Routes lists the routes of the local API, "METHOD /path" each.
+func Routes() []string {
+	var out []string
+	for _, r := range (&Server{}).routes() {
+		out = append(out, r.pattern)
+	}
+	return out
 }
 
 // Handler gives the routes of the local API behind its guard.
 func (s *Server) Handler() http.Handler {
 	s.init()
 	mux := http.NewServeMux()
-	for i, h := range []func(http.ResponseWriter, *http.Request) error{
-		s.postSheet, s.getSheet, s.getOutbox, s.getNotices, s.postAck, s.getHealth,
-		s.getPayments, s.postReconcile, s.postPrescription, s.postSCOR,
-	} {
-		mux.HandleFunc(Routes[i], func(w http.ResponseWriter, r *http.Request) {
-			if err := h(w, r); err != nil {
+	for _, r := range s.routes() {
+		mux.HandleFunc(r.pattern, func(w http.ResponseWriter, req *http.Request) {
+			if err := r.handle(w, req); err != nil {
 				writeError(w, err)
 			}
 		})

@@ -423,7 +423,7 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := map[string]bool{}
-	for _, r := range Routes {
+	for _, r := range Routes() {
 		method, path, _ := strings.Cut(r, " ")
 		routes[strings.ToLower(method)+" "+path] = true
 		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
