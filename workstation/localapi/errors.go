@@ -52,8 +52,8 @@ const (
 	// the gateway refused (422).
 	KindSheet
 	// KindSigner: the card in the reader may not sign the sheet (another
-	// practitioner, a billing situation it lacks): the status of the first
-	// reason's code in the registry (api.Lookup: 403).
+	// practitioner, a card type that may not bill, a billing situation it
+	// lacks) (403).
 	KindSigner
 	// KindGateway: the gateway could not be reached (502).
 	KindGateway
@@ -96,7 +96,7 @@ func ErrorStatus(err error) int {
 		return http.StatusBadRequest
 	case KindToken:
 		return http.StatusUnauthorized
-	case KindOrigin:
+	case KindOrigin, KindSigner:
 		return http.StatusForbidden
 	case KindUnknown:
 		return http.StatusNotFound
@@ -108,13 +108,6 @@ func ErrorStatus(err error) int {
 		return http.StatusMisdirectedRequest
 	case KindSheet:
 		return http.StatusUnprocessableEntity
-	case KindSigner:
-		if len(e.Errors) > 0 {
-			if c, ok := api.Lookup(e.Errors[0].Code); ok {
-				return c.Status
-			}
-		}
-		return http.StatusForbidden
 	case KindGateway:
 		return http.StatusBadGateway
 	case KindCard:
