@@ -440,3 +440,28 @@ func TestOpenAPI(t *testing.T) {
 }
 
 func newLogger(w io.Writer) *log.Logger { return log.New(w, "serve: ", 0) }
+
+// TestErrorStatusRegistry: the status each kind gives its code is the one
+// the code is registered with (docs/errors.md), so the local API and the
+// registry do not drift.
+func TestErrorStatusRegistry(t *testing.T) {
+	for _, tc := range []struct {
+		kind Kind
+		code string
+	}{
+		{KindToken, CodeTokenInvalid}, {KindHost, CodeHostRefused}, {KindOrigin, CodeOriginRefused},
+		{KindCard, CodeCardUnavailable}, {KindConflict, CodeOutboxConflict}, {KindOutbox, CodeOutboxUnavailable},
+		{KindGateway, CodeGatewayUnreachable}, {KindUnknown, CodeSheetUnknown}, {KindRequest, CodeRequestInvalid},
+		{KindTooLarge, CodeBodyTooLarge}, {KindRequest, "BANK_CSV_INVALID"},
+		{KindSigner, "SIGNER_MISMATCH"}, {KindSigner, "CARD_TYPE_FORBIDDEN"}, {KindSigner, "SITUATION_UNKNOWN"}, {KindSigner, "SITUATION_MAY_NOT_SIGN"},
+	} {
+		c, ok := api.Lookup(tc.code)
+		if !ok {
+			t.Errorf("%s is not registered", tc.code)
+			continue
+		}
+		if got := ErrorStatus(refuse(tc.kind, "", tc.code, "", "", "")); got != c.Status {
+			t.Errorf("%s: got status %d, registered with %d", tc.code, got, c.Status)
+		}
+	}
+}
