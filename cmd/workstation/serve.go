@@ -90,12 +90,11 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	if fs.NArg() != 0 {
 		return cli.Usagef("serve takes no argument")
 	}
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil {
-		return cli.Usagef("--listen %q: want host:port", *listen)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return cli.Usagef("--listen %s: the local API listens on loopback only (127.0.0.1, ::1)", *listen)
+	switch err := localapi.CheckAddress(*listen); {
+	case errors.Is(err, localapi.ErrNotLoopback):
+		return cli.Usagef("--listen %s: %v", *listen, err)
+	case err != nil:
+		return cli.Usagef("--listen %q: %v", *listen, err)
 	}
 	rules, err := tf.load()
 	if err != nil {

@@ -238,3 +238,20 @@ func (s *Server) logf(format string, args ...any) {
 		s.Log.Printf(format, args...)
 	}
 }
+
+// ErrNotLoopback: the local API listens on a loopback address only.
+var ErrNotLoopback = errors.New("the local API listens on loopback only (127.0.0.1, ::1)")
+
+// CheckAddress says why the local API may not listen on addr: not
+// host:port, or not a loopback address (ErrNotLoopback). localhost is
+// taken.
+func CheckAddress(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return ErrNotLoopback
+	}
+	return nil
+}

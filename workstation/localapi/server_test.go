@@ -465,3 +465,17 @@ func TestErrorStatusRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAddress(t *testing.T) {
+	for addr, want := range map[string]error{
+		"127.0.0.1:7600": nil, "[::1]:7600": nil, "localhost:7600": nil, "127.0.0.2:0": nil,
+		"0.0.0.0:7600": ErrNotLoopback, "192.168.1.2:7600": ErrNotLoopback, "example.org:7600": ErrNotLoopback,
+	} {
+		if err := CheckAddress(addr); !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Errorf("CheckAddress(%s): got %v, want %v", addr, err, want)
+		}
+	}
+	if err := CheckAddress("127.0.0.1"); err == nil || errors.Is(err, ErrNotLoopback) {
+		t.Errorf("no port: got %v, want host:port asked", err)
+	}
+}
