@@ -3,11 +3,16 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
-// Error is one reason of a refusal (or a warning in a receipt).
+// Error is one reason of a refusal (or a warning in a receipt), as the
+// wire carries it. It is kept apart from problem.Problem, the libraries'
+// coded problem, for the wire: its JSON names and the link to the code's
+// documentation (Doc). The gateway's client decodes the same type.
 type Error struct {
-	Code    string `json:"code"`
+	Code    problem.Code `json:"code"`
 	Path    string `json:"path,omitempty"`
 	Message string `json:"message,omitempty"`
 	Hint    string `json:"hint,omitempty"`
@@ -15,12 +20,16 @@ type Error struct {
 }
 
 // NewError makes an Error for code with its documentation anchor.
-func NewError(code, path, message, hint string) Error {
-	return Error{Code: code, Path: path, Message: message, Hint: hint, Doc: "docs/errors.md#" + code}
+func NewError(code problem.Code, path, message, hint string) Error {
+	return Error{Code: code, Path: path, Message: message, Hint: hint, Doc: code.DocURL()}
 }
 
+// ErrorOf is the wire form of a library's problem.
+func ErrorOf(p problem.Problem) Error { return NewError(p.Code, p.Path, p.Message, p.Hint) }
+
 // Problem is the application/problem+json body of every refusal (RFC 9457),
-// with every error found.
+// with every error found. It is the body, not a coded problem: its items
+// (Error) carry the codes.
 type Problem struct {
 	Type   string  `json:"type"`
 	Title  string  `json:"title"`
@@ -33,11 +42,11 @@ type Problem struct {
 const ProblemType = "https://fsegate.example/docs/errors.md"
 
 // StatusOf is the HTTP status of a refusal for errs: the status of the
-// first registered code that is not a warning (422 when none is known).
+// first code that has one (warnings have none; 422 when no code has one).
 func StatusOf(errs []Error) int {
 	for _, e := range errs {
-		if c, ok := Lookup(e.Code); ok && !c.Warning {
-			return c.Status
+		if s, ok := statuses[e.Code]; ok {
+			return s
 		}
 	}
 	return http.StatusUnprocessableEntity

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/fsegate/fsegate/api"
 )
 
 // Client talks to one gateway.
@@ -84,7 +86,7 @@ type Receipt struct {
 	Again        bool          `json:"again,omitempty"`
 	Corrects     string        `json:"corrects,omitempty"`
 	DryRun       bool          `json:"dry_run,omitempty"`
-	Warnings     []ProblemItem `json:"warnings,omitempty"`
+	Warnings     []api.Error   `json:"warnings,omitempty"`
 	// SCOR is "awaiting" when the sheet waits for its SCOR piece.
 	SCOR string `json:"scor,omitempty"`
 	// Raw is the receipt as received.
@@ -99,22 +101,20 @@ type Destination struct {
 	CloseBy time.Time `json:"close_by"`
 }
 
-// Problem is a refusal: an application/problem+json body.
+// Problem is a refusal: an application/problem+json body, decoded. It is
+// kept apart from api.Problem, the body a server writes, because it is an
+// error (the client returns it) that answers questions about its codes
+// (Codes, Has, Retryable); its items are the wire's api.Error.
 type Problem struct {
-	Status int           `json:"status"`
-	Title  string        `json:"title"`
-	Detail string        `json:"detail,omitempty"`
-	Errors []ProblemItem `json:"errors"`
+	Status int         `json:"status"`
+	Title  string      `json:"title"`
+	Detail string      `json:"detail,omitempty"`
+	Errors []api.Error `json:"errors"`
 }
 
-// ProblemItem is one error code with the path of its field.
-type ProblemItem struct {
-	Code    string `json:"code"`
-	Path    string `json:"path,omitempty"`
-	Message string `json:"message,omitempty"`
-	Hint    string `json:"hint,omitempty"`
-	Doc     string `json:"doc,omitempty"`
-}
+// ProblemItem is api.Error, one item of a refusal (the name is kept for
+// the callers that use it).
+type ProblemItem = api.Error
 
 func (p *Problem) Error() string {
 	codes := p.Codes()
@@ -128,7 +128,7 @@ func (p *Problem) Error() string {
 func (p *Problem) Codes() []string {
 	out := make([]string, 0, len(p.Errors))
 	for _, e := range p.Errors {
-		out = append(out, e.Code)
+		out = append(out, string(e.Code))
 	}
 	return out
 }
@@ -136,7 +136,7 @@ func (p *Problem) Codes() []string {
 // Has reports whether the refusal carries code.
 func (p *Problem) Has(code string) bool {
 	for _, e := range p.Errors {
-		if e.Code == code {
+		if string(e.Code) == code {
 			return true
 		}
 	}

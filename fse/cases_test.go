@@ -124,7 +124,7 @@ func TestCases(t *testing.T) {
 			for _, w := range want {
 				ok := false
 				for _, g := range got {
-					if g.Code == w.code && g.Path == w.path && (w.line == 0 || g.Line == w.line) {
+					if string(g.Code) == w.code && g.Path == w.path && (w.line == 0 || g.Line == w.line) {
 						ok = true
 					}
 				}
@@ -135,7 +135,7 @@ func TestCases(t *testing.T) {
 		})
 	}
 	for _, c := range fse.Codes() {
-		if !covered[c.Code] {
+		if !covered[string(c.Code)] {
 			t.Errorf("code %s has no conformance case in testdata/cases", c.Code)
 		}
 	}
@@ -153,7 +153,7 @@ func TestWriteCases(t *testing.T) {
 		got := checkSheet(data, opts)
 		var items []string
 		for _, g := range got {
-			items = append(items, g.Code+" at "+g.Path)
+			items = append(items, string(g.Code)+" at "+g.Path)
 		}
 		sort.Strings(items)
 		header := "valid"

@@ -167,7 +167,7 @@ func TestCodesDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range fse.Codes() {
-		if !bytes.Contains(doc, []byte("\n### "+c.Code+"\n")) {
+		if !bytes.Contains(doc, []byte("\n### "+string(c.Code)+"\n")) {
 			t.Errorf("code %s has no '### %s' section in docs/errors.md", c.Code, c.Code)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
 var errValue = errors.New("value is not of its type")
@@ -12,8 +14,14 @@ var errValue = errors.New("value is not of its type")
 // ("patient/nir", "lines/2/amount"), the offending value (a NIR is masked),
 // a message and a hint. Line is the line in the XML input for format errors
 // when it is known (0 otherwise).
+//
+// It is kept apart from problem.Problem, the coded problem of the other
+// libraries, because a validation failure is data (style.md §9): it holds
+// the value at fault, the line of the input and the sentinel of its code
+// (errors.Is(err, fse.ErrNIRKey)), which the workstation's check and the
+// tests read; the HTTP layer keeps only code, path, message and hint.
 type FieldError struct {
-	Code    string // stable code, the name of Err
+	Code    problem.Code // stable code, the name of Err
 	Path    string // slash-separated path of the field, lines counted from 1
 	Value   string // the value at fault; NIRs are masked
 	Message string // lowercase, no final period
@@ -24,7 +32,7 @@ type FieldError struct {
 
 func (e *FieldError) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Code)
+	b.WriteString(string(e.Code))
 	if e.Path != "" {
 		b.WriteString(" at ")
 		b.WriteString(e.Path)
@@ -38,6 +46,9 @@ func (e *FieldError) Error() string {
 	b.WriteString(e.Message)
 	return b.String()
 }
+
+// ErrorCode is the violation's code (problem.CodeOf).
+func (e *FieldError) ErrorCode() problem.Code { return e.Code }
 
 // Unwrap gives the code's sentinel.
 func (e *FieldError) Unwrap() error { return e.Err }

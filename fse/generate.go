@@ -3,6 +3,7 @@ package fse
 import (
 	"errors"
 	"fmt"
+	"github.com/fsegate/fsegate/problem"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -68,32 +69,32 @@ func Breakable() []string {
 	var out []string
 	for _, c := range codes {
 		if (!c.Format || c == ErrValue) && c != WarnPriceDiffers {
-			out = append(out, c.Code)
+			out = append(out, string(c.Code))
 		}
 	}
 	return out
 }
 
 // breakNeeds gives the profession a broken rule needs.
-var breakNeeds = map[string]string{
-	"ADELI_INVALID":          ProfessionNurse,
-	"PROFESSION_NOT_ALLOWED": ProfessionNurse,
-	"FINESS_INVALID":         ProfessionPharmacist,
-	"CIP13_INVALID":          ProfessionPharmacist,
-	"FRANCHISES":             ProfessionPharmacist,
-	"PRICE_TABLE":            ProfessionPharmacist,
-	"NOT_IN_TABLE":           ProfessionPharmacist,
-	"CCAM_MODIFIER":          ProfessionDoctor,
-	"EXEMPTION":              ProfessionDoctor,
-	"QUANTITY_RANGE":         ProfessionPharmacist,
-	"DRUG_RATE":              ProfessionPharmacist,
-	"LINE_AMOUNT":            ProfessionPharmacist,
-	"PRESCRIPTION_REQUIRED":  ProfessionPharmacist,
-	"CCAM_CODE":              ProfessionDoctor,
-	"PARTICIPATION":          ProfessionDoctor,
-	"NGAP_KEY_UNKNOWN":       ProfessionDoctor,
-	"NGAP_TARIFF":            ProfessionDoctor,
-	"COEFFICIENT_RANGE":      ProfessionDoctor,
+var breakNeeds = map[problem.Code]string{
+	CodeADELIInvalid:       ProfessionNurse,
+	CodeProfessionNotAllow: ProfessionNurse,
+	CodeFINESSInvalid:      ProfessionPharmacist,
+	CodeCIP13:              ProfessionPharmacist,
+	CodeFranchises:         ProfessionPharmacist,
+	CodePriceTable:         ProfessionPharmacist,
+	CodeNotInTable:         ProfessionPharmacist,
+	CodeCCAMModifier:       ProfessionDoctor,
+	CodeExemption:          ProfessionDoctor,
+	CodeQuantity:           ProfessionPharmacist,
+	CodeDrugRate:           ProfessionPharmacist,
+	CodeLineAmount:         ProfessionPharmacist,
+	CodePrescription:       ProfessionPharmacist,
+	CodeCCAMCode:           ProfessionDoctor,
+	CodeParticipation:      ProfessionDoctor,
+	CodeNGAPKey:            ProfessionDoctor,
+	CodeNGAPTariff:         ProfessionDoctor,
+	CodeCoefficient:        ProfessionDoctor,
 }
 
 // insurers of the shared conventions: régime, caisse.
@@ -142,16 +143,17 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 	if o.Now.IsZero() {
 		return nil, errors.New("generate: Now is required")
 	}
-	var brk *CodeInfo
-	if o.Break != "" {
-		c, ok := LookupCode(o.Break)
+	var broken *CodeInfo
+	brk := problem.Code(o.Break)
+	if brk != "" {
+		c, ok := LookupCode(brk)
 		if !ok {
 			return nil, fmt.Errorf("generate: unknown code %q", o.Break)
 		}
 		if c.Format && c != ErrValue {
 			return nil, fmt.Errorf("generate: %s is a format code; a generated sheet cannot break it", o.Break)
 		}
-		brk = c
+		broken = c
 	}
 	loc := o.Location
 	if loc == nil {
@@ -165,7 +167,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		}
 		want = p
 	}
-	if need := breakNeeds[o.Break]; need != "" {
+	if need := breakNeeds[brk]; need != "" {
 		if want != "" && want != need {
 			return nil, fmt.Errorf("generate: breaking %s needs a sheet of profession %s, not %s", o.Break, need, want)
 		}
@@ -208,12 +210,12 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 
 	// Dates: today or yesterday, within the deadline.
 	s.CareDate = today.AddDays(-r.IntN(2))
-	switch o.Break {
-	case "CARE_DATE_FUTURE":
+	switch brk {
+	case CodeCareDateFuture:
 		s.CareDate = today.AddDays(2)
-	case "CARE_DATE_TOO_OLD":
+	case CodeCareDateTooOld:
 		s.CareDate = today.AddDays(-DefaultMaxAge - 30)
-	case "LATE":
+	case CodeLate:
 		s.CareDate = today.AddDays(-25)
 	}
 	if s.CareDate == today {
@@ -232,8 +234,8 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 	if r.IntN(5) == 0 {
 		age = 1 + r.IntN(17) // a minor
 	}
-	switch o.Break {
-	case "PARTICIPATION", "TOTAL_AMO", "FRANCHISES":
+	switch brk {
+	case CodeParticipation, CodeTotalAMO, CodeFranchises:
 		age = 20 + r.IntN(50)
 	}
 	cov := r.IntN(20)
@@ -249,7 +251,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 	default:
 		pt.Coverage = CoverageC2S
 	}
-	if o.Break == "PARTICIPATION" || o.Break == "FRANCHISES" {
+	if brk == CodeParticipation || brk == CodeFranchises {
 		pt.Coverage = CoverageStandard
 	}
 	birthYear := s.CareDate.Year - age
@@ -264,7 +266,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		pt.Rank = 2
 	}
 	hasAMC := pt.Coverage != CoverageC2S && r.IntN(10) < 4
-	if o.Break == "AMC_MISSING" {
+	if brk == CodeAMCMissing {
 		hasAMC = true
 	}
 	if hasAMC {
@@ -287,7 +289,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		if err := s.addNGAP(o.Tariffs, key, 100, ""); err != nil {
 			return nil, err
 		}
-		if r.IntN(4) == 0 || o.Break == "CCAM_CODE" || o.Break == "CCAM_MODIFIER" {
+		if r.IntN(4) == 0 || brk == CodeCCAMCode || brk == CodeCCAMModifier {
 			if err := s.addCCAM(r, o.CCAM); err != nil {
 				return nil, err
 			}
@@ -313,7 +315,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber, Kind: RxNational}
 		tiersPayant = r.IntN(5) != 0
 	case ProfessionPharmacist:
-		if err := s.addDrugs(r, o.Drugs, 2+r.IntN(6), o.Break == "NOT_IN_TABLE"); err != nil {
+		if err := s.addDrugs(r, o.Drugs, 2+r.IntN(6), brk == CodeNotInTable); err != nil {
 			return nil, err
 		}
 		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: prescriber}
@@ -334,45 +336,45 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 	}
 
 	// Line-level breaks, before the totals are computed.
-	switch o.Break {
-	case "NGAP_KEY_UNKNOWN":
+	switch brk {
+	case CodeNGAPKey:
 		s.Lines[0].Key = "ZZZ"
-	case "NGAP_TARIFF":
+	case CodeNGAPTariff:
 		s.Lines[0].Amount += 100
-	case "COEFFICIENT_RANGE":
+	case CodeCoefficient:
 		s.Lines[0].Coefficient, s.Lines[0].Amount = 0, 0
-	case "CCAM_CODE":
+	case CodeCCAMCode:
 		s.Lines[len(s.Lines)-1].Code = "DEQP03"
-	case "CCAM_MODIFIER":
+	case CodeCCAMModifier:
 		s.Lines[len(s.Lines)-1].Modifiers = "Z"
-	case "CIP13_INVALID":
+	case CodeCIP13:
 		c := []byte(s.Lines[0].CIP13)
 		c[12] = '0' + (c[12]-'0'+1)%10
 		s.Lines[0].CIP13 = string(c)
-	case "QUANTITY_RANGE":
+	case CodeQuantity:
 		s.Lines[0].Quantity, s.Lines[0].Amount = 0, 0
-	case "DRUG_RATE":
+	case CodeDrugRate:
 		s.Lines[0].Rate = 50
-	case "LINE_AMOUNT":
+	case CodeLineAmount:
 		s.Lines[0].Amount++
-	case "PRICE_TABLE":
+	case CodePriceTable:
 		l := &s.Lines[0]
 		l.UnitPrice++
 		l.Amount = l.UnitPrice * Amount(l.Quantity)
 		l.Base = 0
-	case "EXEMPTION":
+	case CodeExemption:
 		s.Lines[0].Exemption = ExemptionALD
 		if pt.Coverage == CoverageALD {
 			s.Lines[0].Exemption = ExemptionMaternity
 		}
-	case "PROFESSION_NOT_ALLOWED":
+	case CodeProfessionNotAllow:
 		if err := s.addNGAP(o.Tariffs, "G", 100, ""); err != nil {
 			return nil, err
 		}
 		// a G for a nurse: priced at the doctors' value
 		v, _ := o.Tariffs.Lookup("G", ProfessionDoctor, s.CareDate)
 		s.Lines[len(s.Lines)-1].Amount = v
-	case "LINES_COUNT":
+	case CodeLines:
 		s.Lines = nil
 	}
 	tables := Tables{NGAP: o.Tariffs, CCAM: o.CCAM, Drugs: o.Drugs, Money: o.Money}
@@ -387,7 +389,7 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 			l.AMO = share(b.Lines[i].Base, 65)
 		}
 	}
-	if o.Break == "AMO_SHARE" {
+	if brk == CodeAMOShare {
 		s.Lines[0].AMO++
 	}
 
@@ -411,70 +413,70 @@ func Generate(r *rand.Rand, o GenerateOptions) (*Sheet, error) {
 	t.TiersPayantAMC = tiersPayant && t.AMC > 0 && pt.AMC != ""
 
 	// Other breaks.
-	switch o.Break {
+	switch brk {
 	case "":
-	case "SHEET_VALUE":
+	case CodeValue:
 		s.Securing = "paper"
-	case "REQUIRED":
+	case CodeRequired:
 		s.Practitioner.Specialty = ""
-	case "NUMBER_FORMAT":
+	case CodeNumberFormat:
 		s.Number = s.Number[:5]
-	case "NIR_FORMAT":
+	case CodeNIRFormat:
 		s.Patient.NIR = "3" + s.Patient.NIR[1:]
-	case "NIR_KEY":
+	case CodeNIRKey:
 		k, _ := NIRKey(s.Patient.NIR)
 		s.Patient.NIR = s.Patient.NIR[:13] + twoDigits(k%97+1)
-	case "RPPS_INVALID":
+	case CodeRPPSInvalid:
 		s.Prescription = &Prescription{ID: genRxID(r), Prescriber: flipLast(prescriber)}
-	case "ADELI_INVALID":
+	case CodeADELIInvalid:
 		s.Practitioner.ID = flipLast(s.Practitioner.ID)
 		s.Practitioner.NationalID = "0" + s.Practitioner.ID
-	case "FINESS_INVALID":
+	case CodeFINESSInvalid:
 		s.Practitioner.FINESS = "750712185"
-	case "NATIONAL_ID_MISMATCH":
+	case CodeNationalID:
 		s.Practitioner.NationalID = "1" + s.Practitioner.NationalID[1:]
-	case "BILLING_FORMAT":
+	case CodeBillingFormat:
 		s.Practitioner.Billing = s.Practitioner.Billing[:8]
-	case "PROFESSION_UNKNOWN":
+	case CodeProfession:
 		s.Practitioner.Profession = "99"
-	case "SPECIALTY_FORMAT":
+	case CodeSpecialty:
 		s.Practitioner.Specialty = "1"
-	case "BIRTH_DATE":
+	case CodeBirthDate:
 		s.Patient.BirthDate = s.CareDate.AddDays(1)
-	case "RANK_INVALID":
+	case CodeRank:
 		s.Patient.Rank = 0
-	case "ROUTING_FORMAT":
+	case CodeRouting:
 		s.Patient.Centre = "01"
-	case "CREATED_INVALID":
+	case CodeCreated:
 		s.Created = s.CareDate.AddDays(-1).Time(loc).Add(12 * time.Hour).UTC()
-	case "PARTICIPATION":
+	case CodeParticipation:
 		t.Participation = 0
-	case "FRANCHISES":
+	case CodeFranchises:
 		t.Franchises = 0
-	case "BILLING_KEY":
+	case CodeBillingKey:
 		s.Practitioner.Billing = flipLast(s.Practitioner.Billing)
-	case "TOTAL_BILLED":
+	case CodeTotalBilled:
 		t.Billed += 100
 		t.Patient += 100
-	case "TOTAL_AMO":
+	case CodeTotalAMO:
 		t.AMO--
 		t.Patient++
-	case "TOTAL_SPLIT":
+	case CodeTotalSplit:
 		t.Patient++
-	case "AMC_MISSING":
+	case CodeAMCMissing:
 		s.Patient.AMC = ""
 		t.TiersPayantAMC = true
-	case "PRESCRIPTION_REQUIRED":
+	case CodePrescription:
 		s.Prescription = nil
-	case "DEGRADED_MODE":
+	case CodeDegraded:
 		s.Securing = SecuringDegraded
-	case "NGAP_KEY_UNKNOWN", "NGAP_TARIFF", "COEFFICIENT_RANGE", "CCAM_CODE", "CIP13_INVALID", "QUANTITY_RANGE",
-		"DRUG_RATE", "LINE_AMOUNT", "PROFESSION_NOT_ALLOWED", "LINES_COUNT", "AMO_SHARE",
-		"CCAM_MODIFIER", "PRICE_TABLE", "EXEMPTION", "NOT_IN_TABLE",
-		"CARE_DATE_FUTURE", "CARE_DATE_TOO_OLD", "LATE":
+	case CodeNGAPKey, CodeNGAPTariff, CodeCoefficient, CodeCCAMCode, CodeCIP13, CodeQuantity,
+		CodeDrugRate, CodeLineAmount, CodeProfessionNotAllow, CodeLines, CodeAMOShare,
+		CodeCCAMModifier, CodePriceTable, CodeExemption, CodeNotInTable,
+		CodeCareDateFuture, CodeCareDateTooOld, CodeLate:
 		// done above
 	default:
-		return nil, fmt.Errorf("generate: breaking %s is not supported", brk.Code)
+		return nil, fmt.Errorf("generate: breaking %s is not supported", broken.Code)
 	}
 	return s, nil
 }

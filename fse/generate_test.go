@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/problem"
 )
 
 func TestGenerateValid(t *testing.T) {
@@ -34,7 +35,7 @@ func TestGenerateValid(t *testing.T) {
 func TestGenerateBreak(t *testing.T) {
 	opts := testOptions(t)
 	for _, code := range fse.Breakable() {
-		c, _ := fse.LookupCode(code)
+		c, _ := fse.LookupCode(problem.Code(code))
 		for seed := uint64(0); seed < 30; seed++ {
 			s := generate(t, seed, "", code)
 			warns, err := fse.Validate(s, opts)

@@ -121,9 +121,6 @@ type UnknownError struct{ Dest Destination }
 func (e *UnknownError) Error() string { return "route " + e.Dest.String() + ": " + ErrUnknown.Error() }
 func (e *UnknownError) Unwrap() error { return ErrUnknown }
 
-// Code is the stable error code of docs/errors.md.
-func (e *UnknownError) Code() string { return "INSURER_UNKNOWN" }
-
 type file struct {
 	Gateway  string     `yaml:"gateway_nkey"`
 	Defaults defaults   `yaml:"defaults"`

@@ -31,7 +31,7 @@ func TestFixtureDirectory(t *testing.T) {
 			in, err := d.Route(tt.dest)
 			if tt.want == "" {
 				var ue *UnknownError
-				if !errors.Is(err, ErrUnknown) || !errors.As(err, &ue) || ue.Code() != "INSURER_UNKNOWN" {
+				if !errors.Is(err, ErrUnknown) || !errors.As(err, &ue) || ue.ErrorCode() != CodeUnknown {
 					t.Fatalf("got %v, %v; want ErrUnknown", in, err)
 				}
 				return

@@ -58,20 +58,6 @@ type ReceiptDest struct {
 	CloseBy time.Time `json:"close_by"`
 }
 
-// Errors of Submit; the HTTP layer maps them to codes.
-var (
-	// ErrDuplicate: another sheet has the same billing number and number
-	// (DUPLICATE_SHEET).
-	ErrDuplicate = errors.New("another sheet with this billing number and number was received")
-	// ErrUnavailable: JetStream did not confirm the write (QUEUE_UNAVAILABLE).
-	ErrUnavailable = errors.New("queue did not confirm the write")
-	// ErrStorageFull: JetStream refused the write for lack of room
-	// (STORAGE_FULL).
-	ErrStorageFull = errors.New("queue storage is full")
-	// ErrInvalid: the sheet lacks what the queue needs (a bug upstream).
-	ErrInvalid = errors.New("sheet not queueable")
-)
-
 func (q *Queue) newStatus(s *Sheet, now time.Time) *Status {
 	st := &Status{
 		Billing: s.Billing, Number: s.Number, Digest: s.Digest, Signer: s.Signer,

@@ -41,9 +41,6 @@ func (q *Queue) PrescriptionKnown(ctx context.Context, prescriber, id string) (b
 // PrescriptionKey is the FSE_RX key of a carried prescription.
 func PrescriptionKey(prescriber, id string) string { return prescriber + "." + id }
 
-// ErrConflict: another value is already kept under that key.
-var ErrConflict = errors.New("another value is kept under this key")
-
 // CreatePrescription keeps the record of a carried prescription, create
 // only: the same record again is harmless (it returns nil), another one
 // under the same prescriber and id is ErrConflict. same tells whether an

@@ -43,13 +43,6 @@ type SCOR struct {
 	Updated time.Time `json:"updated,omitzero"`
 }
 
-// Errors of SubmitSCOR.
-var (
-	ErrSCORNotNeeded = errors.New("the sheet needs no SCOR piece")
-	ErrSCORTaken     = errors.New("the sheet already has another SCOR piece")
-	ErrSCORTooLarge  = errors.New("the piece is over the message size limit")
-)
-
 // MaxPiece is the largest piece this deployment can carry: lot.MaxPieceBytes,
 // or less when the NATS server's maximum message size is smaller.
 func (q *Queue) MaxPiece() int {

@@ -197,9 +197,6 @@ func (c change) history(match func(Event) bool) (Event, bool) {
 	return Event{}, false
 }
 
-// ErrNotFound says no sheet has that key.
-var ErrNotFound = errors.New("no such sheet")
-
 // errRetry makes updateStatus read again and retry (lost a CAS race).
 var errNoChange = errors.New("no change")
 

@@ -168,7 +168,7 @@ func walk(el *etree.Element) *Problem {
 		for j := range i {
 			b := &el.Attr[j]
 			if a.Key == b.Key && (a.Space == b.Space || (a.Space != "" && b.Space != "" && a.NamespaceURI() == b.NamespaceURI())) {
-				p := problem(CodeXMLMalformed, el.Tag, "duplicate attribute %s", a.FullKey())
+				p := newProblem(CodeXMLMalformed, el.Tag, "duplicate attribute %s", a.FullKey())
 				return &p
 			}
 		}
@@ -180,7 +180,7 @@ func walk(el *etree.Element) *Problem {
 				return p
 			}
 		case *etree.ProcInst, *etree.Directive:
-			p := problem(CodeXMLMalformed, el.Tag, "processing instructions are not accepted")
+			p := newProblem(CodeXMLMalformed, el.Tag, "processing instructions are not accepted")
 			return &p
 		}
 	}

@@ -30,10 +30,10 @@ var BillingCardTypes = []string{"CPS"}
 func CheckSigner(id Identity, claimedNationalID string, billing bool) error {
 	var ps []Problem
 	if id.NationalID == "" {
-		return &VerifyError{Problems: []Problem{problem(CodeSignerIDMissing, "Signature/KeyInfo", "the signer's certificate carries no national id")}}
+		return &VerifyError{Problems: []Problem{newProblem(CodeSignerIDMissing, "Signature/KeyInfo", "the signer's certificate carries no national id")}}
 	}
 	if claimedNationalID != id.NationalID {
-		ps = append(ps, problem(CodeSignerMismatch, "", "the document names another professional than the signer"))
+		ps = append(ps, newProblem(CodeSignerMismatch, "", "the document names another professional than the signer"))
 	}
 	if billing {
 		ok := false
@@ -43,7 +43,7 @@ func CheckSigner(id Identity, claimedNationalID string, billing bool) error {
 			}
 		}
 		if !ok {
-			ps = append(ps, problem(CodeCardTypeForbidden, "", "a %s card may not sign for billing", cardTypeLabel(id.CardType)))
+			ps = append(ps, newProblem(CodeCardTypeForbidden, "", "a %s card may not sign for billing", cardTypeLabel(id.CardType)))
 		}
 	}
 	if len(ps) == 0 {

@@ -170,13 +170,13 @@ func (v *Verifier) VerifyPDF(data []byte) (res *PDFResult, err error) {
 	res.Keywords, res.Subject = info.Key("Keywords").Text(), info.Key("Subject").Text()
 	var ps []Problem
 	if !s.ValidSignature {
-		ps = append(ps, problem(CodeSignatureInvalid, "", "the CMS signature does not verify"))
+		ps = append(ps, newProblem(CodeSignatureInvalid, "", "the CMS signature does not verify"))
 	}
 	if bits := rsaBits(cert); bits < MinRSABits {
-		ps = append(ps, problem(CodeAlgorithmForbidden, "", "RSA key of %d bits, %d required", bits, MinRSABits))
+		ps = append(ps, newProblem(CodeAlgorithmForbidden, "", "RSA key of %d bits, %d required", bits, MinRSABits))
 	}
 	if cert.KeyUsage&x509.KeyUsageContentCommitment == 0 {
-		ps = append(ps, problem(CodeKeyUsage, "", "the certificate is not a signature (nonRepudiation) certificate"))
+		ps = append(ps, newProblem(CodeKeyUsage, "", "the certificate is not a signature (nonRepudiation) certificate"))
 	}
 	now := time.Now
 	if v.Now != nil {
@@ -187,7 +187,7 @@ func (v *Verifier) VerifyPDF(data []byte) (res *PDFResult, err error) {
 		st = *s.SignatureTime
 		res.SigningTime = st
 		if st.After(now().Add(clockSkew)) {
-			ps = append(ps, problem(CodeSigningTimeInvalid, "", "signing time in the future"))
+			ps = append(ps, newProblem(CodeSigningTimeInvalid, "", "signing time in the future"))
 		}
 	}
 	trust := v.Trust
@@ -196,7 +196,7 @@ func (v *Verifier) VerifyPDF(data []byte) (res *PDFResult, err error) {
 	}
 	ce, err := trust.certificateDER(sha256Sum(cert.Raw), cert.Raw)
 	if err != nil {
-		ps = append(ps, problem(CodeSignatureInvalid, "", "%v", err))
+		ps = append(ps, newProblem(CodeSignatureInvalid, "", "%v", err))
 	} else {
 		ps = append(ps, trust.checkCert(ce, st, x509.ExtKeyUsageAny)...)
 	}

@@ -2,12 +2,13 @@ package signature
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image/jpeg"
 	"io"
 
 	"github.com/digitorus/pdf"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
 // Bounds of a scanned document (a SCOR piece): the file, its pages, and
@@ -32,7 +33,7 @@ type Scan struct {
 }
 
 // ErrScan is wrapped by every InspectScan refusal.
-var ErrScan = errors.New("not a readable scanned document")
+var ErrScan = problem.New(CodeScanInvalid, "not a readable scanned document")
 
 // InspectScan checks a scanned document, PDF or JPEG, with bounded work:
 // at most MaxScanBytes; a JPEG whose header decodes (at most MaxScanPixels)

@@ -552,7 +552,7 @@ func (s *TrustStore) certificateDER(key [32]byte, der []byte) (*certEntry, error
 func (s *TrustStore) checkCert(e *certEntry, t time.Time, eku x509.ExtKeyUsage) []Problem {
 	a := s.anchorsNow()
 	if a == nil {
-		return []Problem{problem(CodeCertUntrusted, "", "no trust store configured")}
+		return []Problem{newProblem(CodeCertUntrusted, "", "no trust store configured")}
 	}
 	e.mu.Lock()
 	chain := e.chains[eku]
@@ -565,12 +565,12 @@ func (s *TrustStore) checkCert(e *certEntry, t time.Time, eku x509.ExtKeyUsage) 
 		if err != nil {
 			var inv x509.CertificateInvalidError
 			if errors.As(err, &inv) && inv.Reason == x509.Expired {
-				return []Problem{problem(CodeCertExpired, "", "certificate not valid at %s", t.UTC().Format(time.RFC3339))}
+				return []Problem{newProblem(CodeCertExpired, "", "certificate not valid at %s", t.UTC().Format(time.RFC3339))}
 			}
 			if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
-				return []Problem{problem(CodeKeyUsage, "", "extended key usage does not allow this use")}
+				return []Problem{newProblem(CodeKeyUsage, "", "extended key usage does not allow this use")}
 			}
-			return []Problem{problem(CodeCertUntrusted, "", "certificate does not chain to a trusted root")}
+			return []Problem{newProblem(CodeCertUntrusted, "", "certificate does not chain to a trusted root")}
 		}
 		chain = chains[0]
 		e.mu.Lock()
@@ -584,7 +584,7 @@ func (s *TrustStore) checkCert(e *certEntry, t time.Time, eku x509.ExtKeyUsage) 
 	var ps []Problem
 	for _, c := range chain {
 		if t.Before(c.NotBefore) || t.After(c.NotAfter) {
-			ps = append(ps, problem(CodeCertExpired, "", "certificate %q not valid at %s", c.Subject.CommonName, t.UTC().Format(time.RFC3339)))
+			ps = append(ps, newProblem(CodeCertExpired, "", "certificate %q not valid at %s", c.Subject.CommonName, t.UTC().Format(time.RFC3339)))
 			break
 		}
 	}
@@ -594,15 +594,15 @@ func (s *TrustStore) checkCert(e *certEntry, t time.Time, eku x509.ExtKeyUsage) 
 	for _, c := range chain[:len(chain)-1] {
 		st := s.crls[string(c.RawIssuer)]
 		if st == nil {
-			ps = append(ps, problem(CodeCRLUnavailable, "", "no CRL for issuer %q", c.Issuer.CommonName))
+			ps = append(ps, newProblem(CodeCRLUnavailable, "", "no CRL for issuer %q", c.Issuer.CommonName))
 			continue
 		}
 		if _, revoked := st.revoked[string(c.SerialNumber.Bytes())]; revoked {
-			ps = append(ps, problem(CodeCertRevoked, "", "certificate %q is revoked", c.Subject.CommonName))
+			ps = append(ps, newProblem(CodeCertRevoked, "", "certificate %q is revoked", c.Subject.CommonName))
 			continue
 		}
 		if now.After(st.nextUpdate) || (s.MaxCRLAge > 0 && now.Sub(st.thisUpdate) > s.MaxCRLAge) {
-			ps = append(ps, problem(CodeCRLStale, "", "CRL of %q was issued %s, next update %s", c.Issuer.CommonName,
+			ps = append(ps, newProblem(CodeCRLStale, "", "CRL of %q was issued %s, next update %s", c.Issuer.CommonName,
 				st.thisUpdate.UTC().Format(time.RFC3339), st.nextUpdate.UTC().Format(time.RFC3339)))
 		}
 	}
@@ -618,21 +618,21 @@ func (s *TrustStore) checkCert(e *certEntry, t time.Time, eku x509.ExtKeyUsage) 
 // after the handshake with the connection state's PeerCertificates.
 func (s *TrustStore) VerifyClient(rawCerts [][]byte) (Identity, error) {
 	if len(rawCerts) == 0 {
-		return Identity{}, &VerifyError{Problems: []Problem{problem(CodeCertUntrusted, "", "no client certificate")}}
+		return Identity{}, &VerifyError{Problems: []Problem{newProblem(CodeCertUntrusted, "", "no client certificate")}}
 	}
 	e, err := s.certificateDER(sha256.Sum256(rawCerts[0]), rawCerts[0])
 	if err != nil {
-		return Identity{}, &VerifyError{Problems: []Problem{problem(CodeCertUntrusted, "", "%v", err)}}
+		return Identity{}, &VerifyError{Problems: []Problem{newProblem(CodeCertUntrusted, "", "%v", err)}}
 	}
 	id := IdentityOf(e.cert)
 	var ps []Problem
 	if e.cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
-		ps = append(ps, problem(CodeKeyUsage, "", "client certificate lacks digitalSignature"))
+		ps = append(ps, newProblem(CodeKeyUsage, "", "client certificate lacks digitalSignature"))
 	}
 	ps = append(ps, s.checkCert(e, s.now(), x509.ExtKeyUsageClientAuth)...)
 	if id.NationalID == "" {
 		// A trusted certificate that names nobody authenticates nobody.
-		ps = append(ps, problem(CodeSignerIDMissing, "", "client certificate carries no national id"))
+		ps = append(ps, newProblem(CodeSignerIDMissing, "", "client certificate carries no national id"))
 	}
 	if len(ps) > 0 {
 		return id, &VerifyError{Problems: ps}

@@ -87,7 +87,7 @@ func (v *Verifier) VerifyDocument(doc *Document) (*Result, error) {
 }
 
 func fail(code Code, path, format string, a ...any) []Problem {
-	return []Problem{problem(code, path, format, a...)}
+	return []Problem{newProblem(code, path, format, a...)}
 }
 
 type sigParts struct {
@@ -169,7 +169,7 @@ func (v *Verifier) verify(doc *etree.Document) (*Result, []Problem) {
 	var integrity []Problem
 	h, hid := digestSigned(p.sigMethod, sc.buf)
 	if err := rsa.VerifyPKCS1v15(pub, hid, h, sv); err != nil {
-		integrity = append(integrity, problem(CodeSignatureInvalid, "Signature/SignatureValue", "the signature value does not verify with the signer's certificate"))
+		integrity = append(integrity, newProblem(CodeSignatureInvalid, "Signature/SignatureValue", "the signature value does not verify with the signer's certificate"))
 	}
 
 	// 2. The whole document, without the signature (ParseDocument saw to
@@ -180,7 +180,7 @@ func (v *Verifier) verify(doc *etree.Document) (*Result, []Problem) {
 	}
 	res.ContentDigest = sha256.Sum256(sc.buf)
 	if !digestMatches(p.docRef, sc.buf) {
-		integrity = append(integrity, problem(CodeDigestMismatch, "Signature/SignedInfo/Reference[@URI='']", "the document was changed after signing"))
+		integrity = append(integrity, newProblem(CodeDigestMismatch, "Signature/SignedInfo/Reference[@URI='']", "the document was changed after signing"))
 	}
 
 	// 3. The SignedProperties.
@@ -190,7 +190,7 @@ func (v *Verifier) verify(doc *etree.Document) (*Result, []Problem) {
 	}
 	propsOK := digestMatches(p.propsRef, sc.buf)
 	if !propsOK {
-		integrity = append(integrity, problem(CodeDigestMismatch, "Signature/SignedInfo/Reference[@Type=SignedProperties]", "the signed properties were changed after signing"))
+		integrity = append(integrity, newProblem(CodeDigestMismatch, "Signature/SignedInfo/Reference[@Type=SignedProperties]", "the signed properties were changed after signing"))
 	}
 
 	// 4. Signed properties: signing certificate and signing time.
@@ -203,7 +203,7 @@ func (v *Verifier) verify(doc *etree.Document) (*Result, []Problem) {
 	var ps2 []Problem
 	st, err := time.Parse(time.RFC3339, child(ssp, "SigningTime").Text())
 	if err != nil {
-		ps2 = append(ps2, problem(CodeSigningTimeInvalid, "SignedProperties/SigningTime", "missing or not an xsd:dateTime"))
+		ps2 = append(ps2, newProblem(CodeSigningTimeInvalid, "SignedProperties/SigningTime", "missing or not an xsd:dateTime"))
 		st = tnow
 	} else {
 		res.SigningTime = st
@@ -212,20 +212,20 @@ func (v *Verifier) verify(doc *etree.Document) (*Result, []Problem) {
 			maxAge = DefaultMaxSigningAge
 		}
 		if propsOK && (st.After(tnow.Add(clockSkew)) || tnow.Sub(st) > maxAge) {
-			ps2 = append(ps2, problem(CodeSigningTimeInvalid, "SignedProperties/SigningTime", "signing time %s is in the future or older than %s", st.UTC().Format(time.RFC3339), maxAge))
+			ps2 = append(ps2, newProblem(CodeSigningTimeInvalid, "SignedProperties/SigningTime", "signing time %s is in the future or older than %s", st.UTC().Format(time.RFC3339), maxAge))
 		}
 	}
 	if !propsOK {
 		st = tnow
 	}
 	if !signingCertMatches(ssp, cert) {
-		ps2 = append(ps2, problem(CodeSignatureInvalid, "SignedProperties/SigningCertificateV2", "the signing certificate digest does not match the KeyInfo certificate"))
+		ps2 = append(ps2, newProblem(CodeSignatureInvalid, "SignedProperties/SigningCertificateV2", "the signing certificate digest does not match the KeyInfo certificate"))
 	}
 
 	// 5. Trust: chain, validity at the signing time, revocation now, key
 	// usage nonRepudiation.
 	if cert.KeyUsage&x509.KeyUsageContentCommitment == 0 {
-		ps2 = append(ps2, problem(CodeKeyUsage, "Signature/KeyInfo", "the certificate is not a signature (nonRepudiation) certificate"))
+		ps2 = append(ps2, newProblem(CodeKeyUsage, "Signature/KeyInfo", "the certificate is not a signature (nonRepudiation) certificate"))
 	}
 	ps2 = append(ps2, trust.checkCert(ce, st, x509.ExtKeyUsageAny)...)
 	return res, append(integrity, ps2...)

@@ -6,12 +6,13 @@ import (
 	"strings"
 
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/signature"
 )
 
-// Code is a stable error code of the workstation's flow. docs/errors.md
-// explains each one under a heading of the same name.
-type Code string
+// Code is problem.Code: a stable error code of the workstation's flow.
+// docs/errors.md explains each one under a heading of the same name.
+type Code = problem.Code
 
 // The codes of this package. The rules' codes are fse's, the signature's
 // and the signer's (SIGNER_MISMATCH, CARD_TYPE_FORBIDDEN) signature's.
@@ -24,24 +25,15 @@ const (
 	CodeSituationMayNotSign Code = "SITUATION_MAY_NOT_SIGN"
 )
 
-// Error makes a Code usable as an errors.Is target.
-func (c Code) Error() string { return string(c) }
-
-// CodeInfo describes a code for the registry and the documentation.
-type CodeInfo struct {
-	Code  Code
-	Title string // one line, lowercase, no final period
-}
-
-// Codes lists every code this package emits (api/codes_workstation.go and
-// api/codes_signature.go register them).
-func Codes() []CodeInfo {
-	return []CodeInfo{
-		{CodeFileUnreadable, "the care sheet's file cannot be read"},
-		{CodeAlreadySigned, "the care sheet is already signed"},
-		{CodeAlreadyInOutbox, "another sheet with the same billing number and number is already in the outbox"},
-		{CodeSituationUnknown, "the card holds no billing situation for the sheet's billing number (or not of the kind the sheet needs)"},
-		{CodeSituationMayNotSign, "the card's billing situation for the sheet's billing number may not sign invoices"},
+// Codes lists every code this package raises, for the registry
+// (api/registry).
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeFileUnreadable, Title: "the care sheet's file cannot be read"},
+		{Code: CodeAlreadySigned, Title: "the care sheet is already signed"},
+		{Code: CodeAlreadyInOutbox, Title: "another sheet with the same billing number and number is already in the outbox"},
+		{Code: CodeSituationUnknown, Title: "the card holds no billing situation for the sheet's billing number (or not of the kind the sheet needs)"},
+		{Code: CodeSituationMayNotSign, Title: "the card's billing situation for the sheet's billing number may not sign invoices"},
 	}
 }
 
@@ -50,8 +42,12 @@ func Codes() []CodeInfo {
 // hint. Err is what it comes from: a *fse.FieldError, a signature.Problem
 // or a Code, so errors.Is(p, fse.ErrNIRKey), errors.Is(p,
 // signature.CodeSignerMismatch) and errors.Is(p, CodeAlreadySigned) work.
+//
+// It is kept apart from problem.Problem because it carries more: the line
+// of the XML input ('workstation check' prints it) and the error it comes
+// from, which errors.Is and errors.As reach through Unwrap.
 type Problem struct {
-	Code    string
+	Code    problem.Code
 	Path    string // slash-separated; may be empty
 	Message string // lowercase, no final period
 	Hint    string // what to do; may be empty
@@ -61,7 +57,7 @@ type Problem struct {
 
 func (p Problem) Error() string {
 	var b strings.Builder
-	b.WriteString(p.Code)
+	b.WriteString(string(p.Code))
 	if p.Path != "" {
 		b.WriteString(" at ")
 		b.WriteString(p.Path)
@@ -77,6 +73,9 @@ func (p Problem) Error() string {
 	}
 	return b.String()
 }
+
+// ErrorCode is the problem's code (problem.CodeOf).
+func (p Problem) ErrorCode() problem.Code { return p.Code }
 
 // Unwrap gives the error the problem comes from.
 func (p Problem) Unwrap() error { return p.Err }
@@ -117,7 +116,7 @@ func (e *SheetError) Unwrap() []error {
 }
 
 // Has reports whether one of the problems has code c.
-func (e *SheetError) Has(c string) bool {
+func (e *SheetError) Has(c problem.Code) bool {
 	for _, p := range e.Problems {
 		if p.Code == c {
 			return true
@@ -157,7 +156,7 @@ func ProblemsOf(err error) []Problem {
 			if path == "" {
 				path = "Signature"
 			}
-			out[i] = Problem{Code: string(p.Code), Path: path, Message: p.Message, Hint: "docs/errors.md#" + string(p.Code), Err: p}
+			out[i] = Problem{Code: p.Code, Path: path, Message: p.Message, Hint: p.Code.DocURL(), Err: p}
 		}
 		return out
 	}

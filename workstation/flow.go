@@ -46,13 +46,13 @@ func (f *Flow) Check(sh *Sheet) error {
 	}
 	var ps []Problem
 	if sh.Signed && f.Untrusted != nil {
-		ps = append(ps, Problem{Code: string(signature.CodeCertUntrusted), Path: "Signature", Message: f.Untrusted.Error(), Err: signature.CodeCertUntrusted})
+		ps = append(ps, Problem{Code: signature.CodeCertUntrusted, Path: "Signature", Message: f.Untrusted.Error(), Err: signature.CodeCertUntrusted})
 	}
 	ps = append(ps, ProblemsOf(err)...)
 	if sh.Signed {
 		switch {
 		case !f.AcceptSigned:
-			ps = append(ps, Problem{Code: string(CodeAlreadySigned), Message: "the sheet is already signed", Hint: "sign the unsigned sheet", Err: CodeAlreadySigned})
+			ps = append(ps, Problem{Code: CodeAlreadySigned, Message: "the sheet is already signed", Hint: "sign the unsigned sheet", Err: CodeAlreadySigned})
 		case f.Verifier != nil:
 			res, err := f.Verifier.VerifyDocument(sh.doc)
 			if err == nil {
@@ -110,7 +110,7 @@ func (f *Flow) Plan(sh *Sheet) (Step, *outbox.Entry, error) {
 		return StepSend, e, nil
 	case !rejected && !same:
 		return StepSign, e, sheetError(sh.Name, []Problem{{
-			Code:    string(CodeAlreadyInOutbox),
+			Code:    CodeAlreadyInOutbox,
 			Message: fmt.Sprintf("another sheet %s is in the outbox (%s): a number is used once", key, e.State),
 			Hint:    "give the sheet a new number; a refused or rejected sheet may be corrected under its number",
 			Err:     CodeAlreadyInOutbox,

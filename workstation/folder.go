@@ -181,7 +181,7 @@ func (t *Tally) Count(res SendResult) {
 			if e.Path != "" {
 				at = " at " + e.Path
 			}
-			it.Reasons = append(it.Reasons, e.Code+at+": "+e.Message)
+			it.Reasons = append(it.Reasons, string(e.Code)+at+": "+e.Message)
 			if h := ExternalHint(e.Code); h != "" {
 				it.Reasons = append(it.Reasons, "  "+h)
 			}

@@ -1,12 +1,17 @@
 package workstation
 
-import "github.com/fsegate/fsegate/workstation/outbox"
+import (
+	"github.com/fsegate/fsegate/problem"
+	"github.com/fsegate/fsegate/workstation/outbox"
+)
 
 // externalCauses are the gateway's refusals whose cause lies outside the
 // sheet's content, with what to do: the same signed sheet is receipted
 // once the cause is gone, so batch and 'outbox --send' send it again
-// rather than ask for a correction.
-var externalCauses = map[string]string{
+// rather than ask for a correction. The codes are the gateway's (gateway/rx,
+// insurers), received as data: named here, not imported, so that the
+// workstation links no gateway package.
+var externalCauses = map[problem.Code]string{
 	"PRESCRIPTION_UNKNOWN": "the prescription is not at the gateway yet: send it (its .rx.pdf in the batch folder, or 'workstation send RX.pdf'); batch and 'outbox --send' then send the sheet again",
 	"INSURER_UNKNOWN":      "the gateway's insurer directory does not serve this patient's caisse yet: once it is updated, batch and 'outbox --send' send the sheet again",
 }
@@ -16,7 +21,7 @@ var externalCauses = map[string]string{
 // sent again as it is, not corrected.
 func External(codes []string) bool {
 	for _, c := range codes {
-		if _, ok := externalCauses[c]; !ok {
+		if _, ok := externalCauses[problem.Code(c)]; !ok {
 			return false
 		}
 	}
@@ -25,7 +30,7 @@ func External(codes []string) bool {
 
 // ExternalHint says what to do about an external refusal code, "" for
 // another code.
-func ExternalHint(code string) string { return externalCauses[code] }
+func ExternalHint(code problem.Code) string { return externalCauses[code] }
 
 // Resendable lists the outbox's refused sheets whose refusal had only
 // external causes: to be sent again as they are.

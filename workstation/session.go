@@ -133,14 +133,14 @@ func (s *Session) Check(sh *Sheet) error {
 	for i := range ps {
 		ps[i].Path = ""
 		switch ps[i].Code {
-		case string(signature.CodeSignerMismatch):
+		case signature.CodeSignerMismatch:
 			who := "practitioner"
 			if sh.Sheet.Practitioner.Remplacant != nil {
 				who = "remplaçant"
 			}
 			ps[i].Message = fmt.Sprintf("the sheet names %s %s, the card is %s's", who, sh.Sheet.SignerID(), s.holder.NationalID)
 			ps[i].Hint = "use the card of the " + who + " the sheet names"
-		case string(signature.CodeCardTypeForbidden):
+		case signature.CodeCardTypeForbidden:
 			ps[i].Hint = "only a CPS may sign care sheets for billing"
 		}
 	}
@@ -170,11 +170,11 @@ func situationProblem(situations []card.Situation, billing string, remplacant bo
 	}
 	const path = "practitioner/billing"
 	unknown := func(msg, hint string) *Problem {
-		return &Problem{Code: string(CodeSituationUnknown), Path: path, Message: msg, Hint: hint, Err: CodeSituationUnknown}
+		return &Problem{Code: CodeSituationUnknown, Path: path, Message: msg, Hint: hint, Err: CodeSituationUnknown}
 	}
 	switch {
 	case found != nil && !found.MaySignInvoice:
-		return &Problem{Code: string(CodeSituationMayNotSign), Path: path,
+		return &Problem{Code: CodeSituationMayNotSign, Path: path,
 			Message: fmt.Sprintf("the card's %s situation for billing number %s may not sign invoices", found.Mode, billing),
 			Hint:    "sign with the card of a practitioner who may bill under " + billing, Err: CodeSituationMayNotSign}
 	case found != nil:

@@ -90,7 +90,7 @@ func Decode(name string, raw []byte) (*Sheet, error) {
 func ReadFile(name string) (*Sheet, error) {
 	raw, err := os.ReadFile(name)
 	if err != nil {
-		return nil, &SheetError{Name: name, Problems: []Problem{{Code: string(CodeFileUnreadable), Message: err.Error(), Err: errors.Join(CodeFileUnreadable, err)}}}
+		return nil, &SheetError{Name: name, Problems: []Problem{{Code: CodeFileUnreadable, Message: err.Error(), Err: errors.Join(CodeFileUnreadable, err)}}}
 	}
 	return Decode(name, raw)
 }

@@ -137,7 +137,7 @@ func TestAmountsThroughIntake(t *testing.T) {
 		}
 		var codes []string
 		for _, w := range r.Warnings {
-			codes = append(codes, w.Code)
+			codes = append(codes, string(w.Code))
 		}
 		if !slices.Equal(codes, []string{"BILLING_KEY"}) {
 			t.Fatalf("got warnings %v, want BILLING_KEY", codes)

@@ -323,7 +323,7 @@ func TestSCOR(t *testing.T) {
 
 func hasWarning(ws []client.ProblemItem, code string) bool {
 	for _, w := range ws {
-		if w.Code == code {
+		if string(w.Code) == code {
 			return true
 		}
 	}

@@ -89,7 +89,7 @@ func TestSignatureVectors(t *testing.T) {
 				}
 				var got []string
 				for _, e := range p.Errors {
-					got = append(got, e.Code)
+					got = append(got, string(e.Code))
 				}
 				// Bytes refused by the one parse get its code alone; a sheet
 				// signed by another card than the sender's also gets the

@@ -252,7 +252,7 @@ func trustAnchors(env *cli.Env) (*signature.TrustStore, error) {
 }
 
 func toFinding(p workstation.Problem) finding {
-	return finding{Code: p.Code, Path: p.Path, Message: p.Message, Hint: p.Hint, Line: p.Line}
+	return finding{Code: string(p.Code), Path: p.Path, Message: p.Message, Hint: p.Hint, Line: p.Line}
 }
 
 func printReport(w io.Writer, r checkReport) {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+
+	"github.com/fsegate/fsegate/gateway/operator"
+	"github.com/fsegate/fsegate/problem"
 )
 
 // Access decides who may see what. Its zero value lets no one in: a request
@@ -70,28 +73,43 @@ func (v *Viewer) MaySee(billing string) bool {
 	return v.Operator || slices.Contains(v.Billings, billing)
 }
 
+// The codes of the access errors, declared once; Codes lists them. A
+// refused operator token carries gateway/operator's OPERATOR_TOKEN_INVALID.
+const (
+	CodeOperatorRequired problem.Code = "OPERATOR_REQUIRED"
+	CodeOperatorOnly     problem.Code = "OPERATOR_ONLY"
+)
+
+// Codes lists every code this package raises, for the registry
+// (api/registry).
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeOperatorRequired, Title: "the admin listener's operator views and /admin need an operator: the operator token or an e-CPS operator"},
+		{Code: CodeOperatorOnly, Title: "signed in, but not as an operator"},
+	}
+}
+
 // Access errors; the handler answers 401 for the first four, 403 for the
-// others.
+// others. Those with a documented code (docs/errors.md) carry it.
 var (
-	ErrCertRequired   = errors.New("client certificate required")
+	ErrCertRequired   = problem.New(CodeOperatorRequired, "client certificate required")
 	ErrCertRefused    = errors.New("client certificate refused")
-	ErrSignInRequired = errors.New("sign in: with e-CPS, or with the operator token")
-	ErrTokenRefused   = errors.New("operator token refused")
+	ErrSignInRequired = problem.New(CodeOperatorRequired, "sign in: with e-CPS, or with the operator token")
+	ErrTokenRefused   = problem.New(operator.CodeTokenInvalid, "operator token refused")
 	ErrNoBillings     = errors.New("certificate holder acts for no billing number")
 	ErrNotYourSheets  = errors.New("not one of your billing numbers")
-	ErrOperatorOnly   = errors.New("operators only")
+	ErrOperatorOnly   = problem.New(CodeOperatorOnly, "operators only")
 )
 
 // Code is the documented code (docs/errors.md) of an access error, ""
-// for those that have none.
-func Code(err error) string {
-	switch {
-	case errors.Is(err, ErrSignInRequired), errors.Is(err, ErrCertRequired):
-		return "OPERATOR_REQUIRED"
-	case errors.Is(err, ErrTokenRefused):
-		return "OPERATOR_TOKEN_INVALID"
-	case errors.Is(err, ErrOperatorOnly):
-		return "OPERATOR_ONLY"
+// for those that have none. Only this package's access errors count: a
+// refused certificate wraps the signature's reason, whose code is not
+// the answer's.
+func Code(err error) problem.Code {
+	for _, e := range []error{ErrSignInRequired, ErrCertRequired, ErrTokenRefused, ErrOperatorOnly} {
+		if errors.Is(err, e) {
+			return problem.CodeOf(e)
+		}
 	}
 	return ""
 }

@@ -204,7 +204,7 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, status int, err
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fsegate admin"`)
 	}
-	d.render(w, r, "error", status, page{Title: http.StatusText(status), Error: err.Error(), Status: status, Code: Code(err)})
+	d.render(w, r, "error", status, page{Title: http.StatusText(status), Error: err.Error(), Status: status, Code: string(Code(err))})
 }
 
 // operator lets operators through; a practitioner is sent to their own

@@ -13,6 +13,7 @@ import (
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/gateway/dashboard"
 	"github.com/fsegate/fsegate/gateway/operator"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/queue"
 )
 
@@ -123,7 +124,7 @@ func (s *AdminServer) adminAuditVerify(w http.ResponseWriter, r *http.Request) {
 func (s *AdminServer) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := s.Access.Viewer(r)
-		code := "OPERATOR_ONLY"
+		code := dashboard.CodeOperatorOnly
 		switch {
 		case err == nil && v.Operator:
 			h(w, r)
@@ -131,7 +132,7 @@ func (s *AdminServer) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
 		case err != nil && dashboard.Code(err) != "":
 			code = dashboard.Code(err)
 		case err != nil && !errors.Is(err, dashboard.ErrNoBillings):
-			code = "OPERATOR_REQUIRED"
+			code = dashboard.CodeOperatorRequired
 		}
 		RefuseOperator(w, r, &operator.Error{Code: code})
 	}
@@ -141,22 +142,22 @@ func (s *AdminServer) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
 // problem+json (operator.Guard's Refuse).
 func RefuseOperator(w http.ResponseWriter, r *http.Request, e *operator.Error) {
 	msg, hint := adminRefusal(e.Code)
-	if api.StatusOf([]api.Error{{Code: e.Code}}) == http.StatusUnauthorized {
+	if api.ErrorStatusCode(e.Code) == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fsegate admin"`)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	refuse(w, "admin listener: "+msg, api.NewError(e.Code, "", msg, hint))
 }
 
-func adminRefusal(code string) (msg, hint string) {
+func adminRefusal(code problem.Code) (msg, hint string) {
 	switch code {
-	case "ADMIN_HOST_REFUSED":
+	case operator.CodeHostRefused:
 		return "the Host header names no host of the admin listener", "reach it at its address (http://127.0.0.1:8080 by default), or add the name to --admin-hosts"
-	case "ADMIN_ORIGIN_REFUSED":
+	case operator.CodeCrossOrigin:
 		return "a state-changing request from another site", "change things from the dashboard's own pages or with the gateway's commands"
-	case "OPERATOR_TOKEN_INVALID":
+	case operator.CodeTokenInvalid:
 		return "wrong operator token", "use the token of the gateway's operator token file (--operator-token-file; --dev: operator.token in its data dir)"
-	case "OPERATOR_REQUIRED":
+	case dashboard.CodeOperatorRequired:
 		return "operators only: no operator token and no e-CPS session", "send 'Authorization: Bearer <operator token>' (gateway resubmit --token-file), or sign in on the dashboard"
 	}
 	return "operators only", "sign in with the operator token, or with e-CPS as a national id of --operators"

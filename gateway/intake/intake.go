@@ -121,7 +121,7 @@ func SignatureErrors(err error) []api.Error {
 	if errors.As(err, &ve) {
 		out := make([]api.Error, 0, len(ve.Problems))
 		for _, p := range ve.Problems {
-			out = append(out, api.NewError(string(p.Code), p.Path, p.Message, sigHints[p.Code]))
+			out = append(out, api.NewError(p.Code, p.Path, p.Message, sigHints[p.Code]))
 		}
 		return out
 	}
@@ -248,7 +248,7 @@ func (s *Service) Submit(ctx context.Context, raw []byte, sender string, dryRun 
 		}
 	}
 	for _, e := range res.Errors {
-		s.Refused(e.Code)
+		s.Refused(string(e.Code))
 	}
 	if len(res.Errors) > 0 && !dryRun {
 		s.recordRefusal(ctx, sh, sender, res.Errors)

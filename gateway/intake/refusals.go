@@ -20,7 +20,7 @@ func (s *Service) recordRefusal(ctx context.Context, sh queue.Sheet, sender stri
 	}
 	r := queue.Refusal{Billing: sh.Billing, Number: sh.Number, Time: time.Now().UTC()}
 	for _, e := range errs {
-		r.Codes = append(r.Codes, e.Code)
+		r.Codes = append(r.Codes, string(e.Code))
 		r.Paths = append(r.Paths, e.Path)
 	}
 	_ = s.Queue.RecordRefusal(context.WithoutCancel(ctx), r)

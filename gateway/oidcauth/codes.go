@@ -1,47 +1,51 @@
 package oidcauth
 
-import "errors"
+import (
+	"errors"
 
-// Code is the stable code of a refused token or sign-in; docs/errors.md
-// explains each under a heading of the same name.
-type Code string
-
-// The codes of the refusals (Error.Code).
-const (
-	CodeProvider   Code = "ECPS_PROVIDER_UNAVAILABLE"
-	CodeSignature  Code = "ECPS_SIGNATURE"
-	CodeIssuer     Code = "ECPS_ISSUER"
-	CodeExpired    Code = "ECPS_EXPIRED"
-	CodeTokenType  Code = "ECPS_TOKEN_TYPE"
-	CodeAudience   Code = "ECPS_AUDIENCE"
-	CodeACR        Code = "ECPS_ACR"
-	CodeNationalID Code = "ECPS_NATIONAL_ID"
-	CodeSignIn     Code = "ECPS_SIGNIN_FAILED"
+	"github.com/fsegate/fsegate/problem"
 )
 
-// CodeInfo describes a code for the registry and the documentation.
-type CodeInfo struct {
-	Code  Code
-	Title string
-}
+// Code is problem.Code: the stable code of a refused token or sign-in;
+// docs/errors.md explains each under a heading of the same name.
+type Code = problem.Code
 
-// Codes lists every code of this package (api/codes_oidcauth.go registers
-// them).
-func Codes() []CodeInfo {
-	return []CodeInfo{
-		{CodeProvider, "Pro Santé Connect (discovery, keys or userinfo) did not answer"},
-		{CodeSignature, "the token is not a JWT signed (RS256) with a key the provider publishes"},
-		{CodeIssuer, "the token was issued by another provider"},
-		{CodeExpired, "the token is expired, or not valid yet"},
-		{CodeTokenType, "an ID token where an access token is wanted, or the reverse"},
-		{CodeAudience, "the token is for another client: its aud, or without aud its azp, names no client of the gateway"},
-		{CodeACR, "the token's authentication level (acr) is missing or below eidas1"},
-		{CodeNationalID, "no national id in the token, its sub or userinfo, or two of them disagree"},
-		{CodeSignIn, "the sign-in flow failed (state, nonce, flow cookie, code exchange)"},
+// The codes of the refusals (Error.Code), declared once; Codes lists them.
+// CodeBearerInvalid is what the intake API answers for any refused bearer
+// token; the reason's code goes to the gateway's log.
+const (
+	CodeBearerInvalid Code = "BEARER_INVALID"
+	CodeProvider      Code = "ECPS_PROVIDER_UNAVAILABLE"
+	CodeSignature     Code = "ECPS_SIGNATURE"
+	CodeIssuer        Code = "ECPS_ISSUER"
+	CodeExpired       Code = "ECPS_EXPIRED"
+	CodeTokenType     Code = "ECPS_TOKEN_TYPE"
+	CodeAudience      Code = "ECPS_AUDIENCE"
+	CodeACR           Code = "ECPS_ACR"
+	CodeNationalID    Code = "ECPS_NATIONAL_ID"
+	CodeSignIn        Code = "ECPS_SIGNIN_FAILED"
+)
+
+// Codes lists every code this package raises, for the registry
+// (api/registry).
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeBearerInvalid, Title: "bearer access token refused (signature, issuer, audience, expiry, type, level or national id)"},
+		{Code: CodeProvider, Title: "Pro Santé Connect (discovery, keys or userinfo) did not answer"},
+		{Code: CodeSignature, Title: "the token is not a JWT signed (RS256) with a key the provider publishes"},
+		{Code: CodeIssuer, Title: "the token was issued by another provider"},
+		{Code: CodeExpired, Title: "the token is expired, or not valid yet"},
+		{Code: CodeTokenType, Title: "an ID token where an access token is wanted, or the reverse"},
+		{Code: CodeAudience, Title: "the token is for another client: its aud, or without aud its azp, names no client of the gateway"},
+		{Code: CodeACR, Title: "the token's authentication level (acr) is missing or below eidas1"},
+		{Code: CodeNationalID, Title: "no national id in the token, its sub or userinfo, or two of them disagree"},
+		{Code: CodeSignIn, Title: "the sign-in flow failed (state, nonce, flow cookie, code exchange)"},
 	}
 }
 
-// Error is a refusal: its Code, and Err saying why (for the log).
+// Error is a refusal: its Code, and Err saying why (for the log). It is
+// kept apart from problem.Error because it wraps its reason and compares
+// by code (errors.Is(err, ErrAudience) whatever the reason).
 type Error struct {
 	Code Code
 	Err  error
@@ -55,6 +59,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode is the refusal's code (problem.CodeOf).
+func (e *Error) ErrorCode() Code { return e.Code }
 
 // Is compares codes: errors.Is(err, ErrAudience) holds for every audience
 // refusal whatever its reason.

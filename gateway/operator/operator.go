@@ -12,21 +12,45 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
-// Error is a refusal with its documented code.
+// The codes of the refusals, declared once; Codes lists them.
+const (
+	CodeHostRefused  problem.Code = "ADMIN_HOST_REFUSED"
+	CodeCrossOrigin  problem.Code = "ADMIN_ORIGIN_REFUSED"
+	CodeTokenInvalid problem.Code = "OPERATOR_TOKEN_INVALID"
+)
+
+// Codes lists every code this package raises, for the registry
+// (api/registry).
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeHostRefused, Title: "the Host header names no host of the admin listener"},
+		{Code: CodeCrossOrigin, Title: "a state-changing request to the admin listener from another site"},
+		{Code: CodeTokenInvalid, Title: "the operator token given is not the gateway's"},
+	}
+}
+
+// Error is a refusal with its documented code. It is kept apart from
+// problem.Error, the coded sentinel, for Refuse's signature: a guard
+// refuses with one of the three below and nothing else.
 type Error struct {
-	Code string
+	Code problem.Code
 	msg  string
 }
 
 func (e *Error) Error() string { return e.msg }
 
+// ErrorCode is the refusal's code (problem.CodeOf).
+func (e *Error) ErrorCode() problem.Code { return e.Code }
+
 // The refusals.
 var (
-	ErrHostRefused  = &Error{"ADMIN_HOST_REFUSED", "the Host header names no host of the admin listener"}
-	ErrCrossOrigin  = &Error{"ADMIN_ORIGIN_REFUSED", "a state-changing request from another origin"}
-	ErrTokenInvalid = &Error{"OPERATOR_TOKEN_INVALID", "wrong operator token"}
+	ErrHostRefused  = &Error{CodeHostRefused, "the Host header names no host of the admin listener"}
+	ErrCrossOrigin  = &Error{CodeCrossOrigin, "a state-changing request from another origin"}
+	ErrTokenInvalid = &Error{CodeTokenInvalid, "wrong operator token"}
 )
 
 // CookieName is the cookie of a browser signed in with the operator token.
@@ -242,6 +266,3 @@ func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, g.cookie("", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
-
-// Codes lists the codes of this package's refusals.
-func Codes() []*Error { return []*Error{ErrHostRefused, ErrCrossOrigin, ErrTokenInvalid} }

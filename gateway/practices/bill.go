@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
 // Claim is what a signed sheet says about who bills, next to what the
@@ -23,19 +25,30 @@ type Claim struct {
 	Sender string
 }
 
-// Problem is one reason a claim is refused, with a code of docs/errors.md.
-type Problem struct {
-	Code, Path, Message, Hint string
-}
+// Problem is problem.Problem: one reason a claim is refused, with a code
+// of docs/errors.md.
+type Problem = problem.Problem
 
-// The codes Check returns.
+// The codes Check returns, declared once; Codes lists them.
 const (
-	CodeSignerNotAllowed     = "SIGNER_NOT_ALLOWED"
-	CodeSenderMismatch       = "SENDER_MISMATCH"
-	CodeProfessionMismatch   = "PROFESSION_MISMATCH"
-	CodeSpecialtyMismatch    = "SPECIALTY_MISMATCH"
-	CodeRemplacantNotAllowed = "REMPLACANT_NOT_ALLOWED"
+	CodeSignerNotAllowed     problem.Code = "SIGNER_NOT_ALLOWED"
+	CodeSenderMismatch       problem.Code = "SENDER_MISMATCH"
+	CodeProfessionMismatch   problem.Code = "PROFESSION_MISMATCH"
+	CodeSpecialtyMismatch    problem.Code = "SPECIALTY_MISMATCH"
+	CodeRemplacantNotAllowed problem.Code = "REMPLACANT_NOT_ALLOWED"
 )
+
+// Codes lists every code this package raises, for the registry
+// (api/registry).
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeSignerNotAllowed, Title: "the signer may not sign for this billing number"},
+		{Code: CodeSenderMismatch, Title: "the authenticated sender is not the signer of the sheet"},
+		{Code: CodeProfessionMismatch, Title: "the sheet's profession is not its billing number's, or not the signer certificate's"},
+		{Code: CodeSpecialtyMismatch, Title: "the sheet's specialty is not its billing number's"},
+		{Code: CodeRemplacantNotAllowed, Title: "the remplaçant the sheet names may not replace on this billing number that day"},
+	}
+}
 
 // Check decides whether a sheet may be billed under its billing number
 // (docs/who-may-bill.md gives each rule and what it rests on):
@@ -52,30 +65,30 @@ const (
 func (d *Directory) Check(c Claim) []Problem {
 	p, ok := d.byBilling[c.Billing]
 	if !ok {
-		return []Problem{{CodeSignerNotAllowed, "practitioner/billing", fmt.Sprintf("billing number %s is not in the practices directory", c.Billing), "check the billing number, or ask the gateway's operator to add the practice"}}
+		return []Problem{{Code: CodeSignerNotAllowed, Path: "practitioner/billing", Message: fmt.Sprintf("billing number %s is not in the practices directory", c.Billing), Hint: "check the billing number, or ask the gateway's operator to add the practice"}}
 	}
 	var out []Problem
 	if c.Profession != p.Profession {
-		out = append(out, Problem{CodeProfessionMismatch, "practitioner/profession", fmt.Sprintf("billing number %s is a profession %s practice, the sheet says %s", c.Billing, p.Profession, c.Profession), "bill under the billing number of your own profession"})
+		out = append(out, Problem{Code: CodeProfessionMismatch, Path: "practitioner/profession", Message: fmt.Sprintf("billing number %s is a profession %s practice, the sheet says %s", c.Billing, p.Profession, c.Profession), Hint: "bill under the billing number of your own profession"})
 	}
 	if c.SignerProfession != "" && c.SignerProfession != c.Profession {
-		out = append(out, Problem{CodeProfessionMismatch, "practitioner/profession", fmt.Sprintf("the signer's certificate says profession %s, the sheet says %s", c.SignerProfession, c.Profession), "a professional bills the acts of their own profession"})
+		out = append(out, Problem{Code: CodeProfessionMismatch, Path: "practitioner/profession", Message: fmt.Sprintf("the signer's certificate says profession %s, the sheet says %s", c.SignerProfession, c.Profession), Hint: "a professional bills the acts of their own profession"})
 	}
 	if p.Specialty != "" && c.Specialty != p.Specialty {
-		out = append(out, Problem{CodeSpecialtyMismatch, "practitioner/specialty", fmt.Sprintf("billing number %s has specialty %s, the sheet says %s", c.Billing, p.Specialty, c.Specialty), "use the specialty of the billing situation"})
+		out = append(out, Problem{Code: CodeSpecialtyMismatch, Path: "practitioner/specialty", Message: fmt.Sprintf("billing number %s has specialty %s, the sheet says %s", c.Billing, p.Specialty, c.Specialty), Hint: "use the specialty of the billing situation"})
 	}
 	if !slices.Contains(p.Signers, c.Practitioner) {
-		out = append(out, Problem{CodeSignerNotAllowed, "practitioner/national_id", fmt.Sprintf("%s may not bill under billing number %s", c.Practitioner, c.Billing), "sign with a card listed for this billing number"})
+		out = append(out, Problem{Code: CodeSignerNotAllowed, Path: "practitioner/national_id", Message: fmt.Sprintf("%s may not bill under billing number %s", c.Practitioner, c.Billing), Hint: "sign with a card listed for this billing number"})
 	}
 	if c.Remplacant != "" && p.remplacant(c.Remplacant, c.CareDate) == nil {
 		msg := fmt.Sprintf("%s is not a remplaçant of billing number %s", c.Remplacant, c.Billing)
 		if slices.ContainsFunc(p.Remplacants, func(r Remplacant) bool { return r.NationalID == c.Remplacant }) {
 			msg = fmt.Sprintf("%s replaces on billing number %s, but not on %s", c.Remplacant, c.Billing, c.CareDate.Format(time.DateOnly))
 		}
-		out = append(out, Problem{CodeRemplacantNotAllowed, "practitioner/remplacant", msg, "ask the practice to declare the replacement and its dates to the gateway's operator"})
+		out = append(out, Problem{Code: CodeRemplacantNotAllowed, Path: "practitioner/remplacant", Message: msg, Hint: "ask the practice to declare the replacement and its dates to the gateway's operator"})
 	}
 	if c.Sender != c.Remplacant && !slices.Contains(p.Signers, c.Sender) {
-		out = append(out, Problem{CodeSenderMismatch, "practitioner/billing", fmt.Sprintf("%s may not send for billing number %s", c.Sender, c.Billing), "send with the card of a professional of this practice"})
+		out = append(out, Problem{Code: CodeSenderMismatch, Path: "practitioner/billing", Message: fmt.Sprintf("%s may not send for billing number %s", c.Sender, c.Billing), Hint: "send with the card of a professional of this practice"})
 	}
 	return out
 }

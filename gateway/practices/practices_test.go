@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
 var day = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
@@ -67,29 +69,29 @@ func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		claim Claim
-		want  []string
+		want  []problem.Code
 	}{
 		{"doctor", doctor, nil},
-		{"unknown billing", with(func(c *Claim) { c.Billing = "751000999" }), []string{CodeSignerNotAllowed}},
+		{"unknown billing", with(func(c *Claim) { c.Billing = "751000999" }), []problem.Code{CodeSignerNotAllowed}},
 		{"nurse bills G as a doctor under her own number", Claim{Billing: "751000035", Profession: "10", Specialty: "00", Practitioner: "0012800736", CareDate: day, SignerProfession: "60", Sender: "0012800736"},
-			[]string{CodeProfessionMismatch, CodeProfessionMismatch}},
-		{"certificate of another profession", with(func(c *Claim) { c.SignerProfession = "21" }), []string{CodeProfessionMismatch}},
+			[]problem.Code{CodeProfessionMismatch, CodeProfessionMismatch}},
+		{"certificate of another profession", with(func(c *Claim) { c.SignerProfession = "21" }), []problem.Code{CodeProfessionMismatch}},
 		{"certificate without profession", with(func(c *Claim) { c.SignerProfession = "" }), nil},
-		{"specialty", with(func(c *Claim) { c.Specialty = "02" }), []string{CodeSpecialtyMismatch}},
-		{"practitioner not listed", with(func(c *Claim) { c.Practitioner = "810107592544"; c.Sender = "810107592544" }), []string{CodeSignerNotAllowed, CodeSenderMismatch}},
+		{"specialty", with(func(c *Claim) { c.Specialty = "02" }), []problem.Code{CodeSpecialtyMismatch}},
+		{"practitioner not listed", with(func(c *Claim) { c.Practitioner = "810107592544"; c.Sender = "810107592544" }), []problem.Code{CodeSignerNotAllowed, CodeSenderMismatch}},
 		{"remplaçant inside dates", with(func(c *Claim) { c.Remplacant = "810107592585"; c.Sender = "810107592585" }), nil},
 		{"remplaçant on the last day", with(func(c *Claim) {
 			c.Remplacant, c.Sender, c.CareDate = "810107592585", "810107592585", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 		}), nil},
 		{"remplaçant after the dates", with(func(c *Claim) {
 			c.Remplacant, c.Sender, c.CareDate = "810107592585", "810107592585", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-		}), []string{CodeRemplacantNotAllowed}},
-		{"remplaçant unlisted", with(func(c *Claim) { c.Remplacant = "810107592544"; c.Sender = "810107592544" }), []string{CodeRemplacantNotAllowed}},
-		{"remplaçant as the practitioner", with(func(c *Claim) { c.Practitioner = "810107592585"; c.Sender = "810107592585" }), []string{CodeSignerNotAllowed, CodeSenderMismatch}},
-		{"another card sends", with(func(c *Claim) { c.Sender = "899700075122" }), []string{CodeSenderMismatch}},
+		}), []problem.Code{CodeRemplacantNotAllowed}},
+		{"remplaçant unlisted", with(func(c *Claim) { c.Remplacant = "810107592544"; c.Sender = "810107592544" }), []problem.Code{CodeRemplacantNotAllowed}},
+		{"remplaçant as the practitioner", with(func(c *Claim) { c.Practitioner = "810107592585"; c.Sender = "810107592585" }), []problem.Code{CodeSignerNotAllowed, CodeSenderMismatch}},
+		{"another card sends", with(func(c *Claim) { c.Sender = "899700075122" }), []problem.Code{CodeSenderMismatch}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
+			var got []problem.Code
 			for _, p := range d.Check(tc.claim) {
 				got = append(got, p.Code)
 				if p.Message == "" || p.Path == "" {

@@ -9,40 +9,64 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/problem"
 )
 
-// Codes of the problems this package reports (docs/errors.md).
+// Codes of the problems this package reports (docs/errors.md), declared
+// once; Codes lists them.
 const (
-	CodeContent          = "PRESCRIPTION_CONTENT"           // the structured data is absent or incomplete
-	CodeNotPrescriber    = "PRESCRIBER_NOT_ALLOWED"         // the signer's profession may not issue a carried prescription
-	CodeConflict         = "PRESCRIPTION_CONFLICT"          // another prescription was received under this id
-	CodeUnknown          = "PRESCRIPTION_UNKNOWN"           // no carried prescription under this id
-	CodePatient          = "PRESCRIPTION_PATIENT_MISMATCH"  // the claim is for another patient
-	CodeSelf             = "PRESCRIPTION_SELF_DISPENSED"    // the prescriber bills its own prescription
-	CodeExpired          = "PRESCRIPTION_EXPIRED"           // past the validity period
-	CodeLineMissing      = "PRESCRIPTION_LINE_MISSING"      // a sheet line names no prescription line
-	CodeLineUnknown      = "PRESCRIPTION_LINE_UNKNOWN"      // the prescription has no such line
-	CodeProduct          = "PRESCRIPTION_PRODUCT_MISMATCH"  // the drug is neither the prescribed one nor of its generic group
-	CodeQuantity         = "PRESCRIPTION_QUANTITY_EXCEEDED" // more than the line's quantity in one dispensation
-	CodeDispensed        = "PRESCRIPTION_DISPENSED"         // the line and its renewals were already dispensed
-	CodeNotVerified      = "PRESCRIPTION_NOT_VERIFIED"      // warning: a national e-prescription number fsegate cannot check
-	CodeSCORRequired     = "SCOR_REQUIRED"                  // warning: a paper prescription, the SCOR piece must follow
-	MaxLines             = 20                               // lines of one prescription
-	MaxQuantity          = 99                               // boxes or acts of one line
-	MaxRenewals          = 11                               // renewals of one line (12 deliveries in 12 months)
-	FirstDispenseMonths  = 3                                // CSP R5132-22
-	LastDispenseMonths   = 12                               // CSP R5132-21, R5132-22
-	prescribingDoctor    = fse.ProfessionDoctor
-	prescribingDentist   = fse.ProfessionDentist
-	prescribingMidwife   = fse.ProfessionMidwife
-	maxNameOrTextLength  = 200
-	maxStructuredRxBytes = 64 << 10
+	CodeContent          problem.Code = "PRESCRIPTION_CONTENT"           // the structured data is absent or incomplete
+	CodeNotPrescriber    problem.Code = "PRESCRIBER_NOT_ALLOWED"         // the signer's profession may not issue a carried prescription
+	CodeConflict         problem.Code = "PRESCRIPTION_CONFLICT"          // another prescription was received under this id
+	CodeUnknown          problem.Code = "PRESCRIPTION_UNKNOWN"           // no carried prescription under this id
+	CodePatient          problem.Code = "PRESCRIPTION_PATIENT_MISMATCH"  // the claim is for another patient
+	CodeSelf             problem.Code = "PRESCRIPTION_SELF_DISPENSED"    // the prescriber bills its own prescription
+	CodeExpired          problem.Code = "PRESCRIPTION_EXPIRED"           // past the validity period
+	CodeLineMissing      problem.Code = "PRESCRIPTION_LINE_MISSING"      // a sheet line names no prescription line
+	CodeLineUnknown      problem.Code = "PRESCRIPTION_LINE_UNKNOWN"      // the prescription has no such line
+	CodeProduct          problem.Code = "PRESCRIPTION_PRODUCT_MISMATCH"  // the drug is neither the prescribed one nor of its generic group
+	CodeQuantity         problem.Code = "PRESCRIPTION_QUANTITY_EXCEEDED" // more than the line's quantity in one dispensation
+	CodeDispensed        problem.Code = "PRESCRIPTION_DISPENSED"         // the line and its renewals were already dispensed
+	CodeNotVerified      problem.Code = "PRESCRIPTION_NOT_VERIFIED"      // warning: a national e-prescription number fsegate cannot check
+	CodeSCORRequired     problem.Code = "SCOR_REQUIRED"                  // warning: a paper prescription, the SCOR piece must follow
+	MaxLines                          = 20                               // lines of one prescription
+	MaxQuantity                       = 99                               // boxes or acts of one line
+	MaxRenewals                       = 11                               // renewals of one line (12 deliveries in 12 months)
+	FirstDispenseMonths               = 3                                // CSP R5132-22
+	LastDispenseMonths                = 12                               // CSP R5132-21, R5132-22
+	prescribingDoctor                 = fse.ProfessionDoctor
+	prescribingDentist                = fse.ProfessionDentist
+	prescribingMidwife                = fse.ProfessionMidwife
+	maxNameOrTextLength               = 200
+	maxStructuredRxBytes              = 64 << 10
 )
 
-// Problem is one reason a prescription or a claim is refused.
-type Problem struct {
-	Code, Path, Message, Hint string
+// Codes lists every code this package raises, for the registry
+// (api/registry). PRESCRIPTION_CONFLICT is found by the queue
+// (queue.ErrConflict carries it); PRESCRIPTION_UNKNOWN by the intake, when
+// the queue has no record under the claimed id.
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeContent, Title: "the carried prescription's structured data is absent or incomplete (patient NIR, lines, quantities)"},
+		{Code: CodeNotPrescriber, Title: "the signer's profession may not issue a prescription"},
+		{Code: CodeConflict, Title: "another prescription was received under this prescriber and id"},
+		{Code: CodeUnknown, Title: "the referenced prescription was never received"},
+		{Code: CodePatient, Title: "the claim is for another patient than the prescription's"},
+		{Code: CodeSelf, Title: "the prescriber may not bill a dispensation of its own prescription"},
+		{Code: CodeExpired, Title: "the prescription is past its validity period"},
+		{Code: CodeLineMissing, Title: "a sheet line names no prescription line"},
+		{Code: CodeLineUnknown, Title: "the prescription has no such line"},
+		{Code: CodeProduct, Title: "the drug is neither the prescribed one nor of its generic group"},
+		{Code: CodeQuantity, Title: "more than the prescription line's quantity in one dispensation"},
+		{Code: CodeDispensed, Title: "the prescription line and its renewals were already dispensed"},
+		{Code: CodeNotVerified, Title: "a national e-prescription number: fsegate cannot check it", Warning: true},
+		{Code: CodeSCORRequired, Title: "a paper prescription: the sheet waits for its SCOR piece", Warning: true},
+	}
 }
+
+// Problem is problem.Problem: one reason a prescription or a claim is
+// refused.
+type Problem = problem.Problem
 
 // Prescribing reports whether a professional of this G15 profession may
 // issue a carried prescription: doctors, dentists and midwives (the code
@@ -97,16 +121,16 @@ var (
 // found is returned.
 func ParseContent(data []byte) (*Content, []Problem) {
 	if len(data) > maxStructuredRxBytes {
-		return nil, []Problem{{CodeContent, "prescription.json", "the structured prescription is over 64 KiB", ""}}
+		return nil, []Problem{{Code: CodeContent, Path: "prescription.json", Message: "the structured prescription is over 64 KiB"}}
 	}
 	var c Content
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&c); err != nil {
-		return nil, []Problem{{CodeContent, "prescription.json", "the structured prescription is not JSON: " + err.Error(), "sign prescriptions made by 'workstation prescribe'"}}
+		return nil, []Problem{{Code: CodeContent, Path: "prescription.json", Message: "the structured prescription is not JSON: " + err.Error(), Hint: "sign prescriptions made by 'workstation prescribe'"}}
 	}
 	var ps []Problem
 	bad := func(path, msg string) {
-		ps = append(ps, Problem{CodeContent, path, msg, "a carried prescription names its patient's NIR and each line's quantity (docs/care-sheet.md)"})
+		ps = append(ps, Problem{Code: CodeContent, Path: path, Message: msg, Hint: "a carried prescription names its patient's NIR and each line's quantity (docs/care-sheet.md)"})
 	}
 	if !idRe.MatchString(c.ID) {
 		bad("id", "the id is not 4 to 40 letters, digits or dashes")
@@ -195,7 +219,9 @@ func (c Claim) key() string { return c.Sheet.Practitioner.Billing + "." + c.Shee
 func (r *Record) Dispense(c Claim) (bool, []Problem) {
 	s := c.Sheet
 	var ps []Problem
-	add := func(code, path, msg, hint string) { ps = append(ps, Problem{code, path, msg, hint}) }
+	add := func(code problem.Code, path, msg, hint string) {
+		ps = append(ps, Problem{Code: code, Path: path, Message: msg, Hint: hint})
+	}
 	if s.Patient.NIR != r.NIR {
 		add(CodePatient, "patient/nir", "prescription "+r.ID+" is for another patient", "bill the prescription for the patient it names")
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/gateway/rx"
+	"github.com/fsegate/fsegate/problem"
 )
 
 func record(date string, renewals int) *rx.Record {
@@ -23,8 +24,8 @@ func sheet(number, care string, qty int) *fse.Sheet {
 	}
 }
 
-func codes(ps []rx.Problem) []string {
-	var out []string
+func codes(ps []rx.Problem) []problem.Code {
+	var out []problem.Code
 	for _, p := range ps {
 		out = append(out, p.Code)
 	}
@@ -40,7 +41,7 @@ func TestDispense(t *testing.T) {
 		rec     *rx.Record
 		claims  []*fse.Sheet
 		self    bool
-		wantErr string // code of the last claim's problem, "" when it passes
+		wantErr problem.Code // code of the last claim's problem, "" when it passes
 	}{
 		{"first dispensation", record("2026-01-10", 0), []*fse.Sheet{sheet("000000001", "2026-01-12", 2)}, false, ""},
 		{"second without renewal", record("2026-01-10", 0), []*fse.Sheet{sheet("000000001", "2026-01-12", 2), sheet("000000002", "2026-02-12", 2)}, false, rx.CodeDispensed},
@@ -81,7 +82,7 @@ func TestGenericSubstitution(t *testing.T) {
 	for _, tc := range []struct {
 		line    rx.RecordLine
 		cip     string
-		wantErr string
+		wantErr problem.Code
 	}{
 		{rx.RecordLine{CIP13: "3400930000014", Quantity: 1}, "3400930001011", ""},
 		{rx.RecordLine{Group: "PARA", Quantity: 1}, "3400930000014", ""},

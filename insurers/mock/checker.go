@@ -90,7 +90,7 @@ func (c *FSEChecker) Check(signed []byte) (*Checked, error) {
 		if errors.As(err, &ve) {
 			parts := make([]string, 0, len(ve.Errors))
 			for _, fe := range ve.Errors {
-				parts = append(parts, fe.Code+" at "+fe.Path)
+				parts = append(parts, string(fe.Code)+" at "+fe.Path)
 			}
 			text = strings.Join(parts, ", ")
 		}

@@ -10,14 +10,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
-// CodeUnsafe is the documented code of ErrUnsafe.
-const CodeUnsafe = "SECRET_FILE_UNSAFE"
+// CodeUnsafe is the documented code of ErrUnsafe. Codes lists it.
+const CodeUnsafe problem.Code = "SECRET_FILE_UNSAFE"
+
+// Codes lists every code this package raises, for the registry
+// (api/registry). Not an HTTP answer: the command, or 'gateway serve',
+// stops.
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeUnsafe, Title: "a secret file (the operator token) can be read or written by its group or others"},
+	}
+}
 
 // Errors of Read.
 var (
-	ErrUnsafe = errors.New(CodeUnsafe + ": can be read by others")
+	ErrUnsafe = problem.New(CodeUnsafe, string(CodeUnsafe)+": can be read by others")
 	ErrEmpty  = errors.New("empty")
 )
 

@@ -7,24 +7,41 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/workstation"
 )
 
 // The codes the local API raises itself (docs/errors.md, "Workstation
-// local API"); the others are the sheet's rules', the card holder
-// check's and the gateway's.
+// local API"), declared once; Codes lists them. The others are the
+// sheet's rules', the card holder check's, the gateway's and the HTTP
+// edge's (api.CodeRequestInvalid, api.CodeBodyTooLarge).
 const (
-	CodeTokenInvalid       = "TOKEN_INVALID"
-	CodeHostRefused        = "HOST_REFUSED"
-	CodeOriginRefused      = "ORIGIN_REFUSED"
-	CodeCardUnavailable    = "CARD_UNAVAILABLE"
-	CodeOutboxConflict     = "OUTBOX_CONFLICT"
-	CodeOutboxUnavailable  = "OUTBOX_UNAVAILABLE"
-	CodeGatewayUnreachable = "GATEWAY_UNREACHABLE"
-	CodeSheetUnknown       = "SHEET_UNKNOWN"
-	CodeRequestInvalid     = "REQUEST_INVALID"
-	CodeBodyTooLarge       = "BODY_TOO_LARGE"
+	CodeTokenInvalid       problem.Code = "TOKEN_INVALID"
+	CodeHostRefused        problem.Code = "HOST_REFUSED"
+	CodeOriginRefused      problem.Code = "ORIGIN_REFUSED"
+	CodeCardUnavailable    problem.Code = "CARD_UNAVAILABLE"
+	CodeOutboxConflict     problem.Code = "OUTBOX_CONFLICT"
+	CodeOutboxUnavailable  problem.Code = "OUTBOX_UNAVAILABLE"
+	CodeGatewayUnreachable problem.Code = "GATEWAY_UNREACHABLE"
+	CodeSheetUnknown       problem.Code = "SHEET_UNKNOWN"
+	CodeRequestInvalid                  = api.CodeRequestInvalid
+	CodeBodyTooLarge                    = api.CodeBodyTooLarge
 )
+
+// Codes lists every code this package declares, for the registry
+// (api/registry).
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeTokenInvalid, Title: "missing or wrong bearer token for the workstation's local API"},
+		{Code: CodeHostRefused, Title: "the Host header does not name the workstation's loopback address"},
+		{Code: CodeOriginRefused, Title: "a web page may not call the workstation's local API"},
+		{Code: CodeCardUnavailable, Title: "the CPS card could not sign (absent, removed, PIN refused)"},
+		{Code: CodeOutboxConflict, Title: "another sheet with the same number is already in the workstation's outbox"},
+		{Code: CodeOutboxUnavailable, Title: "the workstation's outbox could not be written or read"},
+		{Code: CodeGatewayUnreachable, Title: "the workstation could not reach the gateway"},
+		{Code: CodeSheetUnknown, Title: "neither the workstation's outbox nor the gateway knows this sheet"},
+	}
+}
 
 // Kind is what went wrong with a request; ErrorStatus maps it to the HTTP
 // status of the answer.
@@ -78,7 +95,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if len(e.Errors) > 0 {
-		return e.Title + ": " + e.Errors[0].Code
+		return e.Title + ": " + string(e.Errors[0].Code)
 	}
 	return e.Title
 }
@@ -119,7 +136,7 @@ func ErrorStatus(err error) int {
 }
 
 // refuse is an *Error of kind with one reason.
-func refuse(kind Kind, title, code, path, message, hint string) *Error {
+func refuse(kind Kind, title string, code problem.Code, path, message, hint string) *Error {
 	return &Error{Kind: kind, Title: title, Errors: []api.Error{api.NewError(code, path, message, hint)}}
 }
 
@@ -137,7 +154,7 @@ func sheetErrors(err error, hint string) []api.Error {
 		if h == "" {
 			h = hint
 		}
-		out = append(out, api.Error{Code: p.Code, Path: p.Path, Message: p.Message, Hint: h, Doc: "docs/errors.md#" + p.Code})
+		out = append(out, api.Error{Code: p.Code, Path: p.Path, Message: p.Message, Hint: h, Doc: p.Code.DocURL()})
 	}
 	return out
 }

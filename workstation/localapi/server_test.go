@@ -26,6 +26,7 @@ import (
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/fse/tables"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 	"github.com/fsegate/fsegate/workstation"
@@ -179,7 +180,7 @@ func problemOf(t *testing.T, b []byte) api.Problem {
 	return p
 }
 
-func hasCode(p api.Problem, code string) bool {
+func hasCode(p api.Problem, code problem.Code) bool {
 	for _, e := range p.Errors {
 		if e.Code == code {
 			return true
@@ -197,7 +198,7 @@ func TestGuards(t *testing.T) {
 		header   map[string]string
 		host     string
 		want     int
-		wantCode string
+		wantCode problem.Code
 	}{
 		{"no token", nil, "", http.StatusUnauthorized, CodeTokenInvalid},
 		{"wrong token", map[string]string{"Authorization": "Bearer nope"}, "", http.StatusUnauthorized, CodeTokenInvalid},
@@ -314,7 +315,7 @@ func TestOtherPractitioner(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		sheet []byte
-		code  string
+		code  problem.Code
 	}{
 		{"pharmacist's", testSheet(t, "pharmacist.xml", "000200001", "000200002"), "SIGNER_MISMATCH"},
 		{"outside the situations", testSheet(t, "doctor.xml", "<Billing>751000019<", "<Billing>751000027<"), "SITUATION_UNKNOWN"},
@@ -343,7 +344,7 @@ func TestRequests(t *testing.T) {
 		name, method, path string
 		body               []byte
 		status             int
-		code               string
+		code               problem.Code
 	}{
 		{"not a sheet", "POST", "/v1/sheets", []byte("<a/>"), 422, "SHEET_UNKNOWN_ELEMENT"},
 		{"a sheet over 1 MiB", "POST", "/v1/sheets", bytes.Repeat([]byte(" "), 1<<20+1), 413, CodeBodyTooLarge},
@@ -447,7 +448,7 @@ func newLogger(w io.Writer) *log.Logger { return log.New(w, "serve: ", 0) }
 func TestErrorStatusRegistry(t *testing.T) {
 	for _, tc := range []struct {
 		kind Kind
-		code string
+		code problem.Code
 	}{
 		{KindToken, CodeTokenInvalid}, {KindHost, CodeHostRefused}, {KindOrigin, CodeOriginRefused},
 		{KindCard, CodeCardUnavailable}, {KindConflict, CodeOutboxConflict}, {KindOutbox, CodeOutboxUnavailable},

@@ -9,6 +9,7 @@ import (
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/workstation"
 	"github.com/fsegate/fsegate/workstation/outbox"
@@ -124,7 +125,7 @@ func answer(w http.ResponseWriter, e *outbox.Entry) error {
 	case outbox.Refused:
 		var errs []api.Error
 		for _, c := range e.Codes {
-			errs = append(errs, api.NewError(c, "", "refused by the gateway before", "correct the sheet and post it again"))
+			errs = append(errs, api.NewError(problem.Code(c), "", "refused by the gateway before", "correct the sheet and post it again"))
 		}
 		return &Error{Kind: KindSheet, Title: "refused by the gateway", Errors: errs}
 	}

@@ -8,19 +8,31 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fsegate/fsegate/problem"
 )
 
-// Codes of this package (docs/errors.md, "Workstation commands").
+// Codes of this package (docs/errors.md, "Workstation commands"), declared
+// once; Codes lists them.
 const (
 	// CodeBankCSV: the bank statement is not a CSV of the documented form.
-	CodeBankCSV = "BANK_CSV_INVALID"
+	CodeBankCSV problem.Code = "BANK_CSV_INVALID"
 	// CodeDifferences: the statement and the transfers differ (the
 	// differences are listed).
-	CodeDifferences = "RECONCILE_DIFFERENCES"
+	CodeDifferences problem.Code = "RECONCILE_DIFFERENCES"
 )
 
+// Codes lists every code this package raises, for the registry
+// (api/registry).
+func Codes() []problem.Info {
+	return []problem.Info{
+		{Code: CodeBankCSV, Title: "the bank statement is not a CSV of the documented form"},
+		{Code: CodeDifferences, Title: "the bank statement and the transfers differ"},
+	}
+}
+
 // ErrBankCSV is wrapped by every *FormatError (errors.Is).
-var ErrBankCSV = errors.New(CodeBankCSV)
+var ErrBankCSV = problem.New(CodeBankCSV, string(CodeBankCSV))
 
 // FormatError is why a statement could not be read: its row (1 is the
 // header) and column.

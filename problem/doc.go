@@ -1,0 +1,18 @@
+// Package problem is fsegate's error vocabulary, shared by every library:
+//
+//   - Code, the type of a stable error code (NIR_KEY, CERT_REVOKED,
+//     DUPLICATE_SHEET …): docs/errors.md explains each under a heading of
+//     the same name;
+//   - Info, a code's entry in the explicit list of the package that raises
+//     it (fse.Codes, signature.Codes, queue.Codes …);
+//   - Problem, the one coded problem: a code, the path of the field at
+//     fault, a message and a hint;
+//   - Error, a sentinel error that carries its code (queue.ErrDuplicate),
+//     and CodeOf, which reads the code of any error that carries one.
+//
+// The package imports nothing of fsegate and nothing of HTTP. Statuses are
+// chosen by the HTTP layer alone (package api, its table of statuses), as
+// in wtf's http.ErrorStatusCode; the registry of every code and the test
+// that keeps it, the code and docs/errors.md in step are in package
+// api/registry.
+package problem
