@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -17,7 +18,9 @@ type Code = problem.Code
 // The codes of this package. The rules' codes are fse's, the signature's
 // and the signer's (SIGNER_MISMATCH, CARD_TYPE_FORBIDDEN) signature's.
 const (
-	CodeFileUnreadable  Code = "FILE_UNREADABLE"
+	// A file the command was given cannot be read: the code both
+	// binaries' commands share (internal/cli lists it).
+	CodeFileUnreadable       = cli.CodeFileUnreadable
 	CodeAlreadySigned   Code = "ALREADY_SIGNED"
 	CodeAlreadyInOutbox Code = "ALREADY_IN_OUTBOX"
 	// The card's billing situations (Session.Check).
@@ -29,7 +32,6 @@ const (
 // (api/registry).
 func Codes() []problem.Info {
 	return []problem.Info{
-		{Code: CodeFileUnreadable, Title: "the care sheet's file cannot be read"},
 		{Code: CodeAlreadySigned, Title: "the care sheet is already signed"},
 		{Code: CodeAlreadyInOutbox, Title: "another sheet with the same billing number and number is already in the outbox"},
 		{Code: CodeSituationUnknown, Title: "the card holds no billing situation for the sheet's billing number (or not of the kind the sheet needs)"},

@@ -26,6 +26,7 @@ import (
 	"github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/secretfile"
 	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/queue"
@@ -58,6 +59,7 @@ func Lists() []List {
 		{"gateway/dashboard", dashboard.Codes()},
 		{"gateway/oidcauth", oidcauth.Codes()},
 		{"internal/secretfile", secretfile.Codes()},
+		{"internal/cli", cli.Codes()},
 	}
 }
 

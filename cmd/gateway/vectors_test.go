@@ -46,8 +46,8 @@ func TestSignatureVectors(t *testing.T) {
 				}
 				var got []string
 				for _, e := range r.Errors {
-					if !slices.Contains(got, e.Code) {
-						got = append(got, e.Code)
+					if !slices.Contains(got, string(e.Code)) {
+						got = append(got, string(e.Code))
 					}
 				}
 				if v.Expect == "VALID" {

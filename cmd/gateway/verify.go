@@ -15,6 +15,7 @@ import (
 	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -50,10 +51,14 @@ type verifySigner struct {
 	CardType   string `json:"card_type"`
 }
 
+// verifyError is one error of verify's report. It is kept apart from
+// api.Error, the HTTP API's item, because it is the JSON of 'gateway verify
+// --json' (one object per file): path and message always present,
+// no hint, no doc link.
 type verifyError struct {
-	Code    string `json:"code"`
-	Path    string `json:"path"`
-	Message string `json:"message"`
+	Code    problem.Code `json:"code"`
+	Path    string       `json:"path"`
+	Message string       `json:"message"`
 }
 
 type verifyReport struct {
@@ -148,7 +153,7 @@ func verifyFile(v *signature.Verifier, file string) verifyReport {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		r.Kind = "unknown"
-		r.Errors = append(r.Errors, verifyError{Code: "FILE_UNREADABLE", Message: err.Error()})
+		r.Errors = append(r.Errors, verifyError{Code: cli.CodeFileUnreadable, Message: err.Error()})
 		return r
 	}
 	var id signature.Identity
@@ -173,7 +178,7 @@ func verifyFile(v *signature.Verifier, file string) verifyReport {
 		if err == nil {
 			sheet, derr := fse.DecodeElement(res.Content)
 			if derr != nil {
-				r.Errors = append(r.Errors, verifyError{Code: "SHEET_MALFORMED", Message: derr.Error()})
+				r.Errors = append(r.Errors, verifyError{Code: fse.CodeMalformed, Message: derr.Error()})
 			} else {
 				addProblems(&r, signature.CheckSigner(id, sheet.SignerID(), true))
 			}
@@ -193,11 +198,11 @@ func addProblems(r *verifyReport, err error) {
 	var ve *signature.VerifyError
 	if errors.As(err, &ve) {
 		for _, p := range ve.Problems {
-			r.Errors = append(r.Errors, verifyError{Code: string(p.Code), Path: p.Path, Message: p.Message})
+			r.Errors = append(r.Errors, verifyError{Code: p.Code, Path: p.Path, Message: p.Message})
 		}
 		return
 	}
-	r.Errors = append(r.Errors, verifyError{Code: string(signature.CodeSignatureInvalid), Message: err.Error()})
+	r.Errors = append(r.Errors, verifyError{Code: signature.CodeSignatureInvalid, Message: err.Error()})
 }
 
 // checkPrescription checks the embedded prescription data against the

@@ -46,13 +46,16 @@ Examples:
   workstation check --tables /etc/fsegate/tables --prices-warn ccam,drugs in
 `
 
-// finding is one error or warning of check's report.
+// finding is one error or warning of check's report. It is kept apart
+// from workstation.Problem and api.Error because it is the JSON of
+// 'workstation check --json' (path and message always present, the line
+// of the input), which scripts read.
 type finding struct {
-	Code    string `json:"code"`
-	Path    string `json:"path"`
-	Message string `json:"message"`
-	Hint    string `json:"hint,omitempty"`
-	Line    int    `json:"line,omitempty"`
+	Code    workstation.Code `json:"code"`
+	Path    string           `json:"path"`
+	Message string           `json:"message"`
+	Hint    string           `json:"hint,omitempty"`
+	Line    int              `json:"line,omitempty"`
 }
 
 type checkReport struct {
@@ -252,7 +255,7 @@ func trustAnchors(env *cli.Env) (*signature.TrustStore, error) {
 }
 
 func toFinding(p workstation.Problem) finding {
-	return finding{Code: string(p.Code), Path: p.Path, Message: p.Message, Hint: p.Hint, Line: p.Line}
+	return finding{Code: p.Code, Path: p.Path, Message: p.Message, Hint: p.Hint, Line: p.Line}
 }
 
 func printReport(w io.Writer, r checkReport) {

@@ -115,7 +115,6 @@ const (
 	CodeDoublon        = "RET_DOUBLON"   // rejected: another sheet with this number was received
 	CodeSheetFormat    = "RET_FORMAT"    // rejected: the sheet does not decode
 	CodeSignalement    = "SIG_INFO"      // signalement: informative remark
-	CodeRejected       = "RET_REFUSED"   // rejected by the scenario
 )
 
 // Encode writes the acknowledgement in its wire form (deterministic).
