@@ -25,14 +25,14 @@ func (s *Server) getPayments(w http.ResponseWriter, r *http.Request, c *caller) 
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			errs = append(errs, api.NewError("REQUEST_INVALID", "after", "after is the next value of an earlier page", ""))
+			errs = append(errs, api.NewError(api.CodeRequestInvalid, "after", "after is the next value of an earlier page", ""))
 		}
 		f.After = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			errs = append(errs, api.NewError("REQUEST_INVALID", "limit", "limit is 1 to 500", ""))
+			errs = append(errs, api.NewError(api.CodeRequestInvalid, "limit", "limit is 1 to 500", ""))
 		}
 		f.Max = n
 	}
@@ -45,13 +45,13 @@ func (s *Server) getPayments(w http.ResponseWriter, r *http.Request, c *caller) 
 			continue
 		}
 		if _, err := time.Parse(time.DateOnly, v); err != nil {
-			errs = append(errs, api.NewError("REQUEST_INVALID", p.name, p.name+" is a date YYYY-MM-DD", ""))
+			errs = append(errs, api.NewError(api.CodeRequestInvalid, p.name, p.name+" is a date YYYY-MM-DD", ""))
 		}
 		*p.to = v
 	}
 	if v := q.Get("insurer"); v != "" {
 		if !queue.ValidToken(v) {
-			errs = append(errs, api.NewError("REQUEST_INVALID", "insurer", "not an insurer id", ""))
+			errs = append(errs, api.NewError(api.CodeRequestInvalid, "insurer", "not an insurer id", ""))
 		}
 		f.Insurer = v
 	}
@@ -64,7 +64,7 @@ func (s *Server) getPayments(w http.ResponseWriter, r *http.Request, c *caller) 
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		refuse(w, "payments not read", api.NewError("QUEUE_UNAVAILABLE", "", "the payments stream did not answer", "try again"))
+		refuse(w, "payments not read", api.NewError(queue.CodeUnavailable, "", "the payments stream did not answer", "try again"))
 		return
 	}
 	if ts == nil {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/fsegate/fsegate/insurers/lot"
+	"github.com/fsegate/fsegate/queue"
 )
 
 // postPrescription takes a signed prescription PDF and keeps it
@@ -42,7 +43,7 @@ func (s *Server) postSCOR(w http.ResponseWriter, r *http.Request, c *caller) {
 	rc, errs := s.Intake.SubmitSCOR(r.Context(), billing, number, raw)
 	if len(errs) > 0 {
 		title := "SCOR piece refused"
-		if errs[0].Code == "QUEUE_UNAVAILABLE" {
+		if errs[0].Code == queue.CodeUnavailable {
 			title = "SCOR piece not kept"
 		}
 		refuse(w, title, errs...)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/gateway/intake"
+	"github.com/fsegate/fsegate/gateway/oidcauth"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -104,7 +105,7 @@ func (s *Server) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 			closeUnread(w, r)
-			refuse(w, "client certificate required", api.NewError("CLIENT_CERT_REQUIRED", "", "no client certificate", "connect with the CPS card's authentication key"))
+			refuse(w, "client certificate required", api.NewError(api.CodeClientCertRequired, "", "no client certificate", "connect with the CPS card's authentication key"))
 			return
 		}
 		id, err := s.verifyConn(r)
@@ -160,7 +161,7 @@ func (s *Server) bearerCaller(w http.ResponseWriter, r *http.Request) (*caller, 
 
 // bearerInvalid says nothing of why (the log does).
 func bearerInvalid() api.Error {
-	return api.NewError("BEARER_INVALID", "", "the bearer token was refused", "sign in again with e-CPS (Pro Santé Connect) for a fresh access token")
+	return api.NewError(oidcauth.CodeBearerInvalid, "", "the bearer token was refused", "sign in again with e-CPS (Pro Santé Connect) for a fresh access token")
 }
 
 // connAuth caches a connection's verified client identity: a keep-alive
@@ -220,10 +221,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		refuse(w, "request too large", api.NewError("BODY_TOO_LARGE", "", fmt.Sprintf("the body is over %d bytes", limit), ""))
+		refuse(w, "request too large", api.NewError(api.CodeBodyTooLarge, "", fmt.Sprintf("the body is over %d bytes", limit), ""))
 		return nil, false
 	case err != nil:
-		refuse(w, "request not read", api.NewError("REQUEST_INVALID", "", "the body could not be read", ""))
+		refuse(w, "request not read", api.NewError(api.CodeRequestInvalid, "", "the body could not be read", ""))
 		return nil, false
 	}
 	return b, true

@@ -22,6 +22,7 @@ import (
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/gateway/intake"
+	"github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/queue"
 )
 
@@ -43,7 +44,7 @@ func resultStatus(r *intake.Result) int {
 func (s *Server) postSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	raw, ok := readBody(w, r, s.MaxBody)
 	if !ok {
-		s.Intake.Refused("BODY_TOO_LARGE")
+		s.Intake.Refused(string(api.CodeBodyTooLarge))
 		return
 	}
 	res := s.Intake.Submit(r.Context(), raw, c.NationalID, dryRun(r))
@@ -87,16 +88,16 @@ func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int
 	body := &capReader{r: http.MaxBytesReader(w, r.Body, s.MaxBatchBytes)}
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	n := 0
-	tooMany := &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("more than %d items: this item and the next were not read", s.MaxBatch), "send them in another batch"), http.StatusRequestEntityTooLarge}
+	tooMany := &batchLimit{api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("more than %d items: this item and the next were not read", s.MaxBatch), "send them in another batch"), http.StatusRequestEntityTooLarge}
 	readErr := func(err error, what string) (*batchLimit, []api.Error) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &batchLimit{api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is over %d bytes: this item and the next were not read", s.MaxBatchBytes), "send them in another batch"), http.StatusRequestEntityTooLarge}, nil
+			return &batchLimit{api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("the batch is over %d bytes: this item and the next were not read", s.MaxBatchBytes), "send them in another batch"), http.StatusRequestEntityTooLarge}, nil
 		}
 		if n == 0 {
-			return nil, []api.Error{api.NewError("REQUEST_INVALID", "", what+": "+err.Error(), "")}
+			return nil, []api.Error{api.NewError(api.CodeRequestInvalid, "", what+": "+err.Error(), "")}
 		}
-		return &batchLimit{api.NewError("REQUEST_INVALID", "", what+": "+err.Error()+": this item and the next were not read", ""), http.StatusBadRequest}, nil
+		return &batchLimit{api.NewError(api.CodeRequestInvalid, "", what+": "+err.Error()+": this item and the next were not read", ""), http.StatusBadRequest}, nil
 	}
 	switch {
 	case strings.HasPrefix(mt, "multipart/"):
@@ -164,7 +165,7 @@ func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int
 		}
 		return nil, nil
 	}
-	return nil, []api.Error{api.NewError("REQUEST_INVALID", "", "content type "+mt+": want application/x-ndjson or multipart/form-data", "")}
+	return nil, []api.Error{api.NewError(api.CodeRequestInvalid, "", "content type "+mt+": want application/x-ndjson or multipart/form-data", "")}
 }
 
 // capReader remembers the byte cap's error, so that a line it cut is not
@@ -189,7 +190,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 	release, ok := s.slots.take(c.NationalID)
 	if !ok {
-		p := api.NewProblem("too many batches at once", []api.Error{api.NewError("TOO_MANY_REQUESTS", "", fmt.Sprintf("%s already has %d batches in progress", c.NationalID, s.MaxBatchesPerClient), "wait for them to end, then send this one")})
+		p := api.NewProblem("too many batches at once", []api.Error{api.NewError(api.CodeTooManyRequests, "", fmt.Sprintf("%s already has %d batches in progress", c.NationalID, s.MaxBatchesPerClient), "wait for them to end, then send this one")})
 		p.Status = http.StatusTooManyRequests
 		api.WriteProblem(w, p)
 		return
@@ -197,7 +198,7 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 	defer release()
 	if r.ContentLength > s.MaxBatchBytes {
 		closeUnread(w, r)
-		refuse(w, "batch refused", api.NewError("BATCH_TOO_LARGE", "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, s.MaxBatchBytes), "split the batch"))
+		refuse(w, "batch refused", api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, s.MaxBatchBytes), "split the batch"))
 		return
 	}
 	dry := dryRun(r)
@@ -217,9 +218,9 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 			var res *intake.Result
 			switch {
 			case raw == nil:
-				res = &intake.Result{Errors: []api.Error{api.NewError("REQUEST_INVALID", fmt.Sprintf("items/%d", i), "not base64", "")}}
+				res = &intake.Result{Errors: []api.Error{api.NewError(api.CodeRequestInvalid, fmt.Sprintf("items/%d", i), "not base64", "")}}
 			case int64(len(raw)) > s.MaxBody:
-				res = &intake.Result{Errors: []api.Error{api.NewError("BODY_TOO_LARGE", fmt.Sprintf("items/%d", i), "the sheet is over the size limit", "")}}
+				res = &intake.Result{Errors: []api.Error{api.NewError(api.CodeBodyTooLarge, fmt.Sprintf("items/%d", i), "the sheet is over the size limit", "")}}
 			default:
 				res = s.Intake.Submit(r.Context(), raw, c.NationalID, dry)
 			}
@@ -297,11 +298,11 @@ func billingCheck(w http.ResponseWriter, b string, c *caller) (string, bool) {
 		b = c.Billings[0]
 	}
 	if b == "" {
-		refuse(w, "billing number needed", api.NewError("REQUEST_INVALID", "billing", "give ?billing=", ""))
+		refuse(w, "billing number needed", api.NewError(api.CodeRequestInvalid, "billing", "give ?billing=", ""))
 		return "", false
 	}
 	if !slices.Contains(c.Billings, b) {
-		refuse(w, "not your billing number", api.NewError("SENDER_MISMATCH", "billing", "the caller does not act for billing number "+b, ""))
+		refuse(w, "not your billing number", api.NewError(practices.CodeSenderMismatch, "billing", "the caller does not act for billing number "+b, ""))
 		return "", false
 	}
 	return b, true
@@ -313,13 +314,13 @@ func (s *Server) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	// ?billing=.
 	idBilling, number, err := fse.ParseSheetID(r.PathValue("number"))
 	if err != nil {
-		refuse(w, "bad sheet id", api.NewError("REQUEST_INVALID", "number", err.Error(), "name the sheet as 751000019-000100002 or by its number"))
+		refuse(w, "bad sheet id", api.NewError(api.CodeRequestInvalid, "number", err.Error(), "name the sheet as 751000019-000100002 or by its number"))
 		return
 	}
 	b := r.URL.Query().Get("billing")
 	if idBilling != "" {
 		if b != "" && b != idBilling {
-			refuse(w, "billing numbers differ", api.NewError("REQUEST_INVALID", "billing", "?billing= names another billing number than the sheet id", ""))
+			refuse(w, "billing numbers differ", api.NewError(api.CodeRequestInvalid, "billing", "?billing= names another billing number than the sheet id", ""))
 			return
 		}
 		b = idBilling
@@ -334,7 +335,7 @@ func (s *Server) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 		http.Error(w, "no such sheet", http.StatusNotFound)
 		return
 	case err != nil:
-		refuse(w, "state not read", api.NewError("QUEUE_UNAVAILABLE", "", "the status store did not answer", "try again"))
+		refuse(w, "state not read", api.NewError(queue.CodeUnavailable, "", "the status store did not answer", "try again"))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -349,7 +350,7 @@ func (s *Server) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
 	if v := r.URL.Query().Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			refuse(w, "bad wait", api.NewError("REQUEST_INVALID", "wait", "wait is a duration like 30s", ""))
+			refuse(w, "bad wait", api.NewError(api.CodeRequestInvalid, "wait", "wait is a duration like 30s", ""))
 			return
 		}
 		wait = min(d, 60*time.Second)
@@ -360,7 +361,7 @@ func (s *Server) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		refuse(w, "notices not read", api.NewError("QUEUE_UNAVAILABLE", "", "the notice stream did not answer", "try again"))
+		refuse(w, "notices not read", api.NewError(queue.CodeUnavailable, "", "the notice stream did not answer", "try again"))
 		return
 	}
 	cur, _ := s.Queue.NoticeCursor(ctx, billing)
@@ -380,7 +381,7 @@ func (s *Server) postNoticesAck(w http.ResponseWriter, r *http.Request, c *calle
 		Seq     uint64 `json:"seq"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil || body.Seq == 0 {
-		refuse(w, "bad confirmation", api.NewError("REQUEST_INVALID", "", `want {"billing": "…", "seq": N}`, ""))
+		refuse(w, "bad confirmation", api.NewError(api.CodeRequestInvalid, "", `want {"billing": "…", "seq": N}`, ""))
 		return
 	}
 	q := r.URL.Query()
@@ -392,7 +393,7 @@ func (s *Server) postNoticesAck(w http.ResponseWriter, r *http.Request, c *calle
 	}
 	cur, err := s.Queue.ConfirmNotices(r.Context(), billing, body.Seq)
 	if err != nil {
-		refuse(w, "confirmation not kept", api.NewError("QUEUE_UNAVAILABLE", "", "the cursor store did not answer", "confirm again"))
+		refuse(w, "confirmation not kept", api.NewError(queue.CodeUnavailable, "", "the cursor store did not answer", "confirm again"))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"billing": billing, "cursor": cur})

@@ -14,6 +14,7 @@ import (
 	pdir "github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/queue"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -88,7 +89,7 @@ func FSEErrors(err error) []api.Error {
 	case errors.As(err, &fe):
 		out = append(out, api.NewError(fe.Code, fe.Path, fe.Message, fe.Hint))
 	default:
-		out = append(out, api.NewError("SHEET_MALFORMED", "", err.Error(), ""))
+		out = append(out, api.NewError(fse.CodeMalformed, "", err.Error(), ""))
 	}
 	return out
 }
@@ -99,6 +100,19 @@ func fieldWarnings(ws []*fse.FieldError) []api.Error {
 		out = append(out, api.NewError(f.Code, f.Path, f.Message, f.Hint))
 	}
 	return out
+}
+
+// queueCode is the code of a queue error: the one its sentinel carries
+// (queue.ErrDuplicate, ErrStorageFull …), QUEUE_UNAVAILABLE for any other
+// error; "" for nil.
+func queueCode(err error) problem.Code {
+	if err == nil {
+		return ""
+	}
+	if c := problem.CodeOf(err); c != "" {
+		return c
+	}
+	return queue.CodeUnavailable
 }
 
 // sigHints say what a sender can do about a signature problem.
@@ -125,7 +139,7 @@ func SignatureErrors(err error) []api.Error {
 		}
 		return out
 	}
-	return []api.Error{api.NewError("SIGNATURE_INVALID", "", err.Error(), "")}
+	return []api.Error{api.NewError(signature.CodeSignatureInvalid, "", err.Error(), "")}
 }
 
 // Check runs every check of one sheet for sender (a national id) and
@@ -164,7 +178,7 @@ func (s *Service) Check(ctx context.Context, raw []byte, sender string) (queue.S
 			}
 		}
 		if signer := vres.Signer.NationalID; signer != "" && signer != sender {
-			res.Errors = append(res.Errors, api.NewError("SENDER_MISMATCH", "", fmt.Sprintf("the connection is authenticated as %s, the sheet is signed by %s", sender, signer), "send with the card that signed"))
+			res.Errors = append(res.Errors, api.NewError(pdir.CodeSenderMismatch, "", fmt.Sprintf("the connection is authenticated as %s, the sheet is signed by %s", sender, signer), "send with the card that signed"))
 		}
 	}
 	claim := pdir.Claim{
@@ -196,7 +210,7 @@ func (s *Service) Check(ctx context.Context, raw []byte, sender string) (queue.S
 			if dest.Kind == "AMC" {
 				path = "patient/amc"
 			}
-			res.Errors = append(res.Errors, api.NewError("INSURER_UNKNOWN", path, err.Error(), "check the patient's rights or the insurer directory"))
+			res.Errors = append(res.Errors, api.NewError(insurers.CodeUnknown, path, err.Error(), "check the patient's rights or the insurer directory"))
 			continue
 		}
 		out.Destinations = append(out.Destinations, queue.Destination{Insurer: ins.ID, Kind: dest.Kind, ExpectPayment: sheet.TiersPayant()})
@@ -236,15 +250,15 @@ func (s *Service) Submit(ctx context.Context, raw []byte, sender string, dryRun 
 		if err != nil && res.rx != nil && !dryRun {
 			s.release(context.WithoutCancel(ctx), res.rx)
 		}
-		switch {
+		switch code := queueCode(err); {
 		case err == nil:
 			res.Receipt = &r
-		case errors.Is(err, queue.ErrDuplicate):
-			res.Errors = append(res.Errors, api.NewError("DUPLICATE_SHEET", "number", "billing number "+sh.Billing+" already has another sheet "+sh.Number, "give the new sheet a new number"))
-		case errors.Is(err, queue.ErrStorageFull):
-			res.Errors = append(res.Errors, api.NewError("STORAGE_FULL", "", "the queue's storage is full", "send again later"))
+		case code == queue.CodeDuplicate:
+			res.Errors = append(res.Errors, api.NewError(code, "number", "billing number "+sh.Billing+" already has another sheet "+sh.Number, "give the new sheet a new number"))
+		case code == queue.CodeStorageFull:
+			res.Errors = append(res.Errors, api.NewError(code, "", "the queue's storage is full", "send again later"))
 		default:
-			res.Errors = append(res.Errors, api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send the same sheet again"))
+			res.Errors = append(res.Errors, api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send the same sheet again"))
 		}
 	}
 	for _, e := range res.Errors {

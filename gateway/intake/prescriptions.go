@@ -84,10 +84,11 @@ func (s *Service) dispense(ctx context.Context, c *rxClaim, dry bool) []api.Erro
 	})
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
+		// No record under the id: for the claim, the prescription is unknown.
 		return []api.Error{api.NewError(rx.CodeUnknown, "prescription/id", "prescription "+ref.ID+" of "+ref.Prescriber+" was never received",
 			"the prescriber (or the patient's copy) sends the signed prescription first: POST /v1/prescriptions, or a .rx.pdf in the batch folder; the sheet is sent again once it is there")}
 	case err != nil:
-		return []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "prescription record not read or written", "send again")}
+		return []api.Error{api.NewError(queue.CodeUnavailable, "", "prescription record not read or written", "send again")}
 	}
 	return rxErrors(problems)
 }
@@ -145,7 +146,7 @@ func (s *Service) keepPrescription(ctx context.Context, raw []byte, res *signatu
 	content, ps := rx.ParseContent(data)
 	errs = append(errs, rxErrors(ps)...)
 	if content != nil && content.Prescriber.NationalID != "" && content.Prescriber.NationalID != res.Signer.NationalID {
-		errs = append(errs, api.NewError("SIGNER_MISMATCH", "prescriber/national_id", "the prescription names another prescriber than its signer", "sign with the prescriber's card"))
+		errs = append(errs, api.NewError(signature.CodeSignerMismatch, "prescriber/national_id", "the prescription names another prescriber than its signer", "sign with the prescriber's card"))
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -161,16 +162,16 @@ func (s *Service) keepPrescription(ctx context.Context, raw []byte, res *signatu
 		var old rx.Record
 		return json.Unmarshal(existing, &old) == nil && old.Digest == rec.Digest
 	})
-	switch {
-	case errors.Is(err, queue.ErrConflict):
-		return nil, []api.Error{api.NewError(rx.CodeConflict, "id", "another prescription "+rec.ID+" of this prescriber was received", "give each prescription its own id")}
+	switch code := queueCode(err); {
+	case code == rx.CodeConflict: // queue.ErrConflict carries it
+		return nil, []api.Error{api.NewError(code, "id", "another prescription "+rec.ID+" of this prescriber was received", "give each prescription its own id")}
 	case err != nil:
-		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
+		return nil, []api.Error{api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send again")}
 	}
 	// The signed PDF itself, kept as the prescription's legal copy (the
 	// same bytes again are not stored twice).
 	if err := s.Queue.StorePrescription(ctx, prescriber, rec.ID, raw); err != nil {
-		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
+		return nil, []api.Error{api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send again")}
 	}
 	return rec, nil
 }
@@ -187,20 +188,23 @@ type SCORReceipt struct {
 func (s *Service) SubmitSCOR(ctx context.Context, billing, number string, raw []byte) (*SCORReceipt, []api.Error) {
 	scan, err := signature.InspectScan(raw)
 	if err != nil {
-		return nil, []api.Error{api.NewError("SCOR_PIECE_INVALID", "", err.Error(), "scan the prescription again, as a PDF or JPEG of at most 5 MiB")}
+		return nil, []api.Error{api.NewError(signature.CodeScanInvalid, "", err.Error(), "scan the prescription again, as a PDF or JPEG of at most 5 MiB")}
 	}
 	st, err := s.Queue.SubmitSCOR(ctx, billing, number, scan.Kind, raw)
-	switch {
-	case errors.Is(err, queue.ErrNotFound):
-		return nil, []api.Error{api.NewError("SHEET_NOT_FOUND", "number", "no sheet "+number+" for billing number "+billing, "send the sheet first, then its piece")}
-	case errors.Is(err, queue.ErrSCORNotNeeded):
-		return nil, []api.Error{api.NewError("SCOR_NOT_NEEDED", "", "the sheet's prescription is not on paper", "")}
-	case errors.Is(err, queue.ErrSCORTaken):
-		return nil, []api.Error{api.NewError("SCOR_TAKEN", "", "another piece of this sheet is on its way", "wait for its ARL; a refused piece may be sent again")}
-	case errors.Is(err, queue.ErrSCORTooLarge):
-		return nil, []api.Error{api.NewError("SCOR_TOO_LARGE", "", fmt.Sprintf("the piece is over the %d bytes this deployment's NATS carries", s.Queue.MaxPiece()), "scan at a lower resolution, or raise the NATS server's max_payload")}
-	case err != nil:
-		return nil, []api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "the queue did not confirm the write", "send again")}
+	// The queue's sentinels carry their codes; the messages and hints are
+	// the sender's.
+	switch code := queueCode(err); code {
+	case "":
+	case queue.CodeNotFound:
+		return nil, []api.Error{api.NewError(code, "number", "no sheet "+number+" for billing number "+billing, "send the sheet first, then its piece")}
+	case queue.CodeSCORNotNeeded:
+		return nil, []api.Error{api.NewError(code, "", "the sheet's prescription is not on paper", "")}
+	case queue.CodeSCORTaken:
+		return nil, []api.Error{api.NewError(code, "", "another piece of this sheet is on its way", "wait for its ARL; a refused piece may be sent again")}
+	case queue.CodeSCORTooLarge:
+		return nil, []api.Error{api.NewError(code, "", fmt.Sprintf("the piece is over the %d bytes this deployment's NATS carries", s.Queue.MaxPiece()), "scan at a lower resolution, or raise the NATS server's max_payload")}
+	default:
+		return nil, []api.Error{api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send again")}
 	}
 	return &SCORReceipt{Pages: scan.Pages, SCOR: st}, nil
 }
