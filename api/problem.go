@@ -13,10 +13,10 @@ import (
 // documentation (Doc). The gateway's client decodes the same type.
 type Error struct {
 	Code    problem.Code `json:"code"`
-	Path    string `json:"path,omitempty"`
-	Message string `json:"message,omitempty"`
-	Hint    string `json:"hint,omitempty"`
-	Doc     string `json:"doc,omitempty"`
+	Path    string       `json:"path,omitempty"`
+	Message string       `json:"message,omitempty"`
+	Hint    string       `json:"hint,omitempty"`
+	Doc     string       `json:"doc,omitempty"`
 }
 
 // NewError makes an Error for code with its documentation anchor.

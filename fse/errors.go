@@ -22,11 +22,11 @@ var errValue = errors.New("value is not of its type")
 // tests read; the HTTP layer keeps only code, path, message and hint.
 type FieldError struct {
 	Code    problem.Code // stable code, the name of Err
-	Path    string // slash-separated path of the field, lines counted from 1
-	Value   string // the value at fault; NIRs are masked
-	Message string // lowercase, no final period
-	Hint    string // how to fix it
-	Line    int    // line in the XML input, 0 when unknown
+	Path    string       // slash-separated path of the field, lines counted from 1
+	Value   string       // the value at fault; NIRs are masked
+	Message string       // lowercase, no final period
+	Hint    string       // how to fix it
+	Line    int          // line in the XML input, 0 when unknown
 	Err     *CodeInfo
 }
 
