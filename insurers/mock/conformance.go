@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
 )
@@ -406,7 +407,8 @@ func signAgain(ctx context.Context, s *Sheets, sh *fse.Sheet) ([]byte, error) {
 
 // breakable finds a rule the generator can break for this practitioner.
 func breakable(ctx context.Context, cfg KitConfig, base int) (string, error) {
-	for _, code := range []string{"TOTAL_AMO", "AMO_SHARE", "TOTAL_SPLIT", "NGAP_TARIFF"} {
+	for _, c := range []problem.Code{fse.CodeTotalAMO, fse.CodeAMOShare, fse.CodeTotalSplit, fse.CodeNGAPTariff} {
+		code := string(c)
 		m, err := cfg.Sheets.Make(ctx, cfg.Insurer, base, code, 1)
 		if err == nil && !m.Valid {
 			return code, nil
