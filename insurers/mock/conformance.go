@@ -16,9 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
+	"github.com/fsegate/fsegate/problem"
 )
 
 // KitConfig runs the conformance kit against one insurer endpoint, which
