@@ -12,4 +12,9 @@
 // Contract: a receipt is given only after the PubAck; every hop is durable
 // and idempotent, so a process killed at any step loses nothing and sends
 // nothing twice.
+//
+// Errors: the refusals are sentinels that carry their codes (codes.go;
+// Codes lists them): problem.CodeOf(err) gives DUPLICATE_SHEET,
+// STORAGE_FULL, SHEET_NOT_FOUND …, so that no caller maps them by hand.
+// The HTTP layer (package api) chooses their statuses.
 package queue
