@@ -15,30 +15,34 @@ import (
 // Codes of the problems this package reports (docs/errors.md), declared
 // once; Codes lists them.
 const (
-	CodeContent          problem.Code = "PRESCRIPTION_CONTENT"           // the structured data is absent or incomplete
-	CodeNotPrescriber    problem.Code = "PRESCRIBER_NOT_ALLOWED"         // the signer's profession may not issue a carried prescription
-	CodeConflict         problem.Code = "PRESCRIPTION_CONFLICT"          // another prescription was received under this id
-	CodeUnknown          problem.Code = "PRESCRIPTION_UNKNOWN"           // no carried prescription under this id
-	CodePatient          problem.Code = "PRESCRIPTION_PATIENT_MISMATCH"  // the claim is for another patient
-	CodeSelf             problem.Code = "PRESCRIPTION_SELF_DISPENSED"    // the prescriber bills its own prescription
-	CodeExpired          problem.Code = "PRESCRIPTION_EXPIRED"           // past the validity period
-	CodeLineMissing      problem.Code = "PRESCRIPTION_LINE_MISSING"      // a sheet line names no prescription line
-	CodeLineUnknown      problem.Code = "PRESCRIPTION_LINE_UNKNOWN"      // the prescription has no such line
-	CodeProduct          problem.Code = "PRESCRIPTION_PRODUCT_MISMATCH"  // the drug is neither the prescribed one nor of its generic group
-	CodeQuantity         problem.Code = "PRESCRIPTION_QUANTITY_EXCEEDED" // more than the line's quantity in one dispensation
-	CodeDispensed        problem.Code = "PRESCRIPTION_DISPENSED"         // the line and its renewals were already dispensed
-	CodeNotVerified      problem.Code = "PRESCRIPTION_NOT_VERIFIED"      // warning: a national e-prescription number fsegate cannot check
-	CodeSCORRequired     problem.Code = "SCOR_REQUIRED"                  // warning: a paper prescription, the SCOR piece must follow
-	MaxLines                          = 20                               // lines of one prescription
-	MaxQuantity                       = 99                               // boxes or acts of one line
-	MaxRenewals                       = 11                               // renewals of one line (12 deliveries in 12 months)
-	FirstDispenseMonths               = 3                                // CSP R5132-22
-	LastDispenseMonths                = 12                               // CSP R5132-21, R5132-22
-	prescribingDoctor                 = fse.ProfessionDoctor
-	prescribingDentist                = fse.ProfessionDentist
-	prescribingMidwife                = fse.ProfessionMidwife
-	maxNameOrTextLength               = 200
-	maxStructuredRxBytes              = 64 << 10
+	CodeContent       problem.Code = "PRESCRIPTION_CONTENT"           // the structured data is absent or incomplete
+	CodeNotPrescriber problem.Code = "PRESCRIBER_NOT_ALLOWED"         // the signer's profession may not issue a carried prescription
+	CodeConflict      problem.Code = "PRESCRIPTION_CONFLICT"          // another prescription was received under this id
+	CodeUnknown       problem.Code = "PRESCRIPTION_UNKNOWN"           // no carried prescription under this id
+	CodePatient       problem.Code = "PRESCRIPTION_PATIENT_MISMATCH"  // the claim is for another patient
+	CodeSelf          problem.Code = "PRESCRIPTION_SELF_DISPENSED"    // the prescriber bills its own prescription
+	CodeExpired       problem.Code = "PRESCRIPTION_EXPIRED"           // past the validity period
+	CodeLineMissing   problem.Code = "PRESCRIPTION_LINE_MISSING"      // a sheet line names no prescription line
+	CodeLineUnknown   problem.Code = "PRESCRIPTION_LINE_UNKNOWN"      // the prescription has no such line
+	CodeProduct       problem.Code = "PRESCRIPTION_PRODUCT_MISMATCH"  // the drug is neither the prescribed one nor of its generic group
+	CodeQuantity      problem.Code = "PRESCRIPTION_QUANTITY_EXCEEDED" // more than the line's quantity in one dispensation
+	CodeDispensed     problem.Code = "PRESCRIPTION_DISPENSED"         // the line and its renewals were already dispensed
+	CodeNotVerified   problem.Code = "PRESCRIPTION_NOT_VERIFIED"      // warning: a national e-prescription number fsegate cannot check
+	CodeSCORRequired  problem.Code = "SCOR_REQUIRED"                  // warning: a paper prescription, the SCOR piece must follow
+)
+
+// Bounds and rules of a carried prescription.
+const (
+	MaxLines             = 20 // lines of one prescription
+	MaxQuantity          = 99 // boxes or acts of one line
+	MaxRenewals          = 11 // renewals of one line (12 deliveries in 12 months)
+	FirstDispenseMonths  = 3  // CSP R5132-22
+	LastDispenseMonths   = 12 // CSP R5132-21, R5132-22
+	prescribingDoctor    = fse.ProfessionDoctor
+	prescribingDentist   = fse.ProfessionDentist
+	prescribingMidwife   = fse.ProfessionMidwife
+	maxNameOrTextLength  = 200
+	maxStructuredRxBytes = 64 << 10
 )
 
 // Codes lists every code this package raises, for the registry
