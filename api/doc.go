@@ -8,6 +8,6 @@
 //
 // It imports no fsegate library, so that every HTTP client and server may
 // import it. The registry of every code (each package's list joined with
-// its status) is package api/registry; its tests keep the lists, this
+// its status) is package api/registry; this package's tests keep the lists, this
 // table, the code and docs/errors.md in step.
 package api

@@ -12,7 +12,7 @@
 //
 // The package imports nothing of fsegate and nothing of HTTP. Statuses are
 // chosen by the HTTP layer alone (package api, its table of statuses), as
-// in wtf's http.ErrorStatusCode; the registry of every code and the test
-// that keeps it, the code and docs/errors.md in step are in package
-// api/registry.
+// in wtf's http.ErrorStatusCode. The registry of every code is package
+// api/registry; the tests of package api keep it, the code and
+// docs/errors.md in step.
 package problem

@@ -1,4 +1,4 @@
-package registry
+package api_test
 
 import (
 	"go/ast"
@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/fsegate/fsegate/api"
+	"github.com/fsegate/fsegate/api/registry"
 	"github.com/fsegate/fsegate/problem"
 )
 
@@ -21,7 +22,7 @@ import (
 // headings.
 func documented(t *testing.T) map[problem.Code]bool {
 	t.Helper()
-	b, err := os.ReadFile("../../docs/errors.md")
+	b, err := os.ReadFile("../docs/errors.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func documented(t *testing.T) map[problem.Code]bool {
 // and the table names no code that no package lists.
 func TestListsAndStatuses(t *testing.T) {
 	by := map[problem.Code]string{}
-	for _, c := range Codes() {
+	for _, c := range registry.Codes() {
 		if other, ok := by[c.Code]; ok {
 			t.Errorf("code %s is listed by %s and by %s", c.Code, other, c.Package)
 		}
@@ -63,13 +64,13 @@ func TestListsAndStatuses(t *testing.T) {
 // every code has a "### CODE" section and every section names a code.
 func TestDocsMatchRegistry(t *testing.T) {
 	doc := documented(t)
-	for _, c := range Codes() {
+	for _, c := range registry.Codes() {
 		if !doc[c.Code] {
 			t.Errorf("code %s (%s) has no '### %s' section in docs/errors.md", c.Code, c.Package, c.Code)
 		}
 	}
 	for name := range doc {
-		if _, ok := Lookup(name); !ok {
+		if _, ok := registry.Lookup(name); !ok {
 			t.Errorf("docs/errors.md documents %s, which no package lists", name)
 		}
 	}
@@ -90,7 +91,7 @@ var notCodes = []struct {
 	{regexp.MustCompile(`^(FSEGATE|XDG)_[A-Z0-9_]+$|^SOFTHSM2_CONF$`), "environment variables", ""},
 	{regexp.MustCompile(`^FSE_[A-Z]+$|^(ACK_ROUTER|SCOR_BATCHER)$`), "NATS JetStream streams and consumers (queue/topology.go, insurers/lot)", ""},
 	{regexp.MustCompile(`^CPS_(PRIV_)?(AUT|SIG)$`), "labels of the CPS card's keys and certificates (signature/card, PKCS#11)", ""},
-	{regexp.MustCompile(`^(LOT|RET)_[A-Z_]+$|^(SIG_INFO|SCOR_PIECE|W_PARTIAL|X_REVERSAL)$`), "what the mock insurers answer (ARL reasons, rejections of returns, kinds of transfer lines): data carried to the practice, never a refusal of fsegate", "../../docs/lots.md"},
+	{regexp.MustCompile(`^(LOT|RET)_[A-Z_]+$|^(SIG_INFO|SCOR_PIECE|W_PARTIAL|X_REVERSAL)$`), "what the mock insurers answer (ARL reasons, rejections of returns, kinds of transfer lines): data carried to the practice, never a refusal of fsegate", "../docs/lots.md"},
 }
 
 // notCode tells whether s is one of notCodes, and the doc that must name
@@ -185,7 +186,7 @@ func raised(t *testing.T, root string) map[problem.Code]string {
 // package and documented in docs/errors.md, unless it is one of notCodes.
 func TestRaisedCodesDocumented(t *testing.T) {
 	doc := documented(t)
-	found := raised(t, "../..")
+	found := raised(t, "..")
 	if len(found) < 100 {
 		t.Fatalf("the scan found %d codes: is the root right?", len(found))
 	}
@@ -208,7 +209,7 @@ func TestRaisedCodesDocumented(t *testing.T) {
 			}
 			continue
 		}
-		if _, ok := Lookup(c); !ok {
+		if _, ok := registry.Lookup(c); !ok {
 			t.Errorf("%s: %s looks like an error code, but no package lists it (add it to its package's Codes, or to notCodes with why)", found[c], c)
 		}
 		if !doc[c] {
