@@ -122,7 +122,7 @@ func raised(t *testing.T, root string) map[problem.Code]string {
 			return
 		}
 		// Where it is raised rather than api's table of statuses.
-		if at, ok := out[problem.Code(s)]; !ok || strings.HasSuffix(at, "api/codes.go") || strings.Contains(at, "api/codes.go:") {
+		if at, ok := out[problem.Code(s)]; !ok || strings.Contains(at, "api/codes.go:") {
 			out[problem.Code(s)] = fset.Position(lit.Pos()).String()
 		}
 	}
