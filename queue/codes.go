@@ -3,7 +3,6 @@ package queue
 import (
 	"errors"
 
-	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/problem"
 )
 
@@ -19,11 +18,13 @@ const (
 	CodeSCORNotNeeded problem.Code = "SCOR_NOT_NEEDED"
 	CodeSCORTaken     problem.Code = "SCOR_TAKEN"
 	CodeSCORTooLarge  problem.Code = "SCOR_TOO_LARGE"
+	// CodeConflict: a prescription record under the same prescriber and id
+	// holds another prescription.
+	CodeConflict problem.Code = "PRESCRIPTION_CONFLICT"
 )
 
 // Codes lists every code this package raises, for the registry
-// (api/registry). ErrConflict carries gateway/rx's PRESCRIPTION_CONFLICT,
-// listed by rx.
+// (api/registry).
 func Codes() []problem.Info {
 	return []problem.Info{
 		{Code: CodeDuplicate, Title: "another sheet with the same billing number and number was already received"},
@@ -33,6 +34,7 @@ func Codes() []problem.Info {
 		{Code: CodeSCORNotNeeded, Title: "the sheet needs no SCOR piece"},
 		{Code: CodeSCORTaken, Title: "the sheet already has another SCOR piece on its way"},
 		{Code: CodeSCORTooLarge, Title: "the SCOR piece is over the size limit"},
+		{Code: CodeConflict, Title: "another prescription was received under this prescriber and id"},
 	}
 }
 
@@ -61,4 +63,4 @@ var (
 
 // ErrConflict: another prescription is already kept under that prescriber
 // and id (CreatePrescription).
-var ErrConflict = problem.New(rx.CodeConflict, "another value is kept under this key")
+var ErrConflict = problem.New(CodeConflict, "another value is kept under this key")

@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/queue"
 )
 
 // TestSentinelsCarryCodes: each refusal the queue returns carries its
-// code, wrapped or not, and the code is one Codes lists (or rx's, for a
-// prescription conflict); queue.ErrInvalid, a bug upstream, carries none.
+// code, wrapped or not, and the code is one Codes lists; queue.ErrInvalid,
+// a bug upstream, carries none.
 func TestSentinelsCarryCodes(t *testing.T) {
-	listed := map[problem.Code]bool{rx.CodeConflict: true}
+	listed := map[problem.Code]bool{}
 	for _, c := range queue.Codes() {
 		listed[c.Code] = true
 	}
@@ -26,7 +25,7 @@ func TestSentinelsCarryCodes(t *testing.T) {
 		queue.ErrSCORNotNeeded: queue.CodeSCORNotNeeded,
 		queue.ErrSCORTaken:     queue.CodeSCORTaken,
 		queue.ErrSCORTooLarge:  queue.CodeSCORTooLarge,
-		queue.ErrConflict:      rx.CodeConflict,
+		queue.ErrConflict:      queue.CodeConflict,
 	} {
 		wrapped := fmt.Errorf("%w: FSE_LOTS is full", err)
 		if got := problem.CodeOf(wrapped); got != want || !errors.Is(wrapped, want) || !errors.Is(wrapped, err) {

@@ -163,7 +163,7 @@ func (s *Service) keepPrescription(ctx context.Context, raw []byte, res *signatu
 		return json.Unmarshal(existing, &old) == nil && old.Digest == rec.Digest
 	})
 	switch code := queueCode(err); {
-	case code == rx.CodeConflict: // queue.ErrConflict carries it
+	case code == queue.CodeConflict:
 		return nil, []api.Error{api.NewError(code, "id", "another prescription "+rec.ID+" of this prescriber was received", "give each prescription its own id")}
 	case err != nil:
 		return nil, []api.Error{api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send again")}

@@ -17,7 +17,6 @@ import (
 const (
 	CodeContent       problem.Code = "PRESCRIPTION_CONTENT"           // the structured data is absent or incomplete
 	CodeNotPrescriber problem.Code = "PRESCRIBER_NOT_ALLOWED"         // the signer's profession may not issue a carried prescription
-	CodeConflict      problem.Code = "PRESCRIPTION_CONFLICT"          // another prescription was received under this id
 	CodeUnknown       problem.Code = "PRESCRIPTION_UNKNOWN"           // no carried prescription under this id
 	CodePatient       problem.Code = "PRESCRIPTION_PATIENT_MISMATCH"  // the claim is for another patient
 	CodeSelf          problem.Code = "PRESCRIPTION_SELF_DISPENSED"    // the prescriber bills its own prescription
@@ -46,14 +45,13 @@ const (
 )
 
 // Codes lists every code this package raises, for the registry
-// (api/registry). PRESCRIPTION_CONFLICT is found by the queue
-// (queue.ErrConflict carries it); PRESCRIPTION_UNKNOWN by the intake, when
-// the queue has no record under the claimed id.
+// (api/registry). PRESCRIPTION_CONFLICT is the queue's (queue.ErrConflict:
+// the record is kept there); PRESCRIPTION_UNKNOWN is found by the intake,
+// when the queue has no record under the claimed id.
 func Codes() []problem.Info {
 	return []problem.Info{
 		{Code: CodeContent, Title: "the carried prescription's structured data is absent or incomplete (patient NIR, lines, quantities)"},
 		{Code: CodeNotPrescriber, Title: "the signer's profession may not issue a prescription"},
-		{Code: CodeConflict, Title: "another prescription was received under this prescriber and id"},
 		{Code: CodeUnknown, Title: "the referenced prescription was never received"},
 		{Code: CodePatient, Title: "the claim is for another patient than the prescription's"},
 		{Code: CodeSelf, Title: "the prescriber may not bill a dispensation of its own prescription"},
