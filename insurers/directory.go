@@ -10,7 +10,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/insurers/lot"
 )
 
@@ -186,15 +185,6 @@ func Load(b []byte) (*Directory, error) {
 // LoadFile reads a directory from a file.
 func LoadFile(path string) (*Directory, error) {
 	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("insurer directory: %w", err)
-	}
-	return Load(b)
-}
-
-// Fixture is the development directory, fixtures/insurers.yaml.
-func Fixture() (*Directory, error) {
-	b, err := fixtures.ReadFile("insurers.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("insurer directory: %w", err)
 	}

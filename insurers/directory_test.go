@@ -8,10 +8,7 @@ import (
 )
 
 func TestFixtureDirectory(t *testing.T) {
-	d, err := Fixture()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := fixtureDirectory(t)
 	tests := []struct {
 		dest Destination
 		want string
@@ -52,11 +49,7 @@ func TestFixtureDirectory(t *testing.T) {
 		t.Fatalf("returns deadline: %+v, want 7 working days", c.Deadlines)
 	}
 	for _, in := range d.Insurers {
-		seed, err := FixtureSeed(in.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if pub, _ := PublicKey(seed); pub != in.NKey {
+		if pub, _ := PublicKey(fixtureSeed(t, in.ID)); pub != in.NKey {
 			t.Errorf("%s: fixtures/nkeys/%s.nk is not the key of the directory", in.ID, in.ID)
 		}
 	}

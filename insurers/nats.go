@@ -9,7 +9,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/insurers/lot"
 )
 
@@ -67,16 +66,6 @@ func ReadSeed(path string) ([]byte, error) {
 	}
 	if _, err := nkeys.FromSeed(bytes.TrimSpace(b)); err != nil {
 		return nil, fmt.Errorf("nkey %s: not a seed: %w", path, err)
-	}
-	return bytes.TrimSpace(b), nil
-}
-
-// FixtureSeed is the test seed of a fixture NATS user: an insurer id of
-// fixtures/insurers.yaml, or "gateway".
-func FixtureSeed(id string) ([]byte, error) {
-	b, err := fixtures.ReadFile("nkeys/" + id + ".nk")
-	if err != nil {
-		return nil, fmt.Errorf("nkey fixture %s: %w", id, err)
 	}
 	return bytes.TrimSpace(b), nil
 }

@@ -60,11 +60,7 @@ func (v *violations) has(subject string) bool {
 
 func connect(t *testing.T, url, id string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	seed, err := FixtureSeed(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := NATSAuth(seed)
+	auth, err := NATSAuth(fixtureSeed(t, id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +76,7 @@ func connect(t *testing.T, url, id string, opts ...nats.Option) *nats.Conn {
 // and tries every path to insurer B's (cpam931) lots: all are refused, and
 // B's lot is still there, undelivered, afterwards. A's own path works.
 func TestInsurerCannotReachAnotherInsurersLots(t *testing.T) {
-	d, err := Fixture()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := fixtureDirectory(t)
 	s := natsWithUsers(t, d)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -287,7 +280,7 @@ func TestInsurerCannotReachAnotherInsurersLots(t *testing.T) {
 func orRefused(err error) error { return err }
 
 func TestNATSUsersNeedGateway(t *testing.T) {
-	d, _ := Fixture()
+	d := fixtureDirectory(t)
 	d.Gateway = ""
 	if _, err := NATSUsers(d); err == nil {
 		t.Fatal("NATSUsers without a gateway key: want an error")

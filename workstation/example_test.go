@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
@@ -18,7 +19,7 @@ import (
 // refused from the card's certificate: the PIN is never asked for it.
 func ExampleSession_Check() {
 	ctx := context.Background()
-	v, err := virtual.Open("doctor", virtual.Options{})
+	v, err := dev.Card("doctor", virtual.Options{})
 	if err != nil {
 		panic(err)
 	}

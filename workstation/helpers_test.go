@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -54,7 +55,7 @@ func testSheet(t *testing.T, name string) *Sheet {
 // asked counts the PIN entries the session's prompt was called for.
 func testSession(t *testing.T, profile string) (s *Session, asked *atomic.Int32) {
 	t.Helper()
-	p, err := virtual.LoadProfile(profile)
+	p, err := dev.Profile(profile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
@@ -203,7 +204,7 @@ func TestSessionRefusesBeforePIN(t *testing.T) {
 		{name: "card without situations", profile: "doctor", sheet: "doctor.xml", card: func(p *virtual.Profile) { p.Situations = nil }, wantErr: []error{CodeSituationUnknown}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := virtual.LoadProfile(tc.profile)
+			p, err := dev.Profile(tc.profile)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +272,7 @@ func TestSessionRemplacant(t *testing.T) {
 // TestOpenSessionSituationMalformed: a card whose situation file is not in
 // fsegate's layout does not open a session (before any PIN).
 func TestOpenSessionSituationMalformed(t *testing.T) {
-	v, err := virtual.Open("doctor", virtual.Options{Files: map[uint16][]byte{card.FirstSituationFile: []byte("garbage")}})
+	v, err := dev.Card("doctor", virtual.Options{Files: map[uint16][]byte{card.FirstSituationFile: []byte("garbage")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +432,7 @@ func TestSenderHoldsOtherPractitioner(t *testing.T) {
 // another card of the same holder, or before a situation ended) is held
 // before the client is opened: no PIN, no connection, left pending.
 func TestSenderHoldsOutsideSituations(t *testing.T) {
-	p, err := virtual.LoadProfile("doctor")
+	p, err := dev.Profile("doctor")
 	if err != nil {
 		t.Fatal(err)
 	}

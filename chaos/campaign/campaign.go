@@ -51,6 +51,13 @@ type Config struct {
 	StoreMB int
 	// Stdout gets the progress.
 	Stdout io.Writer `json:"-"`
+	// Insurers is the insurer directory the gateways and the mock
+	// insurers run with ('--dev': fixtures/insurers.yaml), which gives the
+	// cluster's NATS users; GatewaySeed is the gateway's nkey seed, the
+	// runner's own NATS user. Inner needs both ('chaos inner' loads them
+	// with fixtures/dev).
+	Insurers    *insurers.Directory `json:"-"`
+	GatewaySeed []byte              `json:"-"`
 }
 
 func (c *Config) defaults() {
@@ -178,6 +185,9 @@ type campaign struct {
 // failed.
 func Inner(ctx context.Context, cfg Config) error {
 	cfg.defaults()
+	if cfg.Insurers == nil || cfg.GatewaySeed == nil {
+		return errors.New("campaign: no insurer directory or no gateway nkey seed")
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rec, err := chaos.NewRecorder(filepath.Join(cfg.Out, "runner.jsonl"))
@@ -292,11 +302,7 @@ func (c *campaign) bin(name string) string { return filepath.Join(c.cfg.Bin, nam
 // startCluster writes each node's configuration and starts the three
 // nodes, then waits until JetStream answers on each.
 func (c *campaign) startCluster(ctx context.Context) error {
-	dir, err := insurers.Fixture()
-	if err != nil {
-		return err
-	}
-	users, err := insurers.NATSUsers(dir)
+	users, err := insurers.NATSUsers(c.cfg.Insurers)
 	if err != nil {
 		return err
 	}
@@ -437,11 +443,7 @@ func (c *campaign) startGateways(ctx context.Context) error {
 }
 
 func (c *campaign) startInsurers() error {
-	dir, err := insurers.Fixture()
-	if err != nil {
-		return err
-	}
-	for _, in := range dir.Insurers {
+	for _, in := range c.cfg.Insurers.Insurers {
 		p := &proc{name: in.ID, argv: []string{c.bin(c.cfg.Gateway), "insurer", "--dev", "--id", in.ID, "--nats-url", c.natsURLs},
 			log: filepath.Join(c.cfg.Out, "insurer-"+in.ID+".log")}
 		if err := p.start(); err != nil {

@@ -26,11 +26,7 @@ type natsUser = server.NkeyUser
 
 // connect opens the queue on the cluster as the gateway's NATS user.
 func (c *campaign) connect(ctx context.Context) (*nats.Conn, *queue.Queue, error) {
-	seed, err := insurers.FixtureSeed("gateway")
-	if err != nil {
-		return nil, nil, err
-	}
-	auth, err := insurers.NATSAuth(seed)
+	auth, err := insurers.NATSAuth(c.cfg.GatewaySeed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -38,13 +34,8 @@ func (c *campaign) connect(ctx context.Context) (*nats.Conn, *queue.Queue, error
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, err := insurers.Fixture()
-	if err != nil {
-		nc.Close()
-		return nil, nil, err
-	}
 	var ids []string
-	for _, in := range dir.Insurers {
+	for _, in := range c.cfg.Insurers.Insurers {
 		ids = append(ids, in.ID)
 	}
 	q, err := queue.Open(ctx, queue.Config{Conn: nc, Topology: queue.TopologyConfig{Replicas: 3, MaxBytes: c.maxStore, Insurers: ids}})

@@ -34,6 +34,10 @@ type LoadConfig struct {
 	// Roots is the PEM file of the gateways' certificate.
 	Roots string
 	Out   io.Writer
+	// Practitioners send the sheets, priced with Tariffs (NGAP): 'chaos
+	// load' gives the fixtures' test cards and table (fixtures/dev).
+	Practitioners []*loadgen.Practitioner
+	Tariffs       *fse.Tariffs
 }
 
 type loadSheet struct {
@@ -63,20 +67,20 @@ func Load(ctx context.Context, cfg LoadConfig) error {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	ps, err := loadgen.LoadPractitioners(0)
-	if err != nil {
-		return err
+	ps := cfg.Practitioners
+	if len(ps) == 0 || cfg.Tariffs == nil {
+		return errors.New("campaign: no practitioners or no tariffs to make the load")
 	}
 	n := int(cfg.Rate*cfg.Duration.Seconds()) + 1
 	now := time.Now()
-	corpus, err := loadgen.Prepare(ctx, ps, n, cfg.Seed, now, nil)
+	corpus, err := loadgen.Prepare(ctx, ps, cfg.Tariffs, n, cfg.Seed, now, nil)
 	if err != nil {
 		return err
 	}
 	// Doublons: the same numbers (the base derives from seed mod 4000),
 	// other content.
 	nd := max(1, n/20)
-	doublons, err := loadgen.Prepare(ctx, ps, nd, cfg.Seed+4000, now, nil)
+	doublons, err := loadgen.Prepare(ctx, ps, cfg.Tariffs, nd, cfg.Seed+4000, now, nil)
 	if err != nil {
 		return err
 	}

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv/pdfbomb"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -44,7 +44,7 @@ func TestAmountsThroughIntake(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := startGateway(t, "--practices", file, "--mock-insurers", "--lot-max-age", "200ms")
-	rules, err := mock.DevOptions(nil)
+	rules, err := dev.Options(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

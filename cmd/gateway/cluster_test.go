@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/insurers"
@@ -25,7 +26,7 @@ func init() { corpusSeed.Store(uint64(time.Now().UnixNano()%1000) + 100) }
 // users (the gateway's and one per insurer).
 func natsCluster(t *testing.T, maxStore int64) *testenv.Cluster {
 	t.Helper()
-	dir, err := insurers.Fixture()
+	dir, err := dev.Insurers()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +66,11 @@ func loadRoots(t testing.TB) *x509.CertPool {
 // prepareLoad signs n sheets over the billing test cards.
 func prepareLoad(t testing.TB, n int) ([]*loadgen.Practitioner, *loadgen.Corpus) {
 	t.Helper()
-	ps, err := loadgen.LoadPractitioners(0)
+	ps, err := dev.Practitioners(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := loadgen.Prepare(context.Background(), ps, n, corpusSeed.Add(1), time.Now(), nil)
+	c, err := loadgen.Prepare(context.Background(), ps, devTariffs(t), n, corpusSeed.Add(1), time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

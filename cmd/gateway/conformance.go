@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/cli"
 )
@@ -48,7 +49,7 @@ func runConformance(ctx context.Context, env *cli.Env, args []string) error {
 	directory := fs.String("directory", "", "insurer directory YAML `file` (--dev: fixtures/insurers.yaml)")
 	timeout := fs.Duration("timeout", 60*time.Second, "longest wait for the answers")
 	verbose := fs.Bool("v", false, "log each lot sent")
-	dev := fs.Bool("dev", env.Dev(), "development mode: fixtures' directory, nkeys and test card")
+	devMode := fs.Bool("dev", env.Dev(), "development mode: fixtures' directory, nkeys and test card")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -61,15 +62,15 @@ func runConformance(ctx context.Context, env *cli.Env, args []string) error {
 	if *timeout <= 0 {
 		return cli.Usagef("--timeout must be positive")
 	}
-	in, err := directoryInsurer(*directory, *dev, *id)
+	in, err := directoryInsurer(*directory, *devMode, *id)
 	if err != nil {
 		return err
 	}
-	seed, err := nkeySeed(*nkey, *dev, "gateway")
+	seed, err := nkeySeed(*nkey, *devMode, "gateway")
 	if err != nil {
 		return err
 	}
-	sheets, err := mock.FixtureSheets(time.Now())
+	sheets, err := dev.Sheets(time.Now())
 	if err != nil {
 		return err
 	}

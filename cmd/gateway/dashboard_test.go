@@ -21,6 +21,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/internal/secretfile"
@@ -42,11 +43,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	ps, err := loadgen.LoadPractitioners(0)
+	ps, err := dev.Practitioners(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	corpus, err := loadgen.Prepare(ctx, ps, 30, 7, time.Now(), nil)
+	corpus, err := loadgen.Prepare(ctx, ps, devTariffs(t), 30, 7, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -39,7 +40,11 @@ func TestDemoEndToEnd(t *testing.T) {
 	defer c.Close()
 	defer cl.Close()
 	var out bytes.Buffer
-	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: 20, Seed: 7, First: 1, Out: &out, Wait: 2 * time.Minute})
+	cfg, err := dev.Demo(demo.Config{Client: cl, Card: c, Count: 20, Seed: 7, First: 1, Out: &out, Wait: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := demo.Run(ctx, cfg)
 	t.Logf("demo output:\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +103,7 @@ func demoCard(ctx context.Context, t *testing.T, m *Main) (*client.Client, *card
 // demoCardOf is demoCard with the card of profile.
 func demoCardOf(ctx context.Context, t *testing.T, m *Main, profile string) (*client.Client, *card.Card, *int) {
 	t.Helper()
-	v, err := virtual.Open(profile, virtual.Options{})
+	v, err := dev.Card(profile, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +147,11 @@ func TestDemoRefusedAtIntakeFails(t *testing.T) {
 	defer c.Close()
 	defer cl.Close()
 	var out bytes.Buffer
-	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: 3, Seed: 8, Out: &out, Wait: 10 * time.Second})
+	cfg, err := dev.Demo(demo.Config{Client: cl, Card: c, Count: 3, Seed: 8, Out: &out, Wait: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := demo.Run(ctx, cfg)
 	if err == nil || !strings.Contains(err.Error(), "refused at the intake") || sum.Refused != 3 {
 		t.Fatalf("got %v, %s; want 3 refused and an error saying so\n%s", err, sum, out.String())
 	}
@@ -160,7 +169,11 @@ func TestDemoPharmacist(t *testing.T) {
 	defer c.Close()
 	defer cl.Close()
 	var out bytes.Buffer
-	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: 6, Seed: 9, Out: &out, Wait: 2 * time.Minute})
+	cfg, err := dev.Demo(demo.Config{Client: cl, Card: c, Count: 6, Seed: 9, Out: &out, Wait: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := demo.Run(ctx, cfg)
 	t.Logf("demo output:\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/insurers/mock"
 )
@@ -102,7 +103,7 @@ func TestFaultInsurerOutage(t *testing.T) {
 // ids), payments before returns before the ARL (fixtures/scenarios/chaotic):
 // the ack router applies each once, states only forward.
 func TestFaultInsurerDuplicates(t *testing.T) {
-	sc, err := mock.FixtureScenario("chaotic")
+	sc, err := dev.Scenario("chaotic")
 	if err != nil {
 		t.Fatal(err)
 	}

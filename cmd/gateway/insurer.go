@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
 	"github.com/fsegate/fsegate/insurers/mock"
@@ -48,7 +49,7 @@ func runInsurer(ctx context.Context, env *cli.Env, args []string) error {
 	trust := fs.String("trust", "", "trust `directory` (roots, intermediates, CRLs) to verify signatures")
 	conformance := fs.Bool("conformance", false, "serve the conformance wire (FSE_CONFORMANCE) instead of FSE_LOTS")
 	verbose := fs.Bool("v", false, "log every lot")
-	dev := fs.Bool("dev", env.Dev(), "development mode: fixtures' directory, nkeys and test PKI")
+	devMode := fs.Bool("dev", env.Dev(), "development mode: fixtures' directory, nkeys and test PKI")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -58,11 +59,11 @@ func runInsurer(ctx context.Context, env *cli.Env, args []string) error {
 	if *id == "" || *url == "" {
 		return cli.Usagef("--id and --nats-url are required")
 	}
-	in, err := directoryInsurer(*directory, *dev, *id)
+	in, err := directoryInsurer(*directory, *devMode, *id)
 	if err != nil {
 		return err
 	}
-	seedBytes, err := nkeySeed(*nkey, *dev, in.ID)
+	seedBytes, err := nkeySeed(*nkey, *devMode, in.ID)
 	if err != nil {
 		return err
 	}
@@ -85,13 +86,13 @@ func runInsurer(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		opts, err := mock.DevOptions(nil)
+		opts, err := dev.Options(nil)
 		if err != nil {
 			return err
 		}
 		checker = &mock.FSEChecker{Verifier: &signature.Verifier{Trust: ts}, Options: opts, Kind: in.Kind}
-	case *dev:
-		if checker, err = mock.DevChecker(in.Kind, nil); err != nil {
+	case *devMode:
+		if checker, err = dev.Checker(in.Kind, nil); err != nil {
 			return err
 		}
 	default:
@@ -120,20 +121,20 @@ func runInsurer(ctx context.Context, env *cli.Env, args []string) error {
 	return nil
 }
 
-func loadDirectory(path string, dev bool) (*insurers.Directory, error) {
+func loadDirectory(path string, devMode bool) (*insurers.Directory, error) {
 	switch {
 	case path != "":
 		return insurers.LoadFile(path)
-	case dev:
-		return insurers.Fixture()
+	case devMode:
+		return dev.Insurers()
 	}
 	return nil, cli.Usagef("--directory is required (or --dev for fixtures/insurers.yaml)")
 }
 
 // directoryInsurer loads the directory (loadDirectory) and finds insurer
 // id in it.
-func directoryInsurer(path string, dev bool, id string) (*insurers.Insurer, error) {
-	dir, err := loadDirectory(path, dev)
+func directoryInsurer(path string, devMode bool, id string) (*insurers.Insurer, error) {
+	dir, err := loadDirectory(path, devMode)
 	if err != nil {
 		return nil, err
 	}
@@ -144,14 +145,14 @@ func directoryInsurer(path string, dev bool, id string) (*insurers.Insurer, erro
 	return in, nil
 }
 
-// nkeySeed reads the nkey seed of file or, with dev, the fixtures' test
+// nkeySeed reads the nkey seed of file or, with devMode, the fixtures' test
 // key of user; nil when neither is given.
-func nkeySeed(file string, dev bool, user string) ([]byte, error) {
+func nkeySeed(file string, devMode bool, user string) ([]byte, error) {
 	switch {
 	case file != "":
 		return insurers.ReadSeed(file)
-	case dev:
-		return insurers.FixtureSeed(user)
+	case devMode:
+		return dev.Seed(user)
 	}
 	return nil, nil
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/internal/secretfile"
 )
@@ -132,7 +132,7 @@ func (m *Main) refuseFixtureKeys(seed []byte) error {
 	names, _ := iofs.ReadDir(fixtures.FS(), "nkeys")
 	for _, n := range names {
 		id := strings.TrimSuffix(n.Name(), ".nk")
-		fs, err := insurers.FixtureSeed(id)
+		fs, err := dev.Seed(id)
 		if err != nil {
 			continue
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/queue"
 )
@@ -211,7 +212,7 @@ func TestKill9(t *testing.T) {
 	}
 	// Each sheet in exactly one lot per destination, read from the lot
 	// records.
-	seed, err := insurers.FixtureSeed("gateway")
+	seed, err := dev.Seed("gateway")
 	if err != nil {
 		t.Fatal(err)
 	}

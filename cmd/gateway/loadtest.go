@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/internal/cli"
 )
@@ -46,14 +47,14 @@ func runLoadtest(ctx context.Context, env *cli.Env, args []string) error {
 	url := fs.String("gateway", "https://127.0.0.1:8443", "gateway `URL`")
 	sheets := fs.Int("sheets", 10000, "number of care sheets")
 	rate := fs.Float64("rate", 0, "sheets per second (0: as fast as the connections go)")
-	pracs := fs.Int("practitioners", len(loadgen.Profiles), "number of practitioners (test cards) sending")
+	pracs := fs.Int("practitioners", len(dev.Senders), "number of practitioners (test cards) sending")
 	conns := fs.Int("connections", 4, "keep-alive connections per practitioner")
 	corpus := fs.String("corpus", "", "corpus cache `file` (default data/loadtest-N-SEED.corpus)")
 	seed := fs.Uint64("seed", 1, "generator seed (sheet numbers derive from it)")
 	follow := fs.Bool("follow", true, "follow notices until every sheet is final")
 	followFor := fs.Duration("follow-for", 3*time.Minute, "how long to follow notices at most")
 	roots := fs.String("roots", "", "PEM `file` of the CAs of the gateway's certificate")
-	dev := fs.Bool("dev", env.Dev(), "trust the fixtures' test root for the gateway's certificate")
+	devMode := fs.Bool("dev", env.Dev(), "trust the fixtures' test root for the gateway's certificate")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `file` (what the client costs)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -69,13 +70,13 @@ func runLoadtest(ctx context.Context, env *cli.Env, args []string) error {
 			return err
 		}
 		pool.AppendCertsFromPEM(b)
-	case *dev:
+	case *devMode:
 		b, _ := fixtures.ReadFile("pki/root.crt")
 		pool.AppendCertsFromPEM(b)
 	default:
 		pool = nil
 	}
-	ps, err := loadgen.LoadPractitioners(*pracs)
+	ps, err := dev.Practitioners(*pracs)
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,11 @@ func runLoadtest(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil || time.Since(c.Made) > 24*time.Hour || len(c.Sheets) != *sheets {
 		fmt.Fprintf(env.Stdout, "signing %d sheets for %d practitioners (cached in %s)…\n", *sheets, len(ps), *corpus)
 		t0 := time.Now()
-		c, err = loadgen.Prepare(ctx, ps, *sheets, *seed, time.Now(), func(n int) {
+		tariffs, err := dev.Tariffs()
+		if err != nil {
+			return err
+		}
+		c, err = loadgen.Prepare(ctx, ps, tariffs, *sheets, *seed, time.Now(), func(n int) {
 			if n%10000 == 0 {
 				fmt.Fprintf(env.Stdout, "  signed %d/%d\n", n, *sheets)
 			}

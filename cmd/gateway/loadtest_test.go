@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/gateway/loadgen"
 )
 
@@ -18,13 +19,13 @@ import (
 // receipted, every one final exactly once, none missing.
 func TestLoadgenAccounting(t *testing.T) {
 	m := startGateway(t, "--mock-insurers")
-	ps, err := loadgen.LoadPractitioners(0)
+	ps, err := dev.Practitioners(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := loadgen.Prepare(ctx, ps, 40, 11, time.Now(), nil)
+	c, err := loadgen.Prepare(ctx, ps, devTariffs(t), 40, 11, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

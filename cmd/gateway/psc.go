@@ -81,7 +81,7 @@ func (m *Main) startECPS(ctx context.Context, acc *dashboard.Access) (*oidcauth.
 	case issuer == "off" || (issuer == "" && !m.Dev):
 		return nil, nil
 	case issuer == "":
-		s, err := psc.Start(ctx, c.MockListen, psc.Config{Logger: m.Logger.With("part", "psc-mock")})
+		s, err := startMockPSC(ctx, c.MockListen, psc.Config{Logger: m.Logger.With("part", "psc-mock")})
 		if err != nil {
 			return nil, fmt.Errorf("mock Pro Santé Connect: %w", err)
 		}
@@ -158,7 +158,7 @@ func runPSCMock(ctx context.Context, env *cli.Env, args []string) error {
 		client.Secret = strings.TrimSpace(string(b))
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
-	s, err := psc.Start(ctx, *listen, psc.Config{Issuer: *issuer, Clients: []psc.Client{client}, TokenTTL: *ttl, Logger: log})
+	s, err := startMockPSC(ctx, *listen, psc.Config{Issuer: *issuer, Clients: []psc.Client{client}, TokenTTL: *ttl, Logger: log})
 	if err != nil {
 		return cli.WithHint(err, "another process may hold the port: use --listen")
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/gateway/loadgen"
 	"github.com/fsegate/fsegate/gateway/psc"
 	"github.com/fsegate/fsegate/internal/cli"
@@ -42,14 +43,14 @@ const (
 // to their final states, so both billing numbers have sheets and notices.
 func sendDoctorAndNurse(t *testing.T, ctx context.Context, m *Main, n int, follow bool) *loadgen.Corpus {
 	t.Helper()
-	all, err := loadgen.LoadPractitioners(2)
+	all, err := dev.Practitioners(2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if all[0].Profile != "doctor" || all[1].Profile != "nurse" {
 		t.Fatalf("loadgen profiles %s, %s: want doctor and nurse first", all[0].Profile, all[1].Profile)
 	}
-	corpus, err := loadgen.Prepare(ctx, all, n, 12, time.Now(), nil)
+	corpus, err := loadgen.Prepare(ctx, all, devTariffs(t), n, 12, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

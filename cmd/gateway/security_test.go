@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/gateway/loadgen"
 )
 
@@ -122,7 +123,7 @@ func TestSecurityPractitionerIsolation(t *testing.T) {
 // first item over it, 413 BATCH_TOO_LARGE.
 func TestSecurityLimits(t *testing.T) {
 	m := startGateway(t, "--max-body", "65536", "--max-batch", "3")
-	ps, err := loadgen.LoadPractitioners(1)
+	ps, err := dev.Practitioners(1)
 	if err != nil {
 		t.Fatal(err)
 	}

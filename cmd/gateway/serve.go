@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/fse/tables"
 	"github.com/fsegate/fsegate/gateway/httpapi"
@@ -235,14 +236,22 @@ func (m *Main) loadDirectories() error {
 	case m.Insurers != "":
 		m.dir, err = insurers.LoadFile(m.Insurers)
 	case m.Dev:
-		m.dir, err = insurers.Fixture()
+		m.dir, err = dev.Insurers()
 	default:
 		err = cli.WithHint(errors.New("no insurer directory"), "set --insurers (or use --dev)")
 	}
 	if err != nil {
 		return err
 	}
-	pd, err := practices.Load(m.Practices, m.Dev)
+	var pd *practices.Directory
+	switch {
+	case m.Practices != "":
+		pd, err = practices.Load(m.Practices)
+	case m.Dev:
+		pd, err = dev.Practices()
+	default:
+		err = errors.New("no practices directory: give its file (or --dev for the fixtures)")
+	}
 	if err != nil {
 		return err
 	}
@@ -251,7 +260,7 @@ func (m *Main) loadDirectories() error {
 	case m.TrustDir != "":
 		m.trust, err = signature.LoadDir(m.TrustDir)
 	case m.Dev:
-		m.trust, err = signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
+		m.trust, err = dev.Trust()
 	default:
 		err = cli.WithHint(errors.New("no trust roots"), "set --trust-dir (or use --dev for the test PKI)")
 	}
@@ -274,7 +283,7 @@ func (m *Main) rules() (fse.Options, error) {
 			return o, fmt.Errorf("tables %s: %w", m.Tables, err)
 		}
 	case m.Dev && m.Tariffs == "":
-		if set, err = tables.Dev(); err != nil {
+		if set, err = dev.Tables(); err != nil {
 			return o, err
 		}
 	}
@@ -440,7 +449,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	case m.Dev:
-		if seed, err = insurers.FixtureSeed("gateway"); err != nil {
+		if seed, err = dev.Seed("gateway"); err != nil {
 			return err
 		}
 	case m.NATSURL == "":
@@ -630,7 +639,7 @@ func (m *Main) startMocks(ctx context.Context, url string) error {
 	if m.Scenario == nil && m.MockScenario != "" {
 		sc, err := mock.LoadScenarioFile(m.MockScenario)
 		if errors.Is(err, fs.ErrNotExist) {
-			sc, err = mock.FixtureScenario(m.MockScenario)
+			sc, err = dev.Scenario(m.MockScenario)
 		}
 		if err != nil {
 			return fmt.Errorf("--mock-scenario: %w", err)
@@ -638,11 +647,11 @@ func (m *Main) startMocks(ctx context.Context, url string) error {
 		m.Scenario = sc
 	}
 	for _, in := range m.dir.Insurers {
-		seed, err := insurers.FixtureSeed(in.ID)
+		seed, err := dev.Seed(in.ID)
 		if err != nil {
 			return fmt.Errorf("mock insurer %s: %w", in.ID, err)
 		}
-		checker, err := mock.DevChecker(in.Kind, m.Now)
+		checker, err := dev.Checker(in.Kind, m.Now)
 		if err != nil {
 			return fmt.Errorf("mock insurer %s: %w", in.ID, err)
 		}

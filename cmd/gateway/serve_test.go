@@ -16,6 +16,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/internal/cli"
@@ -147,11 +148,11 @@ type sheetMaker struct {
 
 func newSheetMaker(t testing.TB) *sheetMaker {
 	t.Helper()
-	s, err := mock.FixtureSheets(time.Now())
+	s, err := dev.Sheets(time.Now())
 	if err != nil {
 		t.Fatalf("fixture sheets (insurers/mock): %v", err)
 	}
-	d, err := insurers.Fixture()
+	d, err := dev.Insurers()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,9 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv/testpki"
 	"github.com/fsegate/fsegate/fse"
-	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -32,7 +32,7 @@ import (
 // cardSheets signs sheets for pr with card's signature key.
 func cardSheets(t testing.TB, card string, pr fse.Practitioner) *mock.Sheets {
 	t.Helper()
-	s, err := mock.FixtureSheets(time.Now())
+	s, err := dev.Sheets(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func readCert(t testing.TB, name string) *x509.Certificate {
 
 func makeSigned(t testing.TB, sm *mock.Sheets, number int) []byte {
 	t.Helper()
-	d, err := insurers.Fixture()
+	d, err := dev.Insurers()
 	if err != nil {
 		t.Fatal(err)
 	}

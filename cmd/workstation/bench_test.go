@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
@@ -34,7 +35,7 @@ func BenchmarkBatchDay(b *testing.B) {
 	}
 	g := newTestGateway(b)
 	g.start()
-	cps, err := virtual.Open("doctor", virtual.Options{Delay: delay})
+	cps, err := dev.Card("doctor", virtual.Options{Delay: delay})
 	if err != nil {
 		b.Fatal(err)
 	}

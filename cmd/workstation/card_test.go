@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -82,7 +83,7 @@ func lineOf(s, prefix string) string {
 // says so and the hint names --reader, not "insert the card" (#22).
 func TestTwoCardsHint(t *testing.T) {
 	for _, p := range []string{"doctor", "pharmacist"} {
-		v, err := virtual.Open(p, virtual.Options{})
+		v, err := dev.Card(p, virtual.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/pkcs11"
@@ -57,7 +58,7 @@ func (f *cardFlags) open(ctx context.Context, env *cli.Env) (card.Token, error) 
 	opts := card.Options{PIN: f.prompt(env)}
 	if spec := env.Getenv("FSEGATE_VIRTUAL_CARD"); spec != "" && env.Dev() {
 		profile, state, _ := strings.Cut(spec, ",state=")
-		v, err := virtual.Open(profile, virtual.Options{StateFile: state})
+		v, err := dev.Card(profile, virtual.Options{StateFile: state})
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/fse/tables"
 	"github.com/fsegate/fsegate/internal/cli"
@@ -102,7 +103,7 @@ func (tf *tableFlags) load() (fse.Options, error) {
 	if tf.tables != "" {
 		set, err = tables.Load(os.DirFS(tf.tables))
 	} else {
-		set, err = tables.Dev()
+		set, err = dev.Tables()
 	}
 	if err != nil {
 		return o, fmt.Errorf("tariff tables: %w", err)
@@ -249,7 +250,7 @@ func trustAnchors(env *cli.Env) (*signature.TrustStore, error) {
 	case dir != "":
 		return signature.LoadDir(dir)
 	case env.Dev():
-		return signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
+		return dev.Trust()
 	}
 	return nil, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
@@ -51,7 +52,7 @@ func runDemo(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	var want *x509.Certificate // the signature certificate of --virtual-card
 	if *vcard != "" {
-		v, err := virtual.Open(*vcard, virtual.Options{})
+		v, err := dev.Card(*vcard, virtual.Options{})
 		if err != nil {
 			return err
 		}
@@ -86,7 +87,11 @@ func runDemo(ctx context.Context, env *cli.Env, args []string) error {
 			return fmt.Errorf("the card in %q is %s's, not the %s virtual card's: nothing signed", cf.Reader, signature.IdentityOf(sig).Name(), *vcard)
 		}
 	}
-	sum, err := demo.Run(ctx, demo.Config{Client: cl, Card: c, Count: *count, Seed: *seed, Out: env.Stdout, Wait: *wait})
+	cfg, err := dev.Demo(demo.Config{Client: cl, Card: c, Count: *count, Seed: *seed, Out: env.Stdout, Wait: *wait})
+	if err != nil {
+		return err
+	}
+	sum, err := demo.Run(ctx, cfg)
 	if err != nil && sum != nil && sum.Sent > 0 {
 		// The gateway answered: refusals or sheets not final, said above.
 		return cli.WithHint(err, "each code is explained in docs/errors.md; 'workstation status BILLING-NUMBER' follows a sheet")

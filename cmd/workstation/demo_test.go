@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -29,7 +30,7 @@ func TestDemoWithLeftoverVirtualCard(t *testing.T) {
 			first = r // held until the test ends; try from there
 		}
 	}
-	doctor, err := virtual.Open("doctor", virtual.Options{})
+	doctor, err := dev.Card("doctor", virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -159,7 +160,7 @@ func (g *testGateway) kill() {
 // card of profile.
 func cardClient(t testing.TB, url, profile string) *client.Client {
 	t.Helper()
-	v, err := virtual.Open(profile, virtual.Options{})
+	v, err := dev.Card(profile, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/workstation/rxday"
@@ -106,7 +107,17 @@ func runGenerate(ctx context.Context, env *cli.Env, args []string) error {
 		Dir: *outDir, Count: *count, Seed: *seed, Rand: r, JSON: *format == "json",
 		Sheet: fse.GenerateOptions{Now: now, Practitioners: pracs, Profession: *profession, Tariffs: rules.Tariffs, CCAM: rules.CCAM, Drugs: rules.Drugs, Break: *brk},
 		// A pharmacy's real day: carried, national and paper prescriptions.
-		Day: func() (*rxday.Day, error) { return rxday.NewDay(now, r, *seed) },
+		Day: func() (*rxday.Day, error) {
+			p, err := dev.Prescriber()
+			if err != nil {
+				return nil, err
+			}
+			g, err := dev.Generics()
+			if err != nil {
+				return nil, err
+			}
+			return rxday.NewDay(now, r, *seed, p, bytes.NewReader(g))
+		},
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/client/workstation"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -225,7 +226,7 @@ func TestServeSlowClient(t *testing.T) {
 func TestServeCardResetByAnotherProcess(t *testing.T) {
 	g := newTestGateway(t)
 	g.start()
-	v, err := virtual.Open("doctor", virtual.Options{})
+	v, err := dev.Card("doctor", virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

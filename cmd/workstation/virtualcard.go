@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/internal/cli"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
@@ -37,8 +38,8 @@ Examples:
 `
 
 func runVirtualCard(ctx context.Context, env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "virtual-card", fmt.Sprintf(virtualCardUsage, strings.Join(virtual.ProfileNames(), ", ")))
-	profile := fs.String("profile", virtual.DefaultProfile, "card profile `NAME` or YAML FILE")
+	fs := cli.FlagSet(env, "virtual-card", fmt.Sprintf(virtualCardUsage, strings.Join(dev.ProfileNames(), ", ")))
+	profile := fs.String("profile", dev.DefaultCard, "card profile `NAME` or YAML FILE")
 	port := fs.Int("reader-port", 35963, "TCP `PORT` of the vpcd reader (35963 is the first reader of Debian's vpcd)")
 	state := fs.String("state", "", "keep the PIN counters in `FILE` across restarts")
 	delay := fs.Duration("delay", 0, "added to every RSA operation (a real card takes 100-400ms)")
@@ -51,7 +52,7 @@ func runVirtualCard(ctx context.Context, env *cli.Env, args []string) error {
 	if *port <= 0 || *port > 65535 {
 		return cli.Usagef("virtual-card: --reader-port %d: not a TCP port", *port)
 	}
-	v, err := virtual.Open(*profile, virtual.Options{StateFile: *state, Delay: *delay})
+	v, err := dev.Card(*profile, virtual.Options{StateFile: *state, Delay: *delay})
 	if err != nil {
 		return err
 	}

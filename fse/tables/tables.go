@@ -1,8 +1,8 @@
 // Package tables reads fsegate's tariff tables (docs/amounts.md) from a
-// directory, or the fixtures' for development, and compares two versions of
-// one table: what the gateway, the workstation and the mock insurers load
-// into fse.Options, and what 'gateway tables import' shows before taking a
-// new version.
+// directory (in development, fixtures/tariffs, which fixtures/dev.Tables
+// reads), and compares two versions of one table: what the gateway, the
+// workstation and the mock insurers load into fse.Options, and what
+// 'gateway tables import' shows before taking a new version.
 //
 // A tables directory holds up to five CSV files: ngap.csv (required),
 // ccam.csv with ccam-modifiers.csv, drugs.csv with fees.csv. A missing
@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 )
 
@@ -74,15 +73,6 @@ func Load(fsys fs.FS) (Set, error) {
 		files[t.File] = b
 	}
 	return Parse(files)
-}
-
-// Dev reads the fixtures' tables (fixtures/tariffs).
-func Dev() (Set, error) {
-	sub, err := fs.Sub(fixtures.FS(), "tariffs")
-	if err != nil {
-		return Set{}, err
-	}
-	return Load(sub)
 }
 
 // Parse reads the tables from their files' contents by file name.

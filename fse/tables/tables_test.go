@@ -1,15 +1,23 @@
 package tables
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 )
 
-func TestDevLoadsEveryTable(t *testing.T) {
-	s, err := Dev()
+// TestFixturesLoadEveryTable reads fixtures/tariffs, the development
+// tables (fixtures/dev.Tables).
+func TestFixturesLoadEveryTable(t *testing.T) {
+	sub, err := fs.Sub(fixtures.FS(), "tariffs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(sub)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,19 +15,19 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/gateway/practices"
-	"github.com/fsegate/fsegate/signature"
 )
 
 // fixtureAccess is Access as the gateway wires it in --dev: the fixtures'
 // trust store (the intake API's) and practices directory.
 func fixtureAccess(t *testing.T) Access {
 	t.Helper()
-	trust, err := signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
+	trust, err := dev.Trust()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := practices.Load("", true)
+	dir, err := dev.Practices()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,16 +21,10 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/signature"
 )
-
-// Profiles are the test cards that send the load. The pharmacist is left
-// out: its claims reference prescriptions, which a load would have to send
-// first.
-var Profiles = []string{"doctor", "nurse", "remplacant", "cps4"}
 
 // Practitioner is one sender: its billing identity and its keys.
 type Practitioner struct {
@@ -56,49 +50,24 @@ type Corpus struct {
 	Sheets []Sheet
 }
 
-// LoadPractitioners reads the first n billing test cards from the fixtures.
-func LoadPractitioners(n int) ([]*Practitioner, error) {
-	if n <= 0 || n > len(Profiles) {
-		n = len(Profiles)
-	}
-	dir, err := practices.Load("", true)
-	if err != nil {
-		return nil, err
-	}
-	var out []*Practitioner
-	for _, name := range Profiles[:n] {
-		p, err := loadPractitioner(name, dir)
-		if err != nil {
-			return nil, fmt.Errorf("card %s: %w", name, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
+// CardKeys are a card's two key pairs, PEM (a PKCS #8 key, a
+// certificate): the signature pair signs the sheets, the authentication
+// pair is the TLS client certificate.
+type CardKeys struct {
+	SigKey, SigCert   []byte
+	AuthKey, AuthCert []byte
 }
 
-func loadPractitioner(name string, dir *practices.Directory) (*Practitioner, error) {
-	read := func(p string) ([]byte, error) { return fixtures.ReadFile(p) }
-	sigKeyPEM, err := read("pki/cards/" + name + "-sig.key")
+// NewPractitioner makes the sender of a card's keys (profile names it);
+// its billing identity is the one dir gives today to the holder of the
+// signature certificate. In development, fixtures/dev.Practitioners makes
+// them from the test cards.
+func NewPractitioner(profile string, keys CardKeys, dir *practices.Directory) (*Practitioner, error) {
+	tc, err := tls.X509KeyPair(keys.AuthCert, keys.AuthKey)
 	if err != nil {
 		return nil, err
 	}
-	sigCertPEM, err := read("pki/cards/" + name + "-sig.crt")
-	if err != nil {
-		return nil, err
-	}
-	authKeyPEM, err := read("pki/cards/" + name + "-auth.key")
-	if err != nil {
-		return nil, err
-	}
-	authCertPEM, err := read("pki/cards/" + name + "-auth.crt")
-	if err != nil {
-		return nil, err
-	}
-	tc, err := tls.X509KeyPair(authCertPEM, authKeyPEM)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(sigKeyPEM)
+	blk, _ := pem.Decode(keys.SigKey)
 	if blk == nil {
 		return nil, errors.New("signature key: no PEM")
 	}
@@ -106,7 +75,7 @@ func loadPractitioner(name string, dir *practices.Directory) (*Practitioner, err
 	if err != nil {
 		return nil, err
 	}
-	cblk, _ := pem.Decode(sigCertPEM)
+	cblk, _ := pem.Decode(keys.SigCert)
 	if cblk == nil {
 		return nil, errors.New("signature certificate: no PEM")
 	}
@@ -119,20 +88,13 @@ func loadPractitioner(name string, dir *practices.Directory) (*Practitioner, err
 	if err != nil {
 		return nil, err
 	}
-	return &Practitioner{Profile: name, Prac: p, TLS: tc, sigKey: k.(crypto.Signer), sigCert: cert}, nil
+	return &Practitioner{Profile: profile, Prac: p, TLS: tc, sigKey: k.(crypto.Signer), sigCert: cert}, nil
 }
 
 // Prepare generates and signs n sheets spread over the practitioners,
-// using every core. progress, when set, is called as sheets are signed.
-func Prepare(ctx context.Context, ps []*Practitioner, n int, seed uint64, now time.Time, progress func(done int)) (*Corpus, error) {
-	b, err := fixtures.ReadFile("tariffs/ngap.csv")
-	if err != nil {
-		return nil, err
-	}
-	tariffs, err := fse.ParseTariffs(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
+// priced with tariffs (the NGAP table), using every core. progress, when
+// set, is called as sheets are signed.
+func Prepare(ctx context.Context, ps []*Practitioner, tariffs *fse.Tariffs, n int, seed uint64, now time.Time, progress func(done int)) (*Corpus, error) {
 	c := &Corpus{Made: now, Seed: seed, Sheets: make([]Sheet, n)}
 	// Numbers: distinct over the whole corpus (two practitioners may share a
 	// billing number), derived from the seed so that corpora of different

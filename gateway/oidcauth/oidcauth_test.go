@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/gateway/psc"
 )
 
@@ -24,15 +25,27 @@ type env struct {
 	now time.Time
 }
 
+// devUsers are the mock provider's users in development: the fixtures'
+// cards.
+func devUsers(t *testing.T) []psc.User {
+	t.Helper()
+	us, err := dev.PSCUsers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return us
+}
+
 // newEnv runs the mock provider and an app with the relying party's
 // routes and a page that says who is signed in.
 func newEnv(t *testing.T) *env {
 	return newEnvWith(t, psc.Config{}, nil)
 }
 
-// newEnvWith is newEnv with the provider's configuration and a change to
-// the relying party's.
+// newEnvWith is newEnv with the provider's configuration (its users: the
+// fixtures' cards) and a change to the relying party's.
 func newEnvWith(t *testing.T, pcfg psc.Config, rpcfg func(*Config)) *env {
+	pcfg.Users = devUsers(t)
 	p, err := psc.New(pcfg)
 	if err != nil {
 		t.Fatal(err)

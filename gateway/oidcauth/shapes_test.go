@@ -246,7 +246,7 @@ func TestSignInRefusesShapes(t *testing.T) {
 // path; a provider without it is ECPS_PROVIDER_UNAVAILABLE; a document
 // naming another issuer is refused.
 func TestDiscoveryPath(t *testing.T) {
-	p, err := psc.New(psc.Config{})
+	p, err := psc.New(psc.Config{Users: devUsers(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 )
 
@@ -53,19 +52,9 @@ type Directory struct {
 	byNatID   map[string][]string // billing numbers a national id signs for or replaces on
 }
 
-// Load reads a directory from a file, or the fixtures' one when path is
-// empty and dev is set.
-func Load(path string, dev bool) (*Directory, error) {
-	var b []byte
-	var err error
-	switch {
-	case path != "":
-		b, err = os.ReadFile(path)
-	case dev:
-		b, err = fixtures.ReadFile("practices.yaml")
-	default:
-		return nil, fmt.Errorf("no practices directory: give its file (or --dev for the fixtures)")
-	}
+// Load reads a directory from a file (Parse).
+func Load(path string) (*Directory, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("practices: %w", err)
 	}

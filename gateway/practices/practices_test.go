@@ -5,13 +5,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/problem"
 )
 
 var day = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
+// fixture is fixtures/practices.yaml, the development directory
+// (fixtures/dev.Practices).
+func fixture(t *testing.T) []byte {
+	t.Helper()
+	b, err := fixtures.ReadFile("practices.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestFixtureDirectory(t *testing.T) {
-	d, err := Load("", true)
+	d, err := Parse(fixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +118,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestSheetPractitioner(t *testing.T) {
-	d, err := Load("", true)
+	d, err := Parse(fixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}

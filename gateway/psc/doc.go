@@ -14,7 +14,8 @@
 // aud and nonce) or "Bearer" (without aud); the national id's claim
 // SubjectNameID is userinfo's only. Config.OpaqueSubjects gives bare UUID
 // subjects instead; Config.Mutate changes issued claims (tests). Users come
-// from the fixtures' card profiles (FixtureUsers).
+// from virtual card profiles (ProfileUsers; in development the fixtures'
+// cards, fixtures/dev.PSCUsers).
 //
 // Nothing here is fit for production: keys are generated at start and live
 // in memory, and the e-CPS code is compared in clear.

@@ -52,7 +52,7 @@ type Config struct {
 	// Issuer is the provider's base URL (no trailing slash). Start sets it
 	// from the listener when empty.
 	Issuer  string
-	Users   []User   // nil: FixtureUsers()
+	Users   []User   // who may sign in (at least one; ProfileUsers)
 	Clients []Client // nil: DevClient
 	// TokenTTL is the lifetime of id and access tokens (default 5 min).
 	TokenTTL time.Duration
@@ -121,12 +121,8 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Users == nil {
-		u, err := FixtureUsers()
-		if err != nil {
-			return nil, err
-		}
-		cfg.Users = u
+	if len(cfg.Users) == 0 {
+		return nil, errors.New("psc: no users (Config.Users; in development fixtures/dev.PSCUsers)")
 	}
 	if cfg.Clients == nil {
 		cfg.Clients = []Client{DevClient}

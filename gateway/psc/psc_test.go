@@ -5,19 +5,34 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/fsegate/fsegate/fixtures"
 )
 
-func TestFixtureUsers(t *testing.T) {
-	us, err := FixtureUsers()
+// fixtureUsers are the professionals of the fixtures' cards
+// (fixtures/dev.PSCUsers, which this package's tests cannot import).
+func fixtureUsers(t *testing.T) []User {
+	t.Helper()
+	cards, err := fs.Sub(fixtures.FS(), "cards")
 	if err != nil {
 		t.Fatal(err)
 	}
+	us, err := ProfileUsers(cards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return us
+}
+
+func TestProfileUsers(t *testing.T) {
+	us := fixtureUsers(t)
 	byID := map[string]User{}
 	for _, u := range us {
 		byID[u.NationalID] = u
@@ -43,7 +58,7 @@ type flowEnv struct {
 }
 
 func newFlowEnv(t *testing.T) *flowEnv {
-	p, err := New(Config{MaxTries: 3})
+	p, err := New(Config{MaxTries: 3, Users: fixtureUsers(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +192,7 @@ func TestDiscovery(t *testing.T) {
 // TestOpaqueSubjects: with OpaqueSubjects the sub holds no national id
 // (a UUID of its own per user) and userinfo gives it.
 func TestOpaqueSubjects(t *testing.T) {
-	p, err := New(Config{OpaqueSubjects: true})
+	p, err := New(Config{OpaqueSubjects: true, Users: fixtureUsers(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,5 +335,11 @@ func TestRotationKeepsOldKeys(t *testing.T) {
 	want := []string{kids[3], kids[2], kids[1]}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("JWKS kids %v, want the current and two previous %v", got, want)
+	}
+}
+
+func TestNewWantsUsers(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("a provider without users: want an error")
 	}
 }

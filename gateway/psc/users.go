@@ -11,22 +11,21 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/fsegate/fsegate/fixtures"
 )
 
-// FixtureUsers are the professionals of the fixtures' card profiles
-// (fixtures/cards/*.yaml) with their PIN as e-CPS code. Profiles of an
-// untrusted CA (impostor) and blocked cards are left out.
-func FixtureUsers() ([]User, error) {
-	names, err := fs.Glob(fixtures.FS(), "cards/*.yaml")
+// ProfileUsers are the professionals of the virtual cards' profiles at the
+// root of fsys (*.yaml, as fixtures/cards: fixtures/dev.PSCUsers reads
+// those) with their PIN as e-CPS code. Profiles of an untrusted CA
+// (impostor) and blocked cards are left out.
+func ProfileUsers(fsys fs.FS) ([]User, error) {
+	names, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
 	var users []User
 	for _, n := range names {
-		b, err := fixtures.ReadFile(n)
+		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +47,7 @@ func FixtureUsers() ([]User, error) {
 		users = append(users, User{NationalID: p.NationalID, GivenName: p.GivenName, FamilyName: p.Surname, Profession: p.Profession, Code: p.PIN})
 	}
 	if len(users) == 0 {
-		return nil, errors.New("psc: no card profile in fixtures/cards")
+		return nil, errors.New("psc: no card profile")
 	}
 	return users, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/insurers"
@@ -112,24 +111,6 @@ func sigReject(err error) *Checked {
 	}
 	return out
 }
-
-// Due is what an insurer of this kind pays for a valid sheet with the
-// fixtures' tables (DueWith).
-func Due(s *fse.Sheet, kind insurers.Kind) (tiersPayant bool, cents int64) {
-	devTablesOnce.Do(func() {
-		o, err := DevOptions(nil)
-		if err != nil {
-			panic("mock: the fixtures' tables do not load: " + err.Error())
-		}
-		devTables = o.Tables()
-	})
-	return DueWith(s, kind, devTables)
-}
-
-var (
-	devTablesOnce sync.Once
-	devTables     fse.Tables
-)
 
 // DueWith is what an insurer of this kind pays for a valid sheet, as the
 // rules compute it line by line (fse.Compute): for an AMO, under tiers

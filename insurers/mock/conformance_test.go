@@ -8,17 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/lot"
 )
 
 func runKit(t *testing.T, e *env, id string) *Report {
 	t.Helper()
-	sh, err := FixtureSheets(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := insurers.FixtureSeed("gateway")
+	sh := fixtureSheets(t, time.Now())
+	seed := fixtureSeed(t, "gateway")
 	r, err := Conformance(context.Background(), KitConfig{NATSURL: e.url, NKeySeed: seed, Insurer: e.insurer(id), Sheets: sh, Timeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -83,11 +79,8 @@ func TestConformanceNamesBrokenRules(t *testing.T) {
 func TestConformanceNoAnswer(t *testing.T) {
 	e := newEnv(t)
 	e.start("cpam751", nil, lot.Live)
-	sh, err := FixtureSheets(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := insurers.FixtureSeed("gateway")
+	sh := fixtureSheets(t, time.Now())
+	seed := fixtureSeed(t, "gateway")
 	r, err := Conformance(context.Background(), KitConfig{NATSURL: e.url, NKeySeed: seed, Insurer: e.insurer("cpam751"), Sheets: sh, Timeout: 3 * time.Second})
 	if !errors.Is(err, ErrNoAnswer) || r != nil {
 		t.Fatalf("got %v, %v; want ErrNoAnswer and no report", r, err)

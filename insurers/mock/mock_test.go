@@ -29,10 +29,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir, err := insurers.Fixture()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := fixtureDirectory(t)
 	users, err := insurers.NATSUsers(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +43,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal("nats-server not ready")
 	}
 	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	seed, _ := insurers.FixtureSeed("gateway")
-	auth, _ := insurers.NATSAuth(seed)
+	auth, _ := insurers.NATSAuth(fixtureSeed(t, "gateway"))
 	nc, err := nats.Connect(s.ClientURL(), auth)
 	if err != nil {
 		t.Fatal(err)
@@ -83,14 +79,8 @@ func (e *env) insurer(id string) *insurers.Insurer {
 func (e *env) start(id string, sc *Scenario, wire lot.Wire) *Insurer {
 	e.t.Helper()
 	in := e.insurer(id)
-	seed, err := insurers.FixtureSeed(id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	chk, err := DevChecker(in.Kind, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	seed := fixtureSeed(e.t, id)
+	chk := devChecker(e.t, in.Kind, nil)
 	m, err := Start(context.Background(), Config{NATSURL: e.url, Insurer: in, NKeySeed: seed, Scenario: sc, Checker: chk, Wire: wire})
 	if err != nil {
 		e.t.Fatal(err)
@@ -107,10 +97,7 @@ type made struct {
 
 func (e *env) send(id string, seq uint64, brks ...string) *made {
 	e.t.Helper()
-	sh, err := FixtureSheets(time.Now())
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	sh := fixtureSheets(e.t, time.Now())
 	in := e.insurer(id)
 	out := &made{}
 	var sheets []lot.Sheet
@@ -449,7 +436,7 @@ func TestFixtureScenariosLoad(t *testing.T) {
 		t.Fatalf("fixtures/scenarios: %v (%d files)", err, len(ents))
 	}
 	for _, e := range ents {
-		if _, err := FixtureScenario(strings.TrimSuffix(e.Name(), ".yaml")); err != nil {
+		if _, err := LoadScenario(fixture(t, "scenarios/"+e.Name())); err != nil {
 			t.Errorf("%s: %v", e.Name(), err)
 		}
 	}

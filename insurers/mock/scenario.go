@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/fsegate/fsegate/fixtures"
 )
 
 // Scenario scripts how a mock insurer behaves (docs/insurers.md). The zero
@@ -155,15 +153,6 @@ func LoadScenario(b []byte) (*Scenario, error) {
 // LoadScenarioFile reads a scenario file.
 func LoadScenarioFile(path string) (*Scenario, error) {
 	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
-	return LoadScenario(b)
-}
-
-// FixtureScenario reads fixtures/scenarios/<name>.yaml.
-func FixtureScenario(name string) (*Scenario, error) {
-	b, err := fixtures.ReadFile("scenarios/" + name + ".yaml")
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}

@@ -20,10 +20,7 @@ func TestSignatureVectors(t *testing.T) {
 		}
 		t.Run(v.Name, func(t *testing.T) {
 			now := v.Now(t)
-			c, err := DevChecker(insurers.AMO, func() time.Time { return now })
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := devChecker(t, insurers.AMO, func() time.Time { return now })
 			c.Verifier.Trust.MaxCRLAge = v.CRLMaxAge(t)
 			got, err := c.Check(v.Data)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
@@ -53,7 +54,7 @@ func TestSignBatch(t *testing.T) {
 				}
 			}
 			var err error
-			if v, err = virtual.Open("pharmacist", vopts); err != nil {
+			if v, err = dev.Card("pharmacist", vopts); err != nil {
 				t.Fatal(err)
 			}
 			prompts := 0

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
@@ -22,7 +23,7 @@ func pin(s string) card.PINPrompt {
 // openVirtual makes a virtual card of profile and opens it in-process.
 func openVirtual(t testing.TB, profile string, vopts virtual.Options, copts card.Options) (*card.Card, *virtual.CPS) {
 	t.Helper()
-	v, err := virtual.Open(profile, vopts)
+	v, err := dev.Card(profile, vopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestModelOf(t *testing.T) {
 		{"cps4", card.ModelCPS4},
 		{"contactless", card.ModelCPS3Contactless},
 	} {
-		v, err := virtual.Open(tc.profile, virtual.Options{})
+		v, err := dev.Card(tc.profile, virtual.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +189,7 @@ func TestContactlessRefusesToSign(t *testing.T) {
 }
 
 func TestNotCPS(t *testing.T) {
-	v, _ := virtual.Open("doctor", virtual.Options{})
+	v, _ := dev.Card("doctor", virtual.Options{})
 	_, err := card.Open(context.Background(), card.Loopback(otherATR{v}), card.Options{})
 	if !errors.Is(err, card.ErrNotCPS) {
 		t.Fatalf("got %v, want ErrNotCPS", err)
@@ -201,7 +202,7 @@ func (otherATR) ATR() []byte { return []byte{0x3B, 0x02, 0x14, 0x50} }
 
 func TestCardRemovedMidSignature(t *testing.T) {
 	var v *virtual.CPS
-	v, err := virtual.Open("doctor", virtual.Options{OnAPDU: func(cmd []byte) {
+	v, err := dev.Card("doctor", virtual.Options{OnAPDU: func(cmd []byte) {
 		if len(cmd) >= 4 && cmd[1] == 0x2A && cmd[2] == 0x9E { // PSO CDS
 			v.Remove()
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -49,7 +50,7 @@ func (x tools) run(wantOK bool, name string, args ...string) string {
 // order).
 func TestOpenSC(t *testing.T) {
 	module := testenv.OpenSCModule(t)
-	v, err := virtual.Open("doctor", virtual.Options{})
+	v, err := dev.Card("doctor", virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

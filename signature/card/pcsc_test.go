@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
@@ -19,7 +20,7 @@ import (
 // it through pcscd.
 func insert(t testing.TB, profile string, vopts virtual.Options, copts card.Options) (*card.Card, *virtual.CPS, testenv.Reader) {
 	t.Helper()
-	v, err := virtual.Open(profile, vopts)
+	v, err := dev.Card(profile, vopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestPCSCErrors(t *testing.T) {
 	})
 	t.Run("card removed", func(t *testing.T) {
 		var v *virtual.CPS
-		v, err := virtual.Open("doctor", virtual.Options{OnAPDU: func(cmd []byte) {
+		v, err := dev.Card("doctor", virtual.Options{OnAPDU: func(cmd []byte) {
 			if len(cmd) >= 4 && cmd[1] == 0x2A && cmd[2] == 0x9E {
 				v.Remove()
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
@@ -171,7 +172,7 @@ func fromHex(s string) []byte {
 // without the PIN; an unused slot is skipped, a malformed file named.
 func TestSituations(t *testing.T) {
 	ctx := context.Background()
-	for _, name := range virtual.ProfileNames() {
+	for _, name := range dev.ProfileNames() {
 		t.Run(name, func(t *testing.T) {
 			c, v := openVirtual(t, name, virtual.Options{}, card.Options{})
 			got, err := c.Situations(ctx)
@@ -190,7 +191,7 @@ func TestSituations(t *testing.T) {
 		})
 	}
 
-	p, err := virtual.LoadProfile("doctor")
+	p, err := dev.Profile("doctor")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestSituations(t *testing.T) {
 		t.Fatalf("16 situations: got %d, %v; want 16, the last %+v", len(got), err, rempl)
 	}
 
-	v, err = virtual.Open("doctor", virtual.Options{Files: map[uint16][]byte{0xD121: []byte("garbage")}})
+	v, err = dev.Card("doctor", virtual.Options{Files: map[uint16][]byte{0xD121: []byte("garbage")}})
 	if err != nil {
 		t.Fatal(err)
 	}

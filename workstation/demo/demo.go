@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/client"
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/gateway/practices"
 	"github.com/fsegate/fsegate/signature"
@@ -24,8 +23,17 @@ import (
 type Config struct {
 	Client *client.Client // connected with the card's TLS certificate
 	Card   card.Token     // either backend; PIN prompt set, or PIN already verified
-	Count  int            // sheets to send (20 by default)
-	Seed   uint64         // generator seed
+	// Practices gives the card holder's billing practitioner; Tariffs
+	// (NGAP) price the generated sheets (the fixtures' in development:
+	// fixtures/dev.Practices, dev.Tariffs).
+	Practices *practices.Directory
+	Tariffs   *fse.Tariffs
+	// Prescriber and Generics make a pharmacist's day (rxday.NewDay; the
+	// fixtures' test doctor and generics.csv: dev.Prescriber, dev.Generics).
+	Prescriber rxday.Prescriber
+	Generics   []byte
+	Count      int    // sheets to send (20 by default)
+	Seed       uint64 // generator seed
 	// First is the number of the first sheet; 0 takes it from the clock,
 	// so that runs against the same gateway never collide (#22).
 	First int
@@ -81,15 +89,15 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read card: %w", err)
 	}
-	prac, err := practitioner(info.Holder)
+	if cfg.Practices == nil || cfg.Tariffs == nil {
+		return nil, errors.New("demo: no practices directory or no tariffs")
+	}
+	prac, err := cfg.Practices.SheetPractitioner(info.Holder.NationalID, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "card: %s %s (%s, %s) in %q, billing number %s\n", info.Holder.GivenName, info.Holder.Surname, info.Holder.ProfessionLabel, info.Holder.NationalID, info.Reader, prac.Billing)
-	tariffs, err := loadTariffs()
-	if err != nil {
-		return nil, err
-	}
+	tariffs := cfg.Tariffs
 	key, err := cfg.Card.SigningKey(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("signature key: %w", err)
@@ -109,7 +117,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if prac.Profession == fse.ProfessionPharmacist {
 		// A pharmacy's day: carried prescriptions (sent first), national
 		// numbers, paper with their scans (sent after their sheets).
-		if day, err = rxday.NewDay(now, r, uint64(base)); err != nil {
+		if day, err = rxday.NewDay(now, r, uint64(base), cfg.Prescriber, bytes.NewReader(cfg.Generics)); err != nil {
 			return nil, err
 		}
 	}
@@ -281,22 +289,4 @@ func count(sum *Summary, st *client.Status) {
 			sum.Failed++
 		}
 	}
-}
-
-// practitioner builds the billing practitioner of the card holder from the
-// practices directory of the fixtures.
-func practitioner(h card.Holder) (fse.Practitioner, error) {
-	dir, err := practices.Load("", true)
-	if err != nil {
-		return fse.Practitioner{}, err
-	}
-	return dir.SheetPractitioner(h.NationalID, time.Now())
-}
-
-func loadTariffs() (*fse.Tariffs, error) {
-	b, err := fixtures.ReadFile("tariffs/ngap.csv")
-	if err != nil {
-		return nil, err
-	}
-	return fse.ParseTariffs(bytes.NewReader(b))
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fsegate/fsegate/api"
 	"github.com/fsegate/fsegate/client"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/fse/tables"
 	"github.com/fsegate/fsegate/problem"
@@ -117,7 +118,7 @@ func newTestServer(t *testing.T, profile, gatewayURL, dir string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := virtual.Open(profile, virtual.Options{})
+	v, err := dev.Card(profile, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,7 @@ func TestOtherPractitioner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := virtual.LoadProfile("pharmacist")
+		p, err := dev.Profile("pharmacist")
 		if err != nil {
 			t.Fatal(err)
 		}

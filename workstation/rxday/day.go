@@ -7,15 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/csv"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"math/rand/v2"
 	"time"
 
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/fse"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -47,40 +46,21 @@ type Extra struct {
 	Scan           []byte // the SCOR piece of a paper prescription (JPEG)
 }
 
-// NewDay loads the generated prescriber's keys (the fixtures' test PKI) and
-// the generic groups; r draws the day (seed names the prescriptions), now
-// dates the signatures.
-func NewDay(now time.Time, r *rand.Rand, seed uint64) (*Day, error) {
-	d := &Day{now: now, r: r, seed: seed, groups: map[string][]string{}, group: map[string]string{}}
-	kb, err := fixtures.ReadFile("pki/cards/doctor-sig.key")
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(kb)
-	if blk == nil {
-		return nil, fmt.Errorf("generate: the prescriber's key is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("generate: the prescriber's key: %w", err)
-	}
-	d.key = k.(crypto.Signer)
-	for _, name := range []string{"pki/cards/doctor-sig.crt", "pki/persons-ca.crt"} {
-		b, err := fixtures.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		cs, err := signature.ParseCertificates(b)
-		if err != nil {
-			return nil, err
-		}
-		d.chain = append(d.chain, cs...)
-	}
-	gb, err := fixtures.ReadFile("generics.csv")
-	if err != nil {
-		return nil, err
-	}
-	cr := csv.NewReader(bytes.NewReader(gb))
+// Prescriber is the generated prescriber's signature key and its
+// certificate chain: the card keys of the professional whose RPPS is
+// PrescriberRPPS (the fixtures' test doctor: fixtures/dev.Prescriber).
+type Prescriber struct {
+	Key   crypto.Signer
+	Chain []*x509.Certificate
+}
+
+// NewDay makes a day whose carried prescriptions p signs and whose
+// substitutions draw from the generic groups of generics (a CSV of
+// cip13,group with a header, '#' comments: fixtures/generics.csv); r draws
+// the day (seed names the prescriptions), now dates the signatures.
+func NewDay(now time.Time, r *rand.Rand, seed uint64, p Prescriber, generics io.Reader) (*Day, error) {
+	d := &Day{now: now, r: r, seed: seed, key: p.Key, chain: p.Chain, groups: map[string][]string{}, group: map[string]string{}}
+	cr := csv.NewReader(generics)
 	cr.Comment = '#'
 	recs, err := cr.ReadAll()
 	if err != nil {

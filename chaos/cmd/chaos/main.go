@@ -22,6 +22,8 @@ import (
 
 	"github.com/fsegate/fsegate/chaos"
 	"github.com/fsegate/fsegate/chaos/campaign"
+	"github.com/fsegate/fsegate/fixtures/dev"
+	"github.com/fsegate/fsegate/insurers"
 )
 
 const usage = `Usage: chaos run|check|cleanup [flags]
@@ -48,7 +50,9 @@ func main() {
 		fs.Parse(os.Args[2:])
 		var cfg campaign.Config
 		if cfg, err = campaign.ReadConfig(*config); err == nil {
-			err = campaign.Inner(ctx, cfg)
+			if cfg.Insurers, cfg.GatewaySeed, err = devInsurers(); err == nil {
+				err = campaign.Inner(ctx, cfg)
+			}
 		}
 	case "load":
 		err = loadCmd(ctx, os.Args[2:])
@@ -118,6 +122,13 @@ func loadCmd(ctx context.Context, args []string) error {
 	fs.Parse(args)
 	cfg.Gateways = strings.Split(*gws, ",")
 	cfg.Out = os.Stdout
+	var err error
+	if cfg.Practitioners, err = dev.Practitioners(0); err != nil {
+		return err
+	}
+	if cfg.Tariffs, err = dev.Tariffs(); err != nil {
+		return err
+	}
 	return campaign.Load(ctx, cfg)
 }
 
@@ -154,4 +165,19 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// devInsurers are the development insurer directory the campaign's
+// gateways and mock insurers run with (--dev) and the gateway's test nkey
+// seed, the runner's NATS user.
+func devInsurers() (*insurers.Directory, []byte, error) {
+	dir, err := dev.Insurers()
+	if err != nil {
+		return nil, nil, err
+	}
+	seed, err := dev.Seed("gateway")
+	if err != nil {
+		return nil, nil, err
+	}
+	return dir, seed, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/pkcs11"
@@ -22,7 +23,7 @@ import (
 func openscToken(t testing.TB, profile string, prompt card.PINPrompt) (*pkcs11.Token, *virtual.CPS, string) {
 	t.Helper()
 	mod := testenv.OpenSCModule(t)
-	v, err := virtual.Open(profile, virtual.Options{})
+	v, err := dev.Card(profile, virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/fixtures/testenv"
 	"github.com/fsegate/fsegate/signature"
 	"github.com/fsegate/fsegate/signature/card"
@@ -24,7 +25,7 @@ var backends = []struct {
 	open func(t *testing.T) card.Token
 }{
 	{"pcsc", func(t *testing.T) card.Token {
-		v, err := virtual.Open("doctor", virtual.Options{})
+		v, err := dev.Card("doctor", virtual.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

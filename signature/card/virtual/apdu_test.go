@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"testing"
 
+	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/signature/card/internal/apdu"
 )
 
@@ -15,7 +16,7 @@ import (
 // does: the two ends speak one vocabulary. With GetResponse, every answer
 // with data comes through 61 xx and GET RESPONSE.
 func TestClientVocabulary(t *testing.T) {
-	p, err := LoadProfile("doctor")
+	p, err := LoadProfileFS(fixtures.FS(), "cards/doctor.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,15 +116,6 @@ func New(p *Profile, opts Options) (*CPS, error) {
 	return c, nil
 }
 
-// Open loads a profile (LoadProfile) and makes its card.
-func Open(profile string, opts Options) (*CPS, error) {
-	p, err := LoadProfile(profile)
-	if err != nil {
-		return nil, err
-	}
-	return New(p, opts)
-}
-
 // Profile is the profile the card was made from.
 func (c *CPS) Profile() *Profile { return c.p }
 

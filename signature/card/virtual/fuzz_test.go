@@ -3,6 +3,8 @@ package virtual
 import (
 	"bytes"
 	"testing"
+
+	"github.com/fsegate/fsegate/fixtures"
 )
 
 // FuzzAPDU feeds the virtual card a sequence of commands (each prefixed by
@@ -32,7 +34,7 @@ func FuzzAPDU(f *testing.F) {
 	f.Add(seq(selectApp, mseAT, intAuth))
 	f.Add(seq([]byte{0x00, 0xB0, 0x9C, 0x00, 0xC0}, []byte{0x00, 0xCB, 0x3F, 0xFF, 0x0A, 0x4D, 0x08, 0x70, 0x06, 0xBF, 0x81, 0x01, 0x02, 0xA0, 0x80}))
 	f.Add([]byte{0x03, 0x00, 0x2A, 0x9E})
-	p, err := LoadProfile("doctor")
+	p, err := LoadProfileFS(fixtures.FS(), "cards/doctor.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}

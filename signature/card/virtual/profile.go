@@ -5,22 +5,16 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/fsegate/fsegate/fixtures"
 	"github.com/fsegate/fsegate/signature/card"
 )
-
-// DefaultProfile is the card a bare 'workstation virtual-card' inserts.
-const DefaultProfile = "doctor"
 
 // Profile is one card as described by a fixtures/cards/*.yaml file: who
 // holds it, its model and ATR, its PIN and unblock code, and its two key
@@ -84,39 +78,22 @@ type KeyRef struct {
 	Cert   string `yaml:"cert"`
 }
 
-// LoadProfile loads a card profile. A bare name ("doctor", "cps4") is read
-// from the fixtures embedded in the binary, so it works from any directory;
-// anything that looks like a file (a path separator or a .yaml suffix) is
-// read from disk, its key and certificate paths relative to the file.
-func LoadProfile(nameOrFile string) (*Profile, error) {
-	if nameOrFile == "" {
-		nameOrFile = DefaultProfile
-	}
-	if strings.ContainsRune(nameOrFile, '/') || strings.HasSuffix(nameOrFile, ".yaml") || strings.HasSuffix(nameOrFile, ".yml") {
-		dir := filepath.Dir(nameOrFile)
-		return loadProfile(nameOrFile, os.ReadFile, func(name string) ([]byte, error) {
-			return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
-		})
-	}
-	fsys := fixtures.FS()
-	p, err := loadProfile("cards/"+nameOrFile+".yaml", func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) },
-		func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Clean(path.Join("cards", name))) })
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("virtual card: no profile %q (known: %s)", nameOrFile, strings.Join(ProfileNames(), ", "))
-	}
-	return p, err
+// LoadProfile reads a card profile file from disk, its key and
+// certificate paths relative to the file.
+func LoadProfile(file string) (*Profile, error) {
+	dir := filepath.Dir(file)
+	return loadProfile(file, os.ReadFile, func(name string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+	})
 }
 
-// ProfileNames lists the profiles embedded in the fixtures.
-func ProfileNames() []string {
-	ents, _ := fs.ReadDir(fixtures.FS(), "cards")
-	var names []string
-	for _, e := range ents {
-		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
-			names = append(names, n)
-		}
-	}
-	return names
+// LoadProfileFS reads the card profile at file in fsys ("cards/doctor.yaml"),
+// its key and certificate paths relative to the file's directory (the
+// fixtures' profiles, embedded in the binaries: fixtures/dev.Profile).
+func LoadProfileFS(fsys fs.FS, file string) (*Profile, error) {
+	dir := path.Dir(file)
+	return loadProfile(file, func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) },
+		func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Clean(path.Join(dir, name))) })
 }
 
 func loadProfile(file string, readProfile, readRel func(string) ([]byte, error)) (*Profile, error) {

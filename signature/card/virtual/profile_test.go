@@ -6,12 +6,15 @@ import (
 	"testing"
 
 	"github.com/fsegate/fsegate/fixtures"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
 
+// TestLoadProfile loads each fixtures' card by name (fixtures/dev.Profile:
+// embedded, LoadProfileFS) and from its file (LoadProfile).
 func TestLoadProfile(t *testing.T) {
-	for _, name := range virtual.ProfileNames() {
-		byName, err := virtual.LoadProfile(name)
+	for _, name := range dev.ProfileNames() {
+		byName, err := dev.Profile(name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -23,13 +26,13 @@ func TestLoadProfile(t *testing.T) {
 			t.Fatalf("%s: embedded and on-disk profiles differ", name)
 		}
 	}
-	if _, err := virtual.LoadProfile("nosuch"); err == nil || !strings.Contains(err.Error(), "doctor") {
+	if _, err := dev.Profile("nosuch"); err == nil || !strings.Contains(err.Error(), "doctor") {
 		t.Fatalf("unknown profile: got %v, want an error listing the known ones", err)
 	}
 }
 
 func TestBlockedStartsBlocked(t *testing.T) {
-	v, err := virtual.Open("blocked", virtual.Options{})
+	v, err := dev.Card("blocked", virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/signature/card"
 	"github.com/fsegate/fsegate/signature/card/virtual"
 )
@@ -26,7 +27,7 @@ func apdu(t *testing.T, v *virtual.CPS, cmd []byte) ([]byte, string) {
 // READ BINARY: the profile's situations in order in fsegate's layout, the
 // other files empty.
 func TestSituationFiles(t *testing.T) {
-	v, err := virtual.Open("remplacant", virtual.Options{})
+	v, err := dev.Card("remplacant", virtual.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestProfileSituations(t *testing.T) {
 		{"no specialty", func(p *virtual.Profile) { p.Situations[0].Specialty = "" }, "specialty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := virtual.LoadProfile("doctor")
+			p, err := dev.Profile("doctor")
 			if err != nil {
 				t.Fatal(err)
 			}
