@@ -31,7 +31,7 @@ type KitConfig struct {
 	// rights. nil connects without credentials.
 	NKeySeed []byte
 	Insurer  *insurers.Insurer
-	// Sheets makes the test sheets (FixtureSheets in development).
+	// Sheets makes the test sheets (fixtures/dev.Sheets in development).
 	Sheets *Sheets
 	// Timeout bounds the whole run; 0 means 60 s. Answers are also held
 	// to the insurer's ARL deadline when it is shorter.
