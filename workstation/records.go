@@ -138,8 +138,12 @@ func IsPrescription(b []byte) bool { return bytes.HasPrefix(b, []byte("%PDF-")) 
 
 // KeepSigned puts sh, a signed sheet given to send, in the outbox as it
 // is: the same sheet signed again is the same sheet (already in the
-// outbox, not a second one under its number). An entry already final is
-// not to be sent again.
-func KeepSigned(ob *outbox.Outbox, sh *Sheet, signed []byte) (*outbox.Entry, error) {
-	return ob.PutSheet(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, signed, "", sh.Content)
+// outbox, not a second one under its number). send is false for an entry
+// already final: it is not sent again.
+func KeepSigned(ob *outbox.Outbox, sh *Sheet, signed []byte) (e *outbox.Entry, send bool, err error) {
+	e, err = ob.PutSheet(sh.Sheet.Practitioner.Billing, sh.Sheet.Number, signed, "", sh.Content)
+	if err != nil {
+		return nil, false, err
+	}
+	return e, e.State != outbox.Final, nil
 }

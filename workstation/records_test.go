@@ -134,12 +134,21 @@ func TestKeepSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // the same sheet twice: one entry
-		if e, err := KeepSigned(ob, sh, signed); err != nil || e.Key != "751000019-000100001" || e.State != outbox.Pending {
-			t.Fatalf("got %+v %v, want the pending entry", e, err)
+		if e, send, err := KeepSigned(ob, sh, signed); err != nil || e.Key != "751000019-000100001" || e.State != outbox.Pending || !send {
+			t.Fatalf("got %+v %v %v, want the pending entry, to send", e, send, err)
 		}
 	}
 	if all, err := ob.List(); err != nil || len(all) != 1 {
 		t.Errorf("got %d entries %v, want 1", len(all), err)
+	}
+	if err := ob.Receipted("751000019-000100001", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Finalize("751000019-000100001", "paid"); err != nil {
+		t.Fatal(err)
+	}
+	if e, send, err := KeepSigned(ob, sh, signed); err != nil || e.State != outbox.Final || send {
+		t.Errorf("a final sheet given again: got %+v %v %v, want it final, not to send", e, send, err)
 	}
 	if IsPrescription(signed) || !IsPrescription([]byte("%PDF-1.7\n")) {
 		t.Error("IsPrescription: a sheet taken for a PDF, or a PDF not")

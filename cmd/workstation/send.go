@@ -154,11 +154,11 @@ func runSend(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		e, err := workstation.KeepSigned(ob, sh, b)
+		e, send, err := workstation.KeepSigned(ob, sh, b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
-		if e.State == outbox.Final {
+		if !send {
 			fmt.Fprintf(env.Stdout, "%s: already sent and final (%s): not sent again\n", e.Key, e.FinalState)
 			continue
 		}
