@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -371,20 +372,29 @@ func TestConsumerStateLost(t *testing.T) {
 		}
 		return in, open
 	}
-	// settled waits until the batcher has acked every message and every
-	// open manifest is closed.
+	// settled waits until the batcher has acked every message, every open
+	// manifest is closed, and two readings of the bucket 50 ms apart agree:
+	// one reading lists the keys, then reads them one by one, and can meet
+	// a lot being closed half way (its open manifest already emptied, its
+	// record not listed) — which made this test fail now and then.
 	settled := func(what string) map[string][]string {
 		t.Helper()
+		var prev string
 		for until := time.Now().Add(20 * time.Second); ; {
-			in, open := lots()
 			info, err := js.Consumer(ctx, queue.StreamSheets, queue.ConsumerBatcher)
-			if err == nil && info.CachedInfo().NumPending == 0 && open == 0 {
+			if err == nil {
 				ci, err := info.Info(ctx)
 				if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 {
-					return in
+					in, open := lots()
+					seen := fmt.Sprint(in) // fmt prints maps sorted by key
+					if open == 0 && seen == prev {
+						return in
+					}
+					prev = seen
 				}
 			}
 			if time.Now().After(until) {
+				_, open := lots()
 				t.Fatalf("%s: the batcher did not settle (%d sheets in open manifests)", what, open)
 			}
 			time.Sleep(50 * time.Millisecond)
