@@ -84,7 +84,7 @@ func (s *AdminServer) Handler() http.Handler {
 
 func (s *AdminServer) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.Ready == nil || !s.Ready() {
-		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		Error(w, r, errNotReady)
 		return
 	}
 	fmt.Fprintln(w, "ready")
@@ -95,16 +95,15 @@ func (s *AdminServer) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *AdminServer) adminResubmit(w http.ResponseWriter, r *http.Request) {
 	what := r.URL.Query().Get("what")
 	if what == "" {
-		http.Error(w, "want ?what=LOT or ?what=BILLING.NUMBER", http.StatusBadRequest)
+		Error(w, r, errNoWhat)
 		return
 	}
 	ids, err := s.Queue.Resubmit(r.Context(), what)
 	if err != nil {
-		status := http.StatusConflict
-		if errors.Is(err, queue.ErrNotFound) {
-			status = http.StatusNotFound
+		if !errors.Is(err, queue.ErrNotFound) {
+			err = kindOf(errConflict, err) // not dead, or being resubmitted
 		}
-		http.Error(w, err.Error(), status)
+		Error(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"resubmitted": ids})
@@ -113,7 +112,7 @@ func (s *AdminServer) adminResubmit(w http.ResponseWriter, r *http.Request) {
 func (s *AdminServer) adminAuditVerify(w http.ResponseWriter, r *http.Request) {
 	rep, err := s.Audit(r.Context())
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		Error(w, r, kindOf(errUnavailable, err))
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
@@ -142,11 +141,12 @@ func (s *AdminServer) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
 // problem+json (operator.Guard's Refuse).
 func RefuseOperator(w http.ResponseWriter, r *http.Request, e *operator.Error) {
 	msg, hint := adminRefusal(e.Code)
-	if api.ErrorStatusCode(e.Code) == http.StatusUnauthorized {
+	ref := Refuse("admin listener: "+msg, api.NewError(e.Code, "", msg, hint))
+	if StatusCode(ref) == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fsegate admin"`)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	refuse(w, "admin listener: "+msg, api.NewError(e.Code, "", msg, hint))
+	Error(w, r, ref)
 }
 
 func adminRefusal(code problem.Code) (msg, hint string) {

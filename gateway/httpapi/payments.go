@@ -56,7 +56,7 @@ func (s *Server) getPayments(w http.ResponseWriter, r *http.Request, c *caller) 
 		f.Insurer = v
 	}
 	if len(errs) > 0 {
-		refuse(w, "bad payments query", errs...)
+		Error(w, r, Refuse("bad payments query", errs...))
 		return
 	}
 	ts, next, err := s.Queue.Payments(r.Context(), billing, f)
@@ -64,7 +64,7 @@ func (s *Server) getPayments(w http.ResponseWriter, r *http.Request, c *caller) 
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		refuse(w, "payments not read", api.NewError(queue.CodeUnavailable, "", "the payments stream did not answer", "try again"))
+		Error(w, r, Refuse("payments not read", api.NewError(queue.CodeUnavailable, "", "the payments stream did not answer", "try again")))
 		return
 	}
 	if ts == nil {

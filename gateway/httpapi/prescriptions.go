@@ -16,7 +16,7 @@ func (s *Server) postPrescription(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	p, errs := s.Intake.SubmitPrescription(r.Context(), raw, dryRun(r))
 	if len(errs) > 0 {
-		refuse(w, "prescription refused", errs...)
+		Error(w, r, Refuse("prescription refused", errs...))
 		return
 	}
 	rec := p.Record
@@ -46,7 +46,7 @@ func (s *Server) postSCOR(w http.ResponseWriter, r *http.Request, c *caller) {
 		if errs[0].Code == queue.CodeUnavailable {
 			title = "SCOR piece not kept"
 		}
-		refuse(w, title, errs...)
+		Error(w, r, Refuse(title, errs...))
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"billing": billing, "number": number, "pages": rc.Pages, "scor": rc.SCOR})

@@ -94,10 +94,6 @@ func closeUnread(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func refuse(w http.ResponseWriter, title string, errs ...api.Error) {
-	api.WriteProblem(w, api.NewProblem(title, errs))
-}
-
 // authed checks the client certificate before anything of the request is
 // read: no certificate, an untrusted, expired or revoked one is refused and
 // the connection closed without reading the body.
@@ -105,16 +101,13 @@ func (s *Server) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 			closeUnread(w, r)
-			refuse(w, "client certificate required", api.NewError(api.CodeClientCertRequired, "", "no client certificate", "connect with the CPS card's authentication key"))
+			Error(w, r, Refuse("client certificate required", api.NewError(api.CodeClientCertRequired, "", "no client certificate", "connect with the CPS card's authentication key")))
 			return
 		}
 		id, err := s.verifyConn(r)
 		if err != nil {
 			closeUnread(w, r)
-			errs := intake.SignatureErrors(err)
-			p := api.NewProblem("client certificate refused", errs)
-			p.Status = http.StatusUnauthorized
-			api.WriteProblem(w, p)
+			Error(w, r, &Refusal{Title: "client certificate refused", Errors: intake.SignatureErrors(err), Credentials: true})
 			return
 		}
 		h(w, r, &caller{NationalID: id.NationalID, Billings: s.Practices.Billings(id.NationalID)})
@@ -144,16 +137,16 @@ func (s *Server) readAuthed(h handler) http.HandlerFunc {
 // the token is refused or e-CPS is off.
 func (s *Server) bearerCaller(w http.ResponseWriter, r *http.Request) (*caller, bool) {
 	if s.Bearer == nil {
-		refuse(w, "bearer tokens not accepted", bearerInvalid())
+		Error(w, r, Refuse("bearer tokens not accepted", bearerInvalid()))
 		return nil, false
 	}
 	id, err := s.Bearer(r)
 	switch {
 	case errors.Is(err, ErrBearerOff):
-		refuse(w, "bearer tokens not accepted", bearerInvalid())
+		Error(w, r, Refuse("bearer tokens not accepted", bearerInvalid()))
 		return nil, false
 	case err != nil:
-		refuse(w, "bearer token refused", bearerInvalid())
+		Error(w, r, Refuse("bearer token refused", bearerInvalid()))
 		return nil, false
 	}
 	return &caller{NationalID: id, Billings: s.Practices.Billings(id)}, true
@@ -221,10 +214,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		refuse(w, "request too large", api.NewError(api.CodeBodyTooLarge, "", fmt.Sprintf("the body is over %d bytes", limit), ""))
+		Error(w, r, Refuse("request too large", api.NewError(api.CodeBodyTooLarge, "", fmt.Sprintf("the body is over %d bytes", limit), "")))
 		return nil, false
 	case err != nil:
-		refuse(w, "request not read", api.NewError(api.CodeRequestInvalid, "", "the body could not be read", ""))
+		Error(w, r, Refuse("request not read", api.NewError(api.CodeRequestInvalid, "", "the body could not be read", "")))
 		return nil, false
 	}
 	return b, true

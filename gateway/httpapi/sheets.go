@@ -33,14 +33,6 @@ type sheetReceipt struct {
 	Warnings []api.Error `json:"warnings,omitempty"`
 }
 
-// resultStatus is the HTTP status of one sheet's result.
-func resultStatus(r *intake.Result) int {
-	if len(r.Errors) == 0 {
-		return http.StatusOK
-	}
-	return api.StatusOf(r.Errors)
-}
-
 func (s *Server) postSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	raw, ok := readBody(w, r, s.MaxBody)
 	if !ok {
@@ -49,7 +41,7 @@ func (s *Server) postSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	}
 	res := s.Intake.Submit(r.Context(), raw, c.NationalID, dryRun(r))
 	if len(res.Errors) > 0 {
-		refuse(w, "care sheet refused", res.Errors...)
+		Error(w, r, Refuse("care sheet refused", res.Errors...))
 		return
 	}
 	status := http.StatusCreated
@@ -73,8 +65,7 @@ type batchItem struct {
 // reading stopped gets it as its problem (the items before it are
 // processed, the rest are not read).
 type batchLimit struct {
-	err    api.Error
-	status int
+	err api.Error
 }
 
 // readBatch reads a batch item by item, handing each to fn as it comes
@@ -88,16 +79,16 @@ func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, fn func(i int
 	body := &capReader{r: http.MaxBytesReader(w, r.Body, s.MaxBatchBytes)}
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	n := 0
-	tooMany := &batchLimit{api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("more than %d items: this item and the next were not read", s.MaxBatch), "send them in another batch"), http.StatusRequestEntityTooLarge}
+	tooMany := &batchLimit{api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("more than %d items: this item and the next were not read", s.MaxBatch), "send them in another batch")}
 	readErr := func(err error, what string) (*batchLimit, []api.Error) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &batchLimit{api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("the batch is over %d bytes: this item and the next were not read", s.MaxBatchBytes), "send them in another batch"), http.StatusRequestEntityTooLarge}, nil
+			return &batchLimit{api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("the batch is over %d bytes: this item and the next were not read", s.MaxBatchBytes), "send them in another batch")}, nil
 		}
 		if n == 0 {
 			return nil, []api.Error{api.NewError(api.CodeRequestInvalid, "", what+": "+err.Error(), "")}
 		}
-		return &batchLimit{api.NewError(api.CodeRequestInvalid, "", what+": "+err.Error()+": this item and the next were not read", ""), http.StatusBadRequest}, nil
+		return &batchLimit{api.NewError(api.CodeRequestInvalid, "", what+": "+err.Error()+": this item and the next were not read", "")}, nil
 	}
 	switch {
 	case strings.HasPrefix(mt, "multipart/"):
@@ -190,15 +181,13 @@ func (c *capReader) Read(p []byte) (int, error) {
 func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 	release, ok := s.slots.take(c.NationalID)
 	if !ok {
-		p := api.NewProblem("too many batches at once", []api.Error{api.NewError(api.CodeTooManyRequests, "", fmt.Sprintf("%s already has %d batches in progress", c.NationalID, s.MaxBatchesPerClient), "wait for them to end, then send this one")})
-		p.Status = http.StatusTooManyRequests
-		api.WriteProblem(w, p)
+		Error(w, r, Refuse("too many batches at once", api.NewError(api.CodeTooManyRequests, "", fmt.Sprintf("%s already has %d batches in progress", c.NationalID, s.MaxBatchesPerClient), "wait for them to end, then send this one")))
 		return
 	}
 	defer release()
 	if r.ContentLength > s.MaxBatchBytes {
 		closeUnread(w, r)
-		refuse(w, "batch refused", api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, s.MaxBatchBytes), "split the batch"))
+		Error(w, r, Refuse("batch refused", api.NewError(api.CodeBatchTooLarge, "", fmt.Sprintf("the batch is %d bytes, over the limit of %d", r.ContentLength, s.MaxBatchBytes), "split the batch")))
 		return
 	}
 	dry := dryRun(r)
@@ -224,11 +213,10 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 			default:
 				res = s.Intake.Submit(r.Context(), raw, c.NationalID, dry)
 			}
-			it.Status = resultStatus(res)
 			if len(res.Errors) > 0 {
-				p := api.NewProblem("care sheet refused", res.Errors)
-				it.Problem = &p
+				it.Status, it.Problem = problemOf(Refuse("care sheet refused", res.Errors...))
 			} else {
+				it.Status = http.StatusOK
 				it.Receipt = &sheetReceipt{Receipt: res.Receipt, Warnings: res.Warnings}
 				if !res.Receipt.Again && !dry {
 					it.Status = http.StatusCreated
@@ -241,13 +229,13 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *caller) {
 	})
 	wg.Wait()
 	if len(errs) > 0 {
-		refuse(w, "batch refused", errs...)
+		Error(w, r, Refuse("batch refused", errs...))
 		return
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].Index < items[j].Index })
 	if stop != nil {
-		p := api.NewProblem("batch not read to the end", []api.Error{stop.err})
-		items = append(items, batchItem{Index: len(items) + 1, Status: stop.status, Problem: &p})
+		st, p := problemOf(Refuse("batch not read to the end", stop.err))
+		items = append(items, batchItem{Index: len(items) + 1, Status: st, Problem: p})
 	}
 	accepted := 0
 	for _, it := range items {
@@ -289,20 +277,20 @@ func (s *batchSlots) take(client string) (release func(), ok bool) {
 // billingOf picks the billing number a read request is about: the query's,
 // if the caller acts for it, or the caller's only one.
 func billingOf(w http.ResponseWriter, r *http.Request, c *caller) (string, bool) {
-	return billingCheck(w, r.URL.Query().Get("billing"), c)
+	return billingCheck(w, r, r.URL.Query().Get("billing"), c)
 }
 
 // billingCheck is billingOf for a billing number b given otherwise.
-func billingCheck(w http.ResponseWriter, b string, c *caller) (string, bool) {
+func billingCheck(w http.ResponseWriter, r *http.Request, b string, c *caller) (string, bool) {
 	if b == "" && len(c.Billings) == 1 {
 		b = c.Billings[0]
 	}
 	if b == "" {
-		refuse(w, "billing number needed", api.NewError(api.CodeRequestInvalid, "billing", "give ?billing=", ""))
+		Error(w, r, Refuse("billing number needed", api.NewError(api.CodeRequestInvalid, "billing", "give ?billing=", "")))
 		return "", false
 	}
 	if !slices.Contains(c.Billings, b) {
-		refuse(w, "not your billing number", api.NewError(practices.CodeSenderMismatch, "billing", "the caller does not act for billing number "+b, ""))
+		Error(w, r, Refuse("not your billing number", api.NewError(practices.CodeSenderMismatch, "billing", "the caller does not act for billing number "+b, "")))
 		return "", false
 	}
 	return b, true
@@ -314,28 +302,28 @@ func (s *Server) getSheet(w http.ResponseWriter, r *http.Request, c *caller) {
 	// ?billing=.
 	idBilling, number, err := fse.ParseSheetID(r.PathValue("number"))
 	if err != nil {
-		refuse(w, "bad sheet id", api.NewError(api.CodeRequestInvalid, "number", err.Error(), "name the sheet as 751000019-000100002 or by its number"))
+		Error(w, r, Refuse("bad sheet id", api.NewError(api.CodeRequestInvalid, "number", err.Error(), "name the sheet as 751000019-000100002 or by its number")))
 		return
 	}
 	b := r.URL.Query().Get("billing")
 	if idBilling != "" {
 		if b != "" && b != idBilling {
-			refuse(w, "billing numbers differ", api.NewError(api.CodeRequestInvalid, "billing", "?billing= names another billing number than the sheet id", ""))
+			Error(w, r, Refuse("billing numbers differ", api.NewError(api.CodeRequestInvalid, "billing", "?billing= names another billing number than the sheet id", "")))
 			return
 		}
 		b = idBilling
 	}
-	billing, ok := billingCheck(w, b, c)
+	billing, ok := billingCheck(w, r, b, c)
 	if !ok {
 		return
 	}
 	st, err := s.Queue.Status(r.Context(), billing, number)
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
-		http.Error(w, "no such sheet", http.StatusNotFound)
+		Error(w, r, errNoSuchSheet)
 		return
 	case err != nil:
-		refuse(w, "state not read", api.NewError(queue.CodeUnavailable, "", "the status store did not answer", "try again"))
+		Error(w, r, Refuse("state not read", api.NewError(queue.CodeUnavailable, "", "the status store did not answer", "try again")))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -350,7 +338,7 @@ func (s *Server) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
 	if v := r.URL.Query().Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			refuse(w, "bad wait", api.NewError(api.CodeRequestInvalid, "wait", "wait is a duration like 30s", ""))
+			Error(w, r, Refuse("bad wait", api.NewError(api.CodeRequestInvalid, "wait", "wait is a duration like 30s", "")))
 			return
 		}
 		wait = min(d, 60*time.Second)
@@ -361,7 +349,7 @@ func (s *Server) getNotices(w http.ResponseWriter, r *http.Request, c *caller) {
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		refuse(w, "notices not read", api.NewError(queue.CodeUnavailable, "", "the notice stream did not answer", "try again"))
+		Error(w, r, Refuse("notices not read", api.NewError(queue.CodeUnavailable, "", "the notice stream did not answer", "try again")))
 		return
 	}
 	cur, _ := s.Queue.NoticeCursor(ctx, billing)
@@ -381,7 +369,7 @@ func (s *Server) postNoticesAck(w http.ResponseWriter, r *http.Request, c *calle
 		Seq     uint64 `json:"seq"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil || body.Seq == 0 {
-		refuse(w, "bad confirmation", api.NewError(api.CodeRequestInvalid, "", `want {"billing": "…", "seq": N}`, ""))
+		Error(w, r, Refuse("bad confirmation", api.NewError(api.CodeRequestInvalid, "", `want {"billing": "…", "seq": N}`, "")))
 		return
 	}
 	q := r.URL.Query()
@@ -393,7 +381,7 @@ func (s *Server) postNoticesAck(w http.ResponseWriter, r *http.Request, c *calle
 	}
 	cur, err := s.Queue.ConfirmNotices(r.Context(), billing, body.Seq)
 	if err != nil {
-		refuse(w, "confirmation not kept", api.NewError(queue.CodeUnavailable, "", "the cursor store did not answer", "confirm again"))
+		Error(w, r, Refuse("confirmation not kept", api.NewError(queue.CodeUnavailable, "", "the cursor store did not answer", "confirm again")))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"billing": billing, "cursor": cur})
