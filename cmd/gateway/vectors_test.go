@@ -13,6 +13,7 @@ import (
 
 	"github.com/fsegate/fsegate/client"
 	"github.com/fsegate/fsegate/fixtures/testenv"
+	"github.com/fsegate/fsegate/gateway/verify"
 	"github.com/fsegate/fsegate/internal/cli"
 )
 
@@ -40,7 +41,7 @@ func TestSignatureVectors(t *testing.T) {
 				}
 				var out, errOut bytes.Buffer
 				code := program.Main(t.Context(), append(args, file), &cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
-				var r verifyReport
+				var r verify.Report
 				if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 					t.Fatalf("exit %d, output %q %q: %v", code, out.String(), errOut.String(), err)
 				}

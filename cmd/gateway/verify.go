@@ -1,21 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/fsegate/fsegate/fixtures"
-	"github.com/fsegate/fsegate/fse"
+	"github.com/fsegate/fsegate/gateway/verify"
 	"github.com/fsegate/fsegate/internal/cli"
-	"github.com/fsegate/fsegate/problem"
 	"github.com/fsegate/fsegate/signature"
 )
 
@@ -43,31 +36,6 @@ Examples:
   gateway verify --trust /etc/fsegate/trust --json in/*.xml rx.pdf
   gateway verify --dev --at 2026-11-20T12:00:00Z old.xml
 `
-
-type verifySigner struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Profession string `json:"profession"`
-	CardType   string `json:"card_type"`
-}
-
-// verifyError is one error of verify's report. It is kept apart from
-// api.Error, the HTTP API's item, because it is the JSON of 'gateway verify
-// --json' (one object per file): path and message always present,
-// no hint, no doc link.
-type verifyError struct {
-	Code    problem.Code `json:"code"`
-	Path    string       `json:"path"`
-	Message string       `json:"message"`
-}
-
-type verifyReport struct {
-	File   string        `json:"file"`
-	Kind   string        `json:"kind"` // caresheet, prescription
-	Valid  bool          `json:"valid"`
-	Signer *verifySigner `json:"signer"`
-	Errors []verifyError `json:"errors"`
-}
 
 // signatureDevTrust is the fixtures' test PKI: the root, the persons and
 // organisations CAs and their CRLs (never the rogue CA).
@@ -117,7 +85,7 @@ func runVerify(ctx context.Context, env *cli.Env, args []string) error {
 	allValid := true
 	enc := json.NewEncoder(env.Stdout)
 	for _, file := range fs.Args() {
-		r := verifyFile(v, file)
+		r := verify.File(v, file)
 		allValid = allValid && r.Valid
 		if *asJSON {
 			if err := enc.Encode(r); err != nil {
@@ -146,98 +114,4 @@ func runVerify(ctx context.Context, env *cli.Env, args []string) error {
 		return &cli.ExitError{Code: 1}
 	}
 	return nil
-}
-
-func verifyFile(v *signature.Verifier, file string) verifyReport {
-	r := verifyReport{File: file, Errors: []verifyError{}}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		r.Kind = "unknown"
-		r.Errors = append(r.Errors, verifyError{Code: cli.CodeFileUnreadable, Message: err.Error()})
-		return r
-	}
-	var id signature.Identity
-	var haveID bool
-	if bytes.HasPrefix(data, []byte("%PDF-")) {
-		r.Kind = "prescription"
-		res, err := v.VerifyPDF(data)
-		if res != nil {
-			id, haveID = res.Signer, true
-		}
-		addProblems(&r, err)
-		if err == nil {
-			addProblems(&r, checkPrescription(res))
-		}
-	} else {
-		r.Kind = "caresheet"
-		res, err := v.Verify(data)
-		if res != nil && res.Signer.Certificate != nil {
-			id, haveID = res.Signer, true
-		}
-		addProblems(&r, err)
-		if err == nil {
-			sheet, derr := fse.DecodeElement(res.Content)
-			if derr != nil {
-				r.Errors = append(r.Errors, verifyError{Code: fse.CodeMalformed, Message: derr.Error()})
-			} else {
-				addProblems(&r, signature.CheckSigner(id, sheet.SignerID(), true))
-			}
-		}
-	}
-	if haveID {
-		r.Signer = &verifySigner{ID: id.NationalID, Name: id.Name(), Profession: id.Profession, CardType: id.CardType}
-	}
-	r.Valid = len(r.Errors) == 0
-	return r
-}
-
-func addProblems(r *verifyReport, err error) {
-	if err == nil {
-		return
-	}
-	var ve *signature.VerifyError
-	if errors.As(err, &ve) {
-		for _, p := range ve.Problems {
-			r.Errors = append(r.Errors, verifyError{Code: p.Code, Path: p.Path, Message: p.Message})
-		}
-		return
-	}
-	r.Errors = append(r.Errors, verifyError{Code: signature.CodeSignatureInvalid, Message: err.Error()})
-}
-
-// checkPrescription checks the embedded prescription data against the
-// 2D code's payload (kept in the PDF's Keywords) and the signer.
-func checkPrescription(res *signature.PDFResult) error {
-	bad := func(format string, a ...any) error {
-		return &signature.VerifyError{Problems: []signature.Problem{{Code: signature.CodePrescriptionInvalid, Path: "prescription.json", Message: fmt.Sprintf(format, a...)}}}
-	}
-	data, err := res.Attachment("prescription.json")
-	if errors.Is(err, signature.ErrNoAttachment) {
-		return bad("no embedded prescription.json")
-	}
-	if err != nil {
-		return err
-	}
-	// Payload: FSEGATE-RX:1;<id>;<base64url SHA-256 of prescription.json>
-	parts := strings.Split(res.Keywords, ";")
-	if len(parts) != 3 || parts[0] != "FSEGATE-RX:1" {
-		return bad("no prescription code in the document")
-	}
-	sum := sha256.Sum256(data)
-	if base64.RawURLEncoding.EncodeToString(sum[:]) != parts[2] {
-		return bad("the embedded data does not match the digest of the 2D code")
-	}
-	var rx struct {
-		ID         string `json:"id"`
-		Prescriber struct {
-			NationalID string `json:"national_id"`
-		} `json:"prescriber"`
-	}
-	if err := json.Unmarshal(data, &rx); err != nil {
-		return bad("embedded data is not JSON")
-	}
-	if rx.ID != parts[1] {
-		return bad("the embedded id is not the id of the 2D code")
-	}
-	return signature.CheckSigner(res.Signer, rx.Prescriber.NationalID, false)
 }
