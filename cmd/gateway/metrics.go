@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fsegate/fsegate/queue"
+	"github.com/fsegate/fsegate/signature"
 )
 
 // metrics are the gateway's Prometheus series (docs/operations.md). No
@@ -24,7 +25,7 @@ type metrics struct {
 	yields   prometheus.Counter
 	e2e      prometheus.Histogram
 	// crlFailures counts CRL fetches and trust directory reads that failed
-	// (crl.go).
+	// (gateway/revocation).
 	crlFailures prometheus.Counter
 }
 
@@ -128,5 +129,37 @@ func (c *queueDepth) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(waiting[ins]), ins)
 		}
 		ch <- prometheus.MustNewConstMetric(c.bound, prometheus.GaugeValue, float64(bound))
+	}
+}
+
+// crlMetrics reports, per CRL held, its age and its next update.
+type crlMetrics struct {
+	trust func() *signature.TrustStore
+	now   func() time.Time
+	age   *prometheus.Desc
+	next  *prometheus.Desc
+}
+
+func newCRLMetrics(trust func() *signature.TrustStore, now func() time.Time) *crlMetrics {
+	return &crlMetrics{trust: trust, now: now,
+		age:  prometheus.NewDesc("fsegate_crl_age_seconds", "Seconds since the CA issued the CRL held (its thisUpdate).", []string{"issuer"}, nil),
+		next: prometheus.NewDesc("fsegate_crl_next_update_timestamp_seconds", "When the CRL held becomes stale (its nextUpdate, Unix time): its CA's certificates are refused CRL_STALE from then on.", []string{"issuer"}, nil),
+	}
+}
+
+func (c *crlMetrics) Describe(ch chan<- *prometheus.Desc) { ch <- c.age; ch <- c.next }
+
+func (c *crlMetrics) Collect(ch chan<- prometheus.Metric) {
+	trust := c.trust()
+	if trust == nil {
+		return
+	}
+	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
+	for _, crl := range trust.CRLs() {
+		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(crl.ThisUpdate).Seconds(), crl.Issuer)
+		ch <- prometheus.MustNewConstMetric(c.next, prometheus.GaugeValue, float64(crl.NextUpdate.Unix()), crl.Issuer)
 	}
 }

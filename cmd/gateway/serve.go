@@ -27,6 +27,7 @@ import (
 	"github.com/fsegate/fsegate/gateway/httpapi"
 	"github.com/fsegate/fsegate/gateway/intake"
 	"github.com/fsegate/fsegate/gateway/practices"
+	"github.com/fsegate/fsegate/gateway/revocation"
 	"github.com/fsegate/fsegate/gateway/rx"
 	"github.com/fsegate/fsegate/insurers"
 	"github.com/fsegate/fsegate/insurers/mock"
@@ -83,7 +84,7 @@ type Main struct {
 	TLSCert                            string
 	TLSKey                             string
 	TrustDir                           string
-	CRLRefresh                         time.Duration // 0: never (crl.go)
+	CRLRefresh                         time.Duration // 0: never (gateway/revocation)
 	CRLURLs                            []string      // fetched at each refresh besides the distribution points
 	Practices                          string
 	Insurers                           string
@@ -127,23 +128,24 @@ type Main struct {
 	// keep-alive connection closed after IdleTimeout (2 min).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 
-	dir       *insurers.Directory
-	calendars map[string]*fse.Holidays // per insurer id: its holiday calendar (the gateway's when it names none)
-	practices *intake.Practices
-	trust     *signature.TrustStore
-	intake    *intake.Service
-	queue     *queue.Queue
-	metrics   *metrics
-	mocks     []*mock.Insurer
-	nats      *queue.Embedded
-	nc        *nats.Conn
-	api       *http.Server
-	admin     *http.Server
-	apiLn     net.Listener
-	adminLn   net.Listener
-	ready     atomic.Bool
-	stop      context.CancelFunc
-	closed    atomic.Bool
+	dir        *insurers.Directory
+	calendars  map[string]*fse.Holidays // per insurer id: its holiday calendar (the gateway's when it names none)
+	practices  *intake.Practices
+	trust      *signature.TrustStore
+	revocation *revocation.Refresher // the CRL refresh (--crl-refresh)
+	intake     *intake.Service
+	queue      *queue.Queue
+	metrics    *metrics
+	mocks      []*mock.Insurer
+	nats       *queue.Embedded
+	nc         *nats.Conn
+	api        *http.Server
+	admin      *http.Server
+	apiLn      net.Listener
+	adminLn    net.Listener
+	ready      atomic.Bool
+	stop       context.CancelFunc
+	closed     atomic.Bool
 }
 
 // ParseFlags fills m from the command line (and the --config file).
@@ -576,8 +578,12 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	m.revocation = &revocation.Refresher{
+		Trust: m.trust, Dir: m.TrustDir, URLs: m.CRLURLs, Every: m.CRLRefresh, Now: m.Now,
+		Logger: log.With("part", "trust"), Failed: func(n int) { m.metrics.crlFailures.Add(float64(n)) },
+	}
 	if m.CRLRefresh > 0 {
-		go m.refreshCRLsEvery(ctx)
+		go m.revocation.Run(ctx)
 	}
 
 	if m.apiLn, err = net.Listen("tcp", m.Listen); err != nil {

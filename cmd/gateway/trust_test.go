@@ -147,7 +147,7 @@ func TestCRLRefresh(t *testing.T) {
 	}
 	refresh := func(t *testing.T, wantErr bool) {
 		t.Helper()
-		if err := m.refreshTrust(t.Context()); (err != nil) != wantErr {
+		if err := m.revocation.Refresh(t.Context()); (err != nil) != wantErr {
 			t.Fatalf("refresh: got %v, want error %v", err, wantErr)
 		}
 	}
