@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,52 +76,23 @@ func runTables(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The directory as it would be with the new version: checked whole.
-	files := map[string][]byte{}
-	for _, t := range tables.All {
-		b, err := os.ReadFile(filepath.Join(*dir, t.File))
-		switch {
-		case errors.Is(err, iofs.ErrNotExist):
-			continue
-		case err != nil:
-			return err
-		}
-		files[t.File] = b
-	}
-	current := files[tb.File]
-	files[tb.File] = incoming
-	if _, err := tables.Parse(files); err != nil {
-		return fmt.Errorf("the new %s does not load: %w", tb.File, err)
-	}
-	changes, oldV, newV, err := tables.Diff(tb, current, incoming)
+	im, err := tables.PlanImport(*dir, tb, incoming)
 	if err != nil {
 		return err
 	}
-	if current == nil {
-		oldV = "none"
-	}
-	fmt.Fprintf(env.Stdout, "%s: version %s → %s, %d change(s)\n", tb.File, orNone(oldV), orNone(newV), len(changes))
-	for _, c := range changes {
+	fmt.Fprintf(env.Stdout, "%s: version %s → %s, %d change(s)\n", tb.File, orNone(im.OldVersion), orNone(im.NewVersion), len(im.Changes))
+	for _, c := range im.Changes {
 		fmt.Fprintln(env.Stdout, c)
 	}
 	if !*yes {
 		fmt.Fprintln(env.Stdout, "nothing written: run again with --yes to take this version")
 		return nil
 	}
-	target := filepath.Join(*dir, tb.File)
-	if current != nil {
-		if err := os.WriteFile(target+".previous", current, 0o644); err != nil {
-			return err
-		}
-	}
-	tmp := target + ".new"
-	if err := os.WriteFile(tmp, incoming, 0o644); err != nil {
+	target, err := im.Apply()
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, target); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "%s: version %s taken\n", target, orNone(newV))
+	fmt.Fprintf(env.Stdout, "%s: version %s taken\n", target, orNone(im.NewVersion))
 	return nil
 }
 
