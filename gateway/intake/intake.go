@@ -52,7 +52,8 @@ type Service struct {
 	Queue *queue.Queue
 	// Metrics, when set, counts what is received and refused.
 	Metrics Metrics
-	// Logger; nil: nothing is logged.
+	// Logger takes the causes of the queue's failures (the sender is only
+	// told to send again); nil: nothing is logged.
 	Logger *slog.Logger
 	// ReceiptFirst gives the receipt before the queue confirmed the
 	// write: the fault campaign's deliberately broken build only
@@ -258,6 +259,7 @@ func (s *Service) Submit(ctx context.Context, raw []byte, sender string, dryRun 
 		case code == queue.CodeStorageFull:
 			res.Errors = append(res.Errors, api.NewError(code, "", "the queue's storage is full", "send again later"))
 		default:
+			s.queueFailure("sheet not queued", err)
 			res.Errors = append(res.Errors, api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send the same sheet again"))
 		}
 	}
@@ -268,6 +270,15 @@ func (s *Service) Submit(ctx context.Context, raw []byte, sender string, dryRun 
 		s.recordRefusal(ctx, sh, sender, res.Errors)
 	}
 	return res
+}
+
+// queueFailure logs why the queue failed a write the sender is told to
+// send again (the answer names no cause). Queue errors carry no patient
+// data.
+func (s *Service) queueFailure(msg string, err error) {
+	if s.Logger != nil {
+		s.Logger.Warn(msg+": the queue did not confirm the write", "err", err)
+	}
 }
 
 func (s *Service) received() {

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/fsegate/fsegate/api"
-	"github.com/fsegate/fsegate/fixtures"
-	pdir "github.com/fsegate/fsegate/gateway/practices"
-	"github.com/fsegate/fsegate/insurers"
+	"github.com/fsegate/fsegate/fixtures/dev"
 	"github.com/fsegate/fsegate/insurers/mock"
 	"github.com/fsegate/fsegate/signature"
 )
@@ -19,26 +17,19 @@ const doctor = "899700218896" // the fixtures' doctor, billing 751000019
 // rules, and no queue: enough for Check.
 func newService(t *testing.T) *Service {
 	t.Helper()
-	trust, err := signature.LoadFS(fixtures.FS(), "pki", "root.crt", "persons-ca.crt", "orgs-ca.crt", "root.crl", "persons-ca.crl", "orgs-ca.crl")
+	trust, err := dev.Trust()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := fixtures.ReadFile("practices.yaml")
+	pd, err := dev.Practices()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pd, err := pdir.Parse(b)
+	dir, err := dev.Insurers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err = fixtures.ReadFile("insurers.yaml"); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := insurers.Load(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := mock.DevOptions(nil)
+	rules, err := dev.Options(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,15 +38,11 @@ func newService(t *testing.T) *Service {
 
 func signed(t *testing.T, insurer string, number int) *mock.Made {
 	t.Helper()
-	sheets, err := mock.FixtureSheets(time.Now())
+	sheets, err := dev.Sheets(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := fixtures.ReadFile("insurers.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := insurers.Load(b)
+	dir, err := dev.Insurers()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,23 +111,5 @@ func TestCheck(t *testing.T) {
 	_, res = s.Check(ctx, []byte("not a care sheet"), doctor)
 	if len(res.Errors) == 0 || res.Receipt != nil {
 		t.Errorf("not XML: got %v", codes(res.Errors))
-	}
-}
-
-// TestQueueFailed: only the queue's own refusals are kept out of the
-// practice's list of refusals.
-func TestQueueFailed(t *testing.T) {
-	for _, tc := range []struct {
-		errs []api.Error
-		want bool
-	}{
-		{[]api.Error{api.NewError("QUEUE_UNAVAILABLE", "", "", "")}, true},
-		{[]api.Error{api.NewError("STORAGE_FULL", "", "", "")}, true},
-		{[]api.Error{api.NewError("DUPLICATE_SHEET", "number", "", "")}, false},
-		{[]api.Error{api.NewError("NIR_KEY", "patient/nir", "", ""), api.NewError("SENDER_MISMATCH", "", "", "")}, false},
-	} {
-		if got := queueFailed(tc.errs); got != tc.want {
-			t.Errorf("%v: got %v, want %v", codes(tc.errs), got, tc.want)
-		}
 	}
 }

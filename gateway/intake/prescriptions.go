@@ -88,6 +88,7 @@ func (s *Service) dispense(ctx context.Context, c *rxClaim, dry bool) []api.Erro
 		return []api.Error{api.NewError(rx.CodeUnknown, "prescription/id", "prescription "+ref.ID+" of "+ref.Prescriber+" was never received",
 			"the prescriber (or the patient's copy) sends the signed prescription first: POST /v1/prescriptions, or a .rx.pdf in the batch folder; the sheet is sent again once it is there")}
 	case err != nil:
+		s.queueFailure("dispensation not recorded", err)
 		return []api.Error{api.NewError(queue.CodeUnavailable, "", "prescription record not read or written", "send again")}
 	}
 	return rxErrors(problems)
@@ -166,11 +167,13 @@ func (s *Service) keepPrescription(ctx context.Context, raw []byte, res *signatu
 	case code == queue.CodeConflict:
 		return nil, []api.Error{api.NewError(code, "id", "another prescription "+rec.ID+" of this prescriber was received", "give each prescription its own id")}
 	case err != nil:
+		s.queueFailure("prescription not kept", err)
 		return nil, []api.Error{api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send again")}
 	}
 	// The signed PDF itself, kept as the prescription's legal copy (the
 	// same bytes again are not stored twice).
 	if err := s.Queue.StorePrescription(ctx, prescriber, rec.ID, raw); err != nil {
+		s.queueFailure("prescription PDF not kept", err)
 		return nil, []api.Error{api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send again")}
 	}
 	return rec, nil
@@ -204,6 +207,7 @@ func (s *Service) SubmitSCOR(ctx context.Context, billing, number string, raw []
 	case queue.CodeSCORTooLarge:
 		return nil, []api.Error{api.NewError(code, "", fmt.Sprintf("the piece is over the %d bytes this deployment's NATS carries", s.Queue.MaxPiece()), "scan at a lower resolution, or raise the NATS server's max_payload")}
 	default:
+		s.queueFailure("SCOR piece not queued", err)
 		return nil, []api.Error{api.NewError(queue.CodeUnavailable, "", "the queue did not confirm the write", "send again")}
 	}
 	return &SCORReceipt{Pages: scan.Pages, SCOR: st}, nil
