@@ -11,12 +11,17 @@
 // e-CPS bearer token on the read endpoints), checks that the caller acts
 // for the billing number asked about, and writes answers.
 //
-// Errors: every refusal is an application/problem+json (api.Problem) whose
-// HTTP status is chosen here, from the codes of its errors (api.StatusOf);
-// a certificate refused at the connection is a 401 whatever its code. The
-// codes this package raises itself: CLIENT_CERT_REQUIRED, BEARER_INVALID,
-// BODY_TOO_LARGE, BATCH_TOO_LARGE, TOO_MANY_REQUESTS, REQUEST_INVALID,
-// SENDER_MISMATCH, QUEUE_UNAVAILABLE, and on the admin listener
-// OPERATOR_ONLY, OPERATOR_REQUIRED (with gateway/operator's and
-// gateway/dashboard's).
+// Errors: handlers answer through Error(w, r, err), and StatusCode is the
+// one place where an answer's HTTP status is chosen: a Refusal (title and
+// coded errors) is an application/problem+json (api.Problem) whose status
+// is its first refusing code's in the wire layer's table (api.StatusOf),
+// or 401 when the caller's credentials are refused, whatever the codes; the
+// few plain-text answers (no such sheet, not ready, the admin endpoints)
+// take the status of their kind (not found, invalid, conflict,
+// unavailable). The codes it raises are the wire's (api: CLIENT_CERT_REQUIRED,
+// BODY_TOO_LARGE, BATCH_TOO_LARGE, TOO_MANY_REQUESTS, REQUEST_INVALID) and
+// their owners' (oidcauth's BEARER_INVALID, practices' SENDER_MISMATCH,
+// queue's QUEUE_UNAVAILABLE; on the admin listener dashboard's
+// OPERATOR_ONLY and OPERATOR_REQUIRED, operator's ADMIN_* and
+// OPERATOR_TOKEN_INVALID).
 package httpapi

@@ -16,12 +16,16 @@
 //
 // Errors are data: every refusal reason comes back as an api.Error with
 // its stable code (docs/errors.md), every reason found at once, never as a
-// Go error; warnings travel with the receipt. The codes it raises itself:
-// SENDER_MISMATCH, INSURER_UNKNOWN, DUPLICATE_SHEET, STORAGE_FULL,
-// QUEUE_UNAVAILABLE, SHEET_MALFORMED, SIGNATURE_INVALID, SIGNER_MISMATCH,
-// SCOR_PIECE_INVALID, SHEET_NOT_FOUND, SCOR_NOT_NEEDED, SCOR_TAKEN,
-// SCOR_TOO_LARGE; the others come from fse, signature, gateway/practices
-// and gateway/rx. It chooses no HTTP status (gateway/httpapi does).
+// Go error; warnings travel with the receipt. The package declares no code:
+// each reason carries the code of the package that owns it — fse (the
+// rules, SHEET_MALFORMED), signature (the signature, the certificate,
+// SIGNER_MISMATCH, SCOR_PIECE_INVALID), gateway/practices (who may bill,
+// SENDER_MISMATCH), gateway/rx (carried prescriptions), insurers
+// (INSURER_UNKNOWN) and queue (DUPLICATE_SHEET, STORAGE_FULL,
+// QUEUE_UNAVAILABLE, PRESCRIPTION_CONFLICT, the SCOR piece's). A refusal
+// whose first reason is transient (the queue's, a missing or stale CRL) is
+// not kept in the practice's list of refusals. It chooses no HTTP status
+// (gateway/httpapi does).
 //
 // The service does not register metrics: it calls the Metrics hooks, which
 // the gateway backs with its Prometheus series.
