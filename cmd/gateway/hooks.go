@@ -10,6 +10,7 @@ var (
 	// campaign makes it jump forwards and backwards.
 	buildClock func() time.Time
 	// receiptFirst, when true, gives the receipt before the PubAck: the
-	// deliberately broken build whose history the checker must refuse.
+	// deliberately broken build whose history the checker must refuse
+	// (wired to intake.Service.ReceiptFirst).
 	receiptFirst bool
 )

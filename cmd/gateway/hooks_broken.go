@@ -3,5 +3,5 @@
 package main
 
 // The deliberately broken build of the campaign's checker test: the
-// receipt is given before the PubAck (pipeline.submit).
+// receipt is given before the PubAck (intake.Service.ReceiptFirst).
 func init() { receiptFirst = true }
