@@ -240,7 +240,7 @@ func Inner(ctx context.Context, cfg Config) error {
 		return ctx.Err()
 	}
 	c.logf("load generator ended (exit %d); reading the cluster", c.load.exitCode())
-	snap, err := c.collect(ctx)
+	snap, err := c.collect(ctx, time.Now().Add(cfg.DrainMax))
 	rec.Close()
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)

@@ -87,8 +87,14 @@ func (c *campaign) sampleAudit(ctx context.Context) {
 }
 
 // collect reads the snapshot the checker needs, once the cluster answers
-// (it may still be electing leaders after the last heal).
-func (c *campaign) collect(ctx context.Context) (*chaos.Snapshot, error) {
+// (it may still be electing leaders after the last heal) and every lot has
+// ended, until settle. The clients see a sheet final as soon as its state
+// is stored; its lot's record learns it in a later step, which after a
+// node's kill -9 comes with the acknowledgement's redelivery, seconds
+// later (a CI run read the cluster in between and reported two sheets
+// lost whose lot was about to end). A lot that never ends is still
+// reported by the checker.
+func (c *campaign) collect(ctx context.Context, settle time.Time) (*chaos.Snapshot, error) {
 	var snap *chaos.Snapshot
 	var err error
 	for try := 0; try < 5; try++ {
@@ -96,6 +102,12 @@ func (c *campaign) collect(ctx context.Context) (*chaos.Snapshot, error) {
 		snap, err = c.collectOnce(cctx)
 		cancel()
 		if err == nil {
+			if n := openLots(snap); n > 0 && time.Now().Before(settle) {
+				c.logf("snapshot: %d lots not ended yet; again", n)
+				try--
+				sleepCtx(ctx, 2*time.Second)
+				continue
+			}
 			break
 		}
 		c.logf("snapshot: %v; again", err)
@@ -258,4 +270,15 @@ func (c *campaign) auditVerify(ctx context.Context) chaos.AuditVerify {
 		}
 	}
 	return chaos.AuditVerify{Output: string(out)}
+}
+
+// openLots counts the lots of snap that have not ended (done, or dead).
+func openLots(snap *chaos.Snapshot) int {
+	n := 0
+	for _, l := range snap.Lots {
+		if l.State != queue.LotDone && l.State != queue.LotDead {
+			n++
+		}
+	}
+	return n
 }
