@@ -60,8 +60,44 @@ Examples:
 `
 
 // Main is the gateway daemon: ParseFlags, Run, Close, so end-to-end tests
-// start the whole gateway on :0.
+// start the whole gateway on :0. It wires the parts (gateway/intake,
+// gateway/httpapi, queue, insurers/mock …) from its Settings; it holds no
+// rule and no handler.
 type Main struct {
+	Settings
+	Logger *slog.Logger
+	// Getenv reads the environment ($FSEGATE_STORE_KEY); nil: os.Getenv.
+	Getenv func(string) string
+	// Hooks for tests: FailPoint (queue.Config.FailPoint), Now, Tick.
+	FailPoint func(step string) error
+	Now       func() time.Time
+	Tick      time.Duration
+	// Scenario of the mock insurers (nil: well-behaved, or MockScenario).
+	Scenario *mock.Scenario
+
+	mockTLS    *tls.Config // the mock insurers' NATS TLS, with --nats-tls-cert
+	dir        *insurers.Directory
+	calendars  map[string]*fse.Holidays // per insurer id: its holiday calendar (the gateway's when it names none)
+	practices  *intake.Practices
+	trust      *signature.TrustStore
+	revocation *revocation.Refresher // the CRL refresh (--crl-refresh)
+	intake     *intake.Service
+	queue      *queue.Queue
+	metrics    *metrics
+	mocks      []*mock.Insurer
+	nats       *queue.Embedded
+	nc         *nats.Conn
+	api        *http.Server
+	admin      *http.Server
+	apiLn      net.Listener
+	adminLn    net.Listener
+	ready      atomic.Bool
+	stop       context.CancelFunc
+	closed     atomic.Bool
+}
+
+// Settings are the gateway's flags and configuration file (docs/operations.md).
+type Settings struct {
 	Config     string
 	DataDir    string
 	Listen     string
@@ -102,22 +138,12 @@ type Main struct {
 	// one national id has in progress at once.
 	MaxBatchBytes       int64
 	MaxBatchesPerClient int
-	mockTLS             *tls.Config // the mock insurers' NATS TLS, with --nats-tls-cert
 	GCPercent           int
 	DrainYield          int             // sheets in the intake at which the batcher slows down (0: never)
 	YieldRate           int             // sheets per second the batcher takes while it yields
 	PSC                 PSCConfig       // e-CPS sign-in through Pro Santé Connect (psc.go)
 	AdminAuth           AdminAuthConfig // who may do what on the admin listener (adminauth.go)
 
-	Logger *slog.Logger
-	// Getenv reads the environment ($FSEGATE_STORE_KEY); nil: os.Getenv.
-	Getenv func(string) string
-	// Hooks for tests: FailPoint (queue.Config.FailPoint), Now, Tick.
-	FailPoint func(step string) error
-	Now       func() time.Time
-	Tick      time.Duration
-	// Scenario of the mock insurers (nil: well-behaved, or MockScenario).
-	Scenario *mock.Scenario
 	// MockScenario names the mock insurers' scenario: a file, or a name of
 	// fixtures/scenarios (--mock-scenario).
 	MockScenario string
@@ -127,25 +153,6 @@ type Main struct {
 	// handler context the server would cancel at that deadline), an idle
 	// keep-alive connection closed after IdleTimeout (2 min).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
-
-	dir        *insurers.Directory
-	calendars  map[string]*fse.Holidays // per insurer id: its holiday calendar (the gateway's when it names none)
-	practices  *intake.Practices
-	trust      *signature.TrustStore
-	revocation *revocation.Refresher // the CRL refresh (--crl-refresh)
-	intake     *intake.Service
-	queue      *queue.Queue
-	metrics    *metrics
-	mocks      []*mock.Insurer
-	nats       *queue.Embedded
-	nc         *nats.Conn
-	api        *http.Server
-	admin      *http.Server
-	apiLn      net.Listener
-	adminLn    net.Listener
-	ready      atomic.Bool
-	stop       context.CancelFunc
-	closed     atomic.Bool
 }
 
 // ParseFlags fills m from the command line (and the --config file).
